@@ -1,0 +1,40 @@
+# store: PGXS build of the PostgreSQL extension (C++17), plus its regression and isolation tests.
+EXTENSION = store
+EXTVERSION = 0.1.0
+MODULE_big = store
+
+CORE_SRCS = $(wildcard src/core/*.cpp)
+PG_SRCS = $(wildcard src/pg/*.cpp)
+OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
+
+DATA = $(wildcard sql/store--*.sql)
+
+# pg_regress: every test/sql/*.sql, run against an installed extension.
+REGRESS = $(sort $(basename $(notdir $(wildcard test/sql/*.sql))))
+REGRESS_OPTS = --inputdir=test --outputdir=test/results
+ISOLATION = $(sort $(basename $(notdir $(wildcard test/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso
+
+PG_CONFIG ?= pg_config
+override PG_CPPFLAGS += -Isrc
+override PG_CXXFLAGS += -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-register -Wno-missing-field-initializers
+SHLIB_LINK += -lstdc++
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Debian's PGXS also emits LLVM bitcode with clang (C++14 by default): give it our flags too.
+COMPILE.cxx.bc += $(PG_CXXFLAGS) -Wno-unknown-warning-option -Wno-string-concatenation
+COMPILE.cc.bc += $(PG_CPPFLAGS)
+
+EXTRA_CLEAN = test/results test/output_iso build
+
+.PHONY: unit format
+# GoogleTest suite of the PostgreSQL-free core, through CMake.
+unit:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build build -j2
+	cd build && ctest --output-on-failure
+
+format:
+	clang-format -i src/*/*.cpp src/*/*.hpp test/unit/*.cpp

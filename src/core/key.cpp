@@ -1,0 +1,42 @@
+// store core: validating store keys.
+#include "core/key.hpp"
+#include "core/error.hpp"
+
+#include <string>
+
+namespace store::core {
+
+bool
+IsWellFormedKey(std::string_view key)
+{
+	if (key.empty() || key.size() > kMaxKeyLength || key[0] < 'a' || key[0] > 'z')
+		return false;
+	for (char c : key) {
+		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+bool
+IsReservedKey(std::string_view key)
+{
+	return key == "version" || key == "history";
+}
+
+void
+CheckKey(std::string_view key)
+{
+	if (!IsWellFormedKey(key)) {
+		std::string shown(key.substr(0, kMaxKeyLength + 1));
+		throw Error(sqlstate::kInvalidParameterValue, "malformed store key \"" + shown + "\"",
+		            "a key is a lower-case identifier of at most 48 characters: a letter, then letters, digits or "
+		            "underscores");
+	}
+	if (IsReservedKey(key))
+		throw Error(sqlstate::kReservedName, "store key \"" + std::string(key) + "\" is reserved",
+		            "\"version\" and \"history\" are used by the snapshot and URL shapes; choose another key");
+}
+
+} // namespace store::core

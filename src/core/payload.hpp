@@ -1,0 +1,23 @@
+// store core: the NOTIFY payload listeners receive on channel "store".
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace store::core {
+
+// PostgreSQL refuses payloads of 8000 bytes or more.
+constexpr std::size_t kPayloadLimit = 7999;
+
+// {"version":V,"keys":["a","b"]}; when the key list would not fit the limit, "keys":null
+// (meaning: read store_history to learn which keys changed).
+std::string NotifyPayload(std::int64_t version, const std::vector<std::string> &keys,
+                          std::size_t limit = kPayloadLimit);
+
+// A JSON string literal for text (quotes, backslashes and control characters escaped).
+std::string JsonString(std::string_view text);
+
+} // namespace store::core

@@ -1,0 +1,211 @@
+// Building and caching document shapes.
+#include "pg/doc_shape.hpp"
+
+namespace store::pg {
+
+// Backend-local cache of shapes, keyed by (relid, store key).
+HTAB *shape_cache = nullptr;
+
+} // namespace store::pg
+
+// Marks the shapes of relid (or all, for InvalidOid) stale; they are rebuilt on next use.
+extern "C" void
+store_invalidate_shapes(Datum, Oid relid)
+{
+	if (store::pg::shape_cache == nullptr)
+		return;
+	HASH_SEQ_STATUS status;
+	hash_seq_init(&status, store::pg::shape_cache);
+	for (auto *shape = static_cast<store::pg::DocShape *>(hash_seq_search(&status)); shape != nullptr;
+	     shape = static_cast<store::pg::DocShape *>(hash_seq_search(&status)))
+		if (relid == InvalidOid || shape->key.relid == relid)
+			shape->valid = false;
+}
+
+namespace store::pg {
+
+namespace {
+
+// Creates the backend-local shape hash table on first use.
+void
+EnsureShapeCache()
+{
+	if (shape_cache != nullptr)
+		return;
+	HASHCTL ctl;
+	ctl.keysize = sizeof(DocShape::Key);
+	ctl.entrysize = sizeof(DocShape);
+	ctl.hcxt = CacheMemoryContext;
+	shape_cache = hash_create("store document shapes", 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+// The registered column list of store_key (NULL datum: all columns), read through SPI.
+Datum
+RegisteredColumns(const char *store_key, bool *all_columns)
+{
+	Oid argtypes[1] = {TEXTOID};
+	Datum args[1] = {CStringGetTextDatum(store_key)};
+	int rc = SPI_execute_with_args("SELECT k.columns FROM store.keys AS k WHERE k.key OPERATOR(pg_catalog.=) $1", 1,
+	                               argtypes, args, nullptr, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "store: reading store.keys failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed != 1)
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("store key \"%s\" is not registered", store_key),
+		                errhint("A store trigger is left on a table whose key was removed; drop the trigger or "
+		                        "register the key again.")));
+	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, all_columns);
+}
+
+// Fills the shape's column list: every live column, or the registered ones by name.
+// Reads store.keys through SPI, which resets CurrentMemoryContext; allocates in context.
+void
+ResolveColumns(DocShape *shape, Relation rel, const char *store_key, MemoryContext context)
+{
+	TupleDesc desc = RelationGetDescr(rel);
+	bool all_columns;
+	Datum columns = RegisteredColumns(store_key, &all_columns);
+	MemoryContextSwitchTo(context);
+	shape->attnums = static_cast<AttrNumber *>(palloc(sizeof(AttrNumber) * Max(desc->natts, 1)));
+	shape->natts = 0;
+	if (all_columns) {
+		for (int i = 0; i < desc->natts; i++)
+			if (!TupleDescAttr(desc, i)->attisdropped)
+				shape->attnums[shape->natts++] = TupleDescAttr(desc, i)->attnum;
+		return;
+	}
+	Datum *names;
+	int count;
+	deconstruct_array(DatumGetArrayTypeP(columns), TEXTOID, -1, false, TYPALIGN_INT, &names, nullptr, &count);
+	shape->attnums = static_cast<AttrNumber *>(repalloc(shape->attnums, sizeof(AttrNumber) * Max(count, 1)));
+	for (int i = 0; i < count; i++) {
+		char *name = TextDatumGetCString(names[i]);
+		AttrNumber attnum = get_attnum(RelationGetRelid(rel), name);
+		if (attnum == InvalidAttrNumber)
+			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+			                errmsg("column \"%s\" chosen for store key \"%s\" no longer exists in table \"%s\"", name,
+			                       store_key, RelationGetRelationName(rel)),
+			                errhint("Unregister the key and register it again with the table's current columns.")));
+		shape->attnums[shape->natts++] = attnum;
+	}
+}
+
+// Builds the record descriptor of the chosen columns and blesses it as an anonymous record type.
+TupleDesc
+BuildProjection(const DocShape *shape, TupleDesc desc)
+{
+	TupleDesc projection = CreateTemplateTupleDesc(shape->natts);
+	for (int i = 0; i < shape->natts; i++)
+		TupleDescCopyEntry(projection, i + 1, desc, shape->attnums[i]);
+	return BlessTupleDesc(projection);
+}
+
+// Fills a fresh shape for (rel, store_key), allocating in context.
+void
+BuildShape(DocShape *shape, Relation rel, const char *store_key, MemoryContext context)
+{
+	TupleDesc desc = RelationGetDescr(rel);
+	MemoryContext caller = CurrentMemoryContext;
+	ResolveColumns(shape, rel, store_key, context);
+	MemoryContextSwitchTo(context);
+	shape->projection = BuildProjection(shape, desc);
+	shape->id_attnum = PrimaryKeyAttnum(rel);
+	Form_pg_attribute id_att = TupleDescAttr(desc, shape->id_attnum - 1);
+	InitToJsonb(&shape->doc_to_jsonb, RECORDOID, -1, InvalidOid, CurrentMemoryContext);
+	InitToJsonb(&shape->id_to_jsonb, id_att->atttypid, id_att->atttypmod, id_att->attcollation,
+	            CurrentMemoryContext);
+	MemoryContextSwitchTo(caller);
+}
+
+} // namespace
+
+void
+InitDocShapes()
+{
+	CacheRegisterRelcacheCallback(store_invalidate_shapes, (Datum)0);
+}
+
+void
+InitToJsonb(FmgrInfo *fn, Oid argtype, int32 typmod, Oid collation, MemoryContext context)
+{
+	fmgr_info_cxt(F_TO_JSONB, fn, context);
+	MemoryContext old = MemoryContextSwitchTo(context);
+	Const *arg = makeNullConst(argtype, typmod, collation);
+	FuncExpr *call = makeFuncExpr(F_TO_JSONB, JSONBOID, list_make1(arg), InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	MemoryContextSwitchTo(old);
+	fmgr_info_set_expr(reinterpret_cast<Node *>(call), fn);
+}
+
+AttrNumber
+PrimaryKeyAttnum(Relation rel)
+{
+	Oid index_oid = RelationGetPrimaryKeyIndex(rel);
+	if (!OidIsValid(index_oid))
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		                errmsg("table \"%s\" has no primary key", RelationGetRelationName(rel)),
+		                errhint("The store identifies documents by a single-column primary key.")));
+	HeapTuple index_tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index_oid));
+	if (!HeapTupleIsValid(index_tuple))
+		elog(ERROR, "store: cache lookup failed for index %u", index_oid);
+	auto *index = reinterpret_cast<Form_pg_index>(GETSTRUCT(index_tuple));
+	int nkeys = index->indnkeyatts;
+	AttrNumber attnum = index->indkey.values[0];
+	ReleaseSysCache(index_tuple);
+	if (nkeys != 1)
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		                errmsg("table \"%s\" has a composite primary key", RelationGetRelationName(rel)),
+		                errhint("The store identifies documents by a single-column primary key.")));
+	return attnum;
+}
+
+DocShape *
+LookupDocShape(Relation rel, const char *store_key)
+{
+	EnsureShapeCache();
+	DocShape::Key key;
+	memset(&key, 0, sizeof key);
+	key.relid = RelationGetRelid(rel);
+	strlcpy(key.store_key, store_key, NAMEDATALEN);
+	bool found;
+	auto *shape = static_cast<DocShape *>(hash_search(shape_cache, &key, HASH_ENTER, &found));
+	if (found && shape->valid)
+		return shape;
+	if (found && shape->context != nullptr)
+		MemoryContextDelete(shape->context);
+	shape->valid = false;
+	shape->context = nullptr;
+	// Build in a transient child context; it moves under CacheMemoryContext only once complete.
+	MemoryContext context = AllocSetContextCreate(CurrentMemoryContext, "store document shape", ALLOCSET_SMALL_SIZES);
+	BuildShape(shape, rel, store_key, context);
+	MemoryContextSetParent(context, CacheMemoryContext);
+	shape->context = context;
+	shape->valid = true;
+	return shape;
+}
+
+Datum
+BuildDoc(const DocShape *shape, HeapTuple tuple, TupleDesc desc)
+{
+	Datum *row_values = static_cast<Datum *>(palloc(sizeof(Datum) * desc->natts));
+	bool *row_nulls = static_cast<bool *>(palloc(sizeof(bool) * desc->natts));
+	heap_deform_tuple(tuple, desc, row_values, row_nulls);
+	Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * shape->natts));
+	bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * shape->natts));
+	for (int i = 0; i < shape->natts; i++) {
+		values[i] = row_values[shape->attnums[i] - 1];
+		nulls[i] = row_nulls[shape->attnums[i] - 1];
+	}
+	HeapTuple record = heap_form_tuple(shape->projection, values, nulls);
+	return FunctionCall1(const_cast<FmgrInfo *>(&shape->doc_to_jsonb), HeapTupleGetDatum(record));
+}
+
+Datum
+BuildId(const DocShape *shape, HeapTuple tuple, TupleDesc desc)
+{
+	bool is_null;
+	Datum id = heap_getattr(tuple, shape->id_attnum, desc, &is_null);
+	if (is_null)
+		elog(ERROR, "store: primary key of a stored row is NULL");
+	return FunctionCall1(const_cast<FmgrInfo *>(&shape->id_to_jsonb), id);
+}
+
+} // namespace store::pg

@@ -1,0 +1,44 @@
+// How rows of a registered table become store documents: the chosen columns as a record,
+// rendered by PostgreSQL's own to_jsonb. Shapes are cached per (table, key) and rebuilt after
+// any relcache invalidation of the table (DDL, trigger changes from register/unregister).
+#pragma once
+
+#include "pg/postgres_headers.hpp"
+
+namespace store::pg {
+
+// A registered table's document recipe; lives in its own memory context under CacheMemoryContext.
+struct DocShape {
+	struct Key {
+		Oid relid;
+		char store_key[NAMEDATALEN];
+	} key;
+	bool valid;
+	MemoryContext context;
+	int natts;              // number of chosen columns
+	AttrNumber *attnums;    // their attribute numbers in the table
+	TupleDesc projection;   // blessed record descriptor of the chosen columns
+	AttrNumber id_attnum;   // the single primary-key column
+	FmgrInfo doc_to_jsonb;  // to_jsonb(record)
+	FmgrInfo id_to_jsonb;   // to_jsonb(<primary key type>)
+};
+
+// Registers the relcache callback that invalidates shapes; called from _PG_init.
+void InitDocShapes();
+
+// The shape for (rel, store_key), built on first use; needs an open SPI connection.
+DocShape *LookupDocShape(Relation rel, const char *store_key);
+
+// The document of a row: its chosen columns as jsonb.
+Datum BuildDoc(const DocShape *shape, HeapTuple tuple, TupleDesc desc);
+
+// The jsonb form of a row's primary key (the entry's id; item_id is its text).
+Datum BuildId(const DocShape *shape, HeapTuple tuple, TupleDesc desc);
+
+// The attribute number of rel's single-column primary key; errors when there is none.
+AttrNumber PrimaryKeyAttnum(Relation rel);
+
+// Prepares fn to call to_jsonb on values of argtype (to_jsonb needs its argument type).
+void InitToJsonb(FmgrInfo *fn, Oid argtype, int32 typmod, Oid collation, MemoryContext context);
+
+} // namespace store::pg

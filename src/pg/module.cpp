@@ -1,0 +1,17 @@
+// The store extension's module: magic block and one-time initialisation.
+#include "pg/doc_shape.hpp"
+#include "pg/xact.hpp"
+
+extern "C" {
+PG_MODULE_MAGIC;
+
+void _PG_init(void);
+
+// Registers the cache and transaction callbacks once per backend that loads the module.
+void
+_PG_init(void)
+{
+	store::pg::InitDocShapes();
+	store::pg::InitXactCallbacks();
+}
+}

@@ -1,0 +1,93 @@
+// Xact/SubXact callbacks and the single place that publishes a change notification.
+#include "pg/xact.hpp"
+#include "pg/guard.hpp"
+#include "core/changes.hpp"
+#include "core/payload.hpp"
+
+#include <string>
+
+namespace {
+
+using store::pg::CallGuarded;
+
+// The current transaction's changes; never destroyed (no static destructor runs at exit).
+store::core::TransactionChanges &
+Changes()
+{
+	static auto *changes = new store::core::TransactionChanges();
+	return *changes;
+}
+
+// Tells listeners that a new version exists. The one function to change when notification
+// moves off the commit path (see the benchmarks issue).
+void
+PublishChanges()
+{
+	const std::string payload = store::core::NotifyPayload(Changes().MaxVersion(), Changes().Keys());
+	store::pg::PgCall([&] { Async_Notify(store::pg::kNotifyChannel, payload.c_str()); });
+}
+
+// Refuses PREPARE TRANSACTION for store writes: a prepared transaction cannot NOTIFY.
+void
+RefusePrepare()
+{
+	ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+	                errmsg("cannot PREPARE a transaction that changed the store"),
+	                errdetail("Store changes notify listeners at commit, which prepared transactions cannot do.")));
+}
+
+} // namespace
+
+// Top-level transaction events: publish at PRE_COMMIT, forget on abort.
+extern "C" void
+store_on_xact_event(XactEvent event, void *)
+{
+	if (Changes().Empty())
+		return;
+	switch (event) {
+	case XACT_EVENT_PRE_COMMIT:
+	case XACT_EVENT_PARALLEL_PRE_COMMIT:
+		CallGuarded("store commit", [] { PublishChanges(); });
+		Changes().Clear();
+		break;
+	case XACT_EVENT_PRE_PREPARE:
+		RefusePrepare();
+		break;
+	case XACT_EVENT_ABORT:
+	case XACT_EVENT_PARALLEL_ABORT:
+	case XACT_EVENT_PREPARE:
+	case XACT_EVENT_COMMIT:
+	case XACT_EVENT_PARALLEL_COMMIT:
+		Changes().Clear();
+		break;
+	}
+}
+
+// Subtransaction events: merge into the parent before commit, drop on rollback.
+extern "C" void
+store_on_subxact_event(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, void *)
+{
+	if (Changes().Empty())
+		return;
+	if (event == SUBXACT_EVENT_PRE_COMMIT_SUB)
+		CallGuarded("store subtransaction commit", [&] { Changes().CommitSub(sub, parent); });
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+		Changes().AbortSub(sub);
+}
+
+namespace store::pg {
+
+void
+InitXactCallbacks()
+{
+	RegisterXactCallback(store_on_xact_event, nullptr);
+	RegisterSubXactCallback(store_on_subxact_event, nullptr);
+}
+
+void
+NoteChange(const char *store_key, int64 version)
+{
+	Changes().Touch(GetCurrentSubTransactionId(), store_key, version);
+}
+
+} // namespace store::pg

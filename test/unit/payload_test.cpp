@@ -1,0 +1,49 @@
+// Unit tests: the NOTIFY payload is small, valid JSON with the version and keys.
+#include "core/payload.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+using store::core::JsonString;
+using store::core::kPayloadLimit;
+using store::core::NotifyPayload;
+
+TEST(NotifyPayload, CarriesVersionAndKeys)
+{
+	auto payload = nlohmann::json::parse(NotifyPayload(42, {"items", "orders"}));
+	EXPECT_EQ(payload["version"], 42);
+	EXPECT_EQ(payload["keys"], nlohmann::json({"items", "orders"}));
+}
+
+TEST(NotifyPayload, VersionIsAnExactJsonNumber)
+{
+	auto payload = nlohmann::json::parse(NotifyPayload(9007199254740991, {}));
+	EXPECT_EQ(payload["version"].get<std::int64_t>(), 9007199254740991);
+	EXPECT_EQ(payload["keys"], nlohmann::json::array());
+}
+
+TEST(NotifyPayload, TooManyKeysBecomeNullAndStayUnderTheLimit)
+{
+	std::vector<std::string> keys;
+	for (int i = 0; i < 400; i++)
+		keys.push_back("key_number_" + std::to_string(i) + std::string(30, 'x'));
+	std::string text = NotifyPayload(7, keys);
+	EXPECT_LE(text.size(), kPayloadLimit);
+	auto payload = nlohmann::json::parse(text);
+	EXPECT_TRUE(payload["keys"].is_null());
+	EXPECT_EQ(payload["version"], 7);
+}
+
+TEST(NotifyPayload, RespectsACustomLimitAtTheBoundary)
+{
+	std::string full = NotifyPayload(1, {"ab"});
+	EXPECT_EQ(NotifyPayload(1, {"ab"}, full.size()), full);
+	EXPECT_EQ(NotifyPayload(1, {"ab"}, full.size() - 1), "{\"version\":1,\"keys\":null}");
+}
+
+TEST(JsonString, EscapesQuotesBackslashesAndControls)
+{
+	std::string raw = std::string("a\"b\\c\n") + '\x01';
+	EXPECT_EQ(nlohmann::json::parse(JsonString(raw)).get<std::string>(), raw);
+	EXPECT_EQ(JsonString("items"), "\"items\"");
+}
