@@ -11,9 +11,9 @@ DATA = $(wildcard sql/store--*.sql)
 
 # pg_regress: every test/sql/*.sql, run against an installed extension.
 REGRESS = $(sort $(basename $(notdir $(wildcard test/sql/*.sql))))
-REGRESS_OPTS = --inputdir=test --outputdir=test/results
+REGRESS_OPTS = --inputdir=test --outputdir=test
 ISOLATION = $(sort $(basename $(notdir $(wildcard test/specs/*.spec))))
-ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso
+ISOLATION_OPTS = --inputdir=test --outputdir=test/isolation_output
 
 PG_CONFIG ?= pg_config
 override PG_CPPFLAGS += -Isrc
@@ -27,7 +27,7 @@ include $(PGXS)
 COMPILE.cxx.bc += $(PG_CXXFLAGS) -Wno-unknown-warning-option -Wno-string-concatenation
 COMPILE.cc.bc += $(PG_CPPFLAGS)
 
-EXTRA_CLEAN = test/results test/output_iso build
+EXTRA_CLEAN = test/results test/regression.diffs test/regression.out test/isolation_output build
 
 .PHONY: unit format
 # GoogleTest suite of the PostgreSQL-free core, through CMake.

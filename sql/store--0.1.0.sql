@@ -181,7 +181,7 @@ BEGIN
     -- to_jsonb over the same columns renders exactly what the capture trigger renders.
     EXECUTE pg_catalog.format(
         'INSERT INTO store.entries (key, id, doc) '
-        'SELECT $1, pg_catalog.to_jsonb(t.%I), pg_catalog.to_jsonb(d) '
+        'SELECT $1, pg_catalog.to_jsonb(t.%I), pg_catalog.to_jsonb(d.*) '
         'FROM ONLY %s AS t CROSS JOIN LATERAL (SELECT %s) AS d',
         id_column, registration.source, chosen)
     USING registration.key;

@@ -1,5 +1,6 @@
 // Building and caching document shapes.
 #include "pg/doc_shape.hpp"
+#include "pg/writer.hpp"
 
 namespace store::pg {
 
@@ -39,21 +40,16 @@ EnsureShapeCache()
 	shape_cache = hash_create("store document shapes", 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
-// The registered column list of store_key (NULL datum: all columns), read through SPI.
+// The registered column list of store_key (all_columns: NULL, meaning every column).
 Datum
 RegisteredColumns(const char *store_key, bool *all_columns)
 {
-	Oid argtypes[1] = {TEXTOID};
-	Datum args[1] = {CStringGetTextDatum(store_key)};
-	int rc = SPI_execute_with_args("SELECT k.columns FROM store.keys AS k WHERE k.key OPERATOR(pg_catalog.=) $1", 1,
-	                               argtypes, args, nullptr, true, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "store: reading store.keys failed: %s", SPI_result_code_string(rc));
-	if (SPI_processed != 1)
+	Datum columns;
+	if (!ReadKeyColumns(store_key, &columns, all_columns))
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("store key \"%s\" is not registered", store_key),
 		                errhint("A store trigger is left on a table whose key was removed; drop the trigger or "
 		                        "register the key again.")));
-	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, all_columns);
+	return columns;
 }
 
 // Fills the shape's column list: every live column, or the registered ones by name.

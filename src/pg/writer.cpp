@@ -1,11 +1,11 @@
-// Store writes: cached SPI plans, executed as the store tables' owner.
+// Store reads and writes from triggers: cached SPI plans, executed as the store tables' owner.
 #include "pg/writer.hpp"
 
 namespace store::pg {
 
 namespace {
 
-enum PlanKind { kUpsertPlan, kDeletePlan, kTruncatePlan, kPlanCount };
+enum PlanKind { kUpsertPlan, kDeletePlan, kTruncatePlan, kColumnsPlan, kPlanCount };
 
 // Fully schema-qualified statements: they mean the same under any search_path.
 const char *const kPlanSql[kPlanCount] = {
@@ -19,10 +19,11 @@ const char *const kPlanSql[kPlanCount] = {
     " VALUES ($1, $2 OPERATOR(pg_catalog.#>>) '{}'::pg_catalog.text[], 'D') RETURNING version",
     "WITH e AS (DELETE FROM store.entries AS e WHERE e.key OPERATOR(pg_catalog.=) $1)"
     " INSERT INTO store.history (cache_key, item_id, state) VALUES ($1, NULL, 'U') RETURNING version",
+    "SELECT k.columns FROM store.keys AS k WHERE k.key OPERATOR(pg_catalog.=) $1",
 };
-const int kPlanNargs[kPlanCount] = {4, 2, 1};
+const int kPlanNargs[kPlanCount] = {4, 2, 1, 1};
 const Oid kPlanArgtypes[kPlanCount][4] = {
-    {TEXTOID, JSONBOID, JSONBOID, TEXTOID}, {TEXTOID, JSONBOID}, {TEXTOID}};
+    {TEXTOID, JSONBOID, JSONBOID, TEXTOID}, {TEXTOID, JSONBOID}, {TEXTOID}, {TEXTOID}};
 
 SPIPlanPtr plans[kPlanCount];
 Oid store_owner = InvalidOid;
@@ -62,17 +63,25 @@ GetPlan(PlanKind kind)
 	return plan;
 }
 
-// Runs a write plan as the store owner and returns the history version it logged.
-int64
-ExecuteWrite(PlanKind kind, Datum *args)
+// Runs a plan as the store owner (the caller may lack any privilege on the store tables).
+int
+ExecuteAsOwner(PlanKind kind, Datum *args, bool read_only)
 {
 	SPIPlanPtr plan = GetPlan(kind);
 	Oid saved_user;
 	int saved_context;
 	GetUserIdAndSecContext(&saved_user, &saved_context);
 	SetUserIdAndSecContext(store_owner, saved_context | SECURITY_LOCAL_USERID_CHANGE);
-	int rc = SPI_execute_plan(plan, args, nullptr, false, 0);
+	int rc = SPI_execute_plan(plan, args, nullptr, read_only, 0);
 	SetUserIdAndSecContext(saved_user, saved_context);
+	return rc;
+}
+
+// Runs a write plan as the store owner and returns the history version it logged.
+int64
+ExecuteWrite(PlanKind kind, Datum *args)
+{
+	int rc = ExecuteAsOwner(kind, args, false);
 	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "store: writing the store failed: %s", SPI_result_code_string(rc));
 	bool is_null;
@@ -93,6 +102,19 @@ WriteDelete(const char *store_key, Datum id)
 {
 	Datum args[2] = {CStringGetTextDatum(store_key), id};
 	return ExecuteWrite(kDeletePlan, args);
+}
+
+bool
+ReadKeyColumns(const char *store_key, Datum *columns, bool *all_columns)
+{
+	Datum args[1] = {CStringGetTextDatum(store_key)};
+	int rc = ExecuteAsOwner(kColumnsPlan, args, true);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "store: reading store.keys failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed != 1)
+		return false;
+	*columns = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, all_columns);
+	return true;
 }
 
 int64

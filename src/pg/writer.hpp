@@ -1,4 +1,5 @@
-// Writing store entries and history rows through SPI plans prepared once per backend.
+// Reading registrations and writing store entries and history rows from triggers, through SPI
+// plans prepared once per backend.
 // Writes run as the owner of the store tables, which ordinary users cannot write.
 #pragma once
 
@@ -14,5 +15,9 @@ int64 WriteDelete(const char *store_key, Datum id);
 
 // Empties key and logs 'U' with item_id NULL; returns the new history version.
 int64 WriteTruncate(const char *store_key);
+
+// Reads the registered column list of store_key into *columns (*all_columns: NULL, meaning all);
+// false when the key is not registered. Needs an open SPI connection.
+bool ReadKeyColumns(const char *store_key, Datum *columns, bool *all_columns);
 
 } // namespace store::pg

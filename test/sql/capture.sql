@@ -1,0 +1,178 @@
+-- The capture triggers: every DML kind, states C/U/D, no-op updates, primary-key changes,
+-- TRUNCATE, rollback, savepoints, reload, history cursors, writers without store privileges.
+CREATE EXTENSION store;
+CREATE FUNCTION err(cmd text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE cmd;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+-- in_sync(key): the store's documents of key equal the table serialized now.
+CREATE FUNCTION in_sync(k text) RETURNS bool LANGUAGE plpgsql AS $$
+DECLARE
+    src regclass := (SELECT source FROM store.keys WHERE key = k);
+    expected jsonb;
+    actual jsonb;
+BEGIN
+    EXECUTE format('SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY t.id), ''[]'') FROM %s t', src) INTO expected;
+    SELECT coalesce(jsonb_agg(doc ORDER BY id), '[]') INTO actual FROM store.entries WHERE key = k;
+    RETURN expected = actual;
+END $$;
+
+CREATE TABLE items (id int PRIMARY KEY, name text, qty int DEFAULT 0);
+SELECT store_register('items', 'items');
+SELECT max(version) AS v0 FROM store.history \gset
+
+-- INSERT, UPDATE, DELETE, one statement each: C, U, D.
+INSERT INTO items (id, name) VALUES (1, 'foo');
+UPDATE items SET qty = 5 WHERE id = 1;
+DELETE FROM items WHERE id = 1;
+SELECT version - :v0 AS dv, cache_key, item_id, state FROM store_history(:'v0');
+SELECT store_get('items', '1') AS deleted_doc;
+
+-- Multi-row statements: one history row per changed row.
+SELECT max(version) AS v1 FROM store.history \gset
+INSERT INTO items (id, name) SELECT g, 'item ' || g FROM generate_series(1, 5) g;
+UPDATE items SET qty = qty + 1 WHERE id <= 2;
+SELECT state, count(*) FROM store_history(:'v1') GROUP BY state ORDER BY state;
+SELECT in_sync('items');
+
+-- An UPDATE that leaves the document identical writes no history.
+SELECT max(version) AS v2 FROM store.history \gset
+UPDATE items SET name = name WHERE id = 3;
+SELECT count(*) AS no_op_history FROM store_history(:'v2');
+-- ... also when only unchosen columns change.
+SELECT store_register('item_names', 'items', ARRAY['id', 'name']);
+SELECT max(version) AS v3 FROM store.history \gset
+UPDATE items SET qty = 99 WHERE id = 3;
+SELECT cache_key, item_id, state FROM store_history(:'v3');
+
+-- Changing the primary key is a D of the old id and a C of the new one.
+SELECT max(version) AS v4 FROM store.history \gset
+UPDATE items SET id = 50 WHERE id = 5;
+SELECT cache_key, item_id, state FROM store_history(:'v4') ORDER BY version;
+SELECT store_get('items', '5') IS NULL AS old_gone, store_get('items', '50') AS new_doc;
+
+-- A numeric change in scale only (1.0 -> 1.00) changes the document text: it is logged.
+CREATE TABLE prices (id int PRIMARY KEY, amount numeric);
+INSERT INTO prices VALUES (1, 1.0);
+SELECT store_register('prices', 'prices');
+SELECT max(version) AS v5 FROM store.history \gset
+UPDATE prices SET amount = 1.00;
+SELECT state, store_get('prices', '1') FROM store_history(:'v5');
+
+-- ROLLBACK leaves store and history untouched.
+SELECT max(version) AS v6 FROM store.history \gset
+BEGIN;
+INSERT INTO items (id, name) VALUES (100, 'rolled back');
+DELETE FROM items WHERE id = 1;
+ROLLBACK;
+SELECT count(*) AS history_after_rollback FROM store_history(:'v6');
+SELECT store_get('items', '100') IS NULL AS not_stored, store_get('items', '1') IS NOT NULL AS still_stored;
+
+-- ROLLBACK TO SAVEPOINT undoes exactly its part.
+BEGIN;
+INSERT INTO items (id, name) VALUES (200, 'kept');
+SAVEPOINT s1;
+INSERT INTO items (id, name) VALUES (201, 'undone');
+UPDATE items SET name = 'undone too' WHERE id = 200;
+ROLLBACK TO SAVEPOINT s1;
+SAVEPOINT s2;
+UPDATE items SET qty = 2 WHERE id = 200;
+RELEASE SAVEPOINT s2;
+COMMIT;
+SELECT cache_key, item_id, state FROM store_history(:'v6') ORDER BY version;
+SELECT store_get('items', '200') AS kept, store_get('items', '201') AS undone;
+SELECT in_sync('items');
+
+-- A PL/pgSQL exception block is a subtransaction too.
+DO $$
+BEGIN
+    INSERT INTO items (id, name) VALUES (300, 'inside');
+    RAISE EXCEPTION 'boom';
+EXCEPTION WHEN OTHERS THEN
+    NULL;
+END $$;
+SELECT store_get('items', '300') IS NULL AS exception_rolled_back;
+
+-- TRUNCATE empties the key and logs U with item_id NULL; other keys of other tables stay.
+SELECT max(version) AS v7 FROM store.history \gset
+TRUNCATE items;
+SELECT cache_key, item_id, state FROM store_history(:'v7') ORDER BY version;
+SELECT store_snapshot('items') -> 'items' AS items_after_truncate;
+SELECT json_array_length(store_snapshot('prices') -> 'prices') AS prices_kept;
+
+-- store_reload(key) rebuilds from the table (repairing drift) and logs U with item_id NULL.
+INSERT INTO items (id, name) VALUES (1, 'a'), (2, 'b');
+DELETE FROM store.entries WHERE key = 'items' AND id = '1';
+UPDATE store.entries SET doc = '{"drifted": true}' WHERE key = 'items' AND id = '2';
+SELECT in_sync('items') AS before_reload;
+SELECT max(version) AS v8 FROM store.history \gset
+SELECT store_reload('items');
+SELECT in_sync('items') AS after_reload;
+SELECT cache_key, item_id, state FROM store_history(:'v8');
+
+-- store_reload() rebuilds every key and logs one F row with cache_key and item_id NULL.
+DELETE FROM store.entries WHERE key = 'prices';
+SELECT max(version) AS v9 FROM store.history \gset
+SELECT store_reload();
+SELECT cache_key, item_id, state FROM store_history(:'v9');
+SELECT in_sync('items') AND in_sync('prices') AS all_in_sync;
+
+-- store_get takes the id as text, in the key type's input syntax.
+SELECT store_get('items', '2') AS by_text_id, store_get('items', '999') AS absent;
+SELECT err($$SELECT store_get('items', 'abc')$$);
+SELECT err($$SELECT store_get('items', NULL)$$);
+SELECT err($$SELECT store_get(NULL, '1')$$);
+
+-- store_history: versions increase, every row has added_on, cursors are strict.
+SELECT bool_and(added_on IS NOT NULL) AS has_added_on,
+       count(*) = count(DISTINCT version) AS unique_versions
+  FROM store_history('0');
+SELECT count(*) AS beyond_latest FROM store_history((SELECT max(version) FROM store.history)::text);
+SELECT err($$SELECT * FROM store_history('abc')$$);
+SELECT err($$SELECT * FROM store_history('')$$);
+SELECT err($$SELECT * FROM store_history('-1')$$);
+SELECT err($$SELECT * FROM store_history('1.5')$$);
+SELECT err($$SELECT * FROM store_history('9007199254740992')$$);
+SELECT err($$SELECT * FROM store_history(NULL)$$);
+-- The snapshot's version is the newest history version, a JSON number.
+SELECT (store_snapshot() ->> 'version')::bigint = max(version) AS snapshot_version_is_latest FROM store.history;
+
+-- A writer with only table privileges keeps the store current but cannot write it directly.
+CREATE ROLE store_test_writer;
+GRANT SELECT, INSERT, UPDATE, DELETE ON items TO store_test_writer;
+SET ROLE store_test_writer;
+INSERT INTO items (id, name) VALUES (400, 'by writer');
+UPDATE items SET qty = 4 WHERE id = 400;
+SELECT err($$INSERT INTO store.entries VALUES ('items', '1', '{}')$$);
+SELECT err($$DELETE FROM store.history$$);
+SELECT err($$SELECT store_register('x', 'items')$$);
+RESET ROLE;
+SELECT store_get('items', '400');
+SELECT in_sync('items');
+
+-- Calling the trigger function directly, or as the wrong kind of trigger, is refused.
+SELECT err($$SELECT store.capture()$$);
+CREATE TABLE other (id int PRIMARY KEY);
+CREATE TRIGGER bad BEFORE INSERT ON other FOR EACH ROW EXECUTE FUNCTION store.capture('items');
+SELECT err($$INSERT INTO other VALUES (1)$$);
+DROP TRIGGER bad ON other;
+CREATE TRIGGER bad AFTER INSERT ON other FOR EACH ROW EXECUTE FUNCTION store.capture('not_registered');
+SELECT err($$INSERT INTO other VALUES (1)$$);
+
+-- A prepared transaction cannot notify, so PREPARE of a store write is refused.
+BEGIN;
+INSERT INTO items (id, name) VALUES (500, 'prepared');
+PREPARE TRANSACTION 'store_test';
+SELECT store_get('items', '500') IS NULL AS not_stored;
+
+DROP TABLE other;
+DROP OWNED BY store_test_writer;
+DROP ROLE store_test_writer;
+SET client_min_messages = warning;
+DROP EXTENSION store CASCADE;
+RESET client_min_messages;
+DROP TABLE items, prices;
+DROP FUNCTION err(text), in_sync(text);

@@ -1,0 +1,118 @@
+-- store_register / store_unregister / store_snapshot: registration, document shape, bad input.
+CREATE EXTENSION store;
+
+-- err(sql): runs sql and shows "SQLSTATE: message" instead of failing (the call is rolled back).
+CREATE FUNCTION err(cmd text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE cmd;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+
+CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);
+INSERT INTO items VALUES (2, 'bar'), (1, 'foo'), (10, 'ten');
+
+-- An empty store: only the version.
+SELECT store_snapshot();
+
+SELECT store_register('items', 'items');
+-- Docs in primary-key order (10 after 2: numeric order, not text order).
+SELECT store_snapshot();
+SELECT store_snapshot('items');
+SELECT key, source, columns FROM store.keys;
+SELECT version, cache_key, item_id, state FROM store_history('0');
+
+-- Every PostgreSQL type renders as to_json renders it.
+CREATE TABLE kinds (
+    code text PRIMARY KEY,
+    i int, b bigint, n numeric, f float8, flag bool,
+    ts timestamp, tstz timestamptz, d date,
+    arr int[], tags text[], j json, jb jsonb, u uuid, nothing text, quoted text
+);
+SET timezone = 'UTC';
+INSERT INTO kinds VALUES ('k1', 1, 9007199254740993, 1.50, 0.1, true,
+    '2021-08-19 14:52:12.5', '2021-08-19 14:52:12+02', '2021-08-19',
+    '{1,2}', '{a,"b c"}', '{"x": [1, 2]}', '{"y": {"z": null}}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', NULL,
+    E'say "hi"\\n\u00e9');
+SELECT store_register('kinds', 'kinds');
+SELECT store_get('kinds', 'k1');
+-- The stored document equals what to_json renders for the row, value by value.
+SELECT count(*) AS mismatches
+  FROM kinds AS k, json_each_text(store_get('kinds', k.code)) AS s(key, value)
+ WHERE s.value IS DISTINCT FROM (to_json(k)::jsonb ->> s.key);
+
+-- A chosen column list serializes only those columns (secrets stay out of the store).
+CREATE TABLE users (id bigint PRIMARY KEY, login text, password_hash text, email text);
+INSERT INTO users VALUES (7, 'ann', 'secret', 'ann@example.com');
+SELECT store_register('users', 'users', ARRAY['id', 'login']);
+SELECT store_snapshot('users');
+SELECT count(*) AS secret_in_store FROM store.entries WHERE doc::text LIKE '%secret%';
+-- A schema-qualified, mixed-case table name works.
+CREATE SCHEMA "Shop";
+CREATE TABLE "Shop"."Order Lines" ("Id" text PRIMARY KEY, qty int);
+INSERT INTO "Shop"."Order Lines" VALUES ('b', 2), ('a', 1);
+SELECT store_register('order_lines', '"Shop"."Order Lines"');
+SELECT store_snapshot('order_lines');
+-- Two keys over one table, each with its own columns and triggers.
+SELECT store_register('item_names', 'items', ARRAY['name']);
+SELECT store_snapshot('item_names');
+-- The whole store: keys in name order, then the version.
+SELECT store_snapshot();
+SELECT json_typeof(store_snapshot() -> 'version') AS version_type;
+
+-- Bad input: a clear error, and nothing half-done.
+SELECT count(*) AS keys_before FROM store.keys;
+SELECT err($$SELECT store_register('items', 'items')$$);
+SELECT err($$SELECT store_register('version', 'items')$$);
+SELECT err($$SELECT store_register('history', 'items')$$);
+SELECT err($$SELECT store_register('Items', 'items')$$);
+SELECT err($$SELECT store_register('1items', 'items')$$);
+SELECT err($$SELECT store_register('it-ems', 'items')$$);
+SELECT err($$SELECT store_register('', 'items')$$);
+SELECT err($$SELECT store_register('items; DROP TABLE items', 'items')$$);
+SELECT err(format('SELECT store_register(%L, %L)', repeat('k', 49), 'items'));
+SELECT err($$SELECT store_register(NULL, 'items')$$);
+SELECT err($$SELECT store_register('other', NULL)$$);
+SELECT err($$SELECT store_register('other', 'no_such_table')$$);
+CREATE TABLE nokey (id int, name text);
+SELECT err($$SELECT store_register('nokey', 'nokey')$$);
+CREATE TABLE pairs (a int, b int, PRIMARY KEY (a, b));
+SELECT err($$SELECT store_register('pairs', 'pairs')$$);
+CREATE VIEW item_view AS SELECT * FROM items;
+SELECT err($$SELECT store_register('item_view', 'item_view')$$);
+CREATE MATERIALIZED VIEW item_mv AS SELECT * FROM items;
+SELECT err($$SELECT store_register('item_mv', 'item_mv')$$);
+SELECT err($$SELECT store_register('other', 'items', ARRAY['id', 'nope'])$$);
+SELECT err($$SELECT store_register('other', 'items', ARRAY['id', 'id'])$$);
+SELECT err($$SELECT store_register('other', 'items', ARRAY[]::text[])$$);
+SELECT err($$SELECT store_register('other', 'items', ARRAY['id', NULL])$$);
+SELECT count(*) AS keys_after FROM store.keys;
+SELECT count(*) AS stray_triggers FROM pg_trigger WHERE tgname LIKE 'store_other%' OR tgname LIKE 'store_nokey%';
+
+-- Unknown keys are an error for every function that takes a key.
+SELECT err($$SELECT store_snapshot('nope')$$);
+SELECT err($$SELECT store_get('nope', '1')$$);
+SELECT err($$SELECT store_unregister('nope')$$);
+SELECT err($$SELECT store_reload('nope')$$);
+SELECT err($$SELECT store_snapshot(NULL)$$);
+
+-- Unregister removes triggers and documents, logs D with item_id NULL, and frees the key.
+SELECT store_unregister('item_names');
+SELECT count(*) AS entries_left FROM store.entries WHERE key = 'item_names';
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'items'::regclass AND NOT tgisinternal ORDER BY tgname;
+SELECT cache_key, item_id, state FROM store_history('0') ORDER BY version DESC LIMIT 1;
+SELECT store_register('item_names', 'items', ARRAY['id', 'name']);
+SELECT store_snapshot('item_names');
+
+-- The store triggers depend on the extension: DROP EXTENSION needs CASCADE, which drops them.
+SELECT err('DROP EXTENSION store');
+SET client_min_messages = warning;
+DROP EXTENSION store CASCADE;
+RESET client_min_messages;
+-- The user's tables and their data survive the extension, without store triggers.
+SELECT count(*) AS items_rows FROM items;
+SELECT count(*) AS store_triggers FROM pg_trigger WHERE tgname LIKE 'store\_%';
+DROP TABLE items, kinds, users, "Shop"."Order Lines", nokey, pairs CASCADE;
+DROP SCHEMA "Shop";
+DROP FUNCTION err(text);
