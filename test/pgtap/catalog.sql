@@ -1,0 +1,90 @@
+-- pgTAP: the catalog objects store creates and installs: schema, tables, types, triggers,
+-- functions and privileges.
+\set ON_ERROR_STOP on
+\set QUIET on
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+BEGIN;
+CREATE EXTENSION store;
+SELECT plan(45);
+
+-- Tables and column types.
+SELECT has_schema('store');
+SELECT has_table('store', 'keys', 'store.keys exists');
+SELECT has_table('store', 'entries', 'store.entries exists');
+SELECT has_table('store', 'history', 'store.history exists');
+SELECT col_type_is('store', 'entries', 'doc', 'jsonb', 'documents are jsonb');
+SELECT col_type_is('store', 'entries', 'id', 'jsonb', 'entry ids are jsonb (primary-key order)');
+SELECT col_is_pk('store', 'entries', ARRAY['key', 'id'], 'one entry per (key, id)');
+SELECT col_type_is('store', 'history', 'version', 'bigint', 'versions are bigint');
+SELECT col_type_is('store', 'history', 'xid', 'xid8', 'history records the writing transaction');
+SELECT col_type_is('store', 'history', 'added_on', 'timestamp with time zone', 'history rows are timestamped');
+SELECT col_is_pk('store', 'history', 'version', 'one history row per version');
+SELECT col_type_is('store', 'keys', 'source', 'regclass', 'keys name their source table');
+SELECT sequence_privs_are('store', 'version_seq', 'public', ARRAY[]::text[], 'PUBLIC cannot touch the version sequence');
+
+-- The public SQL surface and its return types.
+SELECT function_returns('store_register', ARRAY['text', 'regclass', 'text[]'], 'void');
+SELECT function_returns('store_unregister', ARRAY['text'], 'void');
+SELECT function_returns('store_reload', ARRAY[]::text[], 'void');
+SELECT function_returns('store_reload', ARRAY['text'], 'void');
+SELECT function_returns('store_snapshot', ARRAY[]::text[], 'json');
+SELECT function_returns('store_snapshot', ARRAY['text'], 'json');
+SELECT function_returns('store_get', ARRAY['text', 'text'], 'json');
+SELECT function_returns('store_history', ARRAY['text'], 'setof record');
+SELECT is((SELECT pg_get_function_result('store_history(text)'::regprocedure)),
+          'TABLE(version bigint, cache_key text, item_id text, state text, added_on timestamp with time zone)',
+          'store_history returns version, cache_key, item_id, state, added_on');
+SELECT function_lang_is('store', 'capture', ARRAY[]::text[], 'c', 'the capture trigger is C');
+SELECT function_returns('store', 'capture', ARRAY[]::text[], 'trigger');
+
+-- Every extension function runs with a fixed search_path.
+SELECT is((SELECT count(*)::int FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
+            WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'store')
+              AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
+              AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)),
+          0, 'every SQL and PL/pgSQL function sets search_path = pg_catalog, pg_temp');
+SELECT is((SELECT count(*)::int FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
+            WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'store') AND p.prosecdef),
+          0, 'no function is SECURITY DEFINER');
+
+-- Privileges: the store tables are not writable by ordinary users; admin functions are not public.
+CREATE ROLE store_tap_user;
+SELECT table_privs_are('store', 'entries', 'store_tap_user', ARRAY[]::text[], 'ordinary users have no rights on store.entries');
+SELECT table_privs_are('store', 'history', 'store_tap_user', ARRAY[]::text[], 'ordinary users have no rights on store.history');
+SELECT table_privs_are('store', 'keys', 'store_tap_user', ARRAY[]::text[], 'ordinary users have no rights on store.keys');
+SELECT function_privs_are('public', 'store_register', ARRAY['text', 'regclass', 'text[]'], 'store_tap_user', ARRAY[]::text[]);
+SELECT function_privs_are('public', 'store_unregister', ARRAY['text'], 'store_tap_user', ARRAY[]::text[]);
+SELECT function_privs_are('public', 'store_reload', ARRAY[]::text[], 'store_tap_user', ARRAY[]::text[]);
+SELECT function_privs_are('public', 'store_reload', ARRAY['text'], 'store_tap_user', ARRAY[]::text[]);
+SELECT function_privs_are('store', '_note_change', ARRAY['text', 'bigint'], 'store_tap_user', ARRAY[]::text[]);
+SELECT function_privs_are('public', 'store_snapshot', ARRAY[]::text[], 'store_tap_user', ARRAY['EXECUTE']);
+
+-- Registering installs ordinary, clearly named AFTER triggers; unregistering removes them.
+CREATE TABLE tap_items (id int PRIMARY KEY, name text);
+SELECT store_register('tap_items', 'tap_items');
+SELECT triggers_are('public', 'tap_items', ARRAY['store_tap_items', 'store_tap_items_truncate']);
+SELECT trigger_is('public', 'tap_items', 'store_tap_items', 'store', 'capture');
+SELECT is((SELECT tgtype::int FROM pg_trigger WHERE tgname = 'store_tap_items'),
+          1 + 4 + 8 + 16, 'row-level AFTER INSERT OR DELETE OR UPDATE');
+SELECT is((SELECT tgtype::int FROM pg_trigger WHERE tgname = 'store_tap_items_truncate'),
+          32, 'statement-level AFTER TRUNCATE');
+SELECT is((SELECT tgisinternal FROM pg_trigger WHERE tgname = 'store_tap_items'), false,
+          'an ordinary trigger, so pg_dump keeps it');
+SELECT is((SELECT encode(tgargs, 'escape') FROM pg_trigger WHERE tgname = 'store_tap_items'), E'tap_items\\000',
+          'the trigger argument is the key');
+SELECT store_unregister('tap_items');
+SELECT triggers_are('public', 'tap_items', ARRAY[]::text[], 'unregister removes the triggers');
+
+-- pg_dump keeps registrations, documents and history.
+SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_extension e,
+                  unnest(e.extconfig) AS cfg(oid) JOIN pg_class c ON c.oid = cfg.oid
+            WHERE e.extname = 'store'),
+          ARRAY['entries', 'history', 'keys', 'version_seq'], 'store tables are dumped by pg_dump');
+
+-- The extension is not relocatable and lives in the schema it was created in.
+SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'store'), false, 'not relocatable');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'store'), '0.1.0', 'version 0.1.0');
+
+SELECT * FROM finish();
+ROLLBACK;

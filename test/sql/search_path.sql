@@ -1,0 +1,62 @@
+-- A hostile search_path: a schema ahead of everything that shadows functions and operators the
+-- extension uses. Every store function and trigger behaves the same and calls none of them.
+CREATE EXTENSION store;
+CREATE TABLE items (id int PRIMARY KEY, name text);
+INSERT INTO items VALUES (1, 'foo');
+
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.trap(what text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'hostile % was called', what;
+END $$;
+CREATE FUNCTION evil.to_jsonb(anyelement) RETURNS jsonb LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM evil.trap('to_jsonb'); RETURN NULL; END $$;
+CREATE FUNCTION evil.to_json(anyelement) RETURNS json LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM evil.trap('to_json'); RETURN NULL; END $$;
+CREATE FUNCTION evil.now() RETURNS timestamptz LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM evil.trap('now'); RETURN NULL; END $$;
+CREATE FUNCTION evil.string_agg(text, text) RETURNS text LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM evil.trap('string_agg'); RETURN NULL; END $$;
+CREATE FUNCTION evil.coalesce(text, text) RETURNS text LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM evil.trap('coalesce'); RETURN NULL; END $$;
+CREATE FUNCTION evil.text_eq(text, text) RETURNS bool LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM evil.trap('= on text'); RETURN NULL; END $$;
+CREATE OPERATOR evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.text_eq);
+CREATE FUNCTION evil.jsonb_eq(jsonb, jsonb) RETURNS bool LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM evil.trap('= on jsonb'); RETURN NULL; END $$;
+CREATE OPERATOR evil.= (LEFTARG = jsonb, RIGHTARG = jsonb, FUNCTION = evil.jsonb_eq);
+CREATE FUNCTION evil.concat_text(text, text) RETURNS text LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM evil.trap('||'); RETURN NULL; END $$;
+CREATE OPERATOR evil.|| (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.concat_text);
+-- The traps fire when reached through the hostile path.
+SET search_path = evil, public, pg_catalog;
+SELECT 'a' = 'a';
+
+-- Every store function and the triggers, under the hostile path.
+SELECT store_register('items', 'items');
+INSERT INTO items VALUES (2, 'bar');
+UPDATE items SET name = 'BAR' WHERE id = 2;
+UPDATE items SET id = 3 WHERE id = 2;
+DELETE FROM items WHERE id = 1;
+SELECT store_snapshot();
+SELECT store_snapshot('items');
+SELECT store_get('items', '3');
+SELECT cache_key, item_id, state FROM store_history('1');
+SELECT store_reload('items');
+SELECT store_reload();
+TRUNCATE items;
+SELECT store_unregister('items');
+SELECT cache_key, item_id, state FROM store_history('6');
+
+-- An empty search_path works too.
+SET search_path = '';
+SELECT public.store_register('items', 'public.items');
+INSERT INTO public.items VALUES (4, 'four');
+SELECT public.store_snapshot();
+
+RESET search_path;
+SET client_min_messages = warning;
+DROP SCHEMA evil CASCADE;
+DROP EXTENSION store CASCADE;
+RESET client_min_messages;
+DROP TABLE items;
