@@ -67,6 +67,14 @@ NoteChange(FunctionCallInfo fcinfo)
 	PG_RETURN_VOID();
 }
 
+// store._json_unchecked(text): text the store assembled from jsonb output, typed as json without
+// re-parsing it (json and text share one representation; the snapshot would otherwise parse twice).
+Datum
+JsonUnchecked(FunctionCallInfo fcinfo)
+{
+	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+}
+
 } // namespace
 
 extern "C" {
@@ -74,6 +82,7 @@ PG_FUNCTION_INFO_V1(store_check_key);
 PG_FUNCTION_INFO_V1(store_parse_version);
 PG_FUNCTION_INFO_V1(store_item_id);
 PG_FUNCTION_INFO_V1(store_note_change);
+PG_FUNCTION_INFO_V1(store_json_unchecked);
 
 Datum
 store_check_key(PG_FUNCTION_ARGS)
@@ -98,4 +107,10 @@ store_note_change(PG_FUNCTION_ARGS)
 {
 	return pg::CallGuarded("store._note_change", [&] { return NoteChange(fcinfo); });
 }
+}
+
+extern "C" Datum
+store_json_unchecked(PG_FUNCTION_ARGS)
+{
+	return JsonUnchecked(fcinfo);
 }
