@@ -22,9 +22,17 @@ public:
 	// A rolled-back subtransaction's changes never happened.
 	void AbortSub(SubId sub);
 	// Forgets everything (top-level commit, abort or prepare).
-	void Clear() { levels_.clear(); }
+	void
+	Clear()
+	{
+		levels_.clear();
+	}
 
-	bool Empty() const { return levels_.empty(); }
+	bool
+	Empty() const
+	{
+		return levels_.empty();
+	}
 	// Keys touched by the live (not rolled back) part of the transaction, sorted.
 	std::vector<std::string> Keys() const;
 	// Newest version written by the live part, 0 when none.

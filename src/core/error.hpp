@@ -11,9 +11,19 @@ namespace store::core {
 class Error : public std::runtime_error {
 public:
 	Error(const char *sqlstate, const std::string &message, std::string hint = {})
-	    : std::runtime_error(message), sqlstate_(sqlstate), hint_(std::move(hint)) {}
-	const std::string &sqlstate() const { return sqlstate_; }
-	const std::string &hint() const { return hint_; }
+	    : std::runtime_error(message), sqlstate_(sqlstate), hint_(std::move(hint))
+	{
+	}
+	const std::string &
+	sqlstate() const
+	{
+		return sqlstate_;
+	}
+	const std::string &
+	hint() const
+	{
+		return hint_;
+	}
 
 private:
 	std::string sqlstate_;

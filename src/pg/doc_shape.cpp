@@ -107,8 +107,7 @@ BuildShape(DocShape *shape, Relation rel, const char *store_key, MemoryContext c
 	shape->id_attnum = PrimaryKeyAttnum(rel);
 	Form_pg_attribute id_att = TupleDescAttr(desc, shape->id_attnum - 1);
 	InitToJsonb(&shape->doc_to_jsonb, RECORDOID, -1, InvalidOid, CurrentMemoryContext);
-	InitToJsonb(&shape->id_to_jsonb, id_att->atttypid, id_att->atttypmod, id_att->attcollation,
-	            CurrentMemoryContext);
+	InitToJsonb(&shape->id_to_jsonb, id_att->atttypid, id_att->atttypmod, id_att->attcollation, CurrentMemoryContext);
 	MemoryContextSwitchTo(caller);
 }
 

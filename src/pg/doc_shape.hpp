@@ -15,12 +15,12 @@ struct DocShape {
 	} key;
 	bool valid;
 	MemoryContext context;
-	int natts;              // number of chosen columns
-	AttrNumber *attnums;    // their attribute numbers in the table
-	TupleDesc projection;   // blessed record descriptor of the chosen columns
-	AttrNumber id_attnum;   // the single primary-key column
-	FmgrInfo doc_to_jsonb;  // to_jsonb(record)
-	FmgrInfo id_to_jsonb;   // to_jsonb(<primary key type>)
+	int natts;             // number of chosen columns
+	AttrNumber *attnums;   // their attribute numbers in the table
+	TupleDesc projection;  // blessed record descriptor of the chosen columns
+	AttrNumber id_attnum;  // the single primary-key column
+	FmgrInfo doc_to_jsonb; // to_jsonb(record)
+	FmgrInfo id_to_jsonb;  // to_jsonb(<primary key type>)
 };
 
 // Registers the relcache callback that invalidates shapes; called from _PG_init.
