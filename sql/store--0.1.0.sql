@@ -7,14 +7,16 @@
 CREATE SCHEMA store;
 COMMENT ON SCHEMA store IS 'internal tables and helpers of the store extension';
 
--- One row per store key: which table it serializes and which columns (NULL: all).
+-- One row per store key: which table it serializes, which columns (NULL: all), and the type of
+-- its single-column primary key (how store_get reads an id given as text).
 CREATE TABLE store.keys (
     key text PRIMARY KEY,
     source regclass NOT NULL,
     columns text[],
+    id_type regtype NOT NULL,
     registered_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
-COMMENT ON TABLE store.keys IS 'registered store keys: key -> source table and chosen columns';
+COMMENT ON TABLE store.keys IS 'registered store keys: key -> source table, chosen columns, primary-key type';
 
 -- The materialized documents: one jsonb per row of each registered table.
 -- id is the primary key value as jsonb, so ORDER BY id follows the key's order.
@@ -26,54 +28,72 @@ CREATE TABLE store.entries (
 );
 COMMENT ON TABLE store.entries IS 'store documents, kept current by the store_<key> triggers';
 
--- Versions are exact JavaScript numbers.
-CREATE SEQUENCE store.version_seq MAXVALUE 9007199254740991;
-
--- The change log. xid is the writing transaction, kept for commit-order-aware cursors.
+-- The change log. xid is the writing top-level transaction: a version (cursor) is an MVCC
+-- snapshot, and the changes after it are exactly the rows whose xid it does not see.
+-- seq orders the rows of one answer; cursors never use it.
+CREATE SEQUENCE store.history_seq;
 CREATE TABLE store.history (
-    version bigint PRIMARY KEY DEFAULT pg_catalog.nextval('store.version_seq'),
+    seq bigint NOT NULL DEFAULT pg_catalog.nextval('store.history_seq'),
     xid xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
     cache_key text,
-    item_id text,
+    item jsonb,
     state text NOT NULL CHECK (state OPERATOR(pg_catalog.=) ANY (ARRAY['C', 'U', 'D', 'F'])),
     added_on timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
-ALTER SEQUENCE store.version_seq OWNED BY store.history.version;
-COMMENT ON TABLE store.history IS 'store change log: C create, U update (item_id NULL: whole key), D delete, F full reload';
+ALTER SEQUENCE store.history_seq OWNED BY store.history.seq;
+CREATE INDEX history_xid_idx ON store.history (xid);
+COMMENT ON TABLE store.history IS
+    'store change log: C create, U update (item NULL: whole key), D delete (item NULL: key removed), F full reload';
 
--- pg_dump keeps registrations, documents and history.
+-- Retention state: the newest transaction whose history store_compact() removed (0: none).
+CREATE TABLE store.meta (
+    singleton bool PRIMARY KEY DEFAULT true CHECK (singleton),
+    compacted_xid xid8 NOT NULL DEFAULT '0'
+);
+INSERT INTO store.meta DEFAULT VALUES;
+
+-- pg_dump keeps registrations, documents, history and retention state.
 SELECT pg_catalog.pg_extension_config_dump('store.keys', '');
 SELECT pg_catalog.pg_extension_config_dump('store.entries', '');
 SELECT pg_catalog.pg_extension_config_dump('store.history', '');
-SELECT pg_catalog.pg_extension_config_dump('store.version_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('store.history_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('store.meta', '');
 
 -- Only the extension owner writes these tables (the triggers switch to that role to write).
-REVOKE ALL ON store.keys, store.entries, store.history, store.version_seq FROM PUBLIC;
+REVOKE ALL ON store.keys, store.entries, store.history, store.history_seq, store.meta FROM PUBLIC;
 
 ---------------------------------------------------------------------------------------------
 -- C internals
 ---------------------------------------------------------------------------------------------
 
+-- The capture trigger. Not executable by PUBLIC: nobody else may attach it to a table.
 CREATE FUNCTION store.capture() RETURNS trigger
     LANGUAGE c AS 'MODULE_PATHNAME', 'store_capture';
 COMMENT ON FUNCTION store.capture() IS 'store trigger: keeps store.entries and store.history current';
+REVOKE ALL ON FUNCTION store.capture() FROM PUBLIC;
 
 CREATE FUNCTION store._check_key(key text) RETURNS void
     LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'store_check_key';
 
-CREATE FUNCTION store._parse_version(after text) RETURNS bigint
-    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'store_parse_version';
+-- Reads a client's version against the current snapshot: the cursor's xmax and in-progress
+-- list (the history rows after it are those with xid >= xmax or xid in xip), whether
+-- compaction may have removed changes it lacks, and the current snapshot as a version.
+CREATE FUNCTION store._read_cursor(after text, compacted_xid xid8,
+                                   OUT xmax xid8, OUT xip xid8[], OUT too_old bool, OUT current text)
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_read_cursor';
 
-CREATE FUNCTION store._item_id(source regclass, id text) RETURNS jsonb
+-- The version of the current snapshot (what the calling statement sees).
+CREATE FUNCTION store._current_cursor() RETURNS text
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_current_cursor';
+
+-- The entry id (jsonb) of a primary-key value given as text, read with the key type's input.
+CREATE FUNCTION store._item_id(id_type regtype, id text) RETURNS jsonb
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_item_id';
 
--- Types text that the store assembled from jsonb output as json, without parsing it again.
-CREATE FUNCTION store._json_unchecked(assembled text) RETURNS json
-    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'store_json_unchecked';
-
-CREATE FUNCTION store._note_change(key text, version bigint) RETURNS void
+-- Marks the transaction as having changed key (NULL: changed the store) for its NOTIFY.
+CREATE FUNCTION store._note_change(key text) RETURNS void
     LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'store_note_change';
-REVOKE ALL ON FUNCTION store._note_change(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION store._note_change(text) FROM PUBLIC;
 
 ---------------------------------------------------------------------------------------------
 -- SQL internals
@@ -100,35 +120,45 @@ BEGIN
 END
 $$;
 
--- The single primary-key column of source; errors for views, keyless and composite keys.
+-- The single primary-key column of source; errors for anything but an ordinary table with a
+-- single-column, non-deferrable primary key, and for the store's own tables.
 CREATE FUNCTION store._primary_key_column(source regclass) RETURNS name
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    kind "char";
-    key_columns int2vector;
+    rel record;
+    pk record;
 BEGIN
-    SELECT c.relkind INTO kind FROM pg_catalog.pg_class AS c WHERE c.oid = source;
-    IF kind IS DISTINCT FROM 'r' THEN
+    SELECT c.relkind, c.relnamespace INTO rel FROM pg_catalog.pg_class AS c WHERE c.oid = source;
+    IF rel.relkind IS DISTINCT FROM 'r' THEN
         RAISE EXCEPTION '"%" is not a table', source
             USING ERRCODE = 'wrong_object_type',
                   HINT = 'Only ordinary tables can be registered; views, materialized views, partitioned and foreign tables cannot.';
     END IF;
-    SELECT i.indkey INTO key_columns
+    IF rel.relnamespace = 'store'::regnamespace THEN
+        RAISE EXCEPTION 'the store''s own table "%" cannot be registered', source
+            USING ERRCODE = 'wrong_object_type';
+    END IF;
+    SELECT i.indkey, i.indnkeyatts, i.indimmediate INTO pk
       FROM pg_catalog.pg_index AS i WHERE i.indrelid = source AND i.indisprimary;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'table "%" has no primary key', source
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'The store identifies documents by a single-column primary key; add one first.';
     END IF;
-    IF pg_catalog.array_length(key_columns::int2[], 1) <> 1 THEN
+    IF pk.indnkeyatts <> 1 THEN
         RAISE EXCEPTION 'table "%" has a composite primary key', source
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'The store identifies documents by a single-column primary key.';
     END IF;
+    IF NOT pk.indimmediate THEN
+        RAISE EXCEPTION 'the primary key of table "%" is deferrable', source
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'The store needs a primary key that is checked immediately.';
+    END IF;
     RETURN (SELECT a.attname FROM pg_catalog.pg_attribute AS a
-             WHERE a.attrelid = source AND a.attnum = key_columns[0]);
+             WHERE a.attrelid = source AND a.attnum = pk.indkey[0]);
 END
 $$;
 
@@ -193,28 +223,23 @@ END
 $$;
 REVOKE ALL ON FUNCTION store._rebuild(text) FROM PUBLIC;
 
--- Appends one history row and marks the transaction for its NOTIFY; returns the version.
-CREATE FUNCTION store._log(cache_key text, item_id text, state text, keys text[]) RETURNS bigint
+-- Appends one whole-key or whole-store history row (item NULL) and marks the transaction for
+-- its NOTIFY with every key it concerns.
+CREATE FUNCTION store._log(cache_key text, state text, keys text[]) RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    new_version bigint;
     k text;
 BEGIN
-    INSERT INTO store.history (cache_key, item_id, state)
-    VALUES (_log.cache_key, _log.item_id, _log.state)
-    RETURNING version INTO new_version;
+    INSERT INTO store.history (cache_key, item, state) VALUES (_log.cache_key, NULL, _log.state);
+    PERFORM store._note_change(NULL);
     FOREACH k IN ARRAY keys LOOP
-        PERFORM store._note_change(k, new_version);
+        PERFORM store._note_change(k);
     END LOOP;
-    IF pg_catalog.cardinality(keys) = 0 THEN
-        PERFORM store._note_change(NULL, new_version);
-    END IF;
-    RETURN new_version;
 END
 $$;
-REVOKE ALL ON FUNCTION store._log(text, text, text, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION store._log(text, text, text[]) FROM PUBLIC;
 
 -- The documents of key as a JSON array text, in primary-key order. The ordered subquery is
 -- not flattened, so the aggregate reads it in index order without sorting again.
@@ -226,12 +251,82 @@ AS $$
       FROM (SELECT e.doc FROM store.entries AS e WHERE e.key = $1 ORDER BY e.id) AS s
 $$;
 
--- The newest version in the history, 0 when there is none.
-CREATE FUNCTION store._current_version() RETURNS bigint
+-- The snapshot as JSON text: every key (or one), then the version of the snapshot it was read in.
+CREATE FUNCTION store._snapshot_text(key text) RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(max(h.version), 0) FROM store.history AS h
+    SELECT '{'
+        || coalesce((SELECT string_agg(to_json(k.key)::text || ':' || store._key_array(k.key), ',' ORDER BY k.key)
+                       FROM store.keys AS k WHERE $1 IS NULL OR k.key = $1) || ',', '')
+        || '"version":' || to_json(store._current_cursor())::text
+        || '}'
+$$;
+
+-- The history rows after a cursor (see store._read_cursor): rows of transactions at or after
+-- its xmax, or in its in-progress list. EXECUTE plans with the actual values, so both parts are
+-- index scans on xid: the cost is O(log n + changes) however old the cursor's xmin is.
+CREATE FUNCTION store._history_after(xmax xid8, xip xid8[]) RETURNS SETOF store.history
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY EXECUTE
+        'SELECT h.* FROM store.history AS h WHERE h.xid >= $1 '
+        'UNION ALL '
+        'SELECT h.* FROM store.history AS h WHERE h.xid = ANY ($2) AND h.xid < $1'
+    USING xmax, xip;
+END
+$$;
+
+-- The delta after a cursor as JSON text (see store_changes).
+CREATE FUNCTION store._changes_text(after text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    changes jsonb;
+BEGIN
+    SELECT r.* INTO c FROM store.meta AS m, store._read_cursor(after, m.compacted_xid) AS r;
+    IF c.too_old THEN
+        RETURN '{"version":' || to_json(c.current)::text || ',"reload":true}';
+    END IF;
+    WITH h AS (
+        SELECT * FROM store._history_after(c.xmax, c.xip)
+    ), everything AS (
+        -- an F row: every key comes back whole
+        SELECT EXISTS (SELECT FROM h WHERE h.state = 'F') AS reloaded
+    ), whole AS (
+        -- keys registered, reloaded, truncated or unregistered after the cursor (or all, after F)
+        SELECT DISTINCT h.cache_key AS key FROM h WHERE h.item IS NULL AND h.cache_key IS NOT NULL
+        UNION
+        SELECT k.key FROM store.keys AS k, everything WHERE everything.reloaded
+    ), items AS (
+        SELECT DISTINCT h.cache_key AS key, h.item AS id FROM h
+         WHERE h.item IS NOT NULL AND h.cache_key NOT IN (SELECT w.key FROM whole AS w)
+    ), per_key AS (
+        SELECT w.key,
+               CASE WHEN EXISTS (SELECT FROM store.keys AS k WHERE k.key = w.key)
+                    THEN jsonb_build_object('replaced', true, 'deleted', '[]'::jsonb,
+                             'upserted', coalesce((SELECT jsonb_agg(e.doc ORDER BY e.id) FROM store.entries AS e
+                                                    WHERE e.key = w.key), '[]'::jsonb))
+                    ELSE jsonb_build_object('replaced', true, 'removed', true,
+                                            'upserted', '[]'::jsonb, 'deleted', '[]'::jsonb)
+               END AS change
+          FROM whole AS w
+        UNION ALL
+        SELECT i.key,
+               jsonb_build_object(
+                   'upserted', coalesce(jsonb_agg(e.doc ORDER BY i.id) FILTER (WHERE e.doc IS NOT NULL), '[]'::jsonb),
+                   'deleted', coalesce(jsonb_agg(i.id ORDER BY i.id) FILTER (WHERE e.doc IS NULL), '[]'::jsonb))
+          FROM items AS i
+          LEFT JOIN store.entries AS e ON e.key = i.key AND e.id = i.id
+         GROUP BY i.key
+    )
+    SELECT coalesce(jsonb_object_agg(p.key, p.change), '{}'::jsonb) INTO changes FROM per_key AS p;
+    RETURN '{"version":' || to_json(c.current)::text || ',"reload":false,"changes":' || changes::text || '}';
+END
 $$;
 
 ---------------------------------------------------------------------------------------------
@@ -243,12 +338,14 @@ CREATE FUNCTION @extschema@.store_register(key text, source regclass, columns te
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    id_column name;
 BEGIN
     PERFORM store._check_key(key);
     IF source IS NULL THEN
         RAISE EXCEPTION 'source table must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    PERFORM store._primary_key_column(source);
+    id_column := store._primary_key_column(source);
     PERFORM store._check_columns(source, columns);
     PERFORM FROM store.keys AS k WHERE k.key = store_register.key;
     IF FOUND THEN
@@ -256,7 +353,9 @@ BEGIN
             USING ERRCODE = 'duplicate_object',
                   HINT = 'Choose another key, or store_unregister() it first.';
     END IF;
-    INSERT INTO store.keys (key, source, columns) VALUES (key, source, columns);
+    INSERT INTO store.keys (key, source, columns, id_type)
+    SELECT key, source, columns, a.atttypid::regtype
+      FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = source AND a.attname = id_column;
     EXECUTE pg_catalog.format(
         'CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION store.capture(%L)',
         'store_' || key, source, key);
@@ -264,7 +363,7 @@ BEGIN
         'CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION store.capture(%L)',
         'store_' || key || '_truncate', source, key);
     PERFORM store._rebuild(key);
-    PERFORM store._log(key, NULL, 'U', ARRAY[key]);
+    PERFORM store._log(key, 'U', ARRAY[key]);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.store_register(text, regclass, text[]) IS
@@ -283,7 +382,7 @@ BEGIN
     END IF;
     DELETE FROM store.entries AS e WHERE e.key = registration.key;
     DELETE FROM store.keys AS k WHERE k.key = registration.key;
-    PERFORM store._log(key, NULL, 'D', ARRAY[key]);
+    PERFORM store._log(key, 'D', ARRAY[key]);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.store_unregister(text) IS
@@ -301,7 +400,7 @@ BEGIN
     FOREACH k IN ARRAY all_keys LOOP
         PERFORM store._rebuild(k);
     END LOOP;
-    PERFORM store._log(NULL, NULL, 'F', all_keys);
+    PERFORM store._log(NULL, 'F', all_keys);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.store_reload() IS
@@ -313,61 +412,94 @@ CREATE FUNCTION @extschema@.store_reload(key text) RETURNS void
 AS $$
 BEGIN
     PERFORM store._rebuild(key);
-    PERFORM store._log(key, NULL, 'U', ARRAY[key]);
+    PERFORM store._log(key, 'U', ARRAY[key]);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.store_reload(text) IS
     'rebuilds one key from its table; logs U with item_id NULL';
 
 CREATE FUNCTION @extschema@.store_snapshot() RETURNS json
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT store._json_unchecked('{'
-            || coalesce((SELECT string_agg(to_json(k.key)::text || ':' || store._key_array(k.key), ',' ORDER BY k.key)
-                           FROM store.keys AS k) || ',', '')
-            || '"version":' || store._current_version()
-            || '}')
-$$;
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_snapshot';
 COMMENT ON FUNCTION @extschema@.store_snapshot() IS
-    'the whole store: {"<key>": [doc, ...], ..., "version": V}, read in one snapshot';
+    'the whole store: {"<key>": [doc, ...], ..., "version": V}, read in one snapshot; V is its version';
 
 CREATE FUNCTION @extschema@.store_snapshot(key text) RETURNS json
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT store._json_unchecked('{' || to_json((store._require_key($1)).key)::text || ':' || store._key_array($1)
-            || ',"version":' || store._current_version() || '}')
-$$;
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_snapshot_key';
 COMMENT ON FUNCTION @extschema@.store_snapshot(text) IS
     'one key: {"<key>": [doc, ...], "version": V}';
+
+CREATE FUNCTION @extschema@.store_version() RETURNS text
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_current_cursor';
+COMMENT ON FUNCTION @extschema@.store_version() IS
+    'the version of the current snapshot, without data: follow the history from now on';
 
 CREATE FUNCTION @extschema@.store_get(key text, id text) RETURNS json
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT e.doc::json
-      FROM store.entries AS e
-     WHERE e.key = (store._require_key($1)).key
-       AND e.id = store._item_id((store._require_key($1)).source, $2)
+      FROM store.keys AS k
+      JOIN store.entries AS e ON e.key = k.key AND e.id = store._item_id(k.id_type, $2)
+     WHERE k.key = (store._require_key($1)).key
 $$;
 COMMENT ON FUNCTION @extschema@.store_get(text, text) IS
     'one document by its primary key (as text), or NULL when absent';
 
 CREATE FUNCTION @extschema@.store_history(after text)
-    RETURNS TABLE (version bigint, cache_key text, item_id text, state text, added_on timestamptz)
-    LANGUAGE sql STABLE
+    RETURNS TABLE (version text, cache_key text, item_id text, state text, added_on timestamptz)
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT h.version, h.cache_key, h.item_id, h.state, h.added_on
-      FROM store.history AS h
-     WHERE h.version > store._parse_version($1)
-     ORDER BY h.version
+DECLARE
+    c record;
+BEGIN
+    SELECT r.* INTO c FROM store.meta AS m, store._read_cursor(after, m.compacted_xid) AS r;
+    IF c.too_old THEN
+        -- Compaction removed changes this cursor lacks: one F row says "reload everything".
+        RETURN QUERY SELECT c.current, NULL::text, NULL::text, 'F'::text, now();
+        RETURN;
+    END IF;
+    RETURN QUERY
+        SELECT c.current, h.cache_key, h.item #>> '{}', h.state, h.added_on
+          FROM store._history_after(c.xmax, c.xip) AS h
+         ORDER BY h.seq;
+END
 $$;
 COMMENT ON FUNCTION @extschema@.store_history(text) IS
-    'every change after version "after" (a value from a snapshot or history row), in version order';
+    'every change after version "after", in write order; every row carries the version to ask with next';
+
+CREATE FUNCTION @extschema@.store_changes(after text) RETURNS json
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_changes';
+COMMENT ON FUNCTION @extschema@.store_changes(text) IS
+    'the delta after version "after" in one call: {"version", "reload", "changes": {"<key>": {"upserted", "deleted"}}}';
+
+CREATE FUNCTION @extschema@.store_compact(keep interval) RETURNS bigint
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    removed bigint;
+    newest xid8;
+BEGIN
+    IF keep IS NULL OR keep < interval '0' THEN
+        RAISE EXCEPTION 'keep must be a non-negative interval, not %', coalesce(keep::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    WITH gone AS (
+        DELETE FROM store.history AS h WHERE h.added_on < now() - keep RETURNING h.xid
+    )
+    SELECT count(*), max(gone.xid) INTO removed, newest FROM gone;
+    IF newest IS NOT NULL THEN
+        UPDATE store.meta SET compacted_xid = greatest(compacted_xid, newest);
+    END IF;
+    RETURN removed;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.store_compact(interval) IS
+    'drops history older than keep; clients behind it are told to reload; returns the rows removed';
 
 REVOKE ALL ON FUNCTION @extschema@.store_register(text, regclass, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.store_unregister(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.store_reload() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.store_reload(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.store_compact(interval) FROM PUBLIC;

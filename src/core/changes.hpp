@@ -15,8 +15,10 @@ class TransactionChanges {
 public:
 	using SubId = std::uint32_t;
 
-	// Records that subtransaction sub changed key and wrote history up to version.
-	void Touch(SubId sub, std::string_view key, std::int64_t version);
+	// Records that subtransaction sub changed key.
+	void Touch(SubId sub, std::string_view key);
+	// Records that subtransaction sub changed the store, without naming a key.
+	void Mark(SubId sub) { levels_[sub]; }
 	// A committed subtransaction hands its changes to its parent.
 	void CommitSub(SubId sub, SubId parent);
 	// A rolled-back subtransaction's changes never happened.
@@ -35,15 +37,10 @@ public:
 	}
 	// Keys touched by the live (not rolled back) part of the transaction, sorted.
 	std::vector<std::string> Keys() const;
-	// Newest version written by the live part, 0 when none.
-	std::int64_t MaxVersion() const;
 
 private:
-	struct Level {
-		std::set<std::string, std::less<>> keys;
-		std::int64_t max_version = 0;
-	};
-	std::map<SubId, Level> levels_;
+	using KeySet = std::set<std::string, std::less<>>;
+	std::map<SubId, KeySet> levels_;
 };
 
 } // namespace store::core

@@ -1,6 +1,5 @@
 // store core: building the NOTIFY payload.
 #include "core/payload.hpp"
-#include "core/version.hpp"
 
 #include <cstdio>
 
@@ -26,16 +25,19 @@ JsonString(std::string_view text)
 }
 
 std::string
-NotifyPayload(std::int64_t version, const std::vector<std::string> &keys, std::size_t limit)
+NotifyPayload(const std::string &version, const std::vector<std::string> &keys, std::size_t limit)
 {
-	const std::string head = "{\"version\":" + FormatVersion(version) + ",\"keys\":";
 	std::string list = "[";
 	for (std::size_t i = 0; i < keys.size(); i++)
 		list += (i ? "," : "") + JsonString(keys[i]);
 	list += "]";
-	if (head.size() + list.size() + 1 > limit)
+	std::string quoted_version = JsonString(version);
+	auto payload = [&] { return "{\"version\":" + quoted_version + ",\"keys\":" + list + "}"; };
+	if (payload().size() > limit)
 		list = "null";
-	return head + list + "}";
+	if (payload().size() > limit)
+		quoted_version = "null";
+	return payload();
 }
 
 } // namespace store::core

@@ -12,9 +12,9 @@ namespace store::core {
 // PostgreSQL refuses payloads of 8000 bytes or more.
 constexpr std::size_t kPayloadLimit = 7999;
 
-// {"version":V,"keys":["a","b"]}; when the key list would not fit the limit, "keys":null
-// (meaning: read store_history to learn which keys changed).
-std::string NotifyPayload(std::int64_t version, const std::vector<std::string> &keys,
+// {"version":"<cursor>","keys":["a","b"]}. What does not fit the limit becomes null: first the
+// key list (read store_history to learn which keys changed), then the version.
+std::string NotifyPayload(const std::string &version, const std::vector<std::string> &keys,
                           std::size_t limit = kPayloadLimit);
 
 // A JSON string literal for text (quotes, backslashes and control characters escaped).

@@ -41,16 +41,16 @@ SameJsonb(Datum a, Datum b)
 void
 CaptureInsert(const char *key, const DocShape *shape, HeapTuple row, TupleDesc desc)
 {
-	int64 version = WriteUpsert(key, BuildId(shape, row, desc), BuildDoc(shape, row, desc), "C");
-	NoteChange(key, version);
+	WriteUpsert(key, BuildId(shape, row, desc), BuildDoc(shape, row, desc), "C");
+	NoteChange(key);
 }
 
 // DELETE: the old row's document goes (D).
 void
 CaptureDelete(const char *key, const DocShape *shape, HeapTuple row, TupleDesc desc)
 {
-	int64 version = WriteDelete(key, BuildId(shape, row, desc));
-	NoteChange(key, version);
+	WriteDelete(key, BuildId(shape, row, desc));
+	NoteChange(key);
 }
 
 // UPDATE: a changed primary key is D + C; an unchanged document writes nothing; else U.
@@ -67,14 +67,18 @@ CaptureUpdate(const char *key, const DocShape *shape, HeapTuple old_row, HeapTup
 	Datum new_doc = BuildDoc(shape, new_row, desc);
 	if (SameJsonb(BuildDoc(shape, old_row, desc), new_doc))
 		return;
-	NoteChange(key, WriteUpsert(key, new_id, new_doc, "U"));
+	WriteUpsert(key, new_id, new_doc, "U");
+	NoteChange(key);
 }
 
-// TRUNCATE: the key is emptied (U with item_id NULL).
+// TRUNCATE: the key is emptied (U with item NULL), if it really is this table's key.
 void
-CaptureTruncate(const char *key)
+CaptureTruncate(Relation rel, const char *key)
 {
-	NoteChange(key, WriteTruncate(key));
+	bool all_columns;
+	RequireRegistration(rel, key, &all_columns);
+	WriteTruncate(key);
+	NoteChange(key);
 }
 
 // Dispatches one trigger event to the matching capture step.
@@ -83,7 +87,7 @@ CaptureEvent(TriggerData *data)
 {
 	const char *key = data->tg_trigger->tgargs[0];
 	if (TRIGGER_FIRED_BY_TRUNCATE(data->tg_event)) {
-		CaptureTruncate(key);
+		CaptureTruncate(data->tg_relation, key);
 		return;
 	}
 	Relation rel = data->tg_relation;

@@ -40,18 +40,6 @@ EnsureShapeCache()
 	shape_cache = hash_create("store document shapes", 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
-// The registered column list of store_key (all_columns: NULL, meaning every column).
-Datum
-RegisteredColumns(const char *store_key, bool *all_columns)
-{
-	Datum columns;
-	if (!ReadKeyColumns(store_key, &columns, all_columns))
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("store key \"%s\" is not registered", store_key),
-		                errhint("A store trigger is left on a table whose key was removed; drop the trigger or "
-		                        "register the key again.")));
-	return columns;
-}
-
 // Fills the shape's column list: every live column, or the registered ones by name.
 // Reads store.keys through SPI, which resets CurrentMemoryContext; allocates in context.
 void
@@ -59,7 +47,7 @@ ResolveColumns(DocShape *shape, Relation rel, const char *store_key, MemoryConte
 {
 	TupleDesc desc = RelationGetDescr(rel);
 	bool all_columns;
-	Datum columns = RegisteredColumns(store_key, &all_columns);
+	Datum columns = RequireRegistration(rel, store_key, &all_columns);
 	MemoryContextSwitchTo(context);
 	shape->attnums = static_cast<AttrNumber *>(palloc(sizeof(AttrNumber) * Max(desc->natts, 1)));
 	shape->natts = 0;
@@ -113,6 +101,23 @@ BuildShape(DocShape *shape, Relation rel, const char *store_key, MemoryContext c
 
 } // namespace
 
+Datum
+RequireRegistration(Relation rel, const char *store_key, bool *all_columns)
+{
+	Oid source;
+	Datum columns;
+	if (!ReadRegistration(store_key, &source, &columns, all_columns))
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("store key \"%s\" is not registered", store_key),
+		                errhint("A store trigger is left on a table whose key was removed; drop the trigger or "
+		                        "register the key again.")));
+	if (source != RelationGetRelid(rel))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+		                errmsg("store key \"%s\" is not registered for table \"%s\"", store_key,
+		                       RelationGetRelationName(rel)),
+		                errhint("Store triggers are installed by store_register(); drop this one.")));
+	return columns;
+}
+
 void
 InitDocShapes()
 {
@@ -162,18 +167,19 @@ LookupDocShape(Relation rel, const char *store_key)
 	strlcpy(key.store_key, store_key, NAMEDATALEN);
 	bool found;
 	auto *shape = static_cast<DocShape *>(hash_search(shape_cache, &key, HASH_ENTER, &found));
-	if (found && shape->valid)
+	if (found && shape->valid && shape->context != nullptr)
 		return shape;
 	if (found && shape->context != nullptr)
 		MemoryContextDelete(shape->context);
-	shape->valid = false;
+	// valid goes up before building, so an invalidation that arrives during the build (SPI and
+	// catalog reads accept them) stays recorded and forces another build on next use. context
+	// stays NULL until the build completes, so a failed build is never used.
+	shape->valid = true;
 	shape->context = nullptr;
-	// Build in a transient child context; it moves under CacheMemoryContext only once complete.
 	MemoryContext context = AllocSetContextCreate(CurrentMemoryContext, "store document shape", ALLOCSET_SMALL_SIZES);
 	BuildShape(shape, rel, store_key, context);
 	MemoryContextSetParent(context, CacheMemoryContext);
 	shape->context = context;
-	shape->valid = true;
 	return shape;
 }
 

@@ -35,6 +35,10 @@ Datum BuildDoc(const DocShape *shape, HeapTuple tuple, TupleDesc desc);
 // The jsonb form of a row's primary key (the entry's id; item_id is its text).
 Datum BuildId(const DocShape *shape, HeapTuple tuple, TupleDesc desc);
 
+// The registered column list of store_key (*all_columns: every column); errors unless store_key
+// is registered for rel itself. Needs an open SPI connection.
+Datum RequireRegistration(Relation rel, const char *store_key, bool *all_columns);
+
 // The attribute number of rel's single-column primary key; errors when there is none.
 AttrNumber PrimaryKeyAttnum(Relation rel);
 

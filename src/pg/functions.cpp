@@ -1,17 +1,24 @@
-// Internal SQL-callable helpers used by the extension's SQL functions (schema "store").
+// SQL-callable C functions: the JSON-returning readers and the internal helpers of the
+// extension's SQL functions (schema "store").
+#include "core/cursor.hpp"
 #include "core/key.hpp"
-#include "core/version.hpp"
+#include "pg/cursor_glue.hpp"
 #include "pg/doc_shape.hpp"
 #include "pg/guard.hpp"
 #include "pg/xact.hpp"
 
+extern "C" {
+#include "utils/xid8.h"
+}
+
+#include <string>
 #include <string_view>
 
 namespace {
 
 using namespace store;
 
-// The text argument n as a string_view over a palloc'd copy; NULL is refused with what it names.
+// The text argument n as a string_view over its (detoasted) bytes; NULL is refused by name.
 std::string_view
 TextArg(FunctionCallInfo fcinfo, int n, const char *what)
 {
@@ -19,6 +26,25 @@ TextArg(FunctionCallInfo fcinfo, int n, const char *what)
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not be NULL", what)));
 	text *arg = PG_GETARG_TEXT_PP(n);
 	return {VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg)};
+}
+
+// A text datum holding the C++ string (converted under PgCall: the string is still alive).
+Datum
+TextDatum(const std::string &value)
+{
+	Datum result = 0;
+	pg::PgCall([&] { result = PointerGetDatum(cstring_to_text_with_len(value.data(), (int)value.size())); });
+	return result;
+}
+
+// The cursor of the active snapshot: the version of what the calling statement reads.
+core::Cursor
+CurrentCursor()
+{
+	pg::SnapshotXids now = pg::ActiveSnapshotXids();
+	char store_id[core::kStoreIdLength + 1];
+	pg::StoreId(store_id);
+	return pg::MakeCursor(now, store_id);
 }
 
 // store._check_key(key): errors unless key is a well-formed, unreserved store key.
@@ -29,88 +55,138 @@ CheckKey(FunctionCallInfo fcinfo)
 	PG_RETURN_VOID();
 }
 
-// store._parse_version(after): the version a client passed back, as bigint.
+// store._current_cursor(): the version of the current snapshot.
 Datum
-ParseVersion(FunctionCallInfo fcinfo)
+CurrentCursorText(FunctionCallInfo fcinfo)
 {
-	PG_RETURN_INT64(core::ParseVersion(TextArg(fcinfo, 0, "version")));
+	return TextDatum(core::FormatCursor(CurrentCursor()));
 }
 
-// store._item_id(source, id): the entry id (jsonb) of the row whose primary key reads as id.
+// An xid8[] datum of the given ids.
+Datum
+Xid8Array(const std::vector<std::uint64_t> &xids)
+{
+	Datum result = 0;
+	pg::PgCall([&] {
+		Datum *elements = static_cast<Datum *>(palloc(sizeof(Datum) * Max(xids.size(), size_t{1})));
+		for (size_t i = 0; i < xids.size(); i++)
+			elements[i] = FullTransactionIdGetDatum(FullTransactionIdFromU64(xids[i]));
+		result = PointerGetDatum(construct_array(elements, (int)xids.size(), XID8OID, sizeof(uint64), true, TYPALIGN_DOUBLE));
+	});
+	return result;
+}
+
+// The (xmax, xip, too_old, current) record of store._read_cursor.
+Datum
+CursorRecord(FunctionCallInfo fcinfo, const core::CursorReading &reading, const core::Cursor &current)
+{
+	Datum values[4] = {FullTransactionIdGetDatum(FullTransactionIdFromU64(reading.cursor.xmax)),
+	                   Xid8Array(reading.cursor.xip), BoolGetDatum(reading.too_old),
+	                   TextDatum(core::FormatCursor(current))};
+	Datum result = 0;
+	pg::PgCall([&] {
+		TupleDesc desc;
+		if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "store._read_cursor must return a record");
+		bool nulls[4] = {false, false, false, false};
+		result = HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
+	});
+	return result;
+}
+
+// store._read_cursor(after, compacted_xid): a client's version read against the current snapshot.
+Datum
+ReadCursor(FunctionCallInfo fcinfo)
+{
+	std::string_view after = TextArg(fcinfo, 0, "version");
+	uint64 compacted = U64FromFullTransactionId(PG_GETARG_FULLTRANSACTIONID(1));
+	const core::Cursor current = CurrentCursor();
+	const core::CursorReading reading = core::ReadCursor(after, current, compacted);
+	return CursorRecord(fcinfo, reading, current);
+}
+
+// store._item_id(id_type, id): the entry id (jsonb) of a key value given as text.
 Datum
 EntryIdOf(FunctionCallInfo fcinfo)
 {
-	Oid relid = PG_GETARG_OID(0);
+	Oid type = PG_GETARG_OID(0);
 	std::string_view id = TextArg(fcinfo, 1, "id");
 	char *id_text = pnstrdup(id.data(), id.size());
-	Relation rel = table_open(relid, AccessShareLock);
-	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), pg::PrimaryKeyAttnum(rel) - 1);
 	Oid input_fn, input_param;
-	getTypeInputInfo(att->atttypid, &input_fn, &input_param);
-	Datum value = OidInputFunctionCall(input_fn, id_text, input_param, att->atttypmod);
+	getTypeInputInfo(type, &input_fn, &input_param);
+	Datum value = OidInputFunctionCall(input_fn, id_text, input_param, -1);
 	FmgrInfo to_jsonb;
-	pg::InitToJsonb(&to_jsonb, att->atttypid, att->atttypmod, att->attcollation, CurrentMemoryContext);
-	Datum result = FunctionCall1(&to_jsonb, value);
-	table_close(rel, AccessShareLock);
-	PG_RETURN_DATUM(result);
+	pg::InitToJsonb(&to_jsonb, type, -1, InvalidOid, CurrentMemoryContext);
+	PG_RETURN_DATUM(FunctionCall1(&to_jsonb, value));
 }
 
-// store._note_change(key, version): a SQL-side store change, for the one NOTIFY at commit.
+// store._note_change(key): a SQL-side store change, for the one NOTIFY at commit.
 Datum
 NoteChange(FunctionCallInfo fcinfo)
 {
-	if (PG_ARGISNULL(1))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("version must not be NULL")));
-	std::string_view key = PG_ARGISNULL(0) ? std::string_view() : TextArg(fcinfo, 0, "store key");
-	char *key_text = pnstrdup(key.data(), key.size());
-	pg::NoteChange(key_text, PG_GETARG_INT64(1));
+	char *key = PG_ARGISNULL(0) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	pg::NoteChange(key);
 	PG_RETURN_VOID();
 }
 
-// store._json_unchecked(text): text the store assembled from jsonb output, typed as json without
-// re-parsing it (json and text share one representation; the snapshot would otherwise parse twice).
+// Runs "SELECT <function>($1)" (a text-returning internal function that assembles JSON from
+// jsonb output) in the caller's snapshot and returns its text as json, without parsing it again.
 Datum
-JsonUnchecked(FunctionCallInfo fcinfo)
+AssembledJson(const char *sql, Datum arg, bool arg_is_null)
 {
-	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "store: SPI_connect failed");
+	Oid argtypes[1] = {TEXTOID};
+	Datum args[1] = {arg};
+	const char nulls[2] = {arg_is_null ? 'n' : ' ', '\0'};
+	int rc = SPI_execute_with_args(sql, 1, argtypes, args, nulls, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "store: assembling JSON failed: %s", SPI_result_code_string(rc));
+	bool is_null;
+	Datum json = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null);
+	if (is_null)
+		elog(ERROR, "store: assembling JSON returned NULL");
+	json = SPI_datumTransfer(json, false, -1);
+	SPI_finish();
+	return json;
+}
+
+// store_snapshot(): the whole store.
+Datum
+WholeSnapshot(FunctionCallInfo fcinfo)
+{
+	return AssembledJson("SELECT store._snapshot_text(NULL)", 0, true);
+}
+
+// store_snapshot(key): one key.
+Datum
+SnapshotOfKey(FunctionCallInfo fcinfo)
+{
+	return AssembledJson("SELECT store._snapshot_text((store._require_key($1)).key)", PG_GETARG_DATUM(0),
+	                     PG_ARGISNULL(0));
+}
+
+// store_changes(after): the delta after a version.
+Datum
+ChangesAfter(FunctionCallInfo fcinfo)
+{
+	return AssembledJson("SELECT store._changes_text($1)", PG_GETARG_DATUM(0), PG_ARGISNULL(0));
 }
 
 } // namespace
 
-extern "C" {
-PG_FUNCTION_INFO_V1(store_check_key);
-PG_FUNCTION_INFO_V1(store_parse_version);
-PG_FUNCTION_INFO_V1(store_item_id);
-PG_FUNCTION_INFO_V1(store_note_change);
-PG_FUNCTION_INFO_V1(store_json_unchecked);
+// Declares the extern "C" entry point name, running body behind the firewall.
+#define STORE_ENTRY(name, body)                                                                                        \
+	extern "C" {                                                                                                       \
+	PG_FUNCTION_INFO_V1(name);                                                                                         \
+	Datum name(PG_FUNCTION_ARGS) { return pg::CallGuarded(#name, [&] { return body(fcinfo); }); }                       \
+	}
 
-Datum
-store_check_key(PG_FUNCTION_ARGS)
-{
-	return pg::CallGuarded("store._check_key", [&] { return CheckKey(fcinfo); });
-}
-
-Datum
-store_parse_version(PG_FUNCTION_ARGS)
-{
-	return pg::CallGuarded("store._parse_version", [&] { return ParseVersion(fcinfo); });
-}
-
-Datum
-store_item_id(PG_FUNCTION_ARGS)
-{
-	return pg::CallGuarded("store._item_id", [&] { return EntryIdOf(fcinfo); });
-}
-
-Datum
-store_note_change(PG_FUNCTION_ARGS)
-{
-	return pg::CallGuarded("store._note_change", [&] { return NoteChange(fcinfo); });
-}
-}
-
-extern "C" Datum
-store_json_unchecked(PG_FUNCTION_ARGS)
-{
-	return JsonUnchecked(fcinfo);
-}
+STORE_ENTRY(store_check_key, CheckKey)
+STORE_ENTRY(store_current_cursor, CurrentCursorText)
+STORE_ENTRY(store_read_cursor, ReadCursor)
+STORE_ENTRY(store_item_id, EntryIdOf)
+STORE_ENTRY(store_note_change, NoteChange)
+STORE_ENTRY(store_snapshot, WholeSnapshot)
+STORE_ENTRY(store_snapshot_key, SnapshotOfKey)
+STORE_ENTRY(store_changes, ChangesAfter)

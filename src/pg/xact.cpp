@@ -1,5 +1,6 @@
 // Xact/SubXact callbacks and the single place that publishes a change notification.
 #include "pg/xact.hpp"
+#include "pg/cursor_glue.hpp"
 #include "pg/guard.hpp"
 #include "core/changes.hpp"
 #include "core/payload.hpp"
@@ -10,20 +11,20 @@ namespace {
 
 using store::pg::CallGuarded;
 
-// The current transaction's changes; never destroyed (no static destructor runs at exit).
-store::core::TransactionChanges &
-Changes()
-{
-	static auto *changes = new store::core::TransactionChanges();
-	return *changes;
-}
+// The current transaction's changes; created once in _PG_init, never destroyed (no static
+// destructor runs at exit), so no callback below allocates it.
+store::core::TransactionChanges *changes = nullptr;
 
-// Tells listeners that a new version exists. The one function to change when notification
-// moves off the commit path (see the benchmarks issue).
+// Tells listeners that a new version exists: one that sees this transaction's commit. The one
+// function to change when notification moves off the commit path (see the benchmarks issue).
 void
 PublishChanges()
 {
-	const std::string payload = store::core::NotifyPayload(Changes().MaxVersion(), Changes().Keys());
+	store::pg::SnapshotXids now = store::pg::LatestSnapshotXids();
+	char store_id[store::core::kStoreIdLength + 1];
+	store::pg::StoreId(store_id);
+	const std::string version = store::core::FormatCursor(store::pg::MakeCursor(now, store_id));
+	const std::string payload = store::core::NotifyPayload(version, changes->Keys());
 	store::pg::PgCall([&] { Async_Notify(store::pg::kNotifyChannel, payload.c_str()); });
 }
 
@@ -31,9 +32,9 @@ PublishChanges()
 void
 RefusePrepare()
 {
-	ereport(ERROR,
-	        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("cannot PREPARE a transaction that changed the store"),
-	         errdetail("Store changes notify listeners at commit, which prepared transactions cannot do.")));
+	ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+	                errmsg("cannot PREPARE a transaction that changed the store"),
+	                errdetail("Store changes notify listeners at commit, which prepared transactions cannot do.")));
 }
 
 } // namespace
@@ -42,13 +43,13 @@ RefusePrepare()
 extern "C" void
 store_on_xact_event(XactEvent event, void *)
 {
-	if (Changes().Empty())
+	if (changes->Empty())
 		return;
 	switch (event) {
 	case XACT_EVENT_PRE_COMMIT:
 	case XACT_EVENT_PARALLEL_PRE_COMMIT:
 		CallGuarded("store commit", [] { PublishChanges(); });
-		Changes().Clear();
+		changes->Clear();
 		break;
 	case XACT_EVENT_PRE_PREPARE:
 		RefusePrepare();
@@ -58,7 +59,7 @@ store_on_xact_event(XactEvent event, void *)
 	case XACT_EVENT_PREPARE:
 	case XACT_EVENT_COMMIT:
 	case XACT_EVENT_PARALLEL_COMMIT:
-		Changes().Clear();
+		changes->Clear();
 		break;
 	}
 }
@@ -67,12 +68,12 @@ store_on_xact_event(XactEvent event, void *)
 extern "C" void
 store_on_subxact_event(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, void *)
 {
-	if (Changes().Empty())
+	if (changes->Empty())
 		return;
 	if (event == SUBXACT_EVENT_PRE_COMMIT_SUB)
-		CallGuarded("store subtransaction commit", [&] { Changes().CommitSub(sub, parent); });
+		CallGuarded("store subtransaction commit", [&] { changes->CommitSub(sub, parent); });
 	else if (event == SUBXACT_EVENT_ABORT_SUB)
-		Changes().AbortSub(sub);
+		changes->AbortSub(sub);
 }
 
 namespace store::pg {
@@ -80,14 +81,19 @@ namespace store::pg {
 void
 InitXactCallbacks()
 {
+	CallGuarded("store initialisation", [] { changes = new core::TransactionChanges(); });
 	RegisterXactCallback(store_on_xact_event, nullptr);
 	RegisterSubXactCallback(store_on_subxact_event, nullptr);
 }
 
 void
-NoteChange(const char *store_key, int64 version)
+NoteChange(const char *store_key)
 {
-	Changes().Touch(GetCurrentSubTransactionId(), store_key, version);
+	SubTransactionId sub = GetCurrentSubTransactionId();
+	if (store_key == nullptr)
+		changes->Mark(sub);
+	else
+		changes->Touch(sub, store_key);
 }
 
 } // namespace store::pg

@@ -12,7 +12,8 @@ constexpr const char *kNotifyChannel = "store";
 // Registers the transaction and subtransaction callbacks; called from _PG_init.
 void InitXactCallbacks();
 
-// Records that the current subtransaction changed store_key up to version (may throw bad_alloc).
-void NoteChange(const char *store_key, int64 version);
+// Records that the current subtransaction changed store_key (NULL: changed the store without
+// a key of its own, e.g. a reload of an empty store). May throw bad_alloc.
+void NoteChange(const char *store_key);
 
 } // namespace store::pg

@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 BEGIN;
 CREATE EXTENSION store;
-SELECT plan(45);
+SELECT plan(51);
 
 -- Tables and column types.
 SELECT has_schema('store');
@@ -16,12 +16,12 @@ SELECT has_table('store', 'history', 'store.history exists');
 SELECT col_type_is('store', 'entries', 'doc', 'jsonb', 'documents are jsonb');
 SELECT col_type_is('store', 'entries', 'id', 'jsonb', 'entry ids are jsonb (primary-key order)');
 SELECT col_is_pk('store', 'entries', ARRAY['key', 'id'], 'one entry per (key, id)');
-SELECT col_type_is('store', 'history', 'version', 'bigint', 'versions are bigint');
+SELECT col_type_is('store', 'history', 'item', 'jsonb', 'history names items by their jsonb id');
 SELECT col_type_is('store', 'history', 'xid', 'xid8', 'history records the writing transaction');
 SELECT col_type_is('store', 'history', 'added_on', 'timestamp with time zone', 'history rows are timestamped');
-SELECT col_is_pk('store', 'history', 'version', 'one history row per version');
+SELECT has_index('store', 'history', 'history_xid_idx', 'xid', 'history is found by transaction id');
 SELECT col_type_is('store', 'keys', 'source', 'regclass', 'keys name their source table');
-SELECT sequence_privs_are('store', 'version_seq', 'public', ARRAY[]::text[], 'PUBLIC cannot touch the version sequence');
+SELECT sequence_privs_are('store', 'history_seq', 'public', ARRAY[]::text[], 'PUBLIC cannot touch the history sequence');
 
 -- The public SQL surface and its return types.
 SELECT function_returns('store_register', ARRAY['text', 'regclass', 'text[]'], 'void');
@@ -33,7 +33,7 @@ SELECT function_returns('store_snapshot', ARRAY['text'], 'json');
 SELECT function_returns('store_get', ARRAY['text', 'text'], 'json');
 SELECT function_returns('store_history', ARRAY['text'], 'setof record');
 SELECT is((SELECT pg_get_function_result('store_history(text)'::regprocedure)),
-          'TABLE(version bigint, cache_key text, item_id text, state text, added_on timestamp with time zone)',
+          'TABLE(version text, cache_key text, item_id text, state text, added_on timestamp with time zone)',
           'store_history returns version, cache_key, item_id, state, added_on');
 SELECT function_lang_is('store', 'capture', ARRAY[]::text[], 'c', 'the capture trigger is C');
 SELECT function_returns('store', 'capture', ARRAY[]::text[], 'trigger');
@@ -57,7 +57,14 @@ SELECT function_privs_are('public', 'store_register', ARRAY['text', 'regclass', 
 SELECT function_privs_are('public', 'store_unregister', ARRAY['text'], 'store_tap_user', ARRAY[]::text[]);
 SELECT function_privs_are('public', 'store_reload', ARRAY[]::text[], 'store_tap_user', ARRAY[]::text[]);
 SELECT function_privs_are('public', 'store_reload', ARRAY['text'], 'store_tap_user', ARRAY[]::text[]);
-SELECT function_privs_are('store', '_note_change', ARRAY['text', 'bigint'], 'store_tap_user', ARRAY[]::text[]);
+SELECT function_privs_are('store', '_note_change', ARRAY['text'], 'store_tap_user', ARRAY[]::text[]);
+SELECT function_privs_are('store', 'capture', ARRAY[]::text[], 'store_tap_user', ARRAY[]::text[],
+                          'nobody else can attach the capture trigger');
+SELECT function_privs_are('public', 'store_compact', ARRAY['interval'], 'store_tap_user', ARRAY[]::text[]);
+SELECT function_privs_are('public', 'store_changes', ARRAY['text'], 'store_tap_user', ARRAY['EXECUTE']);
+SELECT function_returns('store_changes', ARRAY['text'], 'json');
+SELECT function_returns('store_version', ARRAY[]::text[], 'text');
+SELECT function_returns('store_compact', ARRAY['interval'], 'bigint');
 SELECT function_privs_are('public', 'store_snapshot', ARRAY[]::text[], 'store_tap_user', ARRAY['EXECUTE']);
 
 -- Registering installs ordinary, clearly named AFTER triggers; unregistering removes them.
@@ -80,7 +87,7 @@ SELECT triggers_are('public', 'tap_items', ARRAY[]::text[], 'unregister removes 
 SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_extension e,
                   unnest(e.extconfig) AS cfg(oid) JOIN pg_class c ON c.oid = cfg.oid
             WHERE e.extname = 'store'),
-          ARRAY['entries', 'history', 'keys', 'version_seq'], 'store tables are dumped by pg_dump');
+          ARRAY['entries', 'history', 'history_seq', 'keys', 'meta'], 'store tables are dumped by pg_dump');
 
 -- The extension is not relocatable and lives in the schema it was created in.
 SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'store'), false, 'not relocatable');

@@ -28,31 +28,41 @@ CREATE OPERATOR evil.= (LEFTARG = jsonb, RIGHTARG = jsonb, FUNCTION = evil.jsonb
 CREATE FUNCTION evil.concat_text(text, text) RETURNS text LANGUAGE plpgsql AS
     $$ BEGIN PERFORM evil.trap('||'); RETURN NULL; END $$;
 CREATE OPERATOR evil.|| (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.concat_text);
+CREATE FUNCTION evil.xid8_ge(xid8, xid8) RETURNS bool LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM evil.trap('>= on xid8'); RETURN NULL; END $$;
+CREATE OPERATOR evil.>= (LEFTARG = xid8, RIGHTARG = xid8, FUNCTION = evil.xid8_ge);
+CREATE FUNCTION evil.xid8_eq(xid8, xid8) RETURNS bool LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM evil.trap('= on xid8'); RETURN NULL; END $$;
+CREATE OPERATOR evil.= (LEFTARG = xid8, RIGHTARG = xid8, FUNCTION = evil.xid8_eq);
 -- The traps fire when reached through the hostile path.
 SET search_path = evil, public, pg_catalog;
 SELECT 'a' = 'a';
 
 -- Every store function and the triggers, under the hostile path.
 SELECT store_register('items', 'items');
+SELECT store_version() AS v1 \gset
 INSERT INTO items VALUES (2, 'bar');
 UPDATE items SET name = 'BAR' WHERE id = 2;
 UPDATE items SET id = 3 WHERE id = 2;
 DELETE FROM items WHERE id = 1;
-SELECT store_snapshot();
-SELECT store_snapshot('items');
+SELECT store_snapshot()::jsonb - 'version' AS snapshot;
+SELECT store_snapshot('items')::jsonb - 'version' AS snapshot_of_key;
 SELECT store_get('items', '3');
-SELECT cache_key, item_id, state FROM store_history('1');
+SELECT cache_key, item_id, state FROM store_history(:'v1');
+SELECT store_changes(:'v1')::jsonb - 'version' AS changes;
+SELECT store_version() AS v2 \gset
 SELECT store_reload('items');
 SELECT store_reload();
 TRUNCATE items;
 SELECT store_unregister('items');
-SELECT cache_key, item_id, state FROM store_history('6');
+SELECT cache_key, item_id, state FROM store_history(:'v2');
+SELECT store_compact('1 day');
 
 -- An empty search_path works too.
 SET search_path = '';
 SELECT public.store_register('items', 'public.items');
 INSERT INTO public.items VALUES (4, 'four');
-SELECT public.store_snapshot();
+SELECT public.store_snapshot()::jsonb OPERATOR(pg_catalog.-) 'version' AS snapshot;
 
 RESET search_path;
 SET client_min_messages = warning;

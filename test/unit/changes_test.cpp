@@ -11,45 +11,41 @@ TEST(TransactionChanges, StartsEmpty)
 	TransactionChanges changes;
 	EXPECT_TRUE(changes.Empty());
 	EXPECT_EQ(changes.Keys(), Keys{});
-	EXPECT_EQ(changes.MaxVersion(), 0);
 }
 
-TEST(TransactionChanges, CollectsSortedUniqueKeysAndNewestVersion)
+TEST(TransactionChanges, CollectsSortedUniqueKeys)
 {
 	TransactionChanges changes;
-	changes.Touch(1, "orders", 5);
-	changes.Touch(1, "items", 7);
-	changes.Touch(1, "orders", 6);
+	changes.Touch(1, "orders");
+	changes.Touch(1, "items");
+	changes.Touch(1, "orders");
 	EXPECT_EQ(changes.Keys(), (Keys{"items", "orders"}));
-	EXPECT_EQ(changes.MaxVersion(), 7);
 }
 
 TEST(TransactionChanges, SavepointRollbackForgetsExactlyItsPart)
 {
 	TransactionChanges changes;
-	changes.Touch(1, "items", 3);
-	changes.Touch(2, "orders", 4); // SAVEPOINT a
+	changes.Touch(1, "items");
+	changes.Touch(2, "orders"); // SAVEPOINT a
 	changes.AbortSub(2);           // ROLLBACK TO a
 	EXPECT_EQ(changes.Keys(), Keys{"items"});
-	EXPECT_EQ(changes.MaxVersion(), 3);
 }
 
 TEST(TransactionChanges, ReleasedSavepointMergesIntoParentThenParentRollbackDropsIt)
 {
 	TransactionChanges changes;
-	changes.Touch(1, "items", 1);
-	changes.Touch(3, "orders", 9); // level 3 inside level 2
+	changes.Touch(1, "items");
+	changes.Touch(3, "orders"); // level 3 inside level 2
 	changes.CommitSub(3, 2);       // RELEASE inner
 	EXPECT_EQ(changes.Keys(), (Keys{"items", "orders"}));
 	changes.AbortSub(2); // ROLLBACK TO outer
 	EXPECT_EQ(changes.Keys(), Keys{"items"});
-	EXPECT_EQ(changes.MaxVersion(), 1);
 }
 
 TEST(TransactionChanges, OnlyRolledBackChangesLeavesItEmpty)
 {
 	TransactionChanges changes;
-	changes.Touch(2, "items", 1);
+	changes.Touch(2, "items");
 	changes.AbortSub(2);
 	EXPECT_TRUE(changes.Empty());
 }
@@ -57,8 +53,21 @@ TEST(TransactionChanges, OnlyRolledBackChangesLeavesItEmpty)
 TEST(TransactionChanges, ClearForgetsEverything)
 {
 	TransactionChanges changes;
-	changes.Touch(1, "items", 1);
+	changes.Touch(1, "items");
 	changes.CommitSub(7, 1); // unknown subtransaction: nothing to merge
 	changes.Clear();
 	EXPECT_TRUE(changes.Empty());
+}
+
+TEST(TransactionChanges, AKeylessChangeStillCountsAndRollsBack)
+{
+	TransactionChanges changes;
+	changes.Mark(2);
+	EXPECT_FALSE(changes.Empty());
+	EXPECT_EQ(changes.Keys(), Keys{});
+	changes.AbortSub(2);
+	EXPECT_TRUE(changes.Empty());
+	changes.Mark(3);
+	changes.CommitSub(3, 1);
+	EXPECT_FALSE(changes.Empty());
 }

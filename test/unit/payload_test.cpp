@@ -10,16 +10,10 @@ using store::core::NotifyPayload;
 
 TEST(NotifyPayload, CarriesVersionAndKeys)
 {
-	auto payload = nlohmann::json::parse(NotifyPayload(42, {"items", "orders"}));
-	EXPECT_EQ(payload["version"], 42);
+	auto payload = nlohmann::json::parse(NotifyPayload("0a1b2c3d:5:9:7", {"items", "orders"}));
+	EXPECT_EQ(payload["version"], "0a1b2c3d:5:9:7");
 	EXPECT_EQ(payload["keys"], nlohmann::json({"items", "orders"}));
-}
-
-TEST(NotifyPayload, VersionIsAnExactJsonNumber)
-{
-	auto payload = nlohmann::json::parse(NotifyPayload(9007199254740991, {}));
-	EXPECT_EQ(payload["version"].get<std::int64_t>(), 9007199254740991);
-	EXPECT_EQ(payload["keys"], nlohmann::json::array());
+	EXPECT_EQ(nlohmann::json::parse(NotifyPayload("0a1b2c3d:5:5:", {}))["keys"], nlohmann::json::array());
 }
 
 TEST(NotifyPayload, TooManyKeysBecomeNullAndStayUnderTheLimit)
@@ -27,18 +21,25 @@ TEST(NotifyPayload, TooManyKeysBecomeNullAndStayUnderTheLimit)
 	std::vector<std::string> keys;
 	for (int i = 0; i < 400; i++)
 		keys.push_back("key_number_" + std::to_string(i) + std::string(30, 'x'));
-	std::string text = NotifyPayload(7, keys);
+	std::string text = NotifyPayload("0a1b2c3d:5:9:7", keys);
 	EXPECT_LE(text.size(), kPayloadLimit);
 	auto payload = nlohmann::json::parse(text);
 	EXPECT_TRUE(payload["keys"].is_null());
-	EXPECT_EQ(payload["version"], 7);
+	EXPECT_EQ(payload["version"], "0a1b2c3d:5:9:7");
+}
+
+TEST(NotifyPayload, AHugeVersionBecomesNullToo)
+{
+	std::string text = NotifyPayload(std::string(9000, '1'), {"items"});
+	EXPECT_LE(text.size(), kPayloadLimit);
+	EXPECT_EQ(text, "{\"version\":null,\"keys\":null}");
 }
 
 TEST(NotifyPayload, RespectsACustomLimitAtTheBoundary)
 {
-	std::string full = NotifyPayload(1, {"ab"});
-	EXPECT_EQ(NotifyPayload(1, {"ab"}, full.size()), full);
-	EXPECT_EQ(NotifyPayload(1, {"ab"}, full.size() - 1), "{\"version\":1,\"keys\":null}");
+	std::string full = NotifyPayload("v", {"ab"});
+	EXPECT_EQ(NotifyPayload("v", {"ab"}, full.size()), full);
+	EXPECT_EQ(NotifyPayload("v", {"ab"}, full.size() - 1), "{\"version\":\"v\",\"keys\":null}");
 }
 
 TEST(JsonString, EscapesQuotesBackslashesAndControls)

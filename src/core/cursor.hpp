@@ -1,0 +1,64 @@
+// store core: versions as clients hold them. A version is a cursor into the change history: the
+// MVCC snapshot the client's data was read in (PgQ's technique). A history row belongs after a
+// cursor exactly when its writing transaction is not visible in that snapshot, so changes are
+// delivered once, in whatever order their transactions commit.
+//
+// Text form: "<store>:<xmin>:<xmax>:<xip>,<xip>..." where store is the 8-hex-digit id of the
+// store that issued it, xmin/xmax/xip are 64-bit transaction ids (xid8) as in pg_snapshot.
+// "0" is the cursor before everything: it sees no transaction.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace store::core {
+
+struct Cursor {
+	std::string store_id;      // empty only for the "0" cursor, which belongs to every store
+	std::uint64_t xmin = 0;    // every transaction below xmin had finished
+	std::uint64_t xmax = 0;    // no transaction at or above xmax had finished
+	std::vector<std::uint64_t> xip; // in progress then: ascending, within [xmin, xmax)
+};
+
+// Length of a store id: 8 lower-case hex digits.
+constexpr std::size_t kStoreIdLength = 8;
+
+// Parses a version a client passed back; throws Error (22P02) when it is malformed.
+Cursor ParseCursor(std::string_view text);
+
+// Throws Error (22023) unless cursor was issued by the store store_id (or is "0").
+void CheckCursorStore(const Cursor &cursor, std::string_view store_id);
+
+// The text form of cursor.
+std::string FormatCursor(const Cursor &cursor);
+
+// True when the transaction xid had committed (or aborted) as of cursor.
+bool IsVisible(const Cursor &cursor, std::uint64_t xid);
+
+// The same cursor, except that xid also counts as finished. Transactions between the old xmax
+// and xid had not finished (xmax is one past the newest finished one), so they join xip.
+Cursor SeeingAlso(Cursor cursor, std::uint64_t xid);
+
+// True when every transaction at or below horizon is visible in cursor, i.e. history compacted
+// up to horizon (0: nothing compacted) cannot have removed a change the cursor lacks.
+bool CoversHorizon(const Cursor &cursor, std::uint64_t horizon);
+
+// The cursor of a snapshot: store id, xmin, xmax and the transactions running then (any order,
+// duplicates allowed). own (0: none) is the reading transaction itself, which sees its own
+// writes, so it counts as finished.
+Cursor CursorOfSnapshot(std::string store_id, std::uint64_t xmin, std::uint64_t xmax,
+                        std::vector<std::uint64_t> running, std::uint64_t own);
+
+// A client's cursor read against the store's current one.
+struct CursorReading {
+	Cursor cursor;
+	bool too_old; // compaction may have removed changes it lacks: the client must reload
+};
+
+// Parses after and checks it against current (same store, not ahead of it) and the compaction
+// horizon; throws Error for a malformed, foreign or future cursor.
+CursorReading ReadCursor(std::string_view after, const Cursor &current, std::uint64_t compacted_horizon);
+
+} // namespace store::core

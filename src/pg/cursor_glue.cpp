@@ -1,0 +1,80 @@
+// Versions from PostgreSQL's point of view: store identity and snapshot transaction ids.
+#include "pg/cursor_glue.hpp"
+
+extern "C" {
+#include "access/transam.h"
+#include "access/xlog.h"
+#include "common/hashfn.h"
+#include "utils/snapmgr.h"
+}
+
+
+namespace store::pg {
+
+namespace {
+
+// Widens a 32-bit xid of a live snapshot to 64 bits, relative to the next transaction id.
+uint64
+Widen(FullTransactionId next, TransactionId xid)
+{
+	int32 distance = (int32)(XidFromFullTransactionId(next) - xid);
+	return U64FromFullTransactionId(next) - distance;
+}
+
+// Gathers a snapshot's xids, widened, into palloc'd plain data.
+SnapshotXids
+XidsOf(Snapshot snapshot)
+{
+	FullTransactionId next = ReadNextFullTransactionId();
+	SnapshotXids xids;
+	xids.xmin = Widen(next, snapshot->xmin);
+	xids.xmax = Widen(next, snapshot->xmax);
+	FullTransactionId own = GetTopFullTransactionIdIfAny();
+	xids.own = FullTransactionIdIsValid(own) ? U64FromFullTransactionId(own) : 0;
+	xids.count = (int)snapshot->xcnt;
+	xids.running = static_cast<uint64 *>(palloc(sizeof(uint64) * Max(xids.count, 1)));
+	for (int i = 0; i < xids.count; i++)
+		xids.running[i] = Widen(next, snapshot->xip[i]);
+	return xids;
+}
+
+} // namespace
+
+SnapshotXids
+ActiveSnapshotXids()
+{
+	if (!ActiveSnapshotSet())
+		elog(ERROR, "store: no active snapshot");
+	return XidsOf(GetActiveSnapshot());
+}
+
+SnapshotXids
+LatestSnapshotXids()
+{
+	return XidsOf(GetLatestSnapshot());
+}
+
+void
+StoreId(char (&id)[core::kStoreIdLength + 1])
+{
+	struct {
+		uint64 system;
+		Oid database;
+		Oid history;
+	} identity;
+	memset(&identity, 0, sizeof identity);
+	identity.system = GetSystemIdentifier();
+	identity.database = MyDatabaseId;
+	identity.history = get_relname_relid("history", get_namespace_oid("store", false));
+	uint32 hash = hash_bytes(reinterpret_cast<const unsigned char *>(&identity), sizeof identity);
+	snprintf(id, sizeof id, "%08x", hash);
+}
+
+core::Cursor
+MakeCursor(const SnapshotXids &snapshot, const char *store_id)
+{
+	std::vector<std::uint64_t> running(snapshot.running, snapshot.running + snapshot.count);
+	return core::CursorOfSnapshot(store_id, snapshot.xmin, snapshot.xmax, std::move(running), snapshot.own);
+}
+
+} // namespace store::pg
