@@ -34,7 +34,14 @@ EXTRA_CLEAN = test/results test/regression.diffs test/regression.out test/isolat
 unit:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	cmake --build build -j2
-	cd build && ctest --output-on-failure
+	cd build && ctest --output-on-failure -L unit
 
 format:
 	clang-format -i src/*/*.cpp src/*/*.hpp test/unit/*.cpp
+
+.PHONY: integration
+# libpq integration tests (NOTIFY, ...) against the server in the PG* environment.
+integration:
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build build -j2
+	cd build && ctest --output-on-failure -L integration
