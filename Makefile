@@ -37,7 +37,7 @@ unit:
 	cd build && ctest --output-on-failure -L unit
 
 format:
-	clang-format -i src/*/*.cpp src/*/*.hpp test/unit/*.cpp
+	clang-format -i src/*/*.cpp src/*/*.hpp test/unit/*.cpp test/integration/*.cpp test/integration/*.hpp test/stress/*.cpp
 
 .PHONY: integration
 # libpq integration tests (NOTIFY, ...) against the server in the PG* environment.

@@ -1,7 +1,6 @@
 // store core: per-subtransaction change bookkeeping.
 #include "core/changes.hpp"
 
-
 namespace store::core {
 
 void

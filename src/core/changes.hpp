@@ -18,7 +18,11 @@ public:
 	// Records that subtransaction sub changed key.
 	void Touch(SubId sub, std::string_view key);
 	// Records that subtransaction sub changed the store, without naming a key.
-	void Mark(SubId sub) { levels_[sub]; }
+	void
+	Mark(SubId sub)
+	{
+		levels_[sub];
+	}
 	// A committed subtransaction hands its changes to its parent.
 	void CommitSub(SubId sub, SubId parent);
 	// A rolled-back subtransaction's changes never happened.

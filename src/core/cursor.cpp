@@ -52,8 +52,9 @@ ParseXid(std::string_view digits, std::uint64_t *value)
 bool
 IsStoreId(std::string_view text)
 {
-	return text.size() == kStoreIdLength &&
-	       std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+	return text.size() == kStoreIdLength && std::all_of(text.begin(), text.end(), [](char c) {
+		       return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+	       });
 }
 
 // Splits text at every separator (keeping empty fields).

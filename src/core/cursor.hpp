@@ -16,9 +16,9 @@
 namespace store::core {
 
 struct Cursor {
-	std::string store_id;      // empty only for the "0" cursor, which belongs to every store
-	std::uint64_t xmin = 0;    // every transaction below xmin had finished
-	std::uint64_t xmax = 0;    // no transaction at or above xmax had finished
+	std::string store_id;           // empty only for the "0" cursor, which belongs to every store
+	std::uint64_t xmin = 0;         // every transaction below xmin had finished
+	std::uint64_t xmax = 0;         // no transaction at or above xmax had finished
 	std::vector<std::uint64_t> xip; // in progress then: ascending, within [xmin, xmax)
 };
 

@@ -8,7 +8,6 @@ extern "C" {
 #include "utils/snapmgr.h"
 }
 
-
 namespace store::pg {
 
 namespace {

@@ -111,10 +111,10 @@ RequireRegistration(Relation rel, const char *store_key, bool *all_columns)
 		                errhint("A store trigger is left on a table whose key was removed; drop the trigger or "
 		                        "register the key again.")));
 	if (source != RelationGetRelid(rel))
-		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-		                errmsg("store key \"%s\" is not registered for table \"%s\"", store_key,
-		                       RelationGetRelationName(rel)),
-		                errhint("Store triggers are installed by store_register(); drop this one.")));
+		ereport(ERROR,
+		        (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+		         errmsg("store key \"%s\" is not registered for table \"%s\"", store_key, RelationGetRelationName(rel)),
+		         errhint("Store triggers are installed by store_register(); drop this one.")));
 	return columns;
 }
 

@@ -71,7 +71,8 @@ Xid8Array(const std::vector<std::uint64_t> &xids)
 		Datum *elements = static_cast<Datum *>(palloc(sizeof(Datum) * Max(xids.size(), size_t{1})));
 		for (size_t i = 0; i < xids.size(); i++)
 			elements[i] = FullTransactionIdGetDatum(FullTransactionIdFromU64(xids[i]));
-		result = PointerGetDatum(construct_array(elements, (int)xids.size(), XID8OID, sizeof(uint64), true, TYPALIGN_DOUBLE));
+		result = PointerGetDatum(
+		    construct_array(elements, (int)xids.size(), XID8OID, sizeof(uint64), true, TYPALIGN_DOUBLE));
 	});
 	return result;
 }
@@ -179,7 +180,11 @@ ChangesAfter(FunctionCallInfo fcinfo)
 #define STORE_ENTRY(name, body)                                                                                        \
 	extern "C" {                                                                                                       \
 	PG_FUNCTION_INFO_V1(name);                                                                                         \
-	Datum name(PG_FUNCTION_ARGS) { return pg::CallGuarded(#name, [&] { return body(fcinfo); }); }                       \
+	Datum                                                                                                              \
+	name(PG_FUNCTION_ARGS)                                                                                             \
+	{                                                                                                                  \
+		return pg::CallGuarded(#name, [&] { return body(fcinfo); });                                                   \
+	}                                                                                                                  \
 	}
 
 STORE_ENTRY(store_check_key, CheckKey)

@@ -32,9 +32,9 @@ PublishChanges()
 void
 RefusePrepare()
 {
-	ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-	                errmsg("cannot PREPARE a transaction that changed the store"),
-	                errdetail("Store changes notify listeners at commit, which prepared transactions cannot do.")));
+	ereport(ERROR,
+	        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("cannot PREPARE a transaction that changed the store"),
+	         errdetail("Store changes notify listeners at commit, which prepared transactions cannot do.")));
 }
 
 } // namespace

@@ -12,7 +12,8 @@ Connection::Connection(const std::string &conninfo) : conn_(PQconnectdb(conninfo
 		PQfinish(conn_);
 		throw std::runtime_error("connection failed: " + message);
 	}
-	PQsetNoticeProcessor(conn_, [](void *, const char *) {}, nullptr);
+	PQsetNoticeProcessor(
+	    conn_, [](void *, const char *) {}, nullptr);
 }
 
 Connection::~Connection()
@@ -26,7 +27,8 @@ Connection::Exec(const std::string &sql, const std::vector<Value> &params)
 	std::vector<const char *> values;
 	for (const Value &p : params)
 		values.push_back(p ? p->c_str() : nullptr);
-	PGresult *result = PQexecParams(conn_, sql.c_str(), (int)values.size(), nullptr, values.data(), nullptr, nullptr, 0);
+	PGresult *result =
+	    PQexecParams(conn_, sql.c_str(), (int)values.size(), nullptr, values.data(), nullptr, nullptr, 0);
 	ExecStatusType status = PQresultStatus(result);
 	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
 		const char *state = PQresultErrorField(result, PG_DIAG_SQLSTATE);

@@ -23,7 +23,11 @@ public:
 	    : std::runtime_error(message), sqlstate_(std::move(sqlstate))
 	{
 	}
-	const std::string &sqlstate() const { return sqlstate_; }
+	const std::string &
+	sqlstate() const
+	{
+		return sqlstate_;
+	}
 
 private:
 	std::string sqlstate_;
@@ -49,7 +53,11 @@ public:
 	std::string Scalar(const std::string &sql, const std::vector<Value> &params = {});
 	// Notifications received within timeout (returns early once one arrived and the line is quiet).
 	std::vector<Notification> WaitForNotifications(std::chrono::milliseconds timeout);
-	int BackendPid() const { return PQbackendPID(conn_); }
+	int
+	BackendPid() const
+	{
+		return PQbackendPID(conn_);
+	}
 
 private:
 	PGconn *conn_;

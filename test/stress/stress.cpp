@@ -47,7 +47,8 @@ Setup()
 	db.Exec("CREATE EXTENSION store");
 	db.Exec("CREATE TABLE accounts (id int PRIMARY KEY, owner text, balance numeric, tags text[])");
 	db.Exec("CREATE TABLE orders (id bigint PRIMARY KEY, account int, qty int, note text, secret text)");
-	db.Exec("INSERT INTO accounts SELECT g, 'owner ' || g, g * 1.5, ARRAY['t' || g % 3] FROM generate_series(1, 200) g");
+	db.Exec(
+	    "INSERT INTO accounts SELECT g, 'owner ' || g, g * 1.5, ARRAY['t' || g % 3] FROM generate_series(1, 200) g");
 	db.Exec("INSERT INTO orders SELECT g, g % 200, g % 7, 'note', 'hidden' FROM generate_series(1, 200) g");
 	db.Exec("SELECT store_register('accounts', 'accounts')");
 	db.Exec("SELECT store_register('orders', 'orders', ARRAY['id', 'account', 'qty', 'note'])");
@@ -318,11 +319,11 @@ ExpectedHistory(Connection &db, const std::string &version)
 Copy
 TablesNow(Connection &db)
 {
-	json direct = json::parse(
-	    db.Scalar("SELECT json_build_object("
-	              "'accounts', (SELECT coalesce(json_agg(a ORDER BY a.id), '[]') FROM accounts a), "
-	              "'orders', (SELECT coalesce(json_agg(o ORDER BY o.id), '[]') FROM "
-	              "(SELECT id, account, qty, note FROM orders) o))"));
+	json direct =
+	    json::parse(db.Scalar("SELECT json_build_object("
+	                          "'accounts', (SELECT coalesce(json_agg(a ORDER BY a.id), '[]') FROM accounts a), "
+	                          "'orders', (SELECT coalesce(json_agg(o ORDER BY o.id), '[]') FROM "
+	                          "(SELECT id, account, qty, note FROM orders) o))"));
 	Copy copy;
 	LoadSnapshot(direct, copy);
 	for (auto &[key, docs] : copy)

@@ -27,7 +27,7 @@ TEST(TransactionChanges, SavepointRollbackForgetsExactlyItsPart)
 	TransactionChanges changes;
 	changes.Touch(1, "items");
 	changes.Touch(2, "orders"); // SAVEPOINT a
-	changes.AbortSub(2);           // ROLLBACK TO a
+	changes.AbortSub(2);        // ROLLBACK TO a
 	EXPECT_EQ(changes.Keys(), Keys{"items"});
 }
 
@@ -36,7 +36,7 @@ TEST(TransactionChanges, ReleasedSavepointMergesIntoParentThenParentRollbackDrop
 	TransactionChanges changes;
 	changes.Touch(1, "items");
 	changes.Touch(3, "orders"); // level 3 inside level 2
-	changes.CommitSub(3, 2);       // RELEASE inner
+	changes.CommitSub(3, 2);    // RELEASE inner
 	EXPECT_EQ(changes.Keys(), (Keys{"items", "orders"}));
 	changes.AbortSub(2); // ROLLBACK TO outer
 	EXPECT_EQ(changes.Keys(), Keys{"items"});

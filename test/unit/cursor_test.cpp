@@ -46,12 +46,32 @@ TEST(ParseCursor, RoundTripsThroughFormat)
 
 TEST(ParseCursor, RejectsMalformedText)
 {
-	for (const char *bad :
-	     {"", "00", "1", "-1", "abc", "0a1b2c3d", "0a1b2c3d:1:2", "0a1b2c3d:1:2:3:4", "0A1B2C3D:1:2:",
-	      "0a1b2c3:1:2:", "0a1b2c3de:1:2:", "0a1b2c3d::2:", "0a1b2c3d:1::", "0a1b2c3d:3:2:", "0a1b2c3d:1:5:5",
-	      "0a1b2c3d:2:5:1", "0a1b2c3d:1:5:3,3", "0a1b2c3d:1:5:4,3", "0a1b2c3d:1:5:3,", "0a1b2c3d:1:5:,3",
-	      "0a1b2c3d: 1:5:", "0a1b2c3d:+1:5:", "0a1b2c3d:1:18446744073709551616:", "0a1b2c3d:1.5:2:", "0 ",
-	      "0a1b2c3d:1:5:3 "})
+	for (const char *bad : {"",
+	                        "00",
+	                        "1",
+	                        "-1",
+	                        "abc",
+	                        "0a1b2c3d",
+	                        "0a1b2c3d:1:2",
+	                        "0a1b2c3d:1:2:3:4",
+	                        "0A1B2C3D:1:2:",
+	                        "0a1b2c3:1:2:",
+	                        "0a1b2c3de:1:2:",
+	                        "0a1b2c3d::2:",
+	                        "0a1b2c3d:1::",
+	                        "0a1b2c3d:3:2:",
+	                        "0a1b2c3d:1:5:5",
+	                        "0a1b2c3d:2:5:1",
+	                        "0a1b2c3d:1:5:3,3",
+	                        "0a1b2c3d:1:5:4,3",
+	                        "0a1b2c3d:1:5:3,",
+	                        "0a1b2c3d:1:5:,3",
+	                        "0a1b2c3d: 1:5:",
+	                        "0a1b2c3d:+1:5:",
+	                        "0a1b2c3d:1:18446744073709551616:",
+	                        "0a1b2c3d:1.5:2:",
+	                        "0 ",
+	                        "0a1b2c3d:1:5:3 "})
 		EXPECT_EQ(SqlstateOf(bad), "22P02") << "input: '" << bad << "'";
 }
 
