@@ -30,10 +30,13 @@ XidsOf(Snapshot snapshot)
 	xids.xmax = Widen(next, snapshot->xmax);
 	FullTransactionId own = GetTopFullTransactionIdIfAny();
 	xids.own = FullTransactionIdIsValid(own) ? U64FromFullTransactionId(own) : 0;
-	xids.count = (int)snapshot->xcnt;
+	// A hot standby's snapshot keeps every running xid (top-level or not) in subxip; a superset of
+	// the running top-level xids is still exact for history rows, which carry top-level xids.
+	TransactionId *running = snapshot->takenDuringRecovery ? snapshot->subxip : snapshot->xip;
+	xids.count = snapshot->takenDuringRecovery ? (int)snapshot->subxcnt : (int)snapshot->xcnt;
 	xids.running = static_cast<uint64 *>(palloc(sizeof(uint64) * Max(xids.count, 1)));
 	for (int i = 0; i < xids.count; i++)
-		xids.running[i] = Widen(next, snapshot->xip[i]);
+		xids.running[i] = Widen(next, running[i]);
 	return xids;
 }
 

@@ -105,6 +105,22 @@ SELECT replace(err(format('SELECT store_changes(%L)', :'store_id' || ':5:9999999
                :'store_id', 'ID') AS future_version;
 SELECT count(*) AS own_version_accepted FROM store_history(:'store_id' || ':5:5:');
 
+-- A reading role with the README's grants can use every read function.
+CREATE ROLE store_test_reader;
+GRANT USAGE ON SCHEMA store TO store_test_reader;
+GRANT SELECT ON store.keys, store.entries, store.history, store.meta TO store_test_reader;
+SET ROLE store_test_reader;
+SELECT store_version() AS reader_version \gset
+SELECT json_array_length(store_snapshot() -> 'items') > 0 AS snapshot_ok,
+       store_snapshot('items') IS NOT NULL AS snapshot_of_key_ok,
+       store_get('items', '1') ->> 'name' AS get_ok,
+       (SELECT count(*) FROM store_history(:'reader_version')) AS history_ok,
+       store_changes(:'reader_version')::jsonb - 'version' AS changes_ok;
+SELECT err($$SELECT store_compact('1 day')$$) AS compact_refused;
+RESET ROLE;
+DROP OWNED BY store_test_reader;
+DROP ROLE store_test_reader;
+
 DROP TABLE items, tags CASCADE;
 SET client_min_messages = warning;
 DROP EXTENSION store CASCADE;
