@@ -46,11 +46,17 @@ COMMENT ON TABLE store.history IS
     'store change log: C create, U update (item NULL: whole key), D delete (item NULL: key removed), F full reload';
 
 -- Retention state: the newest transaction whose history store_compact() removed (0: none).
+-- Readers take max(compacted_xid): a restore adds the dumped row beside the one created here.
 CREATE TABLE store.meta (
-    singleton bool PRIMARY KEY DEFAULT true CHECK (singleton),
     compacted_xid xid8 NOT NULL DEFAULT '0'
 );
 INSERT INTO store.meta DEFAULT VALUES;
+
+-- The compaction horizon (see store.meta).
+CREATE FUNCTION store._compacted_xid() RETURNS xid8
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT coalesce(max(m.compacted_xid), '0') FROM store.meta AS m $$;
 
 -- pg_dump keeps registrations, documents, history and retention state.
 SELECT pg_catalog.pg_extension_config_dump('store.keys', '');
@@ -294,7 +300,7 @@ DECLARE
     c record;
     changes jsonb;
 BEGIN
-    SELECT r.* INTO c FROM store.meta AS m, store._read_cursor(after, m.compacted_xid) AS r;
+    SELECT r.* INTO c FROM store._read_cursor(after, store._compacted_xid()) AS r;
     IF c.too_old THEN
         RETURN '{"version":' || to_json(c.current)::text || ',"reload":true}';
     END IF;
@@ -462,7 +468,7 @@ AS $$
 DECLARE
     c record;
 BEGIN
-    SELECT r.* INTO c FROM store.meta AS m, store._read_cursor(after, m.compacted_xid) AS r;
+    SELECT r.* INTO c FROM store._read_cursor(after, store._compacted_xid()) AS r;
     IF c.too_old THEN
         -- Compaction removed changes this cursor lacks: one F row says "reload everything".
         RETURN QUERY SELECT c.current, NULL::text, NULL::text, 'F'::text, now();
