@@ -9,11 +9,15 @@ COMMENT ON SCHEMA store IS 'internal tables and helpers of the store extension';
 
 -- One row per store key: which table it serializes, which columns (NULL: all), and the type of
 -- its single-column primary key (how store_get reads an id given as text).
+-- column_numbers follows the chosen columns through renames; shape is the signature of the
+-- document (column names and types, primary key) that DDL handling compares.
 CREATE TABLE store.keys (
     key text PRIMARY KEY,
     source regclass NOT NULL,
     columns text[],
+    column_numbers int2[],
     id_type regtype NOT NULL,
+    shape text NOT NULL,
     registered_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 COMMENT ON TABLE store.keys IS 'registered store keys: key -> source table, chosen columns, primary-key type';
@@ -198,6 +202,26 @@ BEGIN
 END
 $$;
 
+-- A query over the registered table giving (id jsonb, doc jsonb) for every row: to_jsonb over
+-- the chosen columns, which renders exactly what the capture trigger renders.
+CREATE FUNCTION store._source_query(registration store.keys) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    chosen text := 't.*';
+BEGIN
+    IF registration.columns IS NOT NULL THEN
+        SELECT pg_catalog.string_agg(pg_catalog.format('t.%I', c), ', ' ORDER BY o) INTO chosen
+          FROM pg_catalog.unnest(registration.columns) WITH ORDINALITY AS u(c, o);
+    END IF;
+    RETURN pg_catalog.format(
+        'SELECT pg_catalog.to_jsonb(t.%I) AS id, pg_catalog.to_jsonb(d.*) AS doc '
+        'FROM ONLY %s AS t CROSS JOIN LATERAL (SELECT %s) AS d',
+        store._primary_key_column(registration.source), registration.source, chosen);
+END
+$$;
+
 -- Rebuilds the documents of key from its table in one statement. The SHARE lock waits for
 -- writers in flight and keeps new ones out until commit, so no concurrent change is lost.
 CREATE FUNCTION store._rebuild(key text) RETURNS void
@@ -206,28 +230,121 @@ CREATE FUNCTION store._rebuild(key text) RETURNS void
 AS $$
 DECLARE
     registration store.keys := store._require_key(key);
-    id_column name;
-    chosen text;
 BEGIN
     EXECUTE pg_catalog.format('LOCK TABLE %s IN SHARE MODE', registration.source);
-    id_column := store._primary_key_column(registration.source);
-    IF registration.columns IS NULL THEN
-        chosen := 't.*';
-    ELSE
-        SELECT pg_catalog.string_agg(pg_catalog.format('t.%I', c), ', ' ORDER BY o) INTO chosen
-          FROM pg_catalog.unnest(registration.columns) WITH ORDINALITY AS u(c, o);
-    END IF;
     DELETE FROM store.entries AS e WHERE e.key = registration.key;
-    -- to_jsonb over the same columns renders exactly what the capture trigger renders.
-    EXECUTE pg_catalog.format(
-        'INSERT INTO store.entries (key, id, doc) '
-        'SELECT $1, pg_catalog.to_jsonb(t.%I), pg_catalog.to_jsonb(d.*) '
-        'FROM ONLY %s AS t CROSS JOIN LATERAL (SELECT %s) AS d',
-        id_column, registration.source, chosen)
+    EXECUTE 'INSERT INTO store.entries (key, id, doc) SELECT $1, s.id, s.doc FROM ('
+            || store._source_query(registration) || ') AS s'
     USING registration.key;
 END
 $$;
 REVOKE ALL ON FUNCTION store._rebuild(text) FROM PUBLIC;
+
+-- The attribute numbers of the chosen column names (NULL: all columns).
+CREATE FUNCTION store._column_numbers(source regclass, columns text[]) RETURNS int2[]
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN $2 IS NULL THEN NULL ELSE
+        (SELECT array_agg(a.attnum ORDER BY u.o)
+           FROM unnest($2) WITH ORDINALITY AS u(c, o)
+           JOIN pg_attribute AS a ON a.attrelid = $1 AND a.attname = u.c)
+    END
+$$;
+
+-- The document's signature: the chosen columns' names and types, then the primary key. DDL that
+-- leaves it unchanged leaves every document unchanged.
+CREATE FUNCTION store._shape(source regclass, column_numbers int2[]) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', '
+                               ORDER BY coalesce(array_position($2, a.attnum), a.attnum)), '')
+           || ' | primary key ' || quote_ident(store._primary_key_column($1))
+      FROM pg_attribute AS a
+     WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
+       AND ($2 IS NULL OR a.attnum = ANY ($2))
+$$;
+
+-- Brings a registration up to date after DDL on its table, in the same transaction: follows
+-- renamed columns, refuses the DDL when a chosen column or the primary key is gone, and rebuilds
+-- the documents (logging U with item_id NULL) when their shape changed.
+CREATE FUNCTION store._refresh(key text) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    registration store.keys := store._require_key(key);
+    names text[];
+    new_shape text;
+BEGIN
+    IF registration.column_numbers IS NOT NULL THEN
+        SELECT array_agg(a.attname::text ORDER BY u.o) INTO names
+          FROM unnest(registration.column_numbers) WITH ORDINALITY AS u(n, o)
+          JOIN pg_attribute AS a ON a.attrelid = registration.source AND a.attnum = u.n AND NOT a.attisdropped;
+        IF coalesce(cardinality(names), 0) <> cardinality(registration.column_numbers) THEN
+            RAISE EXCEPTION 'a column chosen for store key "%" would be dropped from table "%"', key, registration.source
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      HINT = format('Unregister the key first, or register it again without the column: '
+                                    'SELECT store_unregister(%L);', key);
+        END IF;
+    END IF;
+    new_shape := store._shape(registration.source, registration.column_numbers);
+    IF new_shape = registration.shape THEN
+        RETURN;
+    END IF;
+    UPDATE store.keys AS k
+       SET columns = names, shape = new_shape,
+           id_type = (SELECT a.atttypid::regtype FROM pg_attribute AS a
+                       WHERE a.attrelid = registration.source
+                         AND a.attname = store._primary_key_column(registration.source))
+     WHERE k.key = registration.key;
+    PERFORM store._rebuild(key);
+    PERFORM store._log(key, 'U', ARRAY[key]);
+END
+$$;
+REVOKE ALL ON FUNCTION store._refresh(text) FROM PUBLIC;
+
+-- DDL handling, ALTER TABLE: refresh every key whose table was altered (renames included).
+CREATE FUNCTION store._on_alter_table() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k text;
+BEGIN
+    FOR k IN SELECT DISTINCT r.key FROM pg_event_trigger_ddl_commands() AS c
+               JOIN store.keys AS r ON r.source = c.objid
+              WHERE c.classid = 'pg_class'::regclass ORDER BY r.key LOOP
+        PERFORM store._refresh(k);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION store._on_alter_table() FROM PUBLIC;
+
+-- DDL handling, DROP: a dropped table's keys are unregistered (documents removed, D logged).
+CREATE FUNCTION store._on_drop() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k text;
+BEGIN
+    FOR k IN SELECT r.key FROM pg_event_trigger_dropped_objects() AS d
+               JOIN store.keys AS r ON r.source = d.objid
+              WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 ORDER BY r.key LOOP
+        DELETE FROM store.entries AS e WHERE e.key = k;
+        DELETE FROM store.keys AS r WHERE r.key = k;
+        PERFORM store._log(k, 'D', ARRAY[k]);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION store._on_drop() FROM PUBLIC;
+
+CREATE EVENT TRIGGER store_alter_table ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION store._on_alter_table();
+CREATE EVENT TRIGGER store_drop ON sql_drop WHEN TAG IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
+    EXECUTE FUNCTION store._on_drop();
 
 -- Appends one whole-key or whole-store history row (item NULL) and marks the transaction for
 -- its NOTIFY with every key it concerns.
@@ -367,8 +484,9 @@ BEGIN
             USING ERRCODE = 'duplicate_object',
                   HINT = 'Choose another key, or store_unregister() it first.';
     END IF;
-    INSERT INTO store.keys (key, source, columns, id_type)
-    SELECT key, source, columns, a.atttypid::regtype
+    INSERT INTO store.keys (key, source, columns, column_numbers, id_type, shape)
+    SELECT key, source, columns, store._column_numbers(source, columns), a.atttypid::regtype,
+           store._shape(source, store._column_numbers(source, columns))
       FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = source AND a.attname = id_column;
     EXECUTE pg_catalog.format(
         'CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION store.capture(%L)',
@@ -512,6 +630,35 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.store_compact(interval) IS
     'drops history older than keep; clients behind it are told to reload; returns the rows removed';
+
+CREATE FUNCTION @extschema@.store_verify(key text DEFAULT NULL)
+    RETURNS TABLE (cache_key text, item_id text, problem text, stored jsonb, expected jsonb)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    SET jit = off
+AS $$
+DECLARE
+    registration store.keys;
+BEGIN
+    IF store_verify.key IS NOT NULL THEN
+        PERFORM store._require_key(store_verify.key);
+    END IF;
+    FOR registration IN SELECT * FROM store.keys AS k
+                         WHERE store_verify.key IS NULL OR k.key = store_verify.key ORDER BY k.key LOOP
+        RETURN QUERY EXECUTE
+            'SELECT $1, coalesce(s.id, e.id) #>> ''{}'', '
+            '       CASE WHEN e.id IS NULL THEN ''missing'' WHEN s.id IS NULL THEN ''extra'' ELSE ''different'' END, '
+            '       e.doc, s.doc '
+            '  FROM (' || store._source_query(registration) || ') AS s '
+            '  FULL JOIN (SELECT x.id, x.doc FROM store.entries AS x WHERE x.key = $1) AS e ON e.id = s.id '
+            ' WHERE s.doc::text IS DISTINCT FROM e.doc::text '
+            ' ORDER BY 2'
+        USING registration.key;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.store_verify(text) IS
+    'the documents that differ from what their table serializes to now (missing, extra, different); store_reload repairs them';
 
 REVOKE ALL ON FUNCTION @extschema@.store_register(text, regclass, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.store_unregister(text) FROM PUBLIC;

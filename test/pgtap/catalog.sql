@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 BEGIN;
 CREATE EXTENSION store;
-SELECT plan(51);
+SELECT plan(56);
 
 -- Tables and column types.
 SELECT has_schema('store');
@@ -44,9 +44,12 @@ SELECT is((SELECT count(*)::int FROM pg_proc p JOIN pg_depend d ON d.objid = p.o
               AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
               AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)),
           0, 'every SQL and PL/pgSQL function sets search_path = pg_catalog, pg_temp');
-SELECT is((SELECT count(*)::int FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
+SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
             WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'store') AND p.prosecdef),
-          0, 'no function is SECURITY DEFINER');
+          ARRAY['_on_alter_table', '_on_drop'], 'only the DDL event-trigger functions are SECURITY DEFINER');
+SELECT is((SELECT array_agg(e.evtname::text || ':' || e.evtevent ORDER BY e.evtname) FROM pg_event_trigger e),
+          ARRAY['store_alter_table:ddl_command_end', 'store_drop:sql_drop'], 'DDL is followed by two event triggers');
+SELECT function_returns('store_verify', ARRAY['text'], 'setof record');
 
 -- Privileges: the store tables are not writable by ordinary users; admin functions are not public.
 CREATE ROLE store_tap_user;
@@ -58,6 +61,9 @@ SELECT function_privs_are('public', 'store_unregister', ARRAY['text'], 'store_ta
 SELECT function_privs_are('public', 'store_reload', ARRAY[]::text[], 'store_tap_user', ARRAY[]::text[]);
 SELECT function_privs_are('public', 'store_reload', ARRAY['text'], 'store_tap_user', ARRAY[]::text[]);
 SELECT function_privs_are('store', '_note_change', ARRAY['text'], 'store_tap_user', ARRAY[]::text[]);
+SELECT function_privs_are('store', '_on_alter_table', ARRAY[]::text[], 'store_tap_user', ARRAY[]::text[]);
+SELECT function_privs_are('store', '_on_drop', ARRAY[]::text[], 'store_tap_user', ARRAY[]::text[]);
+SELECT function_privs_are('store', '_refresh', ARRAY['text'], 'store_tap_user', ARRAY[]::text[]);
 SELECT function_privs_are('store', 'capture', ARRAY[]::text[], 'store_tap_user', ARRAY[]::text[],
                           'nobody else can attach the capture trigger');
 SELECT function_privs_are('public', 'store_compact', ARRAY['interval'], 'store_tap_user', ARRAY[]::text[]);
