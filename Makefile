@@ -45,3 +45,15 @@ integration:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	cmake --build build -j2
 	cd build && ctest --output-on-failure -L integration
+
+.PHONY: fuzz
+# A short libFuzzer run (with ASan and UBSan) over the core's parsers of client input.
+FUZZ_SECONDS ?= 30
+fuzz:
+	mkdir -p build/fuzz-corpus
+	printf '0' > build/fuzz-corpus/zero
+	printf '0a1b2c3d:748:760:748,751,759' > build/fuzz-corpus/cursor
+	printf 'order_lines' > build/fuzz-corpus/key
+	clang++-14 -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc \
+		test/fuzz/parsers_fuzz.cpp src/core/cursor.cpp src/core/key.cpp -o build/parsers_fuzz
+	build/parsers_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=256 build/fuzz-corpus

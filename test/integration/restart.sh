@@ -6,7 +6,7 @@ db=store_restart
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
 fail() { echo "restart test: FAIL: $*" >&2; exit 1; }
 
-psql -X -q -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+psql -X -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 q "CREATE EXTENSION store"
 q "CREATE TABLE items (id int PRIMARY KEY, name text)"
 q "SELECT store_register('items', 'items')"
