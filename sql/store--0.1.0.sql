@@ -7,6 +7,12 @@
 CREATE SCHEMA store;
 COMMENT ON SCHEMA store IS 'internal tables and helpers of the store extension';
 
+-- This store's identity (its "origin", see README): a hash of the cluster, its timeline, the
+-- database and the history table. Stamped on history rows, so rows restored from another store
+-- (a dump, a promotion, a point-in-time recovery) are never mistaken for this store's.
+CREATE FUNCTION store._origin() RETURNS int4
+    LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'store_origin';
+
 -- One row per store key: which table it serializes, which columns (NULL: all), and the type of
 -- its single-column primary key (how store_get reads an id given as text).
 -- column_numbers follows the chosen columns through renames; shape is the signature of the
@@ -33,11 +39,12 @@ CREATE TABLE store.entries (
 COMMENT ON TABLE store.entries IS 'store documents, kept current by the store_<key> triggers';
 
 -- The change log. xid is the writing top-level transaction: a version (cursor) is an MVCC
--- snapshot, and the changes after it are exactly the rows whose xid it does not see.
+-- snapshot, and the changes after it are exactly this store's rows whose xid it does not see.
 -- seq orders the rows of one answer; cursors never use it.
 CREATE SEQUENCE store.history_seq;
 CREATE TABLE store.history (
     seq bigint NOT NULL DEFAULT pg_catalog.nextval('store.history_seq'),
+    origin int4 NOT NULL DEFAULT store._origin(),
     xid xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
     cache_key text,
     item jsonb,
@@ -45,22 +52,26 @@ CREATE TABLE store.history (
     added_on timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 ALTER SEQUENCE store.history_seq OWNED BY store.history.seq;
-CREATE INDEX history_xid_idx ON store.history (xid);
+CREATE INDEX history_xid_idx ON store.history (origin, xid);
 COMMENT ON TABLE store.history IS
     'store change log: C create, U update (item NULL: whole key), D delete (item NULL: key removed), F full reload';
 
--- Retention state: the newest transaction whose history store_compact() removed (0: none).
--- Readers take max(compacted_xid): a restore adds the dumped row beside the one created here.
+-- Retention state: per origin, the newest transaction whose history store_compact() removed.
 CREATE TABLE store.meta (
-    compacted_xid xid8 NOT NULL DEFAULT '0'
+    origin int4 NOT NULL,
+    compacted_xid xid8 NOT NULL
 );
-INSERT INTO store.meta DEFAULT VALUES;
 
--- The compaction horizon (see store.meta).
-CREATE FUNCTION store._compacted_xid() RETURNS xid8
+-- The compaction state a version is read against: this store's horizon, and whether any history
+-- at all was ever removed (then the "0" version must reload).
+CREATE FUNCTION store._horizon(OUT compacted_xid xid8, OUT ever_compacted bool)
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
-AS $$ SELECT coalesce(max(m.compacted_xid), '0') FROM store.meta AS m $$;
+AS $$
+    SELECT coalesce(max(m.compacted_xid) FILTER (WHERE m.origin = store._origin()), '0'),
+           coalesce(bool_or(m.compacted_xid > '0'), false)
+      FROM store.meta AS m
+$$;
 
 -- pg_dump keeps registrations, documents, history and retention state.
 SELECT pg_catalog.pg_extension_config_dump('store.keys', '');
@@ -85,11 +96,13 @@ REVOKE ALL ON FUNCTION store.capture() FROM PUBLIC;
 CREATE FUNCTION store._check_key(key text) RETURNS void
     LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'store_check_key';
 
--- Reads a client's version against the current snapshot: the cursor's xmax and in-progress
--- list (the history rows after it are those with xid >= xmax or xid in xip), whether
--- compaction may have removed changes it lacks, and the current snapshot as a version.
-CREATE FUNCTION store._read_cursor(after text, compacted_xid xid8,
-                                   OUT xmax xid8, OUT xip xid8[], OUT too_old bool, OUT current text)
+-- Reads a client's version against the current snapshot: the history rows after it are this
+-- store's (origin) rows with xid >= xmax or xid in xip, or every row for the "0" version
+-- (from_start); too_old: compaction may have removed changes it lacks; ahead: it sees commits
+-- this snapshot does not yet (answer nothing); current: the version to answer with.
+CREATE FUNCTION store._read_cursor(after text, compacted_xid xid8, ever_compacted bool,
+                                   OUT origin int4, OUT xmax xid8, OUT xip xid8[], OUT from_start bool,
+                                   OUT too_old bool, OUT ahead bool, OUT current text)
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_read_cursor';
 
 -- The version of the current snapshot (what the calling statement sees).
@@ -390,20 +403,26 @@ AS $$
         || '}'
 $$;
 
--- The history rows after a cursor (see store._read_cursor): rows of transactions at or after
--- its xmax, or in its in-progress list. EXECUTE plans with the actual values, so both parts are
--- index scans on xid: the cost is O(log n + changes) however old the cursor's xmin is.
-CREATE FUNCTION store._history_after(xmax xid8, xip xid8[]) RETURNS SETOF store.history
+-- The history rows after a cursor (see store._read_cursor): this store's rows of transactions at
+-- or after its xmax, or in its in-progress list; every row for the "0" version. EXECUTE plans
+-- with the actual values, so both parts are index scans on (origin, xid): the cost is
+-- O(log n + changes) however old the cursor's xmin is.
+CREATE FUNCTION store._history_after(origin int4, xmax xid8, xip xid8[], from_start bool)
+    RETURNS SETOF store.history
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     SET jit = off
 AS $$
 BEGIN
+    IF from_start THEN
+        RETURN QUERY SELECT h.* FROM store.history AS h;
+        RETURN;
+    END IF;
     RETURN QUERY EXECUTE
-        'SELECT h.* FROM store.history AS h WHERE h.xid >= $1 '
+        'SELECT h.* FROM store.history AS h WHERE h.origin = $1 AND h.xid >= $2 '
         'UNION ALL '
-        'SELECT h.* FROM store.history AS h WHERE h.xid = ANY ($2) AND h.xid < $1'
-    USING xmax, xip;
+        'SELECT h.* FROM store.history AS h WHERE h.origin = $1 AND h.xid = ANY ($3) AND h.xid < $2'
+    USING origin, xmax, xip;
 END
 $$;
 
@@ -417,12 +436,15 @@ DECLARE
     c record;
     changes jsonb;
 BEGIN
-    SELECT r.* INTO c FROM store._read_cursor(after, store._compacted_xid()) AS r;
+    SELECT r.* INTO c FROM store._horizon() AS z, store._read_cursor(after, z.compacted_xid, z.ever_compacted) AS r;
     IF c.too_old THEN
         RETURN '{"version":' || to_json(c.current)::text || ',"reload":true}';
     END IF;
+    IF c.ahead THEN
+        RETURN '{"version":' || to_json(c.current)::text || ',"reload":false,"changes":{}}';
+    END IF;
     WITH h AS (
-        SELECT * FROM store._history_after(c.xmax, c.xip)
+        SELECT * FROM store._history_after(c.origin, c.xmax, c.xip, c.from_start)
     ), everything AS (
         -- an F row: every key comes back whole
         SELECT EXISTS (SELECT FROM h WHERE h.state = 'F') AS reloaded
@@ -586,15 +608,19 @@ AS $$
 DECLARE
     c record;
 BEGIN
-    SELECT r.* INTO c FROM store._read_cursor(after, store._compacted_xid()) AS r;
+    SELECT r.* INTO c FROM store._horizon() AS z, store._read_cursor(after, z.compacted_xid, z.ever_compacted) AS r;
     IF c.too_old THEN
         -- Compaction removed changes this cursor lacks: one F row says "reload everything".
         RETURN QUERY SELECT c.current, NULL::text, NULL::text, 'F'::text, now();
         RETURN;
     END IF;
+    IF c.ahead THEN
+        -- The cursor sees commits this snapshot does not yet: nothing new for it here.
+        RETURN;
+    END IF;
     RETURN QUERY
         SELECT c.current, h.cache_key, h.item #>> '{}', h.state, h.added_on
-          FROM store._history_after(c.xmax, c.xip) AS h
+          FROM store._history_after(c.origin, c.xmax, c.xip, c.from_start) AS h
          ORDER BY h.seq;
 END
 $$;
@@ -612,19 +638,24 @@ CREATE FUNCTION @extschema@.store_compact(keep interval) RETURNS bigint
 AS $$
 DECLARE
     removed bigint;
-    newest xid8;
+    gone record;
 BEGIN
     IF keep IS NULL OR keep < interval '0' THEN
         RAISE EXCEPTION 'keep must be a non-negative interval, not %', coalesce(keep::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    WITH gone AS (
-        DELETE FROM store.history AS h WHERE h.added_on < now() - keep RETURNING h.xid
-    )
-    SELECT count(*), max(gone.xid) INTO removed, newest FROM gone;
-    IF newest IS NOT NULL THEN
-        UPDATE store.meta SET compacted_xid = greatest(compacted_xid, newest);
-    END IF;
+    removed := 0;
+    -- per origin, delete and remember the newest transaction removed
+    FOR gone IN
+        WITH d AS (DELETE FROM store.history AS h WHERE h.added_on < now() - keep RETURNING h.origin, h.xid)
+        SELECT d.origin, max(d.xid) AS newest, count(*) AS n FROM d GROUP BY d.origin
+    LOOP
+        UPDATE store.meta AS m SET compacted_xid = greatest(m.compacted_xid, gone.newest) WHERE m.origin = gone.origin;
+        IF NOT FOUND THEN
+            INSERT INTO store.meta (origin, compacted_xid) VALUES (gone.origin, gone.newest);
+        END IF;
+        removed := removed + gone.n;
+    END LOOP;
     RETURN removed;
 END
 $$;

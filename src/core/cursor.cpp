@@ -159,8 +159,10 @@ CoversHorizon(const Cursor &cursor, std::uint64_t horizon)
 
 Cursor
 CursorOfSnapshot(std::string store_id, std::uint64_t xmin, std::uint64_t xmax, std::vector<std::uint64_t> running,
-                 std::uint64_t own)
+                 std::uint64_t own, Own own_is)
 {
+	if (own != 0 && own_is == Own::kRunning && own >= xmin && own < xmax)
+		running.push_back(own);
 	Cursor cursor;
 	cursor.store_id = std::move(store_id);
 	cursor.xmin = xmin;
@@ -168,18 +170,27 @@ CursorOfSnapshot(std::string store_id, std::uint64_t xmin, std::uint64_t xmax, s
 	std::sort(running.begin(), running.end());
 	running.erase(std::unique(running.begin(), running.end()), running.end());
 	cursor.xip = std::move(running);
-	return own == 0 ? cursor : SeeingAlso(std::move(cursor), own);
+	return own != 0 && own_is == Own::kFinished ? SeeingAlso(std::move(cursor), own) : cursor;
+}
+
+bool
+IsAhead(const Cursor &cursor, const Cursor &current)
+{
+	if (cursor.xmax > current.xmax)
+		return true;
+	return std::any_of(current.xip.begin(), current.xip.end(), [&](std::uint64_t x) { return IsVisible(cursor, x); });
 }
 
 CursorReading
-ReadCursor(std::string_view after, const Cursor &current, std::uint64_t compacted_horizon)
+ReadCursor(std::string_view after, const Cursor &current, std::uint64_t next_xid, const Horizon &horizon)
 {
 	Cursor cursor = ParseCursor(after);
 	CheckCursorStore(cursor, current.store_id);
-	if (cursor.xmax > current.xmax)
+	if (cursor.xmax > next_xid)
 		throw Error(sqlstate::kInvalidParameterValue, "version " + QuoteForMessage(after) + " is ahead of this store",
 		            "the version was not issued by this database; start again from store_snapshot()");
-	return {cursor, !CoversHorizon(cursor, compacted_horizon)};
+	bool too_old = cursor.store_id.empty() ? horizon.ever_compacted : !CoversHorizon(cursor, horizon.compacted_xid);
+	return {cursor, too_old, !cursor.store_id.empty() && IsAhead(cursor, current)};
 }
 
 } // namespace store::core

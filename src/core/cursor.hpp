@@ -46,19 +46,32 @@ Cursor SeeingAlso(Cursor cursor, std::uint64_t xid);
 bool CoversHorizon(const Cursor &cursor, std::uint64_t horizon);
 
 // The cursor of a snapshot: store id, xmin, xmax and the transactions running then (any order,
-// duplicates allowed). own (0: none) is the reading transaction itself, which sees its own
-// writes, so it counts as finished.
+// duplicates allowed). own (0: none) is the transaction taking the snapshot: a reader's own
+// transaction counts as running (it may still write, or roll back), a committing one as finished.
+enum class Own { kRunning, kFinished };
 Cursor CursorOfSnapshot(std::string store_id, std::uint64_t xmin, std::uint64_t xmax,
-                        std::vector<std::uint64_t> running, std::uint64_t own);
+                        std::vector<std::uint64_t> running, std::uint64_t own, Own own_is = Own::kRunning);
+
+// The compaction state a client's cursor is read against.
+struct Horizon {
+	std::uint64_t compacted_xid = 0; // newest compacted transaction of this store (0: none)
+	bool ever_compacted = false;     // any history at all removed (the "0" cursor then needs a reload)
+};
 
 // A client's cursor read against the store's current one.
 struct CursorReading {
 	Cursor cursor;
 	bool too_old; // compaction may have removed changes it lacks: the client must reload
+	bool ahead;   // it sees a transaction the current snapshot does not yet: answer "nothing yet"
 };
 
-// Parses after and checks it against current (same store, not ahead of it) and the compaction
-// horizon; throws Error for a malformed, foreign or future cursor.
-CursorReading ReadCursor(std::string_view after, const Cursor &current, std::uint64_t compacted_horizon);
+// True when cursor counts as finished a transaction that current still sees running (or has
+// not seen start): a reader whose snapshot lags behind the client's (REPEATABLE READ, a standby).
+bool IsAhead(const Cursor &cursor, const Cursor &current);
+
+// Parses after and checks it against current: same store, no transaction beyond next_xid (the
+// next id to be assigned), compaction horizon; throws Error when malformed, foreign or future.
+CursorReading ReadCursor(std::string_view after, const Cursor &current, std::uint64_t next_xid,
+                         const Horizon &horizon);
 
 } // namespace store::core

@@ -4,6 +4,7 @@
 extern "C" {
 #include "access/transam.h"
 #include "access/xlog.h"
+#include "access/xlogrecovery.h"
 #include "common/hashfn.h"
 #include "utils/snapmgr.h"
 }
@@ -30,6 +31,7 @@ XidsOf(Snapshot snapshot)
 	xids.xmax = Widen(next, snapshot->xmax);
 	FullTransactionId own = GetTopFullTransactionIdIfAny();
 	xids.own = FullTransactionIdIsValid(own) ? U64FromFullTransactionId(own) : 0;
+	xids.next_xid = U64FromFullTransactionId(next);
 	// A hot standby's snapshot keeps every running xid (top-level or not) in subxip; a superset of
 	// the running top-level xids is still exact for history rows, which carry top-level xids.
 	TransactionId *running = snapshot->takenDuringRecovery ? snapshot->subxip : snapshot->xip;
@@ -56,27 +58,45 @@ LatestSnapshotXids()
 	return XidsOf(GetLatestSnapshot());
 }
 
-void
-StoreId(char (&id)[core::kStoreIdLength + 1])
+// The timeline this server is on: the one it writes, or on a standby the one it replays.
+TimeLineID
+CurrentTimeline()
+{
+	if (!RecoveryInProgress())
+		return GetWALInsertionTimeLine();
+	TimeLineID replayed = 0;
+	GetXLogReplayRecPtr(&replayed);
+	return replayed;
+}
+
+uint32
+StoreOrigin()
 {
 	struct {
 		uint64 system;
+		TimeLineID timeline;
 		Oid database;
 		Oid history;
 	} identity;
 	memset(&identity, 0, sizeof identity);
 	identity.system = GetSystemIdentifier();
+	identity.timeline = CurrentTimeline();
 	identity.database = MyDatabaseId;
 	identity.history = get_relname_relid("history", get_namespace_oid("store", false));
-	uint32 hash = hash_bytes(reinterpret_cast<const unsigned char *>(&identity), sizeof identity);
-	snprintf(id, sizeof id, "%08x", hash);
+	return hash_bytes(reinterpret_cast<const unsigned char *>(&identity), sizeof identity);
+}
+
+void
+StoreId(char (&id)[core::kStoreIdLength + 1])
+{
+	snprintf(id, sizeof id, "%08x", StoreOrigin());
 }
 
 core::Cursor
-MakeCursor(const SnapshotXids &snapshot, const char *store_id)
+MakeCursor(const SnapshotXids &snapshot, const char *store_id, core::Own own_is)
 {
 	std::vector<std::uint64_t> running(snapshot.running, snapshot.running + snapshot.count);
-	return core::CursorOfSnapshot(store_id, snapshot.xmin, snapshot.xmax, std::move(running), snapshot.own);
+	return core::CursorOfSnapshot(store_id, snapshot.xmin, snapshot.xmax, std::move(running), snapshot.own, own_is);
 }
 
 } // namespace store::pg

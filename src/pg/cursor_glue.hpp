@@ -11,7 +11,8 @@ namespace store::pg {
 struct SnapshotXids {
 	uint64 xmin;
 	uint64 xmax;
-	uint64 own; // the current transaction's top-level xid, 0 when it has none
+	uint64 own;      // the current transaction's top-level xid, 0 when it has none
+	uint64 next_xid; // the next transaction id to be assigned
 	int count;
 	uint64 *running;
 };
@@ -22,11 +23,16 @@ SnapshotXids ActiveSnapshotXids();
 // A snapshot taken now (for a committing transaction's notification).
 SnapshotXids LatestSnapshotXids();
 
-// Writes the 8-hex-digit id of this store: a hash of the cluster, the database and the store's
-// history table, so versions from another database, cluster or installation are recognised.
+// The identity of this store (its "origin"): a hash of the cluster's system identifier and
+// timeline, the database and the store's history table. A restore into another database or
+// cluster, a re-created extension, a promotion or a point-in-time recovery all give a new one,
+// so versions and history rows from before are recognised as foreign.
+uint32 StoreOrigin();
+
+// The origin as the 8 hex digits that begin every version.
 void StoreId(char (&id)[core::kStoreIdLength + 1]);
 
 // The cursor of a snapshot (C++ only: no PostgreSQL call).
-core::Cursor MakeCursor(const SnapshotXids &snapshot, const char *store_id);
+core::Cursor MakeCursor(const SnapshotXids &snapshot, const char *store_id, core::Own own_is = core::Own::kRunning);
 
 } // namespace store::pg

@@ -37,11 +37,21 @@ TextDatum(const std::string &value)
 	return result;
 }
 
+// Refuses to hand out versions in a transaction that changed the store: its data would include
+// changes that may still roll back, and its later writes would fall behind the version.
+void
+RefuseInWritingTransaction()
+{
+	if (pg::TransactionChangedStore())
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		                errmsg("cannot read store versions in a transaction that changed the store"),
+		                errhint("Commit first, then read the snapshot, history or changes; store_get works.")));
+}
+
 // The cursor of the active snapshot: the version of what the calling statement reads.
 core::Cursor
-CurrentCursor()
+CurrentCursor(const pg::SnapshotXids &now)
 {
-	pg::SnapshotXids now = pg::ActiveSnapshotXids();
 	char store_id[core::kStoreIdLength + 1];
 	pg::StoreId(store_id);
 	return pg::MakeCursor(now, store_id);
@@ -55,11 +65,20 @@ CheckKey(FunctionCallInfo fcinfo)
 	PG_RETURN_VOID();
 }
 
-// store._current_cursor(): the version of the current snapshot.
+// store._current_cursor() and store_version(): the version of the current snapshot.
 Datum
 CurrentCursorText(FunctionCallInfo fcinfo)
 {
-	return TextDatum(core::FormatCursor(CurrentCursor()));
+	RefuseInWritingTransaction();
+	pg::SnapshotXids now = pg::ActiveSnapshotXids();
+	return TextDatum(core::FormatCursor(CurrentCursor(now)));
+}
+
+// store._origin(): this store's identity, stamped on every history row it writes.
+Datum
+Origin(FunctionCallInfo fcinfo)
+{
+	PG_RETURN_INT32((int32)pg::StoreOrigin());
 }
 
 // An xid8[] datum of the given ids.
@@ -77,33 +96,45 @@ Xid8Array(const std::vector<std::uint64_t> &xids)
 	return result;
 }
 
-// The (xmax, xip, too_old, current) record of store._read_cursor.
+// The record of store._read_cursor: what to look for after the cursor, and the version to answer
+// with (the current one; the client's own when it is ahead of this snapshot).
 Datum
-CursorRecord(FunctionCallInfo fcinfo, const core::CursorReading &reading, const core::Cursor &current)
+CursorRecord(FunctionCallInfo fcinfo, uint32 origin, const core::CursorReading &reading,
+             const std::string &answer_version)
 {
-	Datum values[4] = {FullTransactionIdGetDatum(FullTransactionIdFromU64(reading.cursor.xmax)),
-	                   Xid8Array(reading.cursor.xip), BoolGetDatum(reading.too_old),
-	                   TextDatum(core::FormatCursor(current))};
+	Datum values[7] = {Int32GetDatum((int32)origin),
+	                   FullTransactionIdGetDatum(FullTransactionIdFromU64(reading.cursor.xmax)),
+	                   Xid8Array(reading.cursor.xip),
+	                   BoolGetDatum(reading.cursor.store_id.empty()),
+	                   BoolGetDatum(reading.too_old),
+	                   BoolGetDatum(reading.ahead),
+	                   TextDatum(answer_version)};
 	Datum result = 0;
 	pg::PgCall([&] {
 		TupleDesc desc;
 		if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
 			elog(ERROR, "store._read_cursor must return a record");
-		bool nulls[4] = {false, false, false, false};
+		bool nulls[7] = {false, false, false, false, false, false, false};
 		result = HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
 	});
 	return result;
 }
 
-// store._read_cursor(after, compacted_xid): a client's version read against the current snapshot.
+// store._read_cursor(after, compacted_xid, ever_compacted): a client's version read against the
+// current snapshot.
 Datum
 ReadCursor(FunctionCallInfo fcinfo)
 {
+	RefuseInWritingTransaction();
 	std::string_view after = TextArg(fcinfo, 0, "version");
-	uint64 compacted = U64FromFullTransactionId(PG_GETARG_FULLTRANSACTIONID(1));
-	const core::Cursor current = CurrentCursor();
-	const core::CursorReading reading = core::ReadCursor(after, current, compacted);
-	return CursorRecord(fcinfo, reading, current);
+	core::Horizon horizon;
+	horizon.compacted_xid = U64FromFullTransactionId(PG_GETARG_FULLTRANSACTIONID(1));
+	horizon.ever_compacted = PG_GETARG_BOOL(2);
+	pg::SnapshotXids now = pg::ActiveSnapshotXids();
+	uint32 origin = pg::StoreOrigin(); // (PostgreSQL calls before any C++ object is alive here)
+	const core::Cursor current = CurrentCursor(now);
+	const core::CursorReading reading = core::ReadCursor(after, current, now.next_xid, horizon);
+	return CursorRecord(fcinfo, origin, reading, reading.ahead ? std::string(after) : core::FormatCursor(current));
 }
 
 // store._item_id(id_type, id): the entry id (jsonb) of a key value given as text.
@@ -156,6 +187,7 @@ AssembledJson(const char *sql, Datum arg, bool arg_is_null)
 Datum
 WholeSnapshot(FunctionCallInfo fcinfo)
 {
+	RefuseInWritingTransaction();
 	return AssembledJson("SELECT store._snapshot_text(NULL)", 0, true);
 }
 
@@ -163,6 +195,7 @@ WholeSnapshot(FunctionCallInfo fcinfo)
 Datum
 SnapshotOfKey(FunctionCallInfo fcinfo)
 {
+	RefuseInWritingTransaction();
 	return AssembledJson("SELECT store._snapshot_text((store._require_key($1)).key)", PG_GETARG_DATUM(0),
 	                     PG_ARGISNULL(0));
 }
@@ -171,6 +204,7 @@ SnapshotOfKey(FunctionCallInfo fcinfo)
 Datum
 ChangesAfter(FunctionCallInfo fcinfo)
 {
+	RefuseInWritingTransaction();
 	return AssembledJson("SELECT store._changes_text($1)", PG_GETARG_DATUM(0), PG_ARGISNULL(0));
 }
 
@@ -189,6 +223,7 @@ ChangesAfter(FunctionCallInfo fcinfo)
 
 STORE_ENTRY(store_check_key, CheckKey)
 STORE_ENTRY(store_current_cursor, CurrentCursorText)
+STORE_ENTRY(store_origin, Origin)
 STORE_ENTRY(store_read_cursor, ReadCursor)
 STORE_ENTRY(store_item_id, EntryIdOf)
 STORE_ENTRY(store_note_change, NoteChange)

@@ -23,7 +23,8 @@ PublishChanges()
 	store::pg::SnapshotXids now = store::pg::LatestSnapshotXids();
 	char store_id[store::core::kStoreIdLength + 1];
 	store::pg::StoreId(store_id);
-	const std::string version = store::core::FormatCursor(store::pg::MakeCursor(now, store_id));
+	const std::string version =
+	    store::core::FormatCursor(store::pg::MakeCursor(now, store_id, store::core::Own::kFinished));
 	const std::string payload = store::core::NotifyPayload(version, changes->Keys());
 	store::pg::PgCall([&] { Async_Notify(store::pg::kNotifyChannel, payload.c_str()); });
 }
@@ -84,6 +85,12 @@ InitXactCallbacks()
 	CallGuarded("store initialisation", [] { changes = new core::TransactionChanges(); });
 	RegisterXactCallback(store_on_xact_event, nullptr);
 	RegisterSubXactCallback(store_on_subxact_event, nullptr);
+}
+
+bool
+TransactionChangedStore()
+{
+	return !changes->Empty();
 }
 
 void

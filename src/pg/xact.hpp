@@ -16,4 +16,7 @@ void InitXactCallbacks();
 // a key of its own, e.g. a reload of an empty store). May throw bad_alloc.
 void NoteChange(const char *store_key);
 
+// True when the current transaction has changed the store (and not rolled that part back).
+bool TransactionChangedStore();
+
 } // namespace store::pg

@@ -27,7 +27,7 @@ FuzzCursor(std::string_view text)
 	Cursor current = CursorOfSnapshot(cursor.store_id.empty() ? "0a1b2c3d" : cursor.store_id, cursor.xmax,
 	                                  cursor.xmax + 5, {cursor.xmax + 1}, 0);
 	try {
-		ReadCursor(text, current, cursor.xmin);
+		ReadCursor(text, current, cursor.xmax + 10, Horizon{cursor.xmin, true});
 	} catch (const Error &) {
 	}
 	for (std::uint64_t xid : cursor.xip)

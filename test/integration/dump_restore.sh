@@ -35,7 +35,10 @@ fingerprint() {
     fail "the store triggers were not restored"
 [ "$(q store_restored "SELECT store_changes('0')::jsonb ->> 'reload'")" = "true" ] ||
     fail "the compaction horizon was lost: version '0' should be told to reload"
+restored_version=$(q store_restored "SELECT store_version()")
 q store_restored "INSERT INTO items VALUES (100, 'after restore', 'x')"
+[ "$(q store_restored "SELECT string_agg(item_id || state, ' ') FROM store_history('$restored_version')")" = "100C" ] ||
+    fail "restored history rows are delivered again as new changes"
 [ "$(q store_restored "SELECT store_get('items', '100') ->> 'name'")" = "after restore" ] ||
     fail "the restored store does not capture writes"
 state=$(psql -X -q -At -d store_restored -c "SELECT count(*) FROM store_history('$old_version')" 2>&1 || true)

@@ -19,7 +19,7 @@ SELECT col_is_pk('store', 'entries', ARRAY['key', 'id'], 'one entry per (key, id
 SELECT col_type_is('store', 'history', 'item', 'jsonb', 'history names items by their jsonb id');
 SELECT col_type_is('store', 'history', 'xid', 'xid8', 'history records the writing transaction');
 SELECT col_type_is('store', 'history', 'added_on', 'timestamp with time zone', 'history rows are timestamped');
-SELECT has_index('store', 'history', 'history_xid_idx', 'xid', 'history is found by transaction id');
+SELECT has_index('store', 'history', 'history_xid_idx', ARRAY['origin', 'xid'], 'history is found by store origin and transaction id');
 SELECT col_type_is('store', 'keys', 'source', 'regclass', 'keys name their source table');
 SELECT sequence_privs_are('store', 'history_seq', 'public', ARRAY[]::text[], 'PUBLIC cannot touch the history sequence');
 

@@ -55,13 +55,31 @@ SELECT store_unregister('tags');
 SELECT delta(:'v3');
 SELECT store_register('tags', 'tags');
 
--- Inside a transaction that wrote, a reader sees its own changes, and its version counts them.
+-- A transaction that changed the store cannot read versions: its data could still roll back, and
+-- its later writes would fall behind the version. store_get still reads its own writes.
 BEGIN;
 SELECT store_version() AS v4 \gset
 INSERT INTO items VALUES (40, 'mine');
-SELECT cache_key, item_id, state FROM store_history(:'v4');
-SELECT count(*) AS own_change_not_repeated FROM store_history(store_version());
+SELECT err($$SELECT store_snapshot()$$);
+SELECT err($$SELECT store_snapshot('items')$$);
+SELECT err(format('SELECT * FROM store_history(%L)', :'v4'));
+SELECT err(format('SELECT store_changes(%L)', :'v4'));
+SELECT err($$SELECT store_version()$$);
+SELECT store_get('items', '40') ->> 'name' AS reads_its_own_write;
 COMMIT;
+SELECT cache_key, item_id, state FROM store_history(:'v4');
+-- Once its store changes are rolled back to a savepoint, it may read again.
+BEGIN;
+SAVEPOINT s;
+INSERT INTO items VALUES (41, 'undone');
+ROLLBACK TO SAVEPOINT s;
+SELECT count(*) AS after_savepoint_rollback FROM store_history(:'v4');
+COMMIT;
+-- A statement that reads a version and then writes (its triggers fire after the read): the
+-- change stays after the version it read.
+WITH w AS (UPDATE items SET name = 'written after the read' WHERE id = 40 RETURNING 1)
+SELECT store_version() AS v5 FROM w \gset
+SELECT cache_key, item_id, state FROM store_history(:'v5');
 
 -- Retention: store_compact drops history older than keep; a version older than what is kept
 -- gets one F row from store_history and reload: true from store_changes.

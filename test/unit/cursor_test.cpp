@@ -132,22 +132,33 @@ TEST(CoversHorizon, IsTrueOnlyWhenNoCompactedTransactionCanBeMissing)
 	EXPECT_TRUE(CoversHorizon(ParseCursor("0a1b2c3d:10:20:"), 19));
 }
 
-TEST(CursorOfSnapshot, SortsRunningTransactionsAndSeesItsOwn)
+TEST(CursorOfSnapshot, SortsRunningTransactions)
 {
 	Cursor c = CursorOfSnapshot("0a1b2c3d", 10, 20, {15, 12, 15}, 0);
 	EXPECT_EQ(FormatCursor(c), "0a1b2c3d:10:20:12,15");
-	Cursor own_inside = CursorOfSnapshot("0a1b2c3d", 10, 20, {15, 12}, 13);
-	EXPECT_TRUE(IsVisible(own_inside, 13));
-	Cursor own_after = CursorOfSnapshot("0a1b2c3d", 10, 20, {12}, 21);
-	EXPECT_EQ(FormatCursor(own_after), "0a1b2c3d:10:22:12,20");
+}
+
+TEST(CursorOfSnapshot, AReadersOwnTransactionCountsAsRunning)
+{
+	// it may still write after the read, or roll back: its changes must stay after the cursor
+	EXPECT_EQ(FormatCursor(CursorOfSnapshot("0a1b2c3d", 10, 20, {15, 12}, 13)), "0a1b2c3d:10:20:12,13,15");
+	EXPECT_EQ(FormatCursor(CursorOfSnapshot("0a1b2c3d", 10, 20, {12}, 21)), "0a1b2c3d:10:20:12");
+}
+
+TEST(CursorOfSnapshot, ACommittingTransactionCountsAsFinished)
+{
+	Cursor inside = CursorOfSnapshot("0a1b2c3d", 10, 20, {15, 12}, 13, Own::kFinished);
+	EXPECT_TRUE(IsVisible(inside, 13));
+	Cursor after = CursorOfSnapshot("0a1b2c3d", 10, 20, {12}, 21, Own::kFinished);
+	EXPECT_EQ(FormatCursor(after), "0a1b2c3d:10:22:12,20");
 }
 
 // The SQLSTATE ReadCursor raises, or "" when it accepts the cursor.
 static std::string
-ReadSqlstate(const std::string &after, const Cursor &current, std::uint64_t horizon = 0)
+ReadSqlstate(const std::string &after, const Cursor &current, std::uint64_t next_xid = 1000)
 {
 	try {
-		ReadCursor(after, current, horizon);
+		ReadCursor(after, current, next_xid, Horizon{});
 	} catch (const Error &e) {
 		return e.sqlstate();
 	}
@@ -160,23 +171,35 @@ TEST(ReadCursor, AcceptsOwnPastCursorsAndZero)
 	EXPECT_EQ(ReadSqlstate("0a1b2c3d:90:95:91", current), "");
 	EXPECT_EQ(ReadSqlstate("0a1b2c3d:100:110:104", current), "");
 	EXPECT_EQ(ReadSqlstate("0", current), "");
-	EXPECT_FALSE(ReadCursor("0a1b2c3d:90:95:91", current, 0).too_old);
+	CursorReading reading = ReadCursor("0a1b2c3d:90:95:91", current, 1000, Horizon{});
+	EXPECT_FALSE(reading.too_old);
+	EXPECT_FALSE(reading.ahead);
 }
 
-TEST(ReadCursor, RejectsMalformedForeignAndFutureCursors)
+TEST(ReadCursor, RejectsMalformedForeignAndImpossibleCursors)
 {
 	Cursor current = ParseCursor("0a1b2c3d:100:110:104");
 	EXPECT_EQ(ReadSqlstate("nonsense", current), "22P02");
 	EXPECT_EQ(ReadSqlstate("ffffffff:90:95:", current), "22023");
-	EXPECT_EQ(ReadSqlstate("0a1b2c3d:100:111:", current), "22023");
+	EXPECT_EQ(ReadSqlstate("0a1b2c3d:100:1001:", current, 1000), "22023");
+	EXPECT_EQ(ReadSqlstate("0a1b2c3d:100:1000:", current, 1000), "");
+}
+
+TEST(ReadCursor, ACursorAheadOfALaggingReaderIsAnsweredWithNothingYet)
+{
+	Cursor lagging = ParseCursor("0a1b2c3d:100:110:104");
+	EXPECT_TRUE(ReadCursor("0a1b2c3d:100:111:", lagging, 1000, Horizon{}).ahead);   // newer xmax
+	EXPECT_TRUE(ReadCursor("0a1b2c3d:100:110:", lagging, 1000, Horizon{}).ahead);   // sees 104 finished
+	EXPECT_FALSE(ReadCursor("0a1b2c3d:100:110:104", lagging, 1000, Horizon{}).ahead);
+	EXPECT_FALSE(ReadCursor("0", lagging, 1000, Horizon{}).ahead);
 }
 
 TEST(ReadCursor, FlagsCursorsOlderThanTheCompactionHorizon)
 {
 	Cursor current = ParseCursor("0a1b2c3d:100:110:");
-	EXPECT_FALSE(ReadCursor("0a1b2c3d:90:95:", current, 94).too_old);
-	EXPECT_TRUE(ReadCursor("0a1b2c3d:90:95:", current, 95).too_old);
-	EXPECT_TRUE(ReadCursor("0a1b2c3d:90:95:91", current, 92).too_old);
-	EXPECT_TRUE(ReadCursor("0", current, 1).too_old);
-	EXPECT_FALSE(ReadCursor("0", current, 0).too_old);
+	EXPECT_FALSE(ReadCursor("0a1b2c3d:90:95:", current, 1000, Horizon{94, true}).too_old);
+	EXPECT_TRUE(ReadCursor("0a1b2c3d:90:95:", current, 1000, Horizon{95, true}).too_old);
+	EXPECT_TRUE(ReadCursor("0a1b2c3d:90:95:91", current, 1000, Horizon{92, true}).too_old);
+	EXPECT_TRUE(ReadCursor("0", current, 1000, Horizon{0, true}).too_old);
+	EXPECT_FALSE(ReadCursor("0", current, 1000, Horizon{}).too_old);
 }
