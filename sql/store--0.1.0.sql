@@ -143,6 +143,38 @@ BEGIN
 END
 $$;
 
+-- True when reader may read key: SELECT on every column its documents expose (the chosen
+-- columns, or all of them, and the primary key), granted on the table or column by column.
+CREATE FUNCTION store._may_read(registration store.keys, reader oid) RETURNS bool
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT NOT EXISTS (
+        SELECT FROM pg_attribute AS a
+         WHERE a.attrelid = ($1).source AND a.attnum > 0 AND NOT a.attisdropped
+           AND (($1).column_numbers IS NULL OR a.attnum = ANY (($1).column_numbers)
+                OR a.attnum = (SELECT i.indkey[0] FROM pg_index AS i WHERE i.indrelid = ($1).source AND i.indisprimary))
+           AND NOT has_column_privilege($2, ($1).source, a.attnum, 'SELECT'))
+$$;
+
+-- The registration of key, if reader may read it; errors otherwise (unknown key, no privilege).
+CREATE FUNCTION store._require_readable(key text, reader oid) RETURNS store.keys
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    registration store.keys := store._require_key(key);
+BEGIN
+    IF NOT store._may_read(registration, reader) THEN
+        RAISE EXCEPTION 'permission denied for store key "%"', key
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = format('Reading the key needs SELECT on table %s (or on each of its stored columns).',
+                                registration.source);
+    END IF;
+    RETURN registration;
+END
+$$;
+
 -- The single primary-key column of source; errors for anything but an ordinary table with a
 -- single-column, non-deferrable primary key, and for the store's own tables.
 CREATE FUNCTION store._primary_key_column(source regclass) RETURNS name
@@ -390,15 +422,17 @@ AS $$
       FROM (SELECT e.doc FROM store.entries AS e WHERE e.key = $1 ORDER BY e.id) AS s
 $$;
 
--- The snapshot as JSON text: every key (or one), then the version of the snapshot it was read in.
-CREATE FUNCTION store._snapshot_text(key text) RETURNS text
+-- The snapshot as JSON text: every key reader may read (or one, which it must be able to read),
+-- then the version of the snapshot it was read in.
+CREATE FUNCTION store._snapshot_text(key text, reader oid) RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
     SET jit = off
 AS $$
     SELECT '{'
         || coalesce((SELECT string_agg(to_json(k.key)::text || ':' || store._key_array(k.key), ',' ORDER BY k.key)
-                       FROM store.keys AS k WHERE $1 IS NULL OR k.key = $1) || ',', '')
+                       FROM store.keys AS k
+                      WHERE ($1 IS NULL OR k.key = $1) AND store._may_read(k, $2)) || ',', '')
         || '"version":' || to_json(store._current_cursor())::text
         || '}'
 $$;
@@ -426,8 +460,21 @@ BEGIN
 END
 $$;
 
+-- The history rows after a cursor that reader may see: rows of keys it may read, rows of keys
+-- no longer registered (they only say the key is gone), and full reloads.
+CREATE FUNCTION store._history_for(origin int4, xmax xid8, xip xid8[], from_start bool, reader oid)
+    RETURNS SETOF store.history
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    SET jit = off
+AS $$
+    SELECT h.* FROM store._history_after($1, $2, $3, $4) AS h
+     WHERE h.cache_key IS NULL
+        OR NOT EXISTS (SELECT FROM store.keys AS k WHERE k.key = h.cache_key AND NOT store._may_read(k, $5))
+$$;
+
 -- The delta after a cursor as JSON text (see store_changes).
-CREATE FUNCTION store._changes_text(after text) RETURNS text
+CREATE FUNCTION store._changes_text(after text, reader oid) RETURNS text
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     SET jit = off
@@ -444,7 +491,7 @@ BEGIN
         RETURN '{"version":' || to_json(c.current)::text || ',"reload":false,"changes":{}}';
     END IF;
     WITH h AS (
-        SELECT * FROM store._history_after(c.origin, c.xmax, c.xip, c.from_start)
+        SELECT * FROM store._history_for(c.origin, c.xmax, c.xip, c.from_start, reader)
     ), everything AS (
         -- an F row: every key comes back whole
         SELECT EXISTS (SELECT FROM h WHERE h.state = 'F') AS reloaded
@@ -452,7 +499,7 @@ BEGIN
         -- keys registered, reloaded, truncated or unregistered after the cursor (or all, after F)
         SELECT DISTINCT h.cache_key AS key FROM h WHERE h.item IS NULL AND h.cache_key IS NOT NULL
         UNION
-        SELECT k.key FROM store.keys AS k, everything WHERE everything.reloaded
+        SELECT k.key FROM store.keys AS k, everything WHERE everything.reloaded AND store._may_read(k, reader)
     ), items AS (
         -- each changed item once, with its current document (an index lookup each; NULL: gone)
         SELECT t.key, t.id,
@@ -482,6 +529,49 @@ BEGIN
 END
 $$;
 
+-- One document as JSON text, NULL when absent (see store_get).
+CREATE FUNCTION store._get_text(key text, id text, reader oid) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT e.doc::text
+      FROM store._require_readable($1, $3) AS k
+      JOIN store.entries AS e ON e.key = k.key AND e.id = store._item_id(k.id_type, $2)
+$$;
+
+-- The history rows after a version that reader may see (see store_history).
+CREATE FUNCTION store._history_rows(after text, reader oid)
+    RETURNS TABLE (version text, cache_key text, item_id text, state text, added_on timestamptz)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    SET jit = off
+AS $$
+DECLARE
+    c record;
+BEGIN
+    SELECT r.* INTO c FROM store._horizon() AS z, store._read_cursor(after, z.compacted_xid, z.ever_compacted) AS r;
+    IF c.too_old THEN
+        -- Compaction removed changes this cursor lacks: one F row says "reload everything".
+        RETURN QUERY SELECT c.current, NULL::text, NULL::text, 'F'::text, now();
+        RETURN;
+    END IF;
+    IF c.ahead THEN
+        -- The cursor sees commits this snapshot does not yet: nothing new for it here.
+        RETURN;
+    END IF;
+    RETURN QUERY
+        SELECT c.current, h.cache_key, h.item #>> '{}', h.state, h.added_on
+          FROM store._history_for(c.origin, c.xmax, c.xip, c.from_start, reader) AS h
+         ORDER BY h.seq;
+END
+$$;
+
+-- The readers' internals take the reader as an argument: only the store's C entry points, which
+-- pass the real caller, may run them.
+REVOKE ALL ON FUNCTION store._snapshot_text(text, oid), store._changes_text(text, oid), store._get_text(text, text, oid),
+    store._history_rows(text, oid), store._history_for(int4, xid8, xid8[], bool, oid),
+    store._history_after(int4, xid8, xid8[], bool), store._require_readable(text, oid) FROM PUBLIC;
+
 ---------------------------------------------------------------------------------------------
 -- The public SQL surface
 ---------------------------------------------------------------------------------------------
@@ -499,6 +589,10 @@ BEGIN
         RAISE EXCEPTION 'source table must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     id_column := store._primary_key_column(source);
+    IF NOT pg_has_role(current_user, (SELECT c.relowner FROM pg_class AS c WHERE c.oid = source), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table % to register it', source
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
     PERFORM store._check_columns(source, columns);
     PERFORM FROM store.keys AS k WHERE k.key = store_register.key;
     IF FOUND THEN
@@ -588,42 +682,13 @@ COMMENT ON FUNCTION @extschema@.store_version() IS
     'the version of the current snapshot, without data: follow the history from now on';
 
 CREATE FUNCTION @extschema@.store_get(key text, id text) RETURNS json
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT e.doc::json
-      FROM store.keys AS k
-      JOIN store.entries AS e ON e.key = k.key AND e.id = store._item_id(k.id_type, $2)
-     WHERE k.key = (store._require_key($1)).key
-$$;
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_get';
 COMMENT ON FUNCTION @extschema@.store_get(text, text) IS
     'one document by its primary key (as text), or NULL when absent';
 
 CREATE FUNCTION @extschema@.store_history(after text)
     RETURNS TABLE (version text, cache_key text, item_id text, state text, added_on timestamptz)
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-    SET jit = off
-AS $$
-DECLARE
-    c record;
-BEGIN
-    SELECT r.* INTO c FROM store._horizon() AS z, store._read_cursor(after, z.compacted_xid, z.ever_compacted) AS r;
-    IF c.too_old THEN
-        -- Compaction removed changes this cursor lacks: one F row says "reload everything".
-        RETURN QUERY SELECT c.current, NULL::text, NULL::text, 'F'::text, now();
-        RETURN;
-    END IF;
-    IF c.ahead THEN
-        -- The cursor sees commits this snapshot does not yet: nothing new for it here.
-        RETURN;
-    END IF;
-    RETURN QUERY
-        SELECT c.current, h.cache_key, h.item #>> '{}', h.state, h.added_on
-          FROM store._history_after(c.origin, c.xmax, c.xip, c.from_start) AS h
-         ORDER BY h.seq;
-END
-$$;
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_history';
 COMMENT ON FUNCTION @extschema@.store_history(text) IS
     'every change after version "after", in write order; every row carries the version to ask with next';
 

@@ -5,6 +5,7 @@
 #include "pg/cursor_glue.hpp"
 #include "pg/doc_shape.hpp"
 #include "pg/guard.hpp"
+#include "pg/writer.hpp"
 #include "pg/xact.hpp"
 
 extern "C" {
@@ -161,51 +162,122 @@ NoteChange(FunctionCallInfo fcinfo)
 	PG_RETURN_VOID();
 }
 
-// Runs "SELECT <function>($1)" (a text-returning internal function that assembles JSON from
-// jsonb output) in the caller's snapshot and returns its text as json, without parsing it again.
-Datum
-AssembledJson(const char *sql, Datum arg, bool arg_is_null)
+// Runs a reader's query as the store owner: readers need no privilege on the store's tables, and
+// the query (an internal function taking the reader's role) decides what the caller may see.
+// Returns the SPI code; results stay in SPI_tuptable until SPI_finish.
+int
+ExecuteForReader(const char *sql, int nargs, Oid *argtypes, Datum *args, const char *nulls)
 {
+	Oid owner = pg::StoreOwner();
+	Oid saved_user;
+	int saved_context;
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	int rc = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, true, 0);
+	SetUserIdAndSecContext(saved_user, saved_context);
+	return rc;
+}
+
+// Runs "SELECT store._x($1, reader)" (an internal function assembling JSON text from jsonb
+// output) in the caller's snapshot and returns its text as json without parsing it again; NULL
+// stays NULL.
+Datum
+AssembledJson(FunctionCallInfo fcinfo, const char *sql, Datum arg, bool arg_is_null)
+{
+	Oid reader = GetUserId();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "store: SPI_connect failed");
-	Oid argtypes[1] = {TEXTOID};
-	Datum args[1] = {arg};
-	const char nulls[2] = {arg_is_null ? 'n' : ' ', '\0'};
-	int rc = SPI_execute_with_args(sql, 1, argtypes, args, nulls, true, 1);
+	Oid argtypes[2] = {TEXTOID, OIDOID};
+	Datum args[2] = {arg, ObjectIdGetDatum(reader)};
+	const char nulls[3] = {arg_is_null ? 'n' : ' ', ' ', '\0'};
+	int rc = ExecuteForReader(sql, 2, argtypes, args, nulls);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "store: assembling JSON failed: %s", SPI_result_code_string(rc));
 	bool is_null;
 	Datum json = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null);
-	if (is_null)
-		elog(ERROR, "store: assembling JSON returned NULL");
-	json = SPI_datumTransfer(json, false, -1);
+	if (!is_null)
+		json = SPI_datumTransfer(json, false, -1);
 	SPI_finish();
+	if (is_null)
+		PG_RETURN_NULL();
 	return json;
 }
 
-// store_snapshot(): the whole store.
+// store_snapshot(): every key the caller may read.
 Datum
 WholeSnapshot(FunctionCallInfo fcinfo)
 {
 	RefuseInWritingTransaction();
-	return AssembledJson("SELECT store._snapshot_text(NULL)", 0, true);
+	return AssembledJson(fcinfo, "SELECT store._snapshot_text($1, $2)", 0, true);
 }
 
-// store_snapshot(key): one key.
+// store_snapshot(key): one key, which the caller must be able to read.
 Datum
 SnapshotOfKey(FunctionCallInfo fcinfo)
 {
 	RefuseInWritingTransaction();
-	return AssembledJson("SELECT store._snapshot_text((store._require_key($1)).key)", PG_GETARG_DATUM(0),
-	                     PG_ARGISNULL(0));
+	return AssembledJson(fcinfo, "SELECT store._snapshot_text((store._require_readable($1, $2)).key, $2)",
+	                     PG_GETARG_DATUM(0), PG_ARGISNULL(0));
 }
 
-// store_changes(after): the delta after a version.
+// store_changes(after): the delta after a version, over the keys the caller may read.
 Datum
 ChangesAfter(FunctionCallInfo fcinfo)
 {
 	RefuseInWritingTransaction();
-	return AssembledJson("SELECT store._changes_text($1)", PG_GETARG_DATUM(0), PG_ARGISNULL(0));
+	return AssembledJson(fcinfo, "SELECT store._changes_text($1, $2)", PG_GETARG_DATUM(0), PG_ARGISNULL(0));
+}
+
+// store_get(key, id): one document, if the caller may read the key.
+Datum
+Get(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("id must not be NULL")));
+	Oid reader = GetUserId();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "store: SPI_connect failed");
+	Oid argtypes[3] = {TEXTOID, TEXTOID, OIDOID};
+	Datum args[3] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), ObjectIdGetDatum(reader)};
+	const char nulls[4] = {PG_ARGISNULL(0) ? 'n' : ' ', ' ', ' ', '\0'};
+	int rc = ExecuteForReader("SELECT store._get_text($1, $2, $3)", 3, argtypes, args, nulls);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "store: reading a document failed: %s", SPI_result_code_string(rc));
+	bool is_null = true;
+	Datum doc = 0;
+	if (SPI_processed == 1)
+		doc = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null);
+	if (!is_null)
+		doc = SPI_datumTransfer(doc, false, -1);
+	SPI_finish();
+	if (is_null)
+		PG_RETURN_NULL();
+	return doc;
+}
+
+// store_history(after): the rows after a version the caller may see, into a tuplestore.
+Datum
+History(FunctionCallInfo fcinfo)
+{
+	InitMaterializedSRF(fcinfo, 0);
+	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	Oid reader = GetUserId();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "store: SPI_connect failed");
+	Oid argtypes[2] = {TEXTOID, OIDOID};
+	Datum args[2] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(reader)};
+	const char nulls[3] = {PG_ARGISNULL(0) ? 'n' : ' ', ' ', '\0'};
+	int rc = ExecuteForReader("SELECT * FROM store._history_rows($1, $2)", 2, argtypes, args, nulls);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "store: reading the history failed: %s", SPI_result_code_string(rc));
+	for (uint64 row = 0; row < SPI_processed; row++) {
+		Datum values[5];
+		bool row_nulls[5];
+		heap_deform_tuple(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, values, row_nulls);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, row_nulls);
+	}
+	SPI_finish();
+	return (Datum)0;
 }
 
 } // namespace
@@ -230,3 +302,5 @@ STORE_ENTRY(store_note_change, NoteChange)
 STORE_ENTRY(store_snapshot, WholeSnapshot)
 STORE_ENTRY(store_snapshot_key, SnapshotOfKey)
 STORE_ENTRY(store_changes, ChangesAfter)
+STORE_ENTRY(store_get, Get)
+STORE_ENTRY(store_history, History)

@@ -95,6 +95,12 @@ ExecuteWrite(PlanKind kind, Datum *args)
 
 } // namespace
 
+Oid
+StoreOwner()
+{
+	return LookupStoreOwner();
+}
+
 void
 WriteUpsert(const char *store_key, Datum id, Datum doc, const char *state)
 {

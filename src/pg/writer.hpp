@@ -16,6 +16,9 @@ void WriteDelete(const char *store_key, Datum id);
 // Empties key and logs 'U' with item NULL.
 void WriteTruncate(const char *store_key);
 
+// The role the store's tables belong to (the extension owner). Needs no privilege.
+Oid StoreOwner();
+
 // Reads the registration of store_key: its source table and column list (*all_columns: NULL,
 // meaning every column); false when the key is not registered.
 bool ReadRegistration(const char *store_key, Oid *source, Datum *columns, bool *all_columns);

@@ -1,0 +1,90 @@
+-- Read privileges: the read functions return only keys whose table (or every stored column of it)
+-- the caller may SELECT; asking for another key is a permission error; no grant on the store's
+-- own tables or internals is needed or given. Registering needs ownership of the table.
+CREATE EXTENSION store;
+CREATE FUNCTION err(cmd text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE cmd;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END $$;
+CREATE FUNCTION keys_of(j json) RETURNS text[] LANGUAGE sql AS
+    $$ SELECT coalesce(array_agg(k ORDER BY k), '{}') FROM json_object_keys(j) AS k $$;
+
+CREATE TABLE items (id int PRIMARY KEY, name text);
+CREATE TABLE users (id int PRIMARY KEY, login text, password_hash text);
+INSERT INTO items VALUES (1, 'one');
+INSERT INTO users VALUES (7, 'ann', 'secret');
+SELECT store_register('items', 'items');
+SELECT store_register('logins', 'users', ARRAY['id', 'login']);
+SELECT store_register('users', 'users');
+
+CREATE ROLE store_nobody;
+CREATE ROLE store_item_reader;
+CREATE ROLE store_login_reader;
+GRANT SELECT ON items TO store_item_reader;
+GRANT SELECT (id, login) ON users TO store_login_reader;
+SELECT store_version() AS v \gset
+UPDATE items SET name = 'ONE';
+UPDATE users SET login = 'Ann';
+
+-- A role without privileges sees an empty store, and is refused every key by name.
+SET ROLE store_nobody;
+SELECT keys_of(store_snapshot());
+SELECT err($$SELECT store_snapshot('items')$$);
+SELECT err($$SELECT store_get('items', '1')$$);
+SELECT count(*) AS history_rows FROM store_history(:'v');
+SELECT store_changes(:'v')::jsonb - 'version' AS changes;
+SELECT store_version() IS NOT NULL AS may_take_a_version;
+-- ... and cannot reach the store's tables or the internals that take a reader argument.
+SELECT err($$SELECT count(*) FROM store.entries$$);
+SELECT err($$SELECT store._snapshot_text(NULL, 10)$$);
+SELECT err($$SELECT store._get_text('items', '1', 10)$$);
+SELECT err(format('SELECT * FROM store._history_rows(%L, 10)', :'v'));
+RESET ROLE;
+
+-- A role with SELECT on items sees exactly that key.
+SET ROLE store_item_reader;
+SELECT keys_of(store_snapshot());
+SELECT store_snapshot('items')::jsonb - 'version' AS items_only;
+SELECT store_get('items', '1');
+SELECT err($$SELECT store_get('users', '7')$$);
+SELECT cache_key, item_id, state FROM store_history(:'v');
+SELECT store_changes(:'v')::jsonb - 'version' AS changes;
+RESET ROLE;
+
+-- Column privileges: a key whose stored columns are all granted is readable; one that stores
+-- more (here the password hash) is not.
+SET ROLE store_login_reader;
+SELECT keys_of(store_snapshot());
+SELECT store_get('logins', '7');
+SELECT err($$SELECT store_snapshot('users')$$);
+SELECT cache_key, item_id, state FROM store_history(:'v');
+RESET ROLE;
+
+-- A key removed later shows up for everyone only as "removed", without documents.
+SELECT store_version() AS v2 \gset
+SELECT store_unregister('users');
+SET ROLE store_nobody;
+SELECT cache_key, item_id, state FROM store_history(:'v2');
+SELECT store_changes(:'v2')::jsonb - 'version' AS changes;
+RESET ROLE;
+
+-- Registering needs ownership of the table, even with EXECUTE on store_register (and USAGE on
+-- the store's schema, without which it cannot even start).
+GRANT EXECUTE ON FUNCTION store_register(text, regclass, text[]) TO store_nobody;
+GRANT USAGE ON SCHEMA store TO store_nobody;
+SET ROLE store_nobody;
+SELECT err($$SELECT store_register('mine', 'items')$$);
+RESET ROLE;
+REVOKE EXECUTE ON FUNCTION store_register(text, regclass, text[]) FROM store_nobody;
+REVOKE USAGE ON SCHEMA store FROM store_nobody;
+
+DROP OWNED BY store_nobody, store_item_reader, store_login_reader;
+DROP ROLE store_nobody, store_item_reader, store_login_reader;
+SET client_min_messages = warning;
+DROP EXTENSION store CASCADE;
+RESET client_min_messages;
+DROP TABLE items, users;
+DROP FUNCTION err(text), keys_of(json);
