@@ -113,6 +113,10 @@ CREATE FUNCTION store._current_cursor() RETURNS text
 CREATE FUNCTION store._item_id(id_type regtype, id text) RETURNS jsonb
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_item_id';
 
+-- True when row-level security filters source for reader (policies apply to it).
+CREATE FUNCTION store._rls_active(source regclass, reader oid) RETURNS bool
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_rls_active';
+
 -- Marks the transaction as having changed key (NULL: changed the store) for its NOTIFY.
 CREATE FUNCTION store._note_change(key text) RETURNS void
     LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'store_note_change';
@@ -422,15 +426,45 @@ AS $$
       FROM (SELECT e.doc FROM store.entries AS e WHERE e.key = $1 ORDER BY e.id) AS s
 $$;
 
--- The snapshot as JSON text: every key reader may read (or one, which it must be able to read),
--- then the version of the snapshot it was read in.
-CREATE FUNCTION store._snapshot_text(key text, reader oid) RETURNS text
+-- For the keys reader may read (or just key) whose tables row-level security filters for it: a
+-- query that, run as reader, gives {"<key>": [visible ids], ...}; NULL when there is none.
+CREATE FUNCTION store._visibility_query(reader oid, key text) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT 'SELECT pg_catalog.jsonb_build_object('
+           || string_agg(format('%L, (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(t.%I)), ''[]''::pg_catalog.jsonb) FROM ONLY %s AS t)',
+                                k.key, store._primary_key_column(k.source), k.source), ', ' ORDER BY k.key)
+           || ')'
+      FROM store.keys AS k
+     WHERE ($2 IS NULL OR k.key = $2) AND store._may_read(k, $1) AND store._rls_active(k.source, $1)
+    HAVING count(*) > 0
+$$;
+
+-- The documents of key among ids (a jsonb array; NULL: all), as a JSON array text.
+CREATE FUNCTION store._key_array(key text, ids jsonb) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    SET jit = off
+AS $$
+    SELECT CASE WHEN $2 IS NULL THEN store._key_array($1) ELSE
+        (SELECT '[' || coalesce(string_agg(s.doc::text, ','), '') || ']'
+           FROM (SELECT e.doc FROM store.entries AS e
+                  WHERE e.key = $1 AND e.id IN (SELECT jsonb_array_elements($2)) ORDER BY e.id) AS s)
+    END
+$$;
+
+-- The snapshot as JSON text: every key reader may read (or one), with only the rows it may see
+-- where row-level security applies (visible: see _visibility_query), then the version of the
+-- snapshot it was read in.
+CREATE FUNCTION store._snapshot_text(key text, reader oid, visible jsonb) RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
     SET jit = off
 AS $$
     SELECT '{'
-        || coalesce((SELECT string_agg(to_json(k.key)::text || ':' || store._key_array(k.key), ',' ORDER BY k.key)
+        || coalesce((SELECT string_agg(to_json(k.key)::text || ':' || store._key_array(k.key, $3 -> k.key), ','
+                                       ORDER BY k.key)
                        FROM store.keys AS k
                       WHERE ($1 IS NULL OR k.key = $1) AND store._may_read(k, $2)) || ',', '')
         || '"version":' || to_json(store._current_cursor())::text
@@ -474,7 +508,7 @@ AS $$
 $$;
 
 -- The delta after a cursor as JSON text (see store_changes).
-CREATE FUNCTION store._changes_text(after text, reader oid) RETURNS text
+CREATE FUNCTION store._changes_text(after text, reader oid, visible jsonb) RETURNS text
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     SET jit = off
@@ -500,6 +534,9 @@ BEGIN
         SELECT DISTINCT h.cache_key AS key FROM h WHERE h.item IS NULL AND h.cache_key IS NOT NULL
         UNION
         SELECT k.key FROM store.keys AS k, everything WHERE everything.reloaded AND store._may_read(k, reader)
+        UNION
+        -- under row-level security a changed key comes back whole: item ids would tell too much
+        SELECT DISTINCT h.cache_key FROM h WHERE visible ? h.cache_key
     ), items AS (
         -- each changed item once, with its current document (an index lookup each; NULL: gone)
         SELECT t.key, t.id,
@@ -511,7 +548,10 @@ BEGIN
                CASE WHEN EXISTS (SELECT FROM store.keys AS k WHERE k.key = w.key)
                     THEN jsonb_build_object('replaced', true, 'deleted', '[]'::jsonb,
                              'upserted', coalesce((SELECT jsonb_agg(e.doc ORDER BY e.id) FROM store.entries AS e
-                                                    WHERE e.key = w.key), '[]'::jsonb))
+                                                    WHERE e.key = w.key
+                                                      AND (NOT coalesce(visible ? w.key, false)
+                                                           OR e.id IN (SELECT jsonb_array_elements(visible -> w.key)))),
+                                                   '[]'::jsonb))
                     ELSE jsonb_build_object('replaced', true, 'removed', true,
                                             'upserted', '[]'::jsonb, 'deleted', '[]'::jsonb)
                END AS change
@@ -530,17 +570,18 @@ END
 $$;
 
 -- One document as JSON text, NULL when absent (see store_get).
-CREATE FUNCTION store._get_text(key text, id text, reader oid) RETURNS text
+CREATE FUNCTION store._get_text(key text, id text, reader oid, visible jsonb) RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT e.doc::text
       FROM store._require_readable($1, $3) AS k
       JOIN store.entries AS e ON e.key = k.key AND e.id = store._item_id(k.id_type, $2)
+     WHERE NOT coalesce($4 ? k.key, false) OR e.id IN (SELECT jsonb_array_elements($4 -> k.key))
 $$;
 
 -- The history rows after a version that reader may see (see store_history).
-CREATE FUNCTION store._history_rows(after text, reader oid)
+CREATE FUNCTION store._history_rows(after text, reader oid, visible jsonb)
     RETURNS TABLE (version text, cache_key text, item_id text, state text, added_on timestamptz)
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -560,16 +601,24 @@ BEGIN
         RETURN;
     END IF;
     RETURN QUERY
-        SELECT c.current, h.cache_key, h.item #>> '{}', h.state, h.added_on
-          FROM store._history_for(c.origin, c.xmax, c.xip, c.from_start, reader) AS h
-         ORDER BY h.seq;
+        WITH h AS (SELECT * FROM store._history_for(c.origin, c.xmax, c.xip, c.from_start, reader))
+        SELECT c.current, r.cache_key, r.item_id, r.state, r.added_on FROM (
+            SELECT h.seq, h.cache_key, h.item #>> '{}' AS item_id, h.state, h.added_on FROM h
+             WHERE h.item IS NULL OR NOT coalesce(visible ? h.cache_key, false)
+            UNION ALL
+            -- under row-level security, item rows become one "reload this key" row
+            SELECT min(h.seq), h.cache_key, NULL, 'U', max(h.added_on) FROM h
+             WHERE h.item IS NOT NULL AND visible ? h.cache_key GROUP BY h.cache_key
+        ) AS r
+         ORDER BY r.seq;
 END
 $$;
 
 -- The readers' internals take the reader as an argument: only the store's C entry points, which
 -- pass the real caller, may run them.
-REVOKE ALL ON FUNCTION store._snapshot_text(text, oid), store._changes_text(text, oid), store._get_text(text, text, oid),
-    store._history_rows(text, oid), store._history_for(int4, xid8, xid8[], bool, oid),
+REVOKE ALL ON FUNCTION store._snapshot_text(text, oid, jsonb), store._changes_text(text, oid, jsonb),
+    store._get_text(text, text, oid, jsonb), store._history_rows(text, oid, jsonb),
+    store._history_for(int4, xid8, xid8[], bool, oid), store._visibility_query(oid, text),
     store._history_after(int4, xid8, xid8[], bool), store._require_readable(text, oid) FROM PUBLIC;
 
 ---------------------------------------------------------------------------------------------

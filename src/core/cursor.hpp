@@ -71,7 +71,6 @@ bool IsAhead(const Cursor &cursor, const Cursor &current);
 
 // Parses after and checks it against current: same store, no transaction beyond next_xid (the
 // next id to be assigned), compaction horizon; throws Error when malformed, foreign or future.
-CursorReading ReadCursor(std::string_view after, const Cursor &current, std::uint64_t next_xid,
-                         const Horizon &horizon);
+CursorReading ReadCursor(std::string_view after, const Cursor &current, std::uint64_t next_xid, const Horizon &horizon);
 
 } // namespace store::core

@@ -9,6 +9,7 @@
 #include "pg/xact.hpp"
 
 extern "C" {
+#include "utils/rls.h"
 #include "utils/xid8.h"
 }
 
@@ -103,13 +104,11 @@ Datum
 CursorRecord(FunctionCallInfo fcinfo, uint32 origin, const core::CursorReading &reading,
              const std::string &answer_version)
 {
-	Datum values[7] = {Int32GetDatum((int32)origin),
-	                   FullTransactionIdGetDatum(FullTransactionIdFromU64(reading.cursor.xmax)),
-	                   Xid8Array(reading.cursor.xip),
-	                   BoolGetDatum(reading.cursor.store_id.empty()),
-	                   BoolGetDatum(reading.too_old),
-	                   BoolGetDatum(reading.ahead),
-	                   TextDatum(answer_version)};
+	Datum values[7] = {
+	    Int32GetDatum((int32)origin),  FullTransactionIdGetDatum(FullTransactionIdFromU64(reading.cursor.xmax)),
+	    Xid8Array(reading.cursor.xip), BoolGetDatum(reading.cursor.store_id.empty()),
+	    BoolGetDatum(reading.too_old), BoolGetDatum(reading.ahead),
+	    TextDatum(answer_version)};
 	Datum result = 0;
 	pg::PgCall([&] {
 		TupleDesc desc;
@@ -153,6 +152,13 @@ EntryIdOf(FunctionCallInfo fcinfo)
 	PG_RETURN_DATUM(FunctionCall1(&to_jsonb, value));
 }
 
+// store._rls_active(source, reader): row-level security filters source for reader.
+Datum
+RlsActive(FunctionCallInfo fcinfo)
+{
+	PG_RETURN_BOOL(check_enable_rls(PG_GETARG_OID(0), PG_GETARG_OID(1), true) == RLS_ENABLED);
+}
+
 // store._note_change(key): a SQL-side store change, for the one NOTIFY at commit.
 Datum
 NoteChange(FunctionCallInfo fcinfo)
@@ -178,19 +184,43 @@ ExecuteForReader(const char *sql, int nargs, Oid *argtypes, Datum *args, const c
 	return rc;
 }
 
-// Runs "SELECT store._x($1, reader)" (an internal function assembling JSON text from jsonb
-// output) in the caller's snapshot and returns its text as json without parsing it again; NULL
-// stays NULL.
+// The {"<key>": [visible ids]} map of the keys (all, or key) whose tables row-level security
+// filters for the reader: the owner builds the query, the reader runs it, so its policies apply.
+// Needs an open SPI connection; *is_null when no key is filtered.
 Datum
-AssembledJson(FunctionCallInfo fcinfo, const char *sql, Datum arg, bool arg_is_null)
+VisibleIds(Oid reader, Datum key, bool key_is_null, bool *is_null)
+{
+	Oid argtypes[2] = {OIDOID, TEXTOID};
+	Datum args[2] = {ObjectIdGetDatum(reader), key};
+	const char nulls[3] = {' ', key_is_null ? 'n' : ' ', '\0'};
+	int rc = ExecuteForReader("SELECT store._visibility_query($1, $2)", 2, argtypes, args, nulls);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "store: planning row-level security failed: %s", SPI_result_code_string(rc));
+	Datum query = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, is_null);
+	if (*is_null)
+		return (Datum)0;
+	rc = SPI_execute(TextDatumGetCString(query), true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "store: reading row-level security failed: %s", SPI_result_code_string(rc));
+	Datum visible = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, is_null);
+	return *is_null ? (Datum)0 : datumCopy(visible, false, -1);
+}
+
+// Runs "SELECT store._x($1, reader, visible)" (an internal function assembling JSON text from
+// jsonb output) in the caller's snapshot and returns its text as json without parsing it again;
+// NULL stays NULL. key: the key whose row-level security matters (NULL: all).
+Datum
+AssembledJson(FunctionCallInfo fcinfo, const char *sql, Datum arg, bool arg_is_null, Datum key, bool key_is_null)
 {
 	Oid reader = GetUserId();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "store: SPI_connect failed");
-	Oid argtypes[2] = {TEXTOID, OIDOID};
-	Datum args[2] = {arg, ObjectIdGetDatum(reader)};
-	const char nulls[3] = {arg_is_null ? 'n' : ' ', ' ', '\0'};
-	int rc = ExecuteForReader(sql, 2, argtypes, args, nulls);
+	bool visible_is_null;
+	Datum visible = VisibleIds(reader, key, key_is_null, &visible_is_null);
+	Oid argtypes[3] = {TEXTOID, OIDOID, JSONBOID};
+	Datum args[3] = {arg, ObjectIdGetDatum(reader), visible};
+	const char nulls[4] = {arg_is_null ? 'n' : ' ', ' ', visible_is_null ? 'n' : ' ', '\0'};
+	int rc = ExecuteForReader(sql, 3, argtypes, args, nulls);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "store: assembling JSON failed: %s", SPI_result_code_string(rc));
 	bool is_null;
@@ -208,7 +238,7 @@ Datum
 WholeSnapshot(FunctionCallInfo fcinfo)
 {
 	RefuseInWritingTransaction();
-	return AssembledJson(fcinfo, "SELECT store._snapshot_text($1, $2)", 0, true);
+	return AssembledJson(fcinfo, "SELECT store._snapshot_text($1, $2, $3)", 0, true, 0, true);
 }
 
 // store_snapshot(key): one key, which the caller must be able to read.
@@ -216,8 +246,8 @@ Datum
 SnapshotOfKey(FunctionCallInfo fcinfo)
 {
 	RefuseInWritingTransaction();
-	return AssembledJson(fcinfo, "SELECT store._snapshot_text((store._require_readable($1, $2)).key, $2)",
-	                     PG_GETARG_DATUM(0), PG_ARGISNULL(0));
+	return AssembledJson(fcinfo, "SELECT store._snapshot_text((store._require_readable($1, $2)).key, $2, $3)",
+	                     PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(0), PG_ARGISNULL(0));
 }
 
 // store_changes(after): the delta after a version, over the keys the caller may read.
@@ -225,22 +255,28 @@ Datum
 ChangesAfter(FunctionCallInfo fcinfo)
 {
 	RefuseInWritingTransaction();
-	return AssembledJson(fcinfo, "SELECT store._changes_text($1, $2)", PG_GETARG_DATUM(0), PG_ARGISNULL(0));
+	return AssembledJson(fcinfo, "SELECT store._changes_text($1, $2, $3)", PG_GETARG_DATUM(0), PG_ARGISNULL(0), 0,
+	                     true);
 }
 
-// store_get(key, id): one document, if the caller may read the key.
+// store_get(key, id): one document, if the caller may read the key (and, under row-level
+// security, the row).
 Datum
 Get(FunctionCallInfo fcinfo)
 {
 	if (PG_ARGISNULL(1))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("id must not be NULL")));
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("store key must not be NULL")));
 	Oid reader = GetUserId();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "store: SPI_connect failed");
-	Oid argtypes[3] = {TEXTOID, TEXTOID, OIDOID};
-	Datum args[3] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), ObjectIdGetDatum(reader)};
-	const char nulls[4] = {PG_ARGISNULL(0) ? 'n' : ' ', ' ', ' ', '\0'};
-	int rc = ExecuteForReader("SELECT store._get_text($1, $2, $3)", 3, argtypes, args, nulls);
+	bool visible_is_null;
+	Datum visible = VisibleIds(reader, PG_GETARG_DATUM(0), false, &visible_is_null);
+	Oid argtypes[4] = {TEXTOID, TEXTOID, OIDOID, JSONBOID};
+	Datum args[4] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), ObjectIdGetDatum(reader), visible};
+	const char nulls[5] = {' ', ' ', ' ', visible_is_null ? 'n' : ' ', '\0'};
+	int rc = ExecuteForReader("SELECT store._get_text($1, $2, $3, $4)", 4, argtypes, args, nulls);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "store: reading a document failed: %s", SPI_result_code_string(rc));
 	bool is_null = true;
@@ -264,10 +300,12 @@ History(FunctionCallInfo fcinfo)
 	Oid reader = GetUserId();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "store: SPI_connect failed");
-	Oid argtypes[2] = {TEXTOID, OIDOID};
-	Datum args[2] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(reader)};
-	const char nulls[3] = {PG_ARGISNULL(0) ? 'n' : ' ', ' ', '\0'};
-	int rc = ExecuteForReader("SELECT * FROM store._history_rows($1, $2)", 2, argtypes, args, nulls);
+	bool visible_is_null;
+	Datum visible = VisibleIds(reader, 0, true, &visible_is_null);
+	Oid argtypes[3] = {TEXTOID, OIDOID, JSONBOID};
+	Datum args[3] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(reader), visible};
+	const char nulls[4] = {PG_ARGISNULL(0) ? 'n' : ' ', ' ', visible_is_null ? 'n' : ' ', '\0'};
+	int rc = ExecuteForReader("SELECT * FROM store._history_rows($1, $2, $3)", 3, argtypes, args, nulls);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "store: reading the history failed: %s", SPI_result_code_string(rc));
 	for (uint64 row = 0; row < SPI_processed; row++) {
@@ -304,3 +342,4 @@ STORE_ENTRY(store_snapshot_key, SnapshotOfKey)
 STORE_ENTRY(store_changes, ChangesAfter)
 STORE_ENTRY(store_get, Get)
 STORE_ENTRY(store_history, History)
+STORE_ENTRY(store_rls_active, RlsActive)

@@ -68,9 +68,9 @@ SELECT function_privs_are('store', 'capture', ARRAY[]::text[], 'store_tap_user',
                           'nobody else can attach the capture trigger');
 SELECT function_privs_are('public', 'store_compact', ARRAY['interval'], 'store_tap_user', ARRAY[]::text[]);
 SELECT function_privs_are('public', 'store_changes', ARRAY['text'], 'store_tap_user', ARRAY['EXECUTE']);
-SELECT function_privs_are('store', '_snapshot_text', ARRAY['text', 'oid'], 'store_tap_user', ARRAY[]::text[],
+SELECT function_privs_are('store', '_snapshot_text', ARRAY['text', 'oid', 'jsonb'], 'store_tap_user', ARRAY[]::text[],
                           'the readers'' internals (which take a reader argument) are not executable by others');
-SELECT function_privs_are('store', '_history_rows', ARRAY['text', 'oid'], 'store_tap_user', ARRAY[]::text[]);
+SELECT function_privs_are('store', '_history_rows', ARRAY['text', 'oid', 'jsonb'], 'store_tap_user', ARRAY[]::text[]);
 SELECT function_lang_is('public', 'store_history', ARRAY['text'], 'c', 'store_history is a C gate');
 SELECT function_lang_is('public', 'store_get', ARRAY['text', 'text'], 'c', 'store_get is a C gate');
 SELECT function_returns('store_changes', ARRAY['text'], 'json');

@@ -81,10 +81,33 @@ RESET ROLE;
 REVOKE EXECUTE ON FUNCTION store_register(text, regclass, text[]) FROM store_nobody;
 REVOKE USAGE ON SCHEMA store FROM store_nobody;
 
-DROP OWNED BY store_nobody, store_item_reader, store_login_reader;
-DROP ROLE store_nobody, store_item_reader, store_login_reader;
+-- Row-level security: through the store, a reader sees exactly the rows the table shows it, and
+-- the history never names a row it cannot see (a changed key comes back whole instead).
+CREATE TABLE notes (id int PRIMARY KEY, author text, body text);
+INSERT INTO notes VALUES (1, 'store_rls_ann', 'a1'), (2, 'someone else', 'b1'), (3, 'store_rls_ann', 'a2');
+ALTER TABLE notes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_notes ON notes FOR SELECT USING (author = current_user);
+CREATE ROLE store_rls_ann;
+GRANT SELECT ON notes TO store_rls_ann;
+SELECT store_register('notes', 'notes');
+SELECT store_version() AS v3 \gset
+UPDATE notes SET body = 'b2' WHERE id = 2;
+UPDATE notes SET body = 'a3' WHERE id = 3;
+SET ROLE store_rls_ann;
+SELECT store_snapshot('notes')::jsonb - 'version' AS own_notes_only;
+SELECT (store_snapshot()::jsonb -> 'notes') = (store_snapshot('notes')::jsonb -> 'notes') AS same_in_whole_snapshot;
+SELECT store_get('notes', '2') AS hidden_note, store_get('notes', '3') ->> 'body' AS own_note;
+SELECT cache_key, item_id, state FROM store_history(:'v3');
+SELECT store_changes(:'v3')::jsonb - 'version' AS changes;
+RESET ROLE;
+-- The table's owner is not subject to its policies, so it sees every row.
+SELECT json_array_length(store_snapshot('notes') -> 'notes') AS owner_sees;
+SELECT cache_key, item_id, state FROM store_history(:'v3');
+
+DROP OWNED BY store_nobody, store_item_reader, store_login_reader, store_rls_ann;
+DROP ROLE store_nobody, store_item_reader, store_login_reader, store_rls_ann;
 SET client_min_messages = warning;
 DROP EXTENSION store CASCADE;
 RESET client_min_messages;
-DROP TABLE items, users;
+DROP TABLE items, users, notes;
 DROP FUNCTION err(text), keys_of(json);

@@ -188,8 +188,8 @@ TEST(ReadCursor, RejectsMalformedForeignAndImpossibleCursors)
 TEST(ReadCursor, ACursorAheadOfALaggingReaderIsAnsweredWithNothingYet)
 {
 	Cursor lagging = ParseCursor("0a1b2c3d:100:110:104");
-	EXPECT_TRUE(ReadCursor("0a1b2c3d:100:111:", lagging, 1000, Horizon{}).ahead);   // newer xmax
-	EXPECT_TRUE(ReadCursor("0a1b2c3d:100:110:", lagging, 1000, Horizon{}).ahead);   // sees 104 finished
+	EXPECT_TRUE(ReadCursor("0a1b2c3d:100:111:", lagging, 1000, Horizon{}).ahead); // newer xmax
+	EXPECT_TRUE(ReadCursor("0a1b2c3d:100:110:", lagging, 1000, Horizon{}).ahead); // sees 104 finished
 	EXPECT_FALSE(ReadCursor("0a1b2c3d:100:110:104", lagging, 1000, Horizon{}).ahead);
 	EXPECT_FALSE(ReadCursor("0", lagging, 1000, Horizon{}).ahead);
 }
