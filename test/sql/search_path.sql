@@ -34,6 +34,16 @@ CREATE OPERATOR evil.>= (LEFTARG = xid8, RIGHTARG = xid8, FUNCTION = evil.xid8_g
 CREATE FUNCTION evil.xid8_eq(xid8, xid8) RETURNS bool LANGUAGE plpgsql AS
     $$ BEGIN PERFORM evil.trap('= on xid8'); RETURN NULL; END $$;
 CREATE OPERATOR evil.= (LEFTARG = xid8, RIGHTARG = xid8, FUNCTION = evil.xid8_eq);
+CREATE FUNCTION evil.jsonb_agg(anyelement) RETURNS jsonb LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM evil.trap('jsonb_agg'); RETURN NULL; END $$;
+CREATE FUNCTION evil.jsonb_build_object(text, jsonb) RETURNS jsonb LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM evil.trap('jsonb_build_object'); RETURN NULL; END $$;
+CREATE FUNCTION evil.has_column_privilege(oid, regclass, smallint, text) RETURNS bool LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM evil.trap('has_column_privilege'); RETURN NULL; END $$;
+CREATE FUNCTION evil.format(text, text) RETURNS text LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM evil.trap('format'); RETURN NULL; END $$;
+CREATE FUNCTION evil.pg_current_xact_id() RETURNS xid8 LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM evil.trap('pg_current_xact_id'); RETURN NULL; END $$;
 -- The traps fire when reached through the hostile path.
 SET search_path = evil, public, pg_catalog;
 SELECT 'a' = 'a';
@@ -57,6 +67,24 @@ TRUNCATE items;
 SELECT store_unregister('items');
 SELECT cache_key, item_id, state FROM store_history(:'v2');
 SELECT store_compact('1 day');
+
+-- A reader (no superuser) with the hostile path first: the read gates and row-level-security
+-- checks call nothing of it either.
+CREATE ROLE store_path_reader;
+GRANT USAGE ON SCHEMA evil TO store_path_reader;
+GRANT SELECT ON items TO store_path_reader;
+SELECT store_register('items', 'items');
+SET ROLE store_path_reader;
+SET search_path = evil, public, pg_catalog;
+SELECT store_snapshot()::jsonb - 'version' AS reader_snapshot;
+SELECT store_get('items', '3') AS reader_get;
+SELECT count(*) AS reader_history FROM store_history('0');
+SELECT store_changes('0')::jsonb -> 'reload' AS reader_changes;
+RESET ROLE;
+SET search_path = evil, public, pg_catalog;
+SELECT store_unregister('items');
+DROP OWNED BY store_path_reader;
+DROP ROLE store_path_reader;
 
 -- An empty search_path works too.
 SET search_path = '';
