@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# ALTER EXTENSION store UPDATE from the first released version: a store created at the first
+# version (sql/store--<first>.sql), with a registered table and history, is updated along the
+# sql/store--A--B.sql chain to the default version; its objects must then equal a fresh install's
+# and it must keep working. (While 0.1.0 is the only version the chain is empty; the test starts
+# to bite with the first upgrade script.) Runs inside pg_virtualenv.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
+fail() { echo "upgrade test: FAIL: $*" >&2; exit 1; }
+
+first=$(ls sql/store--*.sql | sed -n 's#^sql/store--\([^-]*\)\.sql$#\1#p' | sort -V | head -n 1)
+default=$(sed -n "s/^default_version = '\(.*\)'/\1/p" store.control)
+psql -X -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
+     -c "DROP DATABASE IF EXISTS store_fresh" -c "DROP DATABASE IF EXISTS store_upgraded" \
+     -c "CREATE DATABASE store_fresh" -c "CREATE DATABASE store_upgraded"
+q store_fresh "CREATE EXTENSION store"
+q store_upgraded "CREATE EXTENSION store VERSION '$first'"
+q store_upgraded "CREATE TABLE items (id int PRIMARY KEY, name text)"
+q store_upgraded "INSERT INTO items VALUES (1, 'before the update')"
+q store_upgraded "SELECT store_register('items', 'items')"
+before=$(q store_upgraded "SELECT store_version()")
+q store_upgraded "SET client_min_messages = warning; ALTER EXTENSION store UPDATE"
+[ "$(q store_upgraded "SELECT extversion FROM pg_extension WHERE extname = 'store'")" = "$default" ] ||
+    fail "the update did not reach version $default"
+
+# Every object of the extension, with its definition and privileges.
+objects="
+SELECT string_agg(x, E'\n' ORDER BY x) FROM (
+    SELECT 'member ' || pg_describe_object(d.classid, d.objid, 0)
+      FROM pg_depend AS d WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'store') AND d.deptype = 'e'
+    UNION ALL
+    SELECT 'function ' || pg_get_functiondef(p.oid) || coalesce(p.proacl::text, '')
+      FROM pg_proc AS p JOIN pg_depend AS d ON d.objid = p.oid AND d.deptype = 'e'
+     WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'store')
+    UNION ALL
+    SELECT 'column ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+           || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END || coalesce(' default ' || pg_get_expr(ad.adbin, ad.adrelid), '')
+      FROM pg_class AS c JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+      LEFT JOIN pg_attrdef AS ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
+     WHERE c.relnamespace = 'store'::regnamespace AND c.relkind IN ('r', 'S')
+    UNION ALL
+    SELECT 'index ' || pg_get_indexdef(i.indexrelid) FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indrelid
+     WHERE c.relnamespace = 'store'::regnamespace
+    UNION ALL
+    SELECT 'acl ' || c.relname || ' ' || coalesce(c.relacl::text, '') FROM pg_class AS c
+     WHERE c.relnamespace = 'store'::regnamespace
+    UNION ALL
+    SELECT 'event trigger ' || e.evtname || ' ' || e.evtevent || ' ' || coalesce(e.evttags::text, '') || ' ' || e.evtfoid::regproc
+      FROM pg_event_trigger AS e
+) AS t(x)"
+[ "$(q store_fresh "$objects")" = "$(q store_upgraded "$objects")" ] || {
+    diff <(q store_fresh "$objects") <(q store_upgraded "$objects") || true
+    fail "the updated extension differs from a fresh install of $default"
+}
+q store_upgraded "UPDATE items SET name = 'after the update' WHERE id = 1"
+[ "$(q store_upgraded "SELECT string_agg(item_id || state, ' ') FROM store_history('$before')")" = "1U" ] ||
+    fail "the updated store does not follow its table"
+[ "$(q store_upgraded "SELECT count(*) FROM store_verify()")" = "0" ] || fail "the updated store does not verify"
+psql -X -q -c "DROP DATABASE store_fresh" -c "DROP DATABASE store_upgraded"
+echo "upgrade test: $first -> $default equals a fresh install and keeps working: ok"
