@@ -141,7 +141,9 @@ ReadCursor(FunctionCallInfo fcinfo)
 Datum
 EntryIdOf(FunctionCallInfo fcinfo)
 {
-	Oid type = PG_GETARG_OID(0);
+	// The base type: a domain's input would run its CHECK constraints (user code) as the store
+	// owner, and the id renders the same as its base value.
+	Oid type = getBaseType(PG_GETARG_OID(0));
 	std::string_view id = TextArg(fcinfo, 1, "id");
 	char *id_text = pnstrdup(id.data(), id.size());
 	Oid input_fn, input_param;
@@ -178,7 +180,7 @@ ExecuteForReader(const char *sql, int nargs, Oid *argtypes, Datum *args, const c
 	Oid saved_user;
 	int saved_context;
 	GetUserIdAndSecContext(&saved_user, &saved_context);
-	SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	int rc = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, true, 0);
 	SetUserIdAndSecContext(saved_user, saved_context);
 	return rc;

@@ -78,7 +78,7 @@ ExecuteAsOwner(PlanKind kind, Datum *args, bool read_only)
 	Oid saved_user;
 	int saved_context;
 	GetUserIdAndSecContext(&saved_user, &saved_context);
-	SetUserIdAndSecContext(store_owner, saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(store_owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	int rc = SPI_execute_plan(GetPlan(kind), args, nullptr, read_only, 0);
 	SetUserIdAndSecContext(saved_user, saved_context);
 	return rc;

@@ -104,6 +104,27 @@ RESET ROLE;
 SELECT json_array_length(store_snapshot('notes') -> 'notes') AS owner_sees;
 SELECT cache_key, item_id, state FROM store_history(:'v3');
 
+-- A primary key of a domain type: reading an id never runs the domain's CHECK (user code) as the
+-- store's owner.
+CREATE TABLE spied (who text);
+GRANT INSERT ON spied TO PUBLIC;
+CREATE FUNCTION spy(int) RETURNS bool LANGUAGE plpgsql AS
+    $$ BEGIN INSERT INTO public.spied VALUES (current_user); RETURN true; END $$;
+CREATE DOMAIN watched_int AS int CHECK (spy(VALUE));
+CREATE TABLE watched (id watched_int PRIMARY KEY, note text);
+INSERT INTO watched VALUES (1, 'w');
+GRANT SELECT ON watched TO store_nobody;
+SELECT store_register('watched', 'watched');
+TRUNCATE spied;
+SET ROLE store_nobody;
+SELECT store_get('watched', '1') ->> 'note' AS note;
+RESET ROLE;
+SELECT count(*) AS checks_run_as_someone_else FROM spied WHERE who <> 'store_nobody';
+SELECT store_unregister('watched');
+DROP TABLE watched, spied;
+DROP DOMAIN watched_int;
+DROP FUNCTION spy(int);
+
 DROP OWNED BY store_nobody, store_item_reader, store_login_reader, store_rls_ann;
 DROP ROLE store_nobody, store_item_reader, store_login_reader, store_rls_ann;
 SET client_min_messages = warning;
