@@ -471,6 +471,37 @@ AS $$
         || '}'
 $$;
 
+-- The snapshot as a stream of text chunks, in order: concatenated they are exactly the snapshot's
+-- JSON text. Index order, no sort and no aggregate, so no row holds more than one document.
+CREATE FUNCTION store._snapshot_rows(key text, reader oid, visible jsonb) RETURNS SETOF text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    SET jit = off
+    SET max_parallel_workers_per_gather = 0
+AS $$
+    SELECT '{'
+    UNION ALL
+    SELECT x.chunk
+      FROM (SELECT k.key, row_number() OVER (ORDER BY k.key) AS n FROM store.keys AS k
+             WHERE ($1 IS NULL OR k.key = $1) AND store._may_read(k, $2)) AS k
+     CROSS JOIN LATERAL (
+        SELECT CASE WHEN k.n > 1 THEN ',' ELSE '' END || to_json(k.key)::text || ':['
+        UNION ALL
+        SELECT CASE WHEN d.n > 1 THEN ',' ELSE '' END || d.doc::text
+          FROM (SELECT e.doc, row_number() OVER () AS n
+                  FROM (SELECT e.doc FROM store.entries AS e
+                         WHERE e.key = k.key
+                           AND (NOT coalesce($3 ? k.key, false) OR e.id IN (SELECT jsonb_array_elements($3 -> k.key)))
+                         ORDER BY e.id) AS e) AS d
+        UNION ALL
+        SELECT ']') AS x(chunk)
+    UNION ALL
+    SELECT CASE WHEN EXISTS (SELECT FROM store.keys AS k WHERE ($1 IS NULL OR k.key = $1) AND store._may_read(k, $2))
+                THEN ',' ELSE '' END
+           || '"version":' || to_json(store._current_cursor())::text || '}'
+$$;
+REVOKE ALL ON FUNCTION store._snapshot_rows(text, oid, jsonb) FROM PUBLIC;
+
 -- The history rows after a cursor (see store._read_cursor): this store's rows of transactions at
 -- or after its xmax, or in its in-progress list; every row for the "0" version. EXECUTE plans
 -- with the actual values, so both parts are index scans on (origin, xid): the cost is
@@ -729,6 +760,11 @@ CREATE FUNCTION @extschema@.store_version() RETURNS text
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_current_cursor';
 COMMENT ON FUNCTION @extschema@.store_version() IS
     'the version of the current snapshot, without data: follow the history from now on';
+
+CREATE FUNCTION @extschema@.store_snapshot_rows(key text DEFAULT NULL) RETURNS SETOF text
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_snapshot_rows';
+COMMENT ON FUNCTION @extschema@.store_snapshot_rows(text) IS
+    'the snapshot (of every key, or one) as text chunks that concatenate to store_snapshot(): for stores too large for one value';
 
 CREATE FUNCTION @extschema@.store_get(key text, id text) RETURNS json
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_get';

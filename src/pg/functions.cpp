@@ -293,6 +293,55 @@ Get(FunctionCallInfo fcinfo)
 	return doc;
 }
 
+// store_snapshot_rows(key): the snapshot as ordered text chunks, fetched through a cursor in
+// batches into a tuplestore (which spills to disk past work_mem): memory stays bounded however
+// large the store is.
+Datum
+SnapshotRows(FunctionCallInfo fcinfo)
+{
+	RefuseInWritingTransaction();
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	Oid reader = GetUserId();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "store: SPI_connect failed");
+	if (!PG_ARGISNULL(0)) {
+		Oid check_types[2] = {TEXTOID, OIDOID};
+		Datum check_args[2] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(reader)};
+		if (ExecuteForReader("SELECT store._require_readable($1, $2)", 2, check_types, check_args, nullptr) !=
+		    SPI_OK_SELECT)
+			elog(ERROR, "store: checking the key failed");
+	}
+	bool visible_is_null;
+	Datum visible = VisibleIds(reader, PG_GETARG_DATUM(0), PG_ARGISNULL(0), &visible_is_null);
+	Oid argtypes[3] = {TEXTOID, OIDOID, JSONBOID};
+	Datum args[3] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(reader), visible};
+	const char nulls[4] = {PG_ARGISNULL(0) ? 'n' : ' ', ' ', visible_is_null ? 'n' : ' ', '\0'};
+	Oid saved_user;
+	int saved_context;
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	SetUserIdAndSecContext(pg::StoreOwner(),
+	                       saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	Portal portal = SPI_cursor_open_with_args(nullptr, "SELECT * FROM store._snapshot_rows($1, $2, $3)", 3, argtypes,
+	                                          args, nulls, true, CURSOR_OPT_NO_SCROLL);
+	for (;;) {
+		SPI_cursor_fetch(portal, true, 1000);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 row = 0; row < SPI_processed; row++) {
+			bool is_null;
+			Datum chunk = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 1, &is_null);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &chunk, &is_null);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	SetUserIdAndSecContext(saved_user, saved_context);
+	SPI_finish();
+	return (Datum)0;
+}
+
 // store_history(after): the rows after a version the caller may see, into a tuplestore.
 Datum
 History(FunctionCallInfo fcinfo)
@@ -344,4 +393,5 @@ STORE_ENTRY(store_snapshot_key, SnapshotOfKey)
 STORE_ENTRY(store_changes, ChangesAfter)
 STORE_ENTRY(store_get, Get)
 STORE_ENTRY(store_history, History)
+STORE_ENTRY(store_snapshot_rows, SnapshotRows)
 STORE_ENTRY(store_rls_active, RlsActive)

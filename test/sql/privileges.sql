@@ -33,6 +33,9 @@ UPDATE users SET login = 'Ann';
 SET ROLE store_nobody;
 SELECT keys_of(store_snapshot());
 SELECT err($$SELECT store_snapshot('items')$$);
+SELECT err($$SELECT * FROM store_snapshot_rows('items')$$);
+SELECT regexp_replace(string_agg(c, ''), '"version":"[^"]*"', '"version":"V"') AS streamed
+  FROM store_snapshot_rows() AS r(c);
 SELECT err($$SELECT store_get('items', '1')$$);
 SELECT count(*) AS history_rows FROM store_history(:'v');
 SELECT store_changes(:'v')::jsonb - 'version' AS changes;
@@ -97,6 +100,7 @@ SET ROLE store_rls_ann;
 SELECT store_snapshot('notes')::jsonb - 'version' AS own_notes_only;
 SELECT (store_snapshot()::jsonb -> 'notes') = (store_snapshot('notes')::jsonb -> 'notes') AS same_in_whole_snapshot;
 SELECT store_get('notes', '2') AS hidden_note, store_get('notes', '3') ->> 'body' AS own_note;
+SELECT string_agg(c, '') = store_snapshot()::text AS streamed_the_same FROM store_snapshot_rows() AS r(c);
 SELECT cache_key, item_id, state FROM store_history(:'v3');
 SELECT store_changes(:'v3')::jsonb - 'version' AS changes;
 RESET ROLE;

@@ -63,6 +63,14 @@ SELECT store_register('item_names', 'items', ARRAY['name']);
 SELECT masked(store_snapshot('item_names'));
 -- The whole store: keys in name order, then the version.
 SELECT masked(store_snapshot());
+-- store_snapshot_rows streams the same text in chunks of at most one document.
+SELECT string_agg(c, '') = store_snapshot()::text AS rows_concatenate_to_the_snapshot,
+       count(*) AS chunks
+  FROM store_snapshot_rows() AS r(c);
+SELECT string_agg(c, '') = store_snapshot('items')::text AS rows_of_one_key
+  FROM store_snapshot_rows('items') AS r(c);
+SELECT regexp_replace(c, '"version":"[^"]*"', '"version":"V"') AS chunk FROM store_snapshot_rows('users') AS r(c);
+SELECT err($$SELECT * FROM store_snapshot_rows('nope')$$);
 SELECT json_typeof(store_snapshot() -> 'version') AS version_type,
        store_snapshot() ->> 'version' = store_version() AS version_is_current;
 
