@@ -147,13 +147,22 @@ BEGIN
 END
 $$;
 
--- True when reader may read key: SELECT on every column its documents expose (the chosen
--- columns, or all of them, and the primary key), granted on the table or column by column.
-CREATE FUNCTION store._may_read(registration store.keys, reader oid) RETURNS bool
+-- True when reader may read key: the table exists with the shape it was registered with (else
+-- its documents may hold columns that no longer exist: fail closed), reader has USAGE on its
+-- schema and SELECT on every column the documents expose (the chosen columns, or all of them,
+-- and the primary key), on the table or column by column. In bulk reads (the whole store, the
+-- history) a key under row-level security also needs a table owner reader trusts (itself, a role
+-- it belongs to, or the store's owner): its policies run as reader, who did not name the table.
+CREATE FUNCTION store._may_read(registration store.keys, reader oid, bulk bool) RETURNS bool
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT NOT EXISTS (
+    SELECT EXISTS (SELECT FROM pg_class AS c
+                    WHERE c.oid = ($1).source AND has_schema_privilege($2, c.relnamespace, 'USAGE')
+                      AND (NOT $3 OR NOT store._rls_active(c.oid, $2) OR pg_has_role($2, c.relowner, 'USAGE')
+                           OR c.relowner = (SELECT h.relowner FROM pg_class AS h WHERE h.oid = 'store.history'::regclass)))
+       AND store._shape(($1).source, ($1).column_numbers) = ($1).shape
+       AND NOT EXISTS (
         SELECT FROM pg_attribute AS a
          WHERE a.attrelid = ($1).source AND a.attnum > 0 AND NOT a.attisdropped
            AND (($1).column_numbers IS NULL OR a.attnum = ANY (($1).column_numbers)
@@ -169,11 +178,10 @@ AS $$
 DECLARE
     registration store.keys := store._require_key(key);
 BEGIN
-    IF NOT store._may_read(registration, reader) THEN
+    IF NOT store._may_read(registration, reader, false) THEN
         RAISE EXCEPTION 'permission denied for store key "%"', key
             USING ERRCODE = 'insufficient_privilege',
-                  HINT = format('Reading the key needs SELECT on table %s (or on each of its stored columns).',
-                                registration.source);
+                  HINT = 'Reading a key needs SELECT on its table, or on each of its stored columns.';
     END IF;
     RETURN registration;
 END
@@ -282,12 +290,18 @@ DECLARE
 BEGIN
     EXECUTE pg_catalog.format('LOCK TABLE %s IN SHARE MODE', registration.source);
     DELETE FROM store.entries AS e WHERE e.key = registration.key;
-    EXECUTE 'INSERT INTO store.entries (key, id, doc) SELECT $1, s.id, s.doc FROM ('
-            || store._source_query(registration) || ') AS s'
-    USING registration.key;
+    INSERT INTO store.entries (key, id, doc)
+    SELECT registration.key, s.id, s.doc FROM store._source_rows(registration.key) AS s;
 END
 $$;
 REVOKE ALL ON FUNCTION store._rebuild(text) FROM PUBLIC;
+
+-- Every row of key's table as (id, doc), computed AS THE TABLE'S OWNER (a security-restricted
+-- operation, RLS not forced): the table's types, casts and domains are its owner's code, which
+-- must never run as the store's owner or an administrator who reloads the key.
+CREATE FUNCTION store._source_rows(key text, OUT id jsonb, OUT doc jsonb) RETURNS SETOF record
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_source_rows';
+REVOKE ALL ON FUNCTION store._source_rows(text) FROM PUBLIC;
 
 -- The attribute numbers of the chosen column names (NULL: all columns).
 CREATE FUNCTION store._column_numbers(source regclass, columns text[]) RETURNS int2[]
@@ -371,7 +385,9 @@ END
 $$;
 REVOKE ALL ON FUNCTION store._on_alter_table() FROM PUBLIC;
 
--- DDL handling, DROP: a dropped table's keys are unregistered (documents removed, D logged).
+-- DDL handling, DROP (any command, any cascade): a dropped table's keys are unregistered
+-- (documents and item history removed, D logged); a dropped column refreshes its table's keys
+-- (refused, like ALTER TABLE, when a chosen column goes).
 CREATE FUNCTION store._on_drop() RETURNS event_trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -379,12 +395,21 @@ AS $$
 DECLARE
     k text;
 BEGIN
+    IF to_regclass('store.keys') IS NULL THEN
+        RETURN; -- the extension itself is being dropped
+    END IF;
     FOR k IN SELECT r.key FROM pg_event_trigger_dropped_objects() AS d
                JOIN store.keys AS r ON r.source = d.objid
               WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 ORDER BY r.key LOOP
         DELETE FROM store.entries AS e WHERE e.key = k;
         DELETE FROM store.keys AS r WHERE r.key = k;
+        DELETE FROM store.history AS h WHERE h.cache_key = k AND h.item IS NOT NULL;
         PERFORM store._log(k, 'D', ARRAY[k]);
+    END LOOP;
+    FOR k IN SELECT DISTINCT r.key FROM pg_event_trigger_dropped_objects() AS d
+               JOIN store.keys AS r ON r.source = d.objid
+              WHERE d.classid = 'pg_class'::regclass AND d.objsubid <> 0 ORDER BY r.key LOOP
+        PERFORM store._refresh(k);
     END LOOP;
 END
 $$;
@@ -392,8 +417,7 @@ REVOKE ALL ON FUNCTION store._on_drop() FROM PUBLIC;
 
 CREATE EVENT TRIGGER store_alter_table ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
     EXECUTE FUNCTION store._on_alter_table();
-CREATE EVENT TRIGGER store_drop ON sql_drop WHEN TAG IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
-    EXECUTE FUNCTION store._on_drop();
+CREATE EVENT TRIGGER store_drop ON sql_drop EXECUTE FUNCTION store._on_drop();
 
 -- Appends one whole-key or whole-store history row (item NULL) and marks the transaction for
 -- its NOTIFY with every key it concerns.
@@ -437,7 +461,7 @@ AS $$
                                 k.key, store._primary_key_column(k.source), k.source), ', ' ORDER BY k.key)
            || ')'
       FROM store.keys AS k
-     WHERE ($2 IS NULL OR k.key = $2) AND store._may_read(k, $1) AND store._rls_active(k.source, $1)
+     WHERE ($2 IS NULL OR k.key = $2) AND store._may_read(k, $1, $2 IS NULL) AND store._rls_active(k.source, $1)
     HAVING count(*) > 0
 $$;
 
@@ -466,7 +490,7 @@ AS $$
         || coalesce((SELECT string_agg(to_json(k.key)::text || ':' || store._key_array(k.key, $3 -> k.key), ','
                                        ORDER BY k.key)
                        FROM store.keys AS k
-                      WHERE ($1 IS NULL OR k.key = $1) AND store._may_read(k, $2)) || ',', '')
+                      WHERE ($1 IS NULL OR k.key = $1) AND store._may_read(k, $2, $1 IS NULL)) || ',', '')
         || '"version":' || to_json(store._current_cursor())::text
         || '}'
 $$;
@@ -483,7 +507,7 @@ AS $$
     UNION ALL
     SELECT x.chunk
       FROM (SELECT k.key, row_number() OVER (ORDER BY k.key) AS n FROM store.keys AS k
-             WHERE ($1 IS NULL OR k.key = $1) AND store._may_read(k, $2)) AS k
+             WHERE ($1 IS NULL OR k.key = $1) AND store._may_read(k, $2, $1 IS NULL)) AS k
      CROSS JOIN LATERAL (
         SELECT CASE WHEN k.n > 1 THEN ',' ELSE '' END || to_json(k.key)::text || ':['
         UNION ALL
@@ -496,7 +520,7 @@ AS $$
         UNION ALL
         SELECT ']') AS x(chunk)
     UNION ALL
-    SELECT CASE WHEN EXISTS (SELECT FROM store.keys AS k WHERE ($1 IS NULL OR k.key = $1) AND store._may_read(k, $2))
+    SELECT CASE WHEN EXISTS (SELECT FROM store.keys AS k WHERE ($1 IS NULL OR k.key = $1) AND store._may_read(k, $2, $1 IS NULL))
                 THEN ',' ELSE '' END
            || '"version":' || to_json(store._current_cursor())::text || '}'
 $$;
@@ -535,7 +559,8 @@ CREATE FUNCTION store._history_for(origin int4, xmax xid8, xip xid8[], from_star
 AS $$
     SELECT h.* FROM store._history_after($1, $2, $3, $4) AS h
      WHERE h.cache_key IS NULL
-        OR NOT EXISTS (SELECT FROM store.keys AS k WHERE k.key = h.cache_key AND NOT store._may_read(k, $5))
+        OR (h.item IS NULL AND NOT EXISTS (SELECT FROM store.keys AS k WHERE k.key = h.cache_key))
+        OR EXISTS (SELECT FROM store.keys AS k WHERE k.key = h.cache_key AND store._may_read(k, $5, true))
 $$;
 
 -- The delta after a cursor as JSON text (see store_changes).
@@ -564,7 +589,7 @@ BEGIN
         -- keys registered, reloaded, truncated or unregistered after the cursor (or all, after F)
         SELECT DISTINCT h.cache_key AS key FROM h WHERE h.item IS NULL AND h.cache_key IS NOT NULL
         UNION
-        SELECT k.key FROM store.keys AS k, everything WHERE everything.reloaded AND store._may_read(k, reader)
+        SELECT k.key FROM store.keys AS k, everything WHERE everything.reloaded AND store._may_read(k, reader, true)
         UNION
         -- under row-level security a changed key comes back whole: item ids would tell too much
         SELECT DISTINCT h.cache_key FROM h WHERE visible ? h.cache_key
@@ -601,13 +626,13 @@ END
 $$;
 
 -- One document as JSON text, NULL when absent (see store_get).
-CREATE FUNCTION store._get_text(key text, id text, reader oid, visible jsonb) RETURNS text
+CREATE FUNCTION store._get_text(key text, id jsonb, reader oid, visible jsonb) RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT e.doc::text
       FROM store._require_readable($1, $3) AS k
-      JOIN store.entries AS e ON e.key = k.key AND e.id = store._item_id(k.id_type, $2)
+      JOIN store.entries AS e ON e.key = k.key AND e.id = $2
      WHERE NOT coalesce($4 ? k.key, false) OR e.id IN (SELECT jsonb_array_elements($4 -> k.key))
 $$;
 
@@ -648,7 +673,7 @@ $$;
 -- The readers' internals take the reader as an argument: only the store's C entry points, which
 -- pass the real caller, may run them.
 REVOKE ALL ON FUNCTION store._snapshot_text(text, oid, jsonb), store._changes_text(text, oid, jsonb),
-    store._get_text(text, text, oid, jsonb), store._history_rows(text, oid, jsonb),
+    store._get_text(text, jsonb, oid, jsonb), store._history_rows(text, oid, jsonb),
     store._history_for(int4, xid8, xid8[], bool, oid), store._visibility_query(oid, text),
     store._history_after(int4, xid8, xid8[], bool), store._require_readable(text, oid) FROM PUBLIC;
 
@@ -710,6 +735,8 @@ BEGIN
     END IF;
     DELETE FROM store.entries AS e WHERE e.key = registration.key;
     DELETE FROM store.keys AS k WHERE k.key = registration.key;
+    -- the key's item rows would outlive the privileges that guarded them: only whole-key rows stay
+    DELETE FROM store.history AS h WHERE h.cache_key = registration.key AND h.item IS NOT NULL;
     PERFORM store._log(key, 'D', ARRAY[key]);
 END
 $$;
@@ -830,7 +857,7 @@ BEGIN
             'SELECT $1, coalesce(s.id, e.id) #>> ''{}'', '
             '       CASE WHEN e.id IS NULL THEN ''missing'' WHEN s.id IS NULL THEN ''extra'' ELSE ''different'' END, '
             '       e.doc, s.doc '
-            '  FROM (' || store._source_query(registration) || ') AS s '
+            '  FROM store._source_rows($1) AS s '
             '  FULL JOIN (SELECT x.id, x.doc FROM store.entries AS x WHERE x.key = $1) AS e ON e.id = s.id '
             ' WHERE s.doc::text IS DISTINCT FROM e.doc::text '
             ' ORDER BY 2'

@@ -137,21 +137,27 @@ ReadCursor(FunctionCallInfo fcinfo)
 	return CursorRecord(fcinfo, origin, reading, reading.ahead ? std::string(after) : core::FormatCursor(current));
 }
 
+// The entry id (jsonb) of a key value given as text, read with the input function of type's
+// base type (a domain's input would run its CHECK constraints, user code) as the current user.
+Datum
+EntryIdFromText(Oid type, const char *id_text)
+{
+	type = getBaseType(type);
+	Oid input_fn, input_param;
+	getTypeInputInfo(type, &input_fn, &input_param);
+	Datum value = OidInputFunctionCall(input_fn, const_cast<char *>(id_text), input_param, -1);
+	FmgrInfo to_jsonb;
+	pg::InitToJsonb(&to_jsonb, type, -1, InvalidOid, CurrentMemoryContext);
+	return FunctionCall1(&to_jsonb, value);
+}
+
 // store._item_id(id_type, id): the entry id (jsonb) of a key value given as text.
 Datum
 EntryIdOf(FunctionCallInfo fcinfo)
 {
-	// The base type: a domain's input would run its CHECK constraints (user code) as the store
-	// owner, and the id renders the same as its base value.
-	Oid type = getBaseType(PG_GETARG_OID(0));
+	Oid type = PG_GETARG_OID(0);
 	std::string_view id = TextArg(fcinfo, 1, "id");
-	char *id_text = pnstrdup(id.data(), id.size());
-	Oid input_fn, input_param;
-	getTypeInputInfo(type, &input_fn, &input_param);
-	Datum value = OidInputFunctionCall(input_fn, id_text, input_param, -1);
-	FmgrInfo to_jsonb;
-	pg::InitToJsonb(&to_jsonb, type, -1, InvalidOid, CurrentMemoryContext);
-	PG_RETURN_DATUM(FunctionCall1(&to_jsonb, value));
+	PG_RETURN_DATUM(EntryIdFromText(type, pnstrdup(id.data(), id.size())));
 }
 
 // store._rls_active(source, reader): row-level security filters source for reader.
@@ -261,8 +267,23 @@ ChangesAfter(FunctionCallInfo fcinfo)
 	                     true);
 }
 
+// The first column of the single row an SPI query returned, copied out of SPI (*is_null: none).
+Datum
+SingleValue(int rc, bool *is_null)
+{
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "store: a reading query failed: %s", SPI_result_code_string(rc));
+	*is_null = true;
+	if (SPI_processed != 1)
+		return (Datum)0;
+	Datum value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, is_null);
+	Form_pg_attribute att = TupleDescAttr(SPI_tuptable->tupdesc, 0);
+	return *is_null ? (Datum)0 : SPI_datumTransfer(value, att->attbyval, att->attlen);
+}
+
 // store_get(key, id): one document, if the caller may read the key (and, under row-level
-// security, the row).
+// security, the row). The id is read as the caller: its type's input and casts are the table
+// owner's code, which must not run as the store's owner.
 Datum
 Get(FunctionCallInfo fcinfo)
 {
@@ -273,20 +294,21 @@ Get(FunctionCallInfo fcinfo)
 	Oid reader = GetUserId();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "store: SPI_connect failed");
+	Oid key_types[2] = {TEXTOID, OIDOID};
+	Datum key_args[2] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(reader)};
+	bool is_null;
+	Datum id_type =
+	    SingleValue(ExecuteForReader("SELECT k.id_type::pg_catalog.oid FROM store._require_readable($1, $2) AS k", 2,
+	                                 key_types, key_args, nullptr),
+	                &is_null);
+	Datum id = EntryIdFromText(DatumGetObjectId(id_type), TextDatumGetCString(PG_GETARG_DATUM(1)));
 	bool visible_is_null;
 	Datum visible = VisibleIds(reader, PG_GETARG_DATUM(0), false, &visible_is_null);
-	Oid argtypes[4] = {TEXTOID, TEXTOID, OIDOID, JSONBOID};
-	Datum args[4] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), ObjectIdGetDatum(reader), visible};
+	Oid argtypes[4] = {TEXTOID, JSONBOID, OIDOID, JSONBOID};
+	Datum args[4] = {PG_GETARG_DATUM(0), id, ObjectIdGetDatum(reader), visible};
 	const char nulls[5] = {' ', ' ', ' ', visible_is_null ? 'n' : ' ', '\0'};
-	int rc = ExecuteForReader("SELECT store._get_text($1, $2, $3, $4)", 4, argtypes, args, nulls);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "store: reading a document failed: %s", SPI_result_code_string(rc));
-	bool is_null = true;
-	Datum doc = 0;
-	if (SPI_processed == 1)
-		doc = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null);
-	if (!is_null)
-		doc = SPI_datumTransfer(doc, false, -1);
+	Datum doc =
+	    SingleValue(ExecuteForReader("SELECT store._get_text($1, $2, $3, $4)", 4, argtypes, args, nulls), &is_null);
 	SPI_finish();
 	if (is_null)
 		PG_RETURN_NULL();
@@ -332,6 +354,66 @@ SnapshotRows(FunctionCallInfo fcinfo)
 			bool is_null;
 			Datum chunk = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 1, &is_null);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &chunk, &is_null);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	SetUserIdAndSecContext(saved_user, saved_context);
+	SPI_finish();
+	return (Datum)0;
+}
+
+// The owner of relation relid.
+Oid
+RelationOwner(Oid relid)
+{
+	HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("the table of a store key no longer exists")));
+	Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+// store._source_rows(key): every row of key's table as (id, doc), computed as the table's owner
+// in a security-restricted operation (RLS not forced, as for foreign-key checks), fetched in
+// batches into a tuplestore.
+Datum
+SourceRows(FunctionCallInfo fcinfo)
+{
+	InitMaterializedSRF(fcinfo, 0);
+	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("store key must not be NULL")));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "store: SPI_connect failed");
+	Oid argtypes[1] = {TEXTOID};
+	Datum args[1] = {PG_GETARG_DATUM(0)};
+	int rc = SPI_execute_with_args("SELECT k.source::pg_catalog.oid, store._source_query(k) FROM store.keys AS k"
+	                               " WHERE k.key OPERATOR(pg_catalog.=) $1",
+	                               1, argtypes, args, nullptr, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+		                errmsg("store key \"%s\" is not registered", TextDatumGetCString(PG_GETARG_DATUM(0)))));
+	bool is_null;
+	Oid source = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null));
+	char *query = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &is_null));
+	Oid saved_user;
+	int saved_context;
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	SetUserIdAndSecContext(RelationOwner(source), saved_context | SECURITY_LOCAL_USERID_CHANGE |
+	                                                  SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
+	Portal portal = SPI_cursor_open_with_args(nullptr, query, 0, nullptr, nullptr, nullptr, true, CURSOR_OPT_NO_SCROLL);
+	for (;;) {
+		SPI_cursor_fetch(portal, true, 1000);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 row = 0; row < SPI_processed; row++) {
+			Datum values[2];
+			bool nulls[2];
+			heap_deform_tuple(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, values, nulls);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();
@@ -394,4 +476,5 @@ STORE_ENTRY(store_changes, ChangesAfter)
 STORE_ENTRY(store_get, Get)
 STORE_ENTRY(store_history, History)
 STORE_ENTRY(store_snapshot_rows, SnapshotRows)
+STORE_ENTRY(store_source_rows, SourceRows)
 STORE_ENTRY(store_rls_active, RlsActive)

@@ -135,4 +135,81 @@ SET client_min_messages = warning;
 DROP EXTENSION store CASCADE;
 RESET client_min_messages;
 DROP TABLE items, users, notes;
+
+-- Security: code of a table's owner (casts of its types, RLS policies) never runs as the store's
+-- owner or as a reader who did not name the table; missing columns and schemas fail closed.
+CREATE EXTENSION store;
+CREATE TABLE ran_as (who text, what text);
+GRANT INSERT ON ran_as TO PUBLIC;
+CREATE ROLE store_mallory;
+CREATE ROLE store_victim;
+GRANT CREATE ON SCHEMA public TO store_mallory;
+SET ROLE store_mallory;
+CREATE TYPE mood AS ENUM ('sad', 'happy');
+CREATE TYPE shade AS ENUM ('dark', 'light');
+CREATE FUNCTION mood_json(mood) RETURNS json LANGUAGE plpgsql AS
+    $$ BEGIN INSERT INTO public.ran_as VALUES (current_user, 'cast'); RETURN to_json($1::text); END $$;
+CREATE CAST (mood AS json) WITH FUNCTION mood_json(mood);
+CREATE TABLE moods (id mood PRIMARY KEY, note text);
+INSERT INTO moods VALUES ('happy', 'x');
+GRANT SELECT ON moods TO store_victim;
+RESET ROLE;
+SELECT store_register('moods', 'moods');
+-- the rebuild of register, reload and DDL computes documents as the table's owner
+SELECT store_reload('moods');
+SET ROLE store_mallory;
+ALTER TABLE moods ADD COLUMN later mood DEFAULT 'sad';
+ALTER TABLE moods ADD COLUMN tint shade DEFAULT 'dark';
+RESET ROLE;
+-- store_get reads the id as the reader
+SET ROLE store_victim;
+SELECT store_get('moods', 'happy') ->> 'note' AS note;
+RESET ROLE;
+SELECT DISTINCT who, what FROM ran_as ORDER BY who;
+-- dropping a type drops its column without ALTER TABLE: the documents follow, no stale column
+SELECT store_get('moods', 'happy')::jsonb ? 'tint' AS has_tint;
+SET ROLE store_mallory;
+DROP TYPE shade CASCADE;
+RESET ROLE;
+SELECT store_get('moods', 'happy');
+
+-- Row-level security of another owner's table does not run for a reader's whole-store read.
+TRUNCATE ran_as;
+SET ROLE store_mallory;
+CREATE FUNCTION spy_policy() RETURNS bool LANGUAGE plpgsql AS
+    $$ BEGIN INSERT INTO public.ran_as VALUES (current_user, 'policy'); RETURN true; END $$;
+CREATE TABLE trap (id int PRIMARY KEY);
+INSERT INTO trap VALUES (1);
+ALTER TABLE trap ENABLE ROW LEVEL SECURITY;
+CREATE POLICY spy ON trap USING (spy_policy());
+GRANT SELECT ON trap TO store_victim;
+RESET ROLE;
+SELECT store_register('trap', 'trap');
+SET ROLE store_victim;
+SELECT keys_of(store_snapshot()) AS bulk_read_keys;
+RESET ROLE;
+SELECT count(*) AS policy_runs_in_bulk_reads FROM ran_as;
+SET ROLE store_victim;
+SELECT store_snapshot('trap')::jsonb -> 'trap' AS named_read;
+RESET ROLE;
+SELECT DISTINCT who, what FROM ran_as;
+
+-- A schema the reader may not use hides the key.
+CREATE SCHEMA hidden;
+CREATE TABLE hidden.t (id int PRIMARY KEY);
+GRANT SELECT ON hidden.t TO store_victim;
+SELECT store_register('hidden_t', 'hidden.t');
+SET ROLE store_victim;
+SELECT err($$SELECT store_snapshot('hidden_t')$$);
+RESET ROLE;
+
+SET client_min_messages = warning;
+DROP EXTENSION store CASCADE;
+DROP SCHEMA hidden CASCADE;
+RESET client_min_messages;
+DROP TABLE ran_as;
+SET client_min_messages = warning;
+DROP OWNED BY store_mallory, store_victim CASCADE;
+RESET client_min_messages;
+DROP ROLE store_mallory, store_victim;
 DROP FUNCTION err(text), keys_of(json);
