@@ -64,7 +64,7 @@ for op in insert update delete; do
         case $op in
             insert) printf "INSERT INTO $t VALUES (nextval('ins_seq'), 'new', 1.5, 1, '{a}', true, now());\n" ;;
             update) printf "\\\\set id random(1, 100000)\nUPDATE $t SET qty = qty + 1, updated_at = now() WHERE id = :id;\n" ;;
-            delete) printf "DELETE FROM $t WHERE id = nextval('del_seq');\n" ;;
+            delete) printf "DELETE FROM $t WHERE id = (SELECT nextval('del_seq'));\n" ;;
         esac > "$work/w1.sql"
         q "SELECT setval('del_seq', 1)" >/dev/null
         tps[$t]=$("$bin/pgbench" -n -c 4 -j 2 -T "$W1_SECONDS" -f "$work/w1.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
@@ -156,10 +156,14 @@ q "CREATE TABLE big_t (LIKE bare_t INCLUDING ALL)"
 q "$(fill big_t 1 "$BIG_ROWS")"
 q "SELECT store_register('big', 'big_t')" >/dev/null
 size=$(q "SELECT pg_size_pretty(sum(pg_column_size(doc))) FROM store.entries WHERE key = 'big'")
-stream=$(psql -X -q -At -c "SELECT pg_backend_pid()" -c "\\o /dev/null" -c "\\timing on" \
-         -c "COPY (SELECT * FROM store_snapshot_rows('big')) TO STDOUT" -c "\\o" \
-         -c "SELECT 'peak ' || (regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'), 'VmHWM:\\s+(\\d+ kB)'))[1]")
-report "Memory: store_snapshot_rows of $size of documents" "-" "$(echo "$stream" | tail -n 1)" "-" "-" "-"
+start=$(date +%s%N)
+peak=$(psql -X -q -At -c "\\o /dev/null" -c "COPY (SELECT * FROM store_snapshot_rows('big')) TO STDOUT" -c "\\o" \
+       -c "SELECT (regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'), 'VmHWM:\\s+(\\d+ kB)'))[1]")
+elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+single=$(psql -X -q -At -c "\\o /dev/null" -c "SELECT store_snapshot('big')" -c "\\o" \
+       -c "SELECT (regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'), 'VmHWM:\\s+(\\d+ kB)'))[1]" 2>&1 | tail -n 1)
+report "Memory: peak backend RSS streaming $size of documents" "-" "$peak" "-" "-" "-"
+report "  ... in $elapsed ms; store_snapshot() as one value instead:" "-" "$single" "-" "-" "-"
 
 echo
 row "workload" "bare" "store" "plpgsql" "store/bare" "store/pl"

@@ -30,7 +30,7 @@ main(int argc, char **argv)
 			auto sent = Clock::now();
 			writer.Exec("INSERT INTO " + table + " VALUES (" + std::to_string(10000000 + i) +
 			            ", 'n', 1, 1, '{}', true, now())");
-			std::vector<Notification> got = listener.WaitForNotifications(std::chrono::milliseconds(5000));
+			std::vector<Notification> got = listener.WaitForFirstNotification(std::chrono::milliseconds(5000));
 			if (got.empty()) {
 				std::fprintf(stderr, "no notification for sample %d\n", i);
 				return 1;

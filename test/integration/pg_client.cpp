@@ -89,6 +89,20 @@ Connection::WaitForNotifications(std::chrono::milliseconds timeout)
 	return received;
 }
 
+std::vector<Notification>
+Connection::WaitForFirstNotification(std::chrono::milliseconds timeout)
+{
+	auto deadline = std::chrono::steady_clock::now() + timeout;
+	std::vector<Notification> received = Drain();
+	while (received.empty() && std::chrono::steady_clock::now() < deadline) {
+		auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+		pollfd fd{PQsocket(conn_), POLLIN, 0};
+		if (poll(&fd, 1, (int)left.count()) > 0)
+			received = Drain();
+	}
+	return received;
+}
+
 std::string
 ConninfoFor(const std::string &dbname)
 {

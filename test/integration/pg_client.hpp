@@ -53,6 +53,8 @@ public:
 	std::string Scalar(const std::string &sql, const std::vector<Value> &params = {});
 	// Notifications received within timeout (returns early once one arrived and the line is quiet).
 	std::vector<Notification> WaitForNotifications(std::chrono::milliseconds timeout);
+	// The notifications at hand as soon as at least one arrived (none after timeout).
+	std::vector<Notification> WaitForFirstNotification(std::chrono::milliseconds timeout);
 	int
 	BackendPid() const
 	{
