@@ -151,12 +151,8 @@ protected:
 	static void
 	SetUpTestSuite()
 	{
-		Connection admin;
-		admin.Exec("SET client_min_messages = warning");
-		admin.Exec(std::string("DROP DATABASE IF EXISTS ") + kDatabase);
-		admin.Exec(std::string("CREATE DATABASE ") + kDatabase);
+		RecreateStoreDatabase(kDatabase);
 		Connection db(ConninfoFor(kDatabase));
-		db.Exec("CREATE EXTENSION store");
 		db.Exec("CREATE TABLE items (id int PRIMARY KEY, name text)");
 		db.Exec("INSERT INTO items VALUES (1, 'one'), (2, 'two')");
 		db.Exec("CREATE VIEW items_view AS SELECT * FROM items");

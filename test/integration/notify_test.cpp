@@ -21,9 +21,7 @@ protected:
 	static void
 	SetUpTestSuite()
 	{
-		Connection admin;
-		admin.Exec(std::string("DROP DATABASE IF EXISTS ") + kDatabase);
-		admin.Exec(std::string("CREATE DATABASE ") + kDatabase);
+		RecreateStoreDatabase(kDatabase);
 	}
 
 	void

@@ -110,3 +110,18 @@ ConninfoFor(const std::string &dbname)
 }
 
 } // namespace store::test
+
+namespace store::test {
+
+void
+RecreateStoreDatabase(const std::string &dbname)
+{
+	Connection admin;
+	admin.Exec("SET client_min_messages = warning");
+	admin.Exec("DROP DATABASE IF EXISTS " + dbname);
+	admin.Exec("CREATE DATABASE " + dbname);
+	Connection db(ConninfoFor(dbname));
+	db.Exec("CREATE EXTENSION store");
+}
+
+} // namespace store::test

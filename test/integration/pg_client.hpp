@@ -69,4 +69,8 @@ private:
 // conninfo for database dbname, everything else from the environment.
 std::string ConninfoFor(const std::string &dbname);
 
+// Drops and creates database dbname (through the environment's database), with the store
+// extension installed in it.
+void RecreateStoreDatabase(const std::string &dbname);
+
 } // namespace store::test

@@ -39,12 +39,8 @@ struct Counters {
 void
 Setup()
 {
-	Connection admin;
-	admin.Exec("SET client_min_messages = warning");
-	admin.Exec(std::string("DROP DATABASE IF EXISTS ") + kDatabase);
-	admin.Exec(std::string("CREATE DATABASE ") + kDatabase);
+	RecreateStoreDatabase(kDatabase);
 	Connection db(ConninfoFor(kDatabase));
-	db.Exec("CREATE EXTENSION store");
 	db.Exec("CREATE TABLE accounts (id int PRIMARY KEY, owner text, balance numeric, tags text[])");
 	db.Exec("CREATE TABLE orders (id bigint PRIMARY KEY, account int, qty int, note text, secret text)");
 	db.Exec(
