@@ -368,6 +368,21 @@ END
 $$;
 REVOKE ALL ON FUNCTION store._refresh(text) FROM PUBLIC;
 
+-- Forgets a key: its documents, its registration and its item-level history (which would outlive
+-- the privileges that guarded it; only whole-key rows stay), and logs D with item_id NULL.
+CREATE FUNCTION store._forget(key text) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM store.entries AS e WHERE e.key = _forget.key;
+    DELETE FROM store.keys AS k WHERE k.key = _forget.key;
+    DELETE FROM store.history AS h WHERE h.cache_key = _forget.key AND h.item IS NOT NULL;
+    PERFORM store._log(key, 'D', ARRAY[key]);
+END
+$$;
+REVOKE ALL ON FUNCTION store._forget(text) FROM PUBLIC;
+
 -- DDL handling, ALTER TABLE: refresh every key whose table was altered (renames included).
 CREATE FUNCTION store._on_alter_table() RETURNS event_trigger
     LANGUAGE plpgsql SECURITY DEFINER
@@ -401,10 +416,7 @@ BEGIN
     FOR k IN SELECT r.key FROM pg_event_trigger_dropped_objects() AS d
                JOIN store.keys AS r ON r.source = d.objid
               WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 ORDER BY r.key LOOP
-        DELETE FROM store.entries AS e WHERE e.key = k;
-        DELETE FROM store.keys AS r WHERE r.key = k;
-        DELETE FROM store.history AS h WHERE h.cache_key = k AND h.item IS NOT NULL;
-        PERFORM store._log(k, 'D', ARRAY[k]);
+        PERFORM store._forget(k);
     END LOOP;
     FOR k IN SELECT DISTINCT r.key FROM pg_event_trigger_dropped_objects() AS d
                JOIN store.keys AS r ON r.source = d.objid
@@ -733,11 +745,7 @@ BEGIN
         EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS %I ON %s', 'store_' || key, registration.source);
         EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS %I ON %s', 'store_' || key || '_truncate', registration.source);
     END IF;
-    DELETE FROM store.entries AS e WHERE e.key = registration.key;
-    DELETE FROM store.keys AS k WHERE k.key = registration.key;
-    -- the key's item rows would outlive the privileges that guarded them: only whole-key rows stay
-    DELETE FROM store.history AS h WHERE h.cache_key = registration.key AND h.item IS NOT NULL;
-    PERFORM store._log(key, 'D', ARRAY[key]);
+    PERFORM store._forget(registration.key);
 END
 $$;
 COMMENT ON FUNCTION @extschema@.store_unregister(text) IS
