@@ -41,7 +41,7 @@ SameJsonb(Datum a, Datum b)
 void
 CaptureInsert(const char *key, const DocShape *shape, HeapTuple row, TupleDesc desc)
 {
-	WriteUpsert(key, BuildId(shape, row, desc), BuildDoc(shape, row, desc), "C");
+	WriteCreate(key, BuildId(shape, row, desc), BuildDoc(shape, row, desc));
 	NoteChange(key);
 }
 
@@ -53,7 +53,7 @@ CaptureDelete(const char *key, const DocShape *shape, HeapTuple row, TupleDesc d
 	NoteChange(key);
 }
 
-// UPDATE: a changed primary key is D + C; an unchanged document writes nothing; else U.
+// UPDATE: a changed primary key is D + C; else U, unless the stored document is unchanged.
 void
 CaptureUpdate(const char *key, const DocShape *shape, HeapTuple old_row, HeapTuple new_row, TupleDesc desc)
 {
@@ -64,11 +64,8 @@ CaptureUpdate(const char *key, const DocShape *shape, HeapTuple old_row, HeapTup
 		CaptureInsert(key, shape, new_row, desc);
 		return;
 	}
-	Datum new_doc = BuildDoc(shape, new_row, desc);
-	if (SameJsonb(BuildDoc(shape, old_row, desc), new_doc))
-		return;
-	WriteUpsert(key, new_id, new_doc, "U");
-	NoteChange(key);
+	if (WriteUpdate(key, new_id, BuildDoc(shape, new_row, desc)))
+		NoteChange(key);
 }
 
 // TRUNCATE: the key is emptied (U with item NULL), if it really is this table's key.
@@ -76,8 +73,11 @@ void
 CaptureTruncate(Relation rel, const char *key)
 {
 	bool all_columns;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "store: SPI_connect failed");
 	RequireRegistration(rel, key, &all_columns);
 	WriteTruncate(key);
+	SPI_finish();
 	NoteChange(key);
 }
 
@@ -101,15 +101,11 @@ CaptureEvent(TriggerData *data)
 		CaptureUpdate(key, shape, data->tg_trigtuple, data->tg_newtuple, desc);
 }
 
-// The trigger body: one SPI connection around the event.
+// The trigger body.
 Datum
 Capture(FunctionCallInfo fcinfo)
 {
-	TriggerData *data = CheckTriggerCall(fcinfo);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "store: SPI_connect failed");
-	CaptureEvent(data);
-	SPI_finish();
+	CaptureEvent(CheckTriggerCall(fcinfo));
 	return PointerGetDatum(nullptr);
 }
 

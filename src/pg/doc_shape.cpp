@@ -177,7 +177,10 @@ LookupDocShape(Relation rel, const char *store_key)
 	shape->valid = true;
 	shape->context = nullptr;
 	MemoryContext context = AllocSetContextCreate(CurrentMemoryContext, "store document shape", ALLOCSET_SMALL_SIZES);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "store: SPI_connect failed");
 	BuildShape(shape, rel, store_key, context);
+	SPI_finish();
 	MemoryContextSetParent(context, CacheMemoryContext);
 	shape->context = context;
 	return shape;

@@ -26,7 +26,7 @@ struct DocShape {
 // Registers the relcache callback that invalidates shapes; called from _PG_init.
 void InitDocShapes();
 
-// The shape for (rel, store_key), built on first use; needs an open SPI connection.
+// The shape for (rel, store_key), built on first use (reading store.keys through SPI).
 DocShape *LookupDocShape(Relation rel, const char *store_key);
 
 // The document of a row: its chosen columns as jsonb.

@@ -1,14 +1,17 @@
-// Reading registrations and writing store entries and history rows from triggers, through SPI
-// plans prepared once per backend. Writes run as the owner of the store tables, which ordinary
-// users cannot write. All need an open SPI connection.
+// Reading registrations and writing store entries and history rows from triggers. Writes run as
+// the owner of the store tables, which ordinary users cannot write. Item writes (WriteUpsert,
+// WriteDelete) go directly to the tables; the others need an open SPI connection.
 #pragma once
 
 #include "pg/postgres_headers.hpp"
 
 namespace store::pg {
 
-// Upserts (key, id) with doc and logs state ('C' or 'U') for item id.
-void WriteUpsert(const char *store_key, Datum id, Datum doc, const char *state);
+// Adds (key, id) with doc and logs 'C'.
+void WriteCreate(const char *store_key, Datum id, Datum doc);
+
+// Sets (key, id) to doc and logs 'U'; false (nothing written) when it already holds doc.
+bool WriteUpdate(const char *store_key, Datum id, Datum doc);
 
 // Removes (key, id) and logs 'D'.
 void WriteDelete(const char *store_key, Datum id);
