@@ -1,6 +1,6 @@
 # store: PGXS build of the PostgreSQL extension (C++17), plus its regression and isolation tests.
 EXTENSION = store
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 MODULE_big = store
 
 CORE_SRCS = $(wildcard src/core/*.cpp)

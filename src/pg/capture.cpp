@@ -41,7 +41,7 @@ SameJsonb(Datum a, Datum b)
 void
 CaptureInsert(const char *key, const DocShape *shape, HeapTuple row, TupleDesc desc)
 {
-	WriteCreate(key, BuildId(shape, row, desc), BuildDoc(shape, row, desc));
+	WriteCreate(key, BuildId(shape, row, desc), BuildDoc(shape, row, desc, StoredDocType()));
 	NoteChange(key);
 }
 
@@ -64,7 +64,7 @@ CaptureUpdate(const char *key, const DocShape *shape, HeapTuple old_row, HeapTup
 		CaptureInsert(key, shape, new_row, desc);
 		return;
 	}
-	if (WriteUpdate(key, new_id, BuildDoc(shape, new_row, desc)))
+	if (WriteUpdate(key, new_id, BuildDoc(shape, new_row, desc, StoredDocType())))
 		NoteChange(key);
 }
 

@@ -94,8 +94,10 @@ BuildShape(DocShape *shape, Relation rel, const char *store_key, MemoryContext c
 	shape->projection = BuildProjection(shape, desc);
 	shape->id_attnum = PrimaryKeyAttnum(rel);
 	Form_pg_attribute id_att = TupleDescAttr(desc, shape->id_attnum - 1);
-	InitToJsonb(&shape->doc_to_jsonb, RECORDOID, -1, InvalidOid, CurrentMemoryContext);
-	InitToJsonb(&shape->id_to_jsonb, id_att->atttypid, id_att->atttypmod, id_att->attcollation, CurrentMemoryContext);
+	InitToJson(&shape->doc_to_json, F_TO_JSON, RECORDOID, -1, InvalidOid, CurrentMemoryContext);
+	InitToJson(&shape->doc_to_jsonb, F_TO_JSONB, RECORDOID, -1, InvalidOid, CurrentMemoryContext);
+	InitToJson(&shape->id_to_jsonb, F_TO_JSONB, id_att->atttypid, id_att->atttypmod, id_att->attcollation,
+	           CurrentMemoryContext);
 	MemoryContextSwitchTo(caller);
 }
 
@@ -125,12 +127,13 @@ InitDocShapes()
 }
 
 void
-InitToJsonb(FmgrInfo *fn, Oid argtype, int32 typmod, Oid collation, MemoryContext context)
+InitToJson(FmgrInfo *fn, Oid function, Oid argtype, int32 typmod, Oid collation, MemoryContext context)
 {
-	fmgr_info_cxt(F_TO_JSONB, fn, context);
+	fmgr_info_cxt(function, fn, context);
 	MemoryContext old = MemoryContextSwitchTo(context);
 	Const *arg = makeNullConst(argtype, typmod, collation);
-	FuncExpr *call = makeFuncExpr(F_TO_JSONB, JSONBOID, list_make1(arg), InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	Oid result_type = function == F_TO_JSON ? JSONOID : JSONBOID;
+	FuncExpr *call = makeFuncExpr(function, result_type, list_make1(arg), InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
 	MemoryContextSwitchTo(old);
 	fmgr_info_set_expr(reinterpret_cast<Node *>(call), fn);
 }
@@ -187,7 +190,7 @@ LookupDocShape(Relation rel, const char *store_key)
 }
 
 Datum
-BuildDoc(const DocShape *shape, HeapTuple tuple, TupleDesc desc)
+BuildDoc(const DocShape *shape, HeapTuple tuple, TupleDesc desc, Oid doc_type)
 {
 	Datum *row_values = static_cast<Datum *>(palloc(sizeof(Datum) * desc->natts));
 	bool *row_nulls = static_cast<bool *>(palloc(sizeof(bool) * desc->natts));
@@ -199,7 +202,8 @@ BuildDoc(const DocShape *shape, HeapTuple tuple, TupleDesc desc)
 		nulls[i] = row_nulls[shape->attnums[i] - 1];
 	}
 	HeapTuple record = heap_form_tuple(shape->projection, values, nulls);
-	return FunctionCall1(const_cast<FmgrInfo *>(&shape->doc_to_jsonb), HeapTupleGetDatum(record));
+	const FmgrInfo *render = doc_type == JSONOID ? &shape->doc_to_json : &shape->doc_to_jsonb;
+	return FunctionCall1(const_cast<FmgrInfo *>(render), HeapTupleGetDatum(record));
 }
 
 Datum

@@ -1,6 +1,7 @@
 // How rows of a registered table become store documents: the chosen columns as a record,
-// rendered by PostgreSQL's own to_jsonb. Shapes are cached per (table, key) and rebuilt after
-// any relcache invalidation of the table (DDL, trigger changes from register/unregister).
+// rendered by PostgreSQL's own to_json (to_jsonb while the store's tables are still 0.1.0's). Shapes are cached per
+// (table, key) and rebuilt after any relcache invalidation of the table (DDL, trigger changes from
+// register/unregister).
 #pragma once
 
 #include "pg/postgres_headers.hpp"
@@ -19,7 +20,8 @@ struct DocShape {
 	AttrNumber *attnums;   // their attribute numbers in the table
 	TupleDesc projection;  // blessed record descriptor of the chosen columns
 	AttrNumber id_attnum;  // the single primary-key column
-	FmgrInfo doc_to_jsonb; // to_jsonb(record)
+	FmgrInfo doc_to_json;  // to_json(record)
+	FmgrInfo doc_to_jsonb; // to_jsonb(record), for store.entries of version 0.1.0
 	FmgrInfo id_to_jsonb;  // to_jsonb(<primary key type>)
 };
 
@@ -29,8 +31,8 @@ void InitDocShapes();
 // The shape for (rel, store_key), built on first use (reading store.keys through SPI).
 DocShape *LookupDocShape(Relation rel, const char *store_key);
 
-// The document of a row: its chosen columns as jsonb.
-Datum BuildDoc(const DocShape *shape, HeapTuple tuple, TupleDesc desc);
+// The document of a row: its chosen columns as doc_type (json, or jsonb for version 0.1.0).
+Datum BuildDoc(const DocShape *shape, HeapTuple tuple, TupleDesc desc, Oid doc_type);
 
 // The jsonb form of a row's primary key (the entry's id; item_id is its text).
 Datum BuildId(const DocShape *shape, HeapTuple tuple, TupleDesc desc);
@@ -42,7 +44,7 @@ Datum RequireRegistration(Relation rel, const char *store_key, bool *all_columns
 // The attribute number of rel's single-column primary key; errors when there is none.
 AttrNumber PrimaryKeyAttnum(Relation rel);
 
-// Prepares fn to call to_jsonb on values of argtype (to_jsonb needs its argument type).
-void InitToJsonb(FmgrInfo *fn, Oid argtype, int32 typmod, Oid collation, MemoryContext context);
+// Prepares fn to call to_json or to_jsonb (function) on values of argtype (they need its type).
+void InitToJson(FmgrInfo *fn, Oid function, Oid argtype, int32 typmod, Oid collation, MemoryContext context);
 
 } // namespace store::pg

@@ -9,7 +9,12 @@
 #include "pg/xact.hpp"
 
 extern "C" {
+#include "access/genam.h"
+#include "access/tableam.h"
+#include "executor/executor.h"
+#include "utils/json.h"
 #include "utils/rls.h"
+#include "utils/snapmgr.h"
 #include "utils/xid8.h"
 }
 
@@ -147,7 +152,7 @@ EntryIdFromText(Oid type, const char *id_text)
 	getTypeInputInfo(type, &input_fn, &input_param);
 	Datum value = OidInputFunctionCall(input_fn, const_cast<char *>(id_text), input_param, -1);
 	FmgrInfo to_jsonb;
-	pg::InitToJsonb(&to_jsonb, type, -1, InvalidOid, CurrentMemoryContext);
+	pg::InitToJson(&to_jsonb, F_TO_JSONB, type, -1, InvalidOid, CurrentMemoryContext);
 	return FunctionCall1(&to_jsonb, value);
 }
 
@@ -241,32 +246,6 @@ AssembledJson(FunctionCallInfo fcinfo, const char *sql, Datum arg, bool arg_is_n
 	return json;
 }
 
-// store_snapshot(): every key the caller may read.
-Datum
-WholeSnapshot(FunctionCallInfo fcinfo)
-{
-	RefuseInWritingTransaction();
-	return AssembledJson(fcinfo, "SELECT store._snapshot_text($1, $2, $3)", 0, true, 0, true);
-}
-
-// store_snapshot(key): one key, which the caller must be able to read.
-Datum
-SnapshotOfKey(FunctionCallInfo fcinfo)
-{
-	RefuseInWritingTransaction();
-	return AssembledJson(fcinfo, "SELECT store._snapshot_text((store._require_readable($1, $2)).key, $2, $3)",
-	                     PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(0), PG_ARGISNULL(0));
-}
-
-// store_changes(after): the delta after a version, over the keys the caller may read.
-Datum
-ChangesAfter(FunctionCallInfo fcinfo)
-{
-	RefuseInWritingTransaction();
-	return AssembledJson(fcinfo, "SELECT store._changes_text($1, $2, $3)", PG_GETARG_DATUM(0), PG_ARGISNULL(0), 0,
-	                     true);
-}
-
 // The first column of the single row an SPI query returned, copied out of SPI (*is_null: none).
 Datum
 SingleValue(int rc, bool *is_null)
@@ -279,6 +258,163 @@ SingleValue(int rc, bool *is_null)
 	Datum value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, is_null);
 	Form_pg_attribute att = TupleDescAttr(SPI_tuptable->tupdesc, 0);
 	return *is_null ? (Datum)0 : SPI_datumTransfer(value, att->attbyval, att->attlen);
+}
+
+// Errors unless the caller may read key (unknown key, NULL, no privilege: see _require_readable).
+void
+RequireReadable(Datum key, bool key_is_null)
+{
+	Oid argtypes[2] = {TEXTOID, OIDOID};
+	Datum args[2] = {key, ObjectIdGetDatum(GetUserId())};
+	const char nulls[3] = {key_is_null ? 'n' : ' ', ' ', '\0'};
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "store: SPI_connect failed");
+	if (ExecuteForReader("SELECT store._require_readable($1, $2)", 2, argtypes, args, nulls) != SPI_OK_SELECT)
+		elog(ERROR, "store: checking the key failed");
+	SPI_finish();
+}
+
+// Refuses to grow a snapshot past the 1 GB a single value can hold, pointing to the stream.
+void
+CheckSnapshotRoom(StringInfo buf, Size more)
+{
+	if ((Size)buf->len + more >= MaxAllocSize - 64)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+		                errmsg("the store snapshot is larger than 1 GB, the most one value can hold"),
+		                errhint("Read it in chunks with store_snapshot_rows().")));
+}
+
+// Appends one stored document: its JSON text as stored (rendered once, when it was written), or
+// for store.entries still at version 0.1.0 the text of its jsonb.
+void
+AppendDocument(StringInfo buf, Datum doc, Oid doc_type)
+{
+	struct varlena *stored = pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(doc)));
+	CheckSnapshotRoom(buf, VARSIZE_ANY_EXHDR(stored));
+	if (doc_type == JSONOID)
+		appendBinaryStringInfo(buf, VARDATA_ANY(stored), (int)VARSIZE_ANY_EXHDR(stored));
+	else
+		JsonbToCString(buf, &DatumGetJsonbP(doc)->root, (int)VARSIZE_ANY_EXHDR(stored));
+	if (stored != reinterpret_cast<struct varlena *>(DatumGetPointer(doc)))
+		pfree(stored);
+}
+
+// Appends key's documents as a JSON array in primary-key order: a scan of store.entries' primary
+// key in the caller's snapshot, copying each stored text once into buf.
+void
+AppendKeyDocuments(StringInfo buf, Datum key)
+{
+	Relation entries = table_open(pg::StoreEntries(), AccessShareLock);
+	Relation index = index_open(RelationGetPrimaryKeyIndex(entries), AccessShareLock);
+	Oid doc_type = TupleDescAttr(RelationGetDescr(entries), 2)->atttypid;
+	ScanKeyData scan_key;
+	ScanKeyInit(&scan_key, 1, BTEqualStrategyNumber, F_TEXTEQ, key);
+	scan_key.sk_collation = index->rd_indcollation[0];
+	IndexScanDesc scan = index_beginscan(entries, index, GetActiveSnapshot(), 1, 0);
+	index_rescan(scan, &scan_key, 1, nullptr, 0);
+	TupleTableSlot *slot = table_slot_create(entries, nullptr);
+	appendStringInfoChar(buf, '[');
+	for (bool first = true; index_getnext_slot(scan, ForwardScanDirection, slot); first = false) {
+		if (!first)
+			appendStringInfoChar(buf, ',');
+		bool is_null;
+		AppendDocument(buf, slot_getattr(slot, 3, &is_null), doc_type);
+		CHECK_FOR_INTERRUPTS();
+	}
+	appendStringInfoChar(buf, ']');
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	index_close(index, NoLock);
+	table_close(entries, NoLock);
+}
+
+// Appends the documents of a key under row-level security: only the ids its reader may see
+// (a jsonb array), through SQL.
+void
+AppendVisibleDocuments(StringInfo buf, Datum key, Datum ids)
+{
+	Oid argtypes[2] = {TEXTOID, JSONBOID};
+	Datum args[2] = {key, ids};
+	bool is_null;
+	Datum docs = SingleValue(ExecuteForReader("SELECT store._key_array($1, $2)", 2, argtypes, args, nullptr), &is_null);
+	text *array = DatumGetTextPP(docs);
+	CheckSnapshotRoom(buf, VARSIZE_ANY_EXHDR(array));
+	appendBinaryStringInfo(buf, VARDATA_ANY(array), (int)VARSIZE_ANY_EXHDR(array));
+}
+
+// Appends "<key>":[docs] for every key in keys (rows of key, under_rls, visible ids).
+void
+AppendKeys(StringInfo buf, SPITupleTable *keys, uint64 count)
+{
+	for (uint64 row = 0; row < count; row++) {
+		bool is_null, rls_is_null, ids_is_null;
+		Datum key = SPI_getbinval(keys->vals[row], keys->tupdesc, 1, &is_null);
+		bool under_rls = DatumGetBool(SPI_getbinval(keys->vals[row], keys->tupdesc, 2, &rls_is_null));
+		Datum ids = SPI_getbinval(keys->vals[row], keys->tupdesc, 3, &ids_is_null);
+		escape_json(buf, TextDatumGetCString(key));
+		appendStringInfoChar(buf, ':');
+		if (!rls_is_null && under_rls)
+			AppendVisibleDocuments(buf, key, ids);
+		else
+			AppendKeyDocuments(buf, key);
+		appendStringInfoChar(buf, ',');
+	}
+}
+
+// store_snapshot() and store_snapshot(key): {"<key>": [doc, ...], ..., "version": V}, assembled
+// in one buffer that becomes the result (no copy of the documents but the one into it).
+Datum
+AssembleSnapshot(FunctionCallInfo fcinfo, Datum key, bool key_is_null)
+{
+	RefuseInWritingTransaction();
+	Oid reader = GetUserId();
+	StringInfoData buf;
+	initStringInfo(&buf);
+	appendStringInfoSpaces(&buf, VARHDRSZ);
+	appendStringInfoChar(&buf, '{');
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "store: SPI_connect failed");
+	bool visible_is_null;
+	Datum visible = VisibleIds(reader, key, key_is_null, &visible_is_null);
+	Oid argtypes[3] = {TEXTOID, OIDOID, JSONBOID};
+	Datum args[3] = {key, ObjectIdGetDatum(reader), visible};
+	const char nulls[4] = {key_is_null ? 'n' : ' ', ' ', visible_is_null ? 'n' : ' ', '\0'};
+	int rc = ExecuteForReader("SELECT k.key, $3 ? k.key, $3 -> k.key FROM store.keys AS k"
+	                          " WHERE ($1 IS NULL OR k.key = $1) AND store._may_read(k, $2, $1 IS NULL) ORDER BY k.key",
+	                          3, argtypes, args, nulls);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "store: listing the snapshot's keys failed: %s", SPI_result_code_string(rc));
+	AppendKeys(&buf, SPI_tuptable, SPI_processed);
+	SPI_finish();
+	appendStringInfoString(&buf, "\"version\":");
+	escape_json(&buf, text_to_cstring(DatumGetTextPP(CurrentCursorText(fcinfo))));
+	appendStringInfoChar(&buf, '}');
+	SET_VARSIZE(buf.data, buf.len);
+	PG_RETURN_POINTER(buf.data);
+}
+
+// store_snapshot(): every key the caller may read.
+Datum
+WholeSnapshot(FunctionCallInfo fcinfo)
+{
+	return AssembleSnapshot(fcinfo, 0, true);
+}
+
+// store_snapshot(key): one key, which the caller must be able to read.
+Datum
+SnapshotOfKey(FunctionCallInfo fcinfo)
+{
+	RequireReadable(PG_GETARG_DATUM(0), PG_ARGISNULL(0));
+	return AssembleSnapshot(fcinfo, PG_GETARG_DATUM(0), false);
+}
+
+// store_changes(after): the delta after a version, over the keys the caller may read.
+Datum
+ChangesAfter(FunctionCallInfo fcinfo)
+{
+	RefuseInWritingTransaction();
+	return AssembledJson(fcinfo, "SELECT store._changes_text($1, $2, $3)", PG_GETARG_DATUM(0), PG_ARGISNULL(0), 0,
+	                     true);
 }
 
 // store_get(key, id): one document, if the caller may read the key (and, under row-level
@@ -325,15 +461,10 @@ SnapshotRows(FunctionCallInfo fcinfo)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	Oid reader = GetUserId();
+	if (!PG_ARGISNULL(0))
+		RequireReadable(PG_GETARG_DATUM(0), false);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "store: SPI_connect failed");
-	if (!PG_ARGISNULL(0)) {
-		Oid check_types[2] = {TEXTOID, OIDOID};
-		Datum check_args[2] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(reader)};
-		if (ExecuteForReader("SELECT store._require_readable($1, $2)", 2, check_types, check_args, nullptr) !=
-		    SPI_OK_SELECT)
-			elog(ERROR, "store: checking the key failed");
-	}
 	bool visible_is_null;
 	Datum visible = VisibleIds(reader, PG_GETARG_DATUM(0), PG_ARGISNULL(0), &visible_is_null);
 	Oid argtypes[3] = {TEXTOID, OIDOID, JSONBOID};

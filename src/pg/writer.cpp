@@ -41,11 +41,12 @@ struct StoreObjects {
 	LocalTransactionId looked_up_in;
 	Oid owner;
 	Oid entries;
+	Oid doc_type;
 	Oid history;
 	Oid history_seq;
 	int32 origin;
 };
-StoreObjects objects = {InvalidLocalTransactionId, InvalidOid, InvalidOid, InvalidOid, InvalidOid, 0};
+StoreObjects objects = {InvalidLocalTransactionId, InvalidOid, InvalidOid, InvalidOid, InvalidOid, InvalidOid, 0};
 
 // The OID of store.<name>; a clear error when the extension's objects are missing.
 Oid
@@ -80,6 +81,7 @@ CurrentStoreObjects()
 	objects.history = StoreRelation("history");
 	objects.owner = RelationOwner(objects.history);
 	objects.entries = StoreRelation("entries");
+	objects.doc_type = get_atttype(objects.entries, get_attnum(objects.entries, "doc"));
 	objects.history_seq = StoreRelation("history_seq");
 	objects.origin = static_cast<int32>(StoreOrigin());
 	objects.looked_up_in = MyProc->lxid;
@@ -322,6 +324,18 @@ InsertEntry(DirectWrite *write, Datum key, Datum id, Datum doc)
 }
 
 } // namespace
+
+Oid
+StoreEntries()
+{
+	return CurrentStoreObjects().entries;
+}
+
+Oid
+StoredDocType()
+{
+	return CurrentStoreObjects().doc_type;
+}
 
 Oid
 StoreOwner()

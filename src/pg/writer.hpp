@@ -19,6 +19,12 @@ void WriteDelete(const char *store_key, Datum id);
 // Empties key and logs 'U' with item NULL.
 void WriteTruncate(const char *store_key);
 
+// The OID of store.entries (looked up once per transaction).
+Oid StoreEntries();
+
+// The type of stored documents: json (jsonb while the SQL objects are still version 0.1.0's).
+Oid StoredDocType();
+
 // The role the store's tables belong to (the extension owner). Needs no privilege.
 Oid StoreOwner();
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # ALTER EXTENSION store UPDATE from the first released version: a store created at the first
-# version (sql/store--<first>.sql), with a registered table and history, is updated along the
-# sql/store--A--B.sql chain to the default version; its objects must then equal a fresh install's
-# and it must keep working. (While 0.1.0 is the only version the chain is empty; the test starts
-# to bite with the first upgrade script.) Runs inside pg_virtualenv.
+# version (sql/store--<first>.sql), with a registered table and history, must first keep working
+# with the new library before the update (writes, snapshot, verify: the library supports every
+# released SQL version), then be updated along the sql/store--A--B.sql chain to the default
+# version; its objects must then equal a fresh install's (which runs the same chain: released
+# scripts never change), its documents be rebuilt in the new form with one F row, and it must
+# keep following its table. Runs inside pg_virtualenv.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
@@ -20,6 +22,13 @@ q store_upgraded "CREATE TABLE items (id int PRIMARY KEY, name text)"
 q store_upgraded "INSERT INTO items VALUES (1, 'before the update')"
 q store_upgraded "SELECT store_register('items', 'items')"
 before=$(q store_upgraded "SELECT store_version()")
+# the new library on the old SQL objects
+q store_upgraded "INSERT INTO items VALUES (2, 'written before the update')"
+q store_upgraded "UPDATE items SET name = 'changed before the update' WHERE id = 1"
+[ "$(q store_upgraded "SELECT json_array_length(store_snapshot('items') -> 'items')")" = "2" ] ||
+    fail "the new library does not read the store of version $first"
+[ "$(q store_upgraded "SELECT count(*) FROM store_verify()")" = "0" ] ||
+    fail "the new library does not write the store of version $first as that version does"
 q store_upgraded "SET client_min_messages = warning; ALTER EXTENSION store UPDATE"
 [ "$(q store_upgraded "SELECT extversion FROM pg_extension WHERE extname = 'store'")" = "$default" ] ||
     fail "the update did not reach version $default"
@@ -54,8 +63,10 @@ SELECT string_agg(x, E'\n' ORDER BY x) FROM (
     fail "the updated extension differs from a fresh install of $default"
 }
 q store_upgraded "UPDATE items SET name = 'after the update' WHERE id = 1"
-[ "$(q store_upgraded "SELECT string_agg(item_id || state, ' ') FROM store_history('$before')")" = "1U" ] ||
-    fail "the updated store does not follow its table"
+history=$(q store_upgraded "SELECT string_agg(coalesce(item_id, '-') || state, ' ') FROM store_history('$before')")
+[ "$history" = "2C 1U -F 1U" ] || fail "the history across the update is '$history', not '2C 1U -F 1U'"
+[ "$(q store_upgraded "SELECT store_get('items', '1')::text")" = "$(q store_upgraded "SELECT to_json(i)::text FROM items AS i WHERE id = 1")" ] ||
+    fail "the updated store's documents are not what the new version renders"
 [ "$(q store_upgraded "SELECT count(*) FROM store_verify()")" = "0" ] || fail "the updated store does not verify"
 psql -X -q -c "DROP DATABASE store_fresh" -c "DROP DATABASE store_upgraded"
 echo "upgrade test: $first -> $default equals a fresh install and keeps working: ok"

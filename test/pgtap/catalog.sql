@@ -6,14 +6,14 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 BEGIN;
 CREATE EXTENSION store;
-SELECT plan(60);
+SELECT plan(61);
 
 -- Tables and column types.
 SELECT has_schema('store');
 SELECT has_table('store', 'keys', 'store.keys exists');
 SELECT has_table('store', 'entries', 'store.entries exists');
 SELECT has_table('store', 'history', 'store.history exists');
-SELECT col_type_is('store', 'entries', 'doc', 'jsonb', 'documents are jsonb');
+SELECT col_type_is('store', 'entries', 'doc', 'json', 'documents are stored as JSON text');
 SELECT col_type_is('store', 'entries', 'id', 'jsonb', 'entry ids are jsonb (primary-key order)');
 SELECT col_is_pk('store', 'entries', ARRAY['key', 'id'], 'one entry per (key, id)');
 SELECT col_type_is('store', 'history', 'item', 'jsonb', 'history names items by their jsonb id');
@@ -68,8 +68,9 @@ SELECT function_privs_are('store', 'capture', ARRAY[]::text[], 'store_tap_user',
                           'nobody else can attach the capture trigger');
 SELECT function_privs_are('public', 'store_compact', ARRAY['interval'], 'store_tap_user', ARRAY[]::text[]);
 SELECT function_privs_are('public', 'store_changes', ARRAY['text'], 'store_tap_user', ARRAY['EXECUTE']);
-SELECT function_privs_are('store', '_snapshot_text', ARRAY['text', 'oid', 'jsonb'], 'store_tap_user', ARRAY[]::text[],
+SELECT function_privs_are('store', '_changes_text', ARRAY['text', 'oid', 'jsonb'], 'store_tap_user', ARRAY[]::text[],
                           'the readers'' internals (which take a reader argument) are not executable by others');
+SELECT function_privs_are('store', '_key_array', ARRAY['text', 'jsonb'], 'store_tap_user', ARRAY[]::text[]);
 SELECT function_privs_are('store', '_history_rows', ARRAY['text', 'oid', 'jsonb'], 'store_tap_user', ARRAY[]::text[]);
 SELECT function_lang_is('public', 'store_history', ARRAY['text'], 'c', 'store_history is a C gate');
 SELECT function_lang_is('public', 'store_get', ARRAY['text', 'text'], 'c', 'store_get is a C gate');
@@ -102,7 +103,8 @@ SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_extensio
 
 -- The extension is not relocatable and lives in the schema it was created in.
 SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'store'), false, 'not relocatable');
-SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'store'), '0.1.0', 'version 0.1.0');
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'store'),
+          (SELECT default_version FROM pg_available_extensions WHERE name = 'store'), 'the default version is installed');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -57,7 +57,7 @@ SELECT count(*) AS problems FROM store_verify();
 -- store_verify reports drift (missing, extra, different documents); store_reload repairs it.
 DELETE FROM store.entries WHERE key = 'items' AND id = '1';
 INSERT INTO store.entries VALUES ('items', '99', '{"id": 99}');
-UPDATE store.entries SET doc = doc || '{"title": "tampered"}' WHERE key = 'names' AND id = '2';
+UPDATE store.entries SET doc = (doc::jsonb || '{"title": "tampered"}')::json WHERE key = 'names' AND id = '2';
 SELECT * FROM store_verify();
 SELECT * FROM store_verify('names');
 SELECT err($$SELECT * FROM store_verify('nope')$$);

@@ -41,10 +41,10 @@ INSERT INTO kinds VALUES ('k1', 1, 9007199254740993, 1.50, 0.1, true,
     E'say "hi"\\n\u00e9');
 SELECT store_register('kinds', 'kinds');
 SELECT store_get('kinds', 'k1');
--- The stored document equals what to_json renders for the row, value by value.
+-- The stored document is exactly the text to_json renders for the row.
 SELECT count(*) AS mismatches
-  FROM kinds AS k, json_each_text(store_get('kinds', k.code)) AS s(key, value)
- WHERE s.value IS DISTINCT FROM (to_json(k)::jsonb ->> s.key);
+  FROM kinds AS k
+ WHERE store_get('kinds', k.code)::text IS DISTINCT FROM to_json(k)::text;
 
 -- A chosen column list serializes only those columns (secrets stay out of the store).
 CREATE TABLE users (id bigint PRIMARY KEY, login text, password_hash text, email text);
