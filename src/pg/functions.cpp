@@ -379,8 +379,9 @@ AssembleSnapshot(FunctionCallInfo fcinfo, Datum key, bool key_is_null)
 	Oid argtypes[3] = {TEXTOID, OIDOID, JSONBOID};
 	Datum args[3] = {key, ObjectIdGetDatum(reader), visible};
 	const char nulls[4] = {key_is_null ? 'n' : ' ', ' ', visible_is_null ? 'n' : ' ', '\0'};
-	int rc = ExecuteForReader("SELECT k.key, $3 ? k.key, $3 -> k.key FROM store.keys AS k"
-	                          " WHERE ($1 IS NULL OR k.key = $1) AND store._may_read(k, $2, $1 IS NULL) ORDER BY k.key",
+	int rc = ExecuteForReader("SELECT k.key, $3 OPERATOR(pg_catalog.?) k.key, $3 OPERATOR(pg_catalog.->) k.key"
+	                          " FROM store.keys AS k WHERE ($1 IS NULL OR k.key OPERATOR(pg_catalog.=) $1)"
+	                          " AND store._may_read(k, $2, $1 IS NULL) ORDER BY k.key",
 	                          3, argtypes, args, nulls);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "store: listing the snapshot's keys failed: %s", SPI_result_code_string(rc));
