@@ -33,9 +33,9 @@ CREATE FUNCTION store._source_rows(key text, OUT id jsonb, OUT doc json) RETURNS
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_source_rows';
 REVOKE ALL ON FUNCTION store._source_rows(text) FROM PUBLIC;
 
--- The snapshot is assembled in C now (store_snapshot, store_snapshot(key)); only keys under
--- row-level security still go through SQL, for the ids their reader may see.
+-- Snapshots (store_snapshot, store_snapshot(key), store_snapshot_rows) are assembled in C now.
 DROP FUNCTION store._snapshot_text(text, oid, jsonb);
+DROP FUNCTION store._snapshot_rows(text, oid, jsonb);
 DROP FUNCTION store._key_array(text, jsonb);
 DROP FUNCTION store._key_array(text);
 

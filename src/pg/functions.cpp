@@ -5,6 +5,7 @@
 #include "pg/cursor_glue.hpp"
 #include "pg/doc_shape.hpp"
 #include "pg/guard.hpp"
+#include "pg/reader.hpp"
 #include "pg/writer.hpp"
 #include "pg/xact.hpp"
 
@@ -44,17 +45,6 @@ TextDatum(const std::string &value)
 	return result;
 }
 
-// Refuses to hand out versions in a transaction that changed the store: its data would include
-// changes that may still roll back, and its later writes would fall behind the version.
-void
-RefuseInWritingTransaction()
-{
-	if (pg::TransactionChangedStore())
-		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-		                errmsg("cannot read store versions in a transaction that changed the store"),
-		                errhint("Commit first, then read the snapshot, history or changes; store_get works.")));
-}
-
 // The cursor of the active snapshot: the version of what the calling statement reads.
 core::Cursor
 CurrentCursor(const pg::SnapshotXids &now)
@@ -76,9 +66,7 @@ CheckKey(FunctionCallInfo fcinfo)
 Datum
 CurrentCursorText(FunctionCallInfo fcinfo)
 {
-	RefuseInWritingTransaction();
-	pg::SnapshotXids now = pg::ActiveSnapshotXids();
-	return TextDatum(core::FormatCursor(CurrentCursor(now)));
+	return pg::CurrentVersionText();
 }
 
 // store._origin(): this store's identity, stamped on every history row it writes.
@@ -130,7 +118,7 @@ CursorRecord(FunctionCallInfo fcinfo, uint32 origin, const core::CursorReading &
 Datum
 ReadCursor(FunctionCallInfo fcinfo)
 {
-	RefuseInWritingTransaction();
+	pg::RefuseInWritingTransaction();
 	std::string_view after = TextArg(fcinfo, 0, "version");
 	core::Horizon horizon;
 	horizon.compacted_xid = U64FromFullTransactionId(PG_GETARG_FULLTRANSACTIONID(1));
@@ -181,44 +169,6 @@ NoteChange(FunctionCallInfo fcinfo)
 	PG_RETURN_VOID();
 }
 
-// Runs a reader's query as the store owner: readers need no privilege on the store's tables, and
-// the query (an internal function taking the reader's role) decides what the caller may see.
-// Returns the SPI code; results stay in SPI_tuptable until SPI_finish.
-int
-ExecuteForReader(const char *sql, int nargs, Oid *argtypes, Datum *args, const char *nulls)
-{
-	Oid owner = pg::StoreOwner();
-	Oid saved_user;
-	int saved_context;
-	GetUserIdAndSecContext(&saved_user, &saved_context);
-	SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	int rc = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, true, 0);
-	SetUserIdAndSecContext(saved_user, saved_context);
-	return rc;
-}
-
-// The {"<key>": [visible ids]} map of the keys (all, or key) whose tables row-level security
-// filters for the reader: the owner builds the query, the reader runs it, so its policies apply.
-// Needs an open SPI connection; *is_null when no key is filtered.
-Datum
-VisibleIds(Oid reader, Datum key, bool key_is_null, bool *is_null)
-{
-	Oid argtypes[2] = {OIDOID, TEXTOID};
-	Datum args[2] = {ObjectIdGetDatum(reader), key};
-	const char nulls[3] = {' ', key_is_null ? 'n' : ' ', '\0'};
-	int rc = ExecuteForReader("SELECT store._visibility_query($1, $2)", 2, argtypes, args, nulls);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "store: planning row-level security failed: %s", SPI_result_code_string(rc));
-	Datum query = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, is_null);
-	if (*is_null)
-		return (Datum)0;
-	rc = SPI_execute(TextDatumGetCString(query), true, 1);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "store: reading row-level security failed: %s", SPI_result_code_string(rc));
-	Datum visible = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, is_null);
-	return *is_null ? (Datum)0 : datumCopy(visible, false, -1);
-}
-
 // Runs "SELECT store._x($1, reader, visible)" (an internal function assembling JSON text from
 // jsonb output) in the caller's snapshot and returns its text as json without parsing it again;
 // NULL stays NULL. key: the key whose row-level security matters (NULL: all).
@@ -229,11 +179,11 @@ AssembledJson(FunctionCallInfo fcinfo, const char *sql, Datum arg, bool arg_is_n
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "store: SPI_connect failed");
 	bool visible_is_null;
-	Datum visible = VisibleIds(reader, key, key_is_null, &visible_is_null);
+	Datum visible = pg::VisibleIds(reader, key, key_is_null, &visible_is_null);
 	Oid argtypes[3] = {TEXTOID, OIDOID, JSONBOID};
 	Datum args[3] = {arg, ObjectIdGetDatum(reader), visible};
 	const char nulls[4] = {arg_is_null ? 'n' : ' ', ' ', visible_is_null ? 'n' : ' ', '\0'};
-	int rc = ExecuteForReader(sql, 3, argtypes, args, nulls);
+	int rc = pg::ExecuteForReader(sql, 3, argtypes, args, nulls);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "store: assembling JSON failed: %s", SPI_result_code_string(rc));
 	bool is_null;
@@ -246,174 +196,11 @@ AssembledJson(FunctionCallInfo fcinfo, const char *sql, Datum arg, bool arg_is_n
 	return json;
 }
 
-// The first column of the single row an SPI query returned, copied out of SPI (*is_null: none).
-Datum
-SingleValue(int rc, bool *is_null)
-{
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "store: a reading query failed: %s", SPI_result_code_string(rc));
-	*is_null = true;
-	if (SPI_processed != 1)
-		return (Datum)0;
-	Datum value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, is_null);
-	Form_pg_attribute att = TupleDescAttr(SPI_tuptable->tupdesc, 0);
-	return *is_null ? (Datum)0 : SPI_datumTransfer(value, att->attbyval, att->attlen);
-}
-
-// Errors unless the caller may read key (unknown key, NULL, no privilege: see _require_readable).
-void
-RequireReadable(Datum key, bool key_is_null)
-{
-	Oid argtypes[2] = {TEXTOID, OIDOID};
-	Datum args[2] = {key, ObjectIdGetDatum(GetUserId())};
-	const char nulls[3] = {key_is_null ? 'n' : ' ', ' ', '\0'};
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "store: SPI_connect failed");
-	if (ExecuteForReader("SELECT store._require_readable($1, $2)", 2, argtypes, args, nulls) != SPI_OK_SELECT)
-		elog(ERROR, "store: checking the key failed");
-	SPI_finish();
-}
-
-// Refuses to grow a snapshot past the 1 GB a single value can hold, pointing to the stream.
-void
-CheckSnapshotRoom(StringInfo buf, Size more)
-{
-	if ((Size)buf->len + more >= MaxAllocSize - 64)
-		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-		                errmsg("the store snapshot is larger than 1 GB, the most one value can hold"),
-		                errhint("Read it in chunks with store_snapshot_rows().")));
-}
-
-// Appends one stored document: its JSON text as stored (rendered once, when it was written), or
-// for store.entries still at version 0.1.0 the text of its jsonb.
-void
-AppendDocument(StringInfo buf, Datum doc, Oid doc_type)
-{
-	struct varlena *stored = pg_detoast_datum_packed(reinterpret_cast<struct varlena *>(DatumGetPointer(doc)));
-	CheckSnapshotRoom(buf, VARSIZE_ANY_EXHDR(stored));
-	if (doc_type == JSONOID)
-		appendBinaryStringInfo(buf, VARDATA_ANY(stored), (int)VARSIZE_ANY_EXHDR(stored));
-	else
-		JsonbToCString(buf, &DatumGetJsonbP(doc)->root, (int)VARSIZE_ANY_EXHDR(stored));
-	if (stored != reinterpret_cast<struct varlena *>(DatumGetPointer(doc)))
-		pfree(stored);
-}
-
-// Appends key's documents as a JSON array in primary-key order: a scan of store.entries' primary
-// key in the caller's snapshot, copying each stored text once into buf.
-void
-AppendKeyDocuments(StringInfo buf, Datum key)
-{
-	Relation entries = table_open(pg::StoreEntries(), AccessShareLock);
-	Relation index = index_open(RelationGetPrimaryKeyIndex(entries), AccessShareLock);
-	Oid doc_type = TupleDescAttr(RelationGetDescr(entries), 2)->atttypid;
-	ScanKeyData scan_key;
-	ScanKeyInit(&scan_key, 1, BTEqualStrategyNumber, F_TEXTEQ, key);
-	scan_key.sk_collation = index->rd_indcollation[0];
-	IndexScanDesc scan = index_beginscan(entries, index, GetActiveSnapshot(), 1, 0);
-	index_rescan(scan, &scan_key, 1, nullptr, 0);
-	TupleTableSlot *slot = table_slot_create(entries, nullptr);
-	appendStringInfoChar(buf, '[');
-	for (bool first = true; index_getnext_slot(scan, ForwardScanDirection, slot); first = false) {
-		if (!first)
-			appendStringInfoChar(buf, ',');
-		bool is_null;
-		AppendDocument(buf, slot_getattr(slot, 3, &is_null), doc_type);
-		CHECK_FOR_INTERRUPTS();
-	}
-	appendStringInfoChar(buf, ']');
-	ExecDropSingleTupleTableSlot(slot);
-	index_endscan(scan);
-	index_close(index, NoLock);
-	table_close(entries, NoLock);
-}
-
-// Appends the documents of a key under row-level security: only the ids its reader may see
-// (a jsonb array), through SQL.
-void
-AppendVisibleDocuments(StringInfo buf, Datum key, Datum ids)
-{
-	Oid argtypes[2] = {TEXTOID, JSONBOID};
-	Datum args[2] = {key, ids};
-	bool is_null;
-	Datum docs = SingleValue(ExecuteForReader("SELECT store._key_array($1, $2)", 2, argtypes, args, nullptr), &is_null);
-	text *array = DatumGetTextPP(docs);
-	CheckSnapshotRoom(buf, VARSIZE_ANY_EXHDR(array));
-	appendBinaryStringInfo(buf, VARDATA_ANY(array), (int)VARSIZE_ANY_EXHDR(array));
-}
-
-// Appends "<key>":[docs] for every key in keys (rows of key, under_rls, visible ids).
-void
-AppendKeys(StringInfo buf, SPITupleTable *keys, uint64 count)
-{
-	for (uint64 row = 0; row < count; row++) {
-		bool is_null, rls_is_null, ids_is_null;
-		Datum key = SPI_getbinval(keys->vals[row], keys->tupdesc, 1, &is_null);
-		bool under_rls = DatumGetBool(SPI_getbinval(keys->vals[row], keys->tupdesc, 2, &rls_is_null));
-		Datum ids = SPI_getbinval(keys->vals[row], keys->tupdesc, 3, &ids_is_null);
-		escape_json(buf, TextDatumGetCString(key));
-		appendStringInfoChar(buf, ':');
-		if (!rls_is_null && under_rls)
-			AppendVisibleDocuments(buf, key, ids);
-		else
-			AppendKeyDocuments(buf, key);
-		appendStringInfoChar(buf, ',');
-	}
-}
-
-// store_snapshot() and store_snapshot(key): {"<key>": [doc, ...], ..., "version": V}, assembled
-// in one buffer that becomes the result (no copy of the documents but the one into it).
-Datum
-AssembleSnapshot(FunctionCallInfo fcinfo, Datum key, bool key_is_null)
-{
-	RefuseInWritingTransaction();
-	Oid reader = GetUserId();
-	StringInfoData buf;
-	initStringInfo(&buf);
-	appendStringInfoSpaces(&buf, VARHDRSZ);
-	appendStringInfoChar(&buf, '{');
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "store: SPI_connect failed");
-	bool visible_is_null;
-	Datum visible = VisibleIds(reader, key, key_is_null, &visible_is_null);
-	Oid argtypes[3] = {TEXTOID, OIDOID, JSONBOID};
-	Datum args[3] = {key, ObjectIdGetDatum(reader), visible};
-	const char nulls[4] = {key_is_null ? 'n' : ' ', ' ', visible_is_null ? 'n' : ' ', '\0'};
-	int rc = ExecuteForReader("SELECT k.key, $3 OPERATOR(pg_catalog.?) k.key, $3 OPERATOR(pg_catalog.->) k.key"
-	                          " FROM store.keys AS k WHERE ($1 IS NULL OR k.key OPERATOR(pg_catalog.=) $1)"
-	                          " AND store._may_read(k, $2, $1 IS NULL) ORDER BY k.key",
-	                          3, argtypes, args, nulls);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "store: listing the snapshot's keys failed: %s", SPI_result_code_string(rc));
-	AppendKeys(&buf, SPI_tuptable, SPI_processed);
-	SPI_finish();
-	appendStringInfoString(&buf, "\"version\":");
-	escape_json(&buf, text_to_cstring(DatumGetTextPP(CurrentCursorText(fcinfo))));
-	appendStringInfoChar(&buf, '}');
-	SET_VARSIZE(buf.data, buf.len);
-	PG_RETURN_POINTER(buf.data);
-}
-
-// store_snapshot(): every key the caller may read.
-Datum
-WholeSnapshot(FunctionCallInfo fcinfo)
-{
-	return AssembleSnapshot(fcinfo, 0, true);
-}
-
-// store_snapshot(key): one key, which the caller must be able to read.
-Datum
-SnapshotOfKey(FunctionCallInfo fcinfo)
-{
-	RequireReadable(PG_GETARG_DATUM(0), PG_ARGISNULL(0));
-	return AssembleSnapshot(fcinfo, PG_GETARG_DATUM(0), false);
-}
-
 // store_changes(after): the delta after a version, over the keys the caller may read.
 Datum
 ChangesAfter(FunctionCallInfo fcinfo)
 {
-	RefuseInWritingTransaction();
+	pg::RefuseInWritingTransaction();
 	return AssembledJson(fcinfo, "SELECT store._changes_text($1, $2, $3)", PG_GETARG_DATUM(0), PG_ARGISNULL(0), 0,
 	                     true);
 }
@@ -434,66 +221,22 @@ Get(FunctionCallInfo fcinfo)
 	Oid key_types[2] = {TEXTOID, OIDOID};
 	Datum key_args[2] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(reader)};
 	bool is_null;
-	Datum id_type =
-	    SingleValue(ExecuteForReader("SELECT k.id_type::pg_catalog.oid FROM store._require_readable($1, $2) AS k", 2,
-	                                 key_types, key_args, nullptr),
-	                &is_null);
+	Datum id_type = pg::SingleValue(
+	    pg::ExecuteForReader("SELECT k.id_type::pg_catalog.oid FROM store._require_readable($1, $2) AS k", 2, key_types,
+	                         key_args, nullptr),
+	    &is_null);
 	Datum id = EntryIdFromText(DatumGetObjectId(id_type), TextDatumGetCString(PG_GETARG_DATUM(1)));
 	bool visible_is_null;
-	Datum visible = VisibleIds(reader, PG_GETARG_DATUM(0), false, &visible_is_null);
+	Datum visible = pg::VisibleIds(reader, PG_GETARG_DATUM(0), false, &visible_is_null);
 	Oid argtypes[4] = {TEXTOID, JSONBOID, OIDOID, JSONBOID};
 	Datum args[4] = {PG_GETARG_DATUM(0), id, ObjectIdGetDatum(reader), visible};
 	const char nulls[5] = {' ', ' ', ' ', visible_is_null ? 'n' : ' ', '\0'};
-	Datum doc =
-	    SingleValue(ExecuteForReader("SELECT store._get_text($1, $2, $3, $4)", 4, argtypes, args, nulls), &is_null);
+	Datum doc = pg::SingleValue(
+	    pg::ExecuteForReader("SELECT store._get_text($1, $2, $3, $4)", 4, argtypes, args, nulls), &is_null);
 	SPI_finish();
 	if (is_null)
 		PG_RETURN_NULL();
 	return doc;
-}
-
-// store_snapshot_rows(key): the snapshot as ordered text chunks, fetched through a cursor in
-// batches into a tuplestore (which spills to disk past work_mem): memory stays bounded however
-// large the store is.
-Datum
-SnapshotRows(FunctionCallInfo fcinfo)
-{
-	RefuseInWritingTransaction();
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-	Oid reader = GetUserId();
-	if (!PG_ARGISNULL(0))
-		RequireReadable(PG_GETARG_DATUM(0), false);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "store: SPI_connect failed");
-	bool visible_is_null;
-	Datum visible = VisibleIds(reader, PG_GETARG_DATUM(0), PG_ARGISNULL(0), &visible_is_null);
-	Oid argtypes[3] = {TEXTOID, OIDOID, JSONBOID};
-	Datum args[3] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(reader), visible};
-	const char nulls[4] = {PG_ARGISNULL(0) ? 'n' : ' ', ' ', visible_is_null ? 'n' : ' ', '\0'};
-	Oid saved_user;
-	int saved_context;
-	GetUserIdAndSecContext(&saved_user, &saved_context);
-	SetUserIdAndSecContext(pg::StoreOwner(),
-	                       saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	Portal portal = SPI_cursor_open_with_args(nullptr, "SELECT * FROM store._snapshot_rows($1, $2, $3)", 3, argtypes,
-	                                          args, nulls, true, CURSOR_OPT_NO_SCROLL);
-	for (;;) {
-		SPI_cursor_fetch(portal, true, 1000);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 row = 0; row < SPI_processed; row++) {
-			bool is_null;
-			Datum chunk = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 1, &is_null);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &chunk, &is_null);
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(portal);
-	SetUserIdAndSecContext(saved_user, saved_context);
-	SPI_finish();
-	return (Datum)0;
 }
 
 // The owner of relation relid.
@@ -566,11 +309,11 @@ History(FunctionCallInfo fcinfo)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "store: SPI_connect failed");
 	bool visible_is_null;
-	Datum visible = VisibleIds(reader, 0, true, &visible_is_null);
+	Datum visible = pg::VisibleIds(reader, 0, true, &visible_is_null);
 	Oid argtypes[3] = {TEXTOID, OIDOID, JSONBOID};
 	Datum args[3] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(reader), visible};
 	const char nulls[4] = {PG_ARGISNULL(0) ? 'n' : ' ', ' ', visible_is_null ? 'n' : ' ', '\0'};
-	int rc = ExecuteForReader("SELECT * FROM store._history_rows($1, $2, $3)", 3, argtypes, args, nulls);
+	int rc = pg::ExecuteForReader("SELECT * FROM store._history_rows($1, $2, $3)", 3, argtypes, args, nulls);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "store: reading the history failed: %s", SPI_result_code_string(rc));
 	for (uint64 row = 0; row < SPI_processed; row++) {
@@ -585,28 +328,14 @@ History(FunctionCallInfo fcinfo)
 
 } // namespace
 
-// Declares the extern "C" entry point name, running body behind the firewall.
-#define STORE_ENTRY(name, body)                                                                                        \
-	extern "C" {                                                                                                       \
-	PG_FUNCTION_INFO_V1(name);                                                                                         \
-	Datum                                                                                                              \
-	name(PG_FUNCTION_ARGS)                                                                                             \
-	{                                                                                                                  \
-		return pg::CallGuarded(#name, [&] { return body(fcinfo); });                                                   \
-	}                                                                                                                  \
-	}
-
 STORE_ENTRY(store_check_key, CheckKey)
 STORE_ENTRY(store_current_cursor, CurrentCursorText)
 STORE_ENTRY(store_origin, Origin)
 STORE_ENTRY(store_read_cursor, ReadCursor)
 STORE_ENTRY(store_item_id, EntryIdOf)
 STORE_ENTRY(store_note_change, NoteChange)
-STORE_ENTRY(store_snapshot, WholeSnapshot)
-STORE_ENTRY(store_snapshot_key, SnapshotOfKey)
 STORE_ENTRY(store_changes, ChangesAfter)
 STORE_ENTRY(store_get, Get)
 STORE_ENTRY(store_history, History)
-STORE_ENTRY(store_snapshot_rows, SnapshotRows)
 STORE_ENTRY(store_source_rows, SourceRows)
 STORE_ENTRY(store_rls_active, RlsActive)

@@ -49,3 +49,14 @@ CallGuarded(const char *function_name, Body &&body) -> decltype(body())
 }
 
 } // namespace store::pg
+
+// Declares the extern "C" entry point name, running body(fcinfo) behind the firewall.
+#define STORE_ENTRY(name, body)                                                                                        \
+	extern "C" {                                                                                                       \
+	PG_FUNCTION_INFO_V1(name);                                                                                         \
+	Datum                                                                                                              \
+	name(PG_FUNCTION_ARGS)                                                                                             \
+	{                                                                                                                  \
+		return store::pg::CallGuarded(#name, [&] { return body(fcinfo); });                                            \
+	}                                                                                                                  \
+	}

@@ -1,0 +1,103 @@
+// Reading on a caller's behalf: see reader.hpp.
+#include "pg/reader.hpp"
+#include "core/cursor.hpp"
+#include "pg/cursor_glue.hpp"
+#include "pg/guard.hpp"
+#include "pg/writer.hpp"
+#include "pg/xact.hpp"
+
+#include <string>
+
+namespace store::pg {
+
+// Refuses to hand out versions in a transaction that changed the store: its data would include
+// changes that may still roll back, and its later writes would fall behind the version.
+void
+RefuseInWritingTransaction()
+{
+	if (TransactionChangedStore())
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		                errmsg("cannot read store versions in a transaction that changed the store"),
+		                errhint("Commit first, then read the snapshot, history or changes; store_get works.")));
+}
+
+// Runs a reader's query as the store owner: readers need no privilege on the store's tables, and
+// the query (an internal function taking the reader's role) decides what the caller may see.
+// Returns the SPI code; results stay in SPI_tuptable until SPI_finish.
+int
+ExecuteForReader(const char *sql, int nargs, Oid *argtypes, Datum *args, const char *nulls)
+{
+	Oid owner = StoreOwner();
+	Oid saved_user;
+	int saved_context;
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	int rc = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, true, 0);
+	SetUserIdAndSecContext(saved_user, saved_context);
+	return rc;
+}
+
+// The {"<key>": [visible ids]} map of the keys (all, or key) whose tables row-level security
+// filters for the reader: the owner builds the query, the reader runs it, so its policies apply.
+// Needs an open SPI connection; *is_null when no key is filtered.
+Datum
+VisibleIds(Oid reader, Datum key, bool key_is_null, bool *is_null)
+{
+	Oid argtypes[2] = {OIDOID, TEXTOID};
+	Datum args[2] = {ObjectIdGetDatum(reader), key};
+	const char nulls[3] = {' ', key_is_null ? 'n' : ' ', '\0'};
+	int rc = ExecuteForReader("SELECT store._visibility_query($1, $2)", 2, argtypes, args, nulls);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "store: planning row-level security failed: %s", SPI_result_code_string(rc));
+	Datum query = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, is_null);
+	if (*is_null)
+		return (Datum)0;
+	rc = SPI_execute(TextDatumGetCString(query), true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "store: reading row-level security failed: %s", SPI_result_code_string(rc));
+	Datum visible = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, is_null);
+	return *is_null ? (Datum)0 : datumCopy(visible, false, -1);
+}
+
+// The first column of the single row an SPI query returned, copied out of SPI (*is_null: none).
+Datum
+SingleValue(int rc, bool *is_null)
+{
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "store: a reading query failed: %s", SPI_result_code_string(rc));
+	*is_null = true;
+	if (SPI_processed != 1)
+		return (Datum)0;
+	Datum value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, is_null);
+	Form_pg_attribute att = TupleDescAttr(SPI_tuptable->tupdesc, 0);
+	return *is_null ? (Datum)0 : SPI_datumTransfer(value, att->attbyval, att->attlen);
+}
+
+// Errors unless the caller may read key (unknown key, NULL, no privilege: see _require_readable).
+void
+RequireReadable(Datum key, bool key_is_null)
+{
+	Oid argtypes[2] = {TEXTOID, OIDOID};
+	Datum args[2] = {key, ObjectIdGetDatum(GetUserId())};
+	const char nulls[3] = {key_is_null ? 'n' : ' ', ' ', '\0'};
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "store: SPI_connect failed");
+	if (ExecuteForReader("SELECT store._require_readable($1, $2)", 2, argtypes, args, nulls) != SPI_OK_SELECT)
+		elog(ERROR, "store: checking the key failed");
+	SPI_finish();
+}
+
+Datum
+CurrentVersionText()
+{
+	RefuseInWritingTransaction();
+	SnapshotXids now = ActiveSnapshotXids();
+	char store_id[core::kStoreIdLength + 1];
+	StoreId(store_id);
+	const std::string version = core::FormatCursor(MakeCursor(now, store_id));
+	Datum result = 0;
+	PgCall([&] { result = PointerGetDatum(cstring_to_text_with_len(version.data(), (int)version.size())); });
+	return result;
+}
+
+} // namespace store::pg

@@ -1,0 +1,33 @@
+// What every reading function shares: the refusal to hand out versions in a writing transaction,
+// queries run as the store owner on a reader's behalf, row-level security's visible ids, and the
+// version of the calling statement's snapshot.
+#pragma once
+
+#include "pg/postgres_headers.hpp"
+
+namespace store::pg {
+
+// Refuses to hand out versions in a transaction that changed the store: its data would include
+// changes that may still roll back, and its later writes would fall behind the version.
+void RefuseInWritingTransaction();
+
+// Runs a reader's query as the store owner (SPI, read-only, caller's snapshot): readers need no
+// privilege on the store's tables, and the query decides what the caller may see. Returns the
+// SPI code; results stay in SPI_tuptable until SPI_finish.
+int ExecuteForReader(const char *sql, int nargs, Oid *argtypes, Datum *args, const char *nulls);
+
+// The {"<key>": [visible ids]} map of the keys (all, or key) whose tables row-level security
+// filters for reader: the owner builds the query, the reader runs it, so its policies apply.
+// Needs an open SPI connection; *is_null when no key is filtered.
+Datum VisibleIds(Oid reader, Datum key, bool key_is_null, bool *is_null);
+
+// The first column of the single row an SPI query returned, copied out of SPI (*is_null: none).
+Datum SingleValue(int rc, bool *is_null);
+
+// Errors unless the caller may read key (unknown key, NULL, no privilege: see _require_readable).
+void RequireReadable(Datum key, bool key_is_null);
+
+// The version (text) of the active snapshot: what the calling statement reads.
+Datum CurrentVersionText();
+
+} // namespace store::pg
