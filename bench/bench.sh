@@ -73,8 +73,13 @@ for op in insert update delete; do
     done
     report "W1 $op transactions per second (higher is better)" "${tps[bare_t]}" "${tps[store_t]}" "${tps[pl_t]}" \
         "$(ratio "${tps[store_t]}" "${tps[bare_t]}")" "$(ratio "${tps[store_t]}" "${tps[pl_t]}")"
+    [ "$op" = insert ] && bare_insert_tps=${tps[bare_t]}
     unset tps
 done
+# the share of NOTIFY: the same inserts with store.notify = off (PostgreSQL serializes notifying commits)
+printf "INSERT INTO store_t VALUES (nextval('ins_seq'), 'new', 1.5, 1, '{a}', true, now());\n" > "$work/w1.sql"
+quiet=$(PGOPTIONS="-c store.notify=off" "$bin/pgbench" -n -c 4 -j 2 -T "$W1_SECONDS" -f "$work/w1.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+report "W1 insert tps, store with store.notify = off" "$bare_insert_tps" "$quiet" "-" "$(ratio "$quiet" "$bare_insert_tps")" "-"
 
 echo "== W2: bulk INSERT and UPDATE in one statement" >&2
 for n in $W2_SIZES; do
@@ -101,6 +106,8 @@ pl=$(ms "COPY (SELECT plstore_snapshot('bench')) TO '/dev/null'" 3)
 report "R1 snapshot of $R1_ROWS rows, ms (bare: json_agg on the fly)" "$agg" "$snap" "$pl" \
     "$(ratio "$snap" "$agg")" "$(ratio "$snap" "$pl")"
 report "R1 ... against the floor: COPY of the stored documents, ms" "$floor" "$snap" "-" "$(ratio "$snap" "$floor")" "-"
+rows=$(ms "COPY (SELECT * FROM store_snapshot_rows('bench')) TO '/dev/null'" 3)
+report "R1 ... streamed as chunks by store_snapshot_rows, ms" "$floor" "$rows" "-" "$(ratio "$rows" "$floor")" "-"
 unregister_all
 for i in $(seq 1 "$R1_KEYS"); do
     q "CREATE TABLE k_$i (LIKE bare_t INCLUDING ALL)"

@@ -51,6 +51,24 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION store._key_array(text, jsonb) FROM PUBLIC;
 
+-- The history rows after a cursor that reader may see: rows of keys it may read, rows of keys
+-- no longer registered (they only say the key is gone), and full reloads. Each key's privileges
+-- are checked once, not once per history row.
+CREATE OR REPLACE FUNCTION store._history_for(origin int4, xmax xid8, xip xid8[], from_start bool, reader oid)
+    RETURNS SETOF store.history
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    SET jit = off
+AS $$
+    WITH readable AS MATERIALIZED (
+        SELECT k.key FROM store.keys AS k WHERE store._may_read(k, $5, true)
+    )
+    SELECT h.* FROM store._history_after($1, $2, $3, $4) AS h
+     WHERE h.cache_key IS NULL
+        OR (h.item IS NULL AND NOT EXISTS (SELECT FROM store.keys AS k WHERE k.key = h.cache_key))
+        OR h.cache_key IN (SELECT r.key FROM readable AS r)
+$$;
+
 -- The delta after a cursor as JSON text (see store_changes): documents are copied as stored.
 CREATE OR REPLACE FUNCTION store._changes_text(after text, reader oid, visible jsonb) RETURNS text
     LANGUAGE plpgsql STABLE

@@ -49,7 +49,8 @@ store_on_xact_event(XactEvent event, void *)
 	switch (event) {
 	case XACT_EVENT_PRE_COMMIT:
 	case XACT_EVENT_PARALLEL_PRE_COMMIT:
-		CallGuarded("store commit", [] { PublishChanges(); });
+		if (store::pg::notify_enabled)
+			CallGuarded("store commit", [] { PublishChanges(); });
 		changes->Clear();
 		break;
 	case XACT_EVENT_PRE_PREPARE:
@@ -79,9 +80,16 @@ store_on_subxact_event(SubXactEvent event, SubTransactionId sub, SubTransactionI
 
 namespace store::pg {
 
+bool notify_enabled = true;
+
 void
 InitXactCallbacks()
 {
+	DefineCustomBoolVariable("store.notify", "Notify listeners on channel \"store\" when a store change commits.",
+	                         "Off: clients learn of changes by polling store_history(); notifying commits are "
+	                         "serialized by PostgreSQL, so writers without it commit faster.",
+	                         &notify_enabled, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+	MarkGUCPrefixReserved("store");
 	CallGuarded("store initialisation", [] { changes = new core::TransactionChanges(); });
 	RegisterXactCallback(store_on_xact_event, nullptr);
 	RegisterSubXactCallback(store_on_subxact_event, nullptr);

@@ -6,10 +6,13 @@
 
 namespace store::pg {
 
+// store.notify: whether committing a store change NOTIFYs listeners (on by default).
+extern bool notify_enabled;
+
 // The channel listeners LISTEN on.
 constexpr const char *kNotifyChannel = "store";
 
-// Registers the transaction and subtransaction callbacks; called from _PG_init.
+// Defines store.notify and registers the transaction callbacks; called from _PG_init.
 void InitXactCallbacks();
 
 // Records that the current subtransaction changed store_key (NULL: changed the store without

@@ -176,6 +176,18 @@ TEST_F(NotifyTest, WritersCommittingOutOfOrderEachNotifyOnce)
 	EXPECT_EQ(ChangesAfter(before), 2);
 }
 
+TEST_F(NotifyTest, StoreNotifyOffSilencesCommitsButNotTheHistory)
+{
+	std::string version = writer->Scalar("SELECT store_version()");
+	writer->Exec("SET store.notify = off");
+	writer->Exec("INSERT INTO items VALUES (1, 'a')");
+	EXPECT_EQ(Received(500ms).size(), 0u);
+	EXPECT_EQ(ChangesAfter(version), 1);
+	writer->Exec("RESET store.notify");
+	writer->Exec("INSERT INTO items VALUES (2, 'b')");
+	EXPECT_EQ(Received().size(), 1u);
+}
+
 TEST_F(NotifyTest, APreparedTransactionIsRefused)
 {
 	writer->Exec("BEGIN");
