@@ -1,5 +1,6 @@
 // The store extension's module: magic block and one-time initialisation.
 #include "pg/doc_shape.hpp"
+#include "pg/writer.hpp"
 #include "pg/xact.hpp"
 
 extern "C" {
@@ -12,6 +13,7 @@ void
 _PG_init(void)
 {
 	store::pg::InitDocShapes();
+	store::pg::InitStoreObjects();
 	store::pg::InitXactCallbacks();
 }
 }

@@ -35,8 +35,9 @@ const Oid kPlanArgtypes[kPlanCount][1] = {{TEXTOID}, {TEXTOID}};
 
 SPIPlanPtr plans[kPlanCount];
 
-// The store's catalog facts a write needs, looked up once per transaction (a dropped and
-// re-created extension, or a promotion that changes the origin, takes effect at the next one).
+// The store's catalog facts a write needs, looked up once per transaction (a promotion that
+// changes the origin takes effect at the next one) and again after any relcache invalidation of
+// the store's tables (a dropped and re-created extension).
 struct StoreObjects {
 	LocalTransactionId looked_up_in;
 	Oid owner;
@@ -324,6 +325,20 @@ InsertEntry(DirectWrite *write, Datum key, Datum id, Datum doc)
 }
 
 } // namespace
+
+// Forgets the looked-up store objects when one of the store's tables (or every relation) changes.
+extern "C" void
+store_invalidate_objects(Datum, Oid relid)
+{
+	if (relid == InvalidOid || relid == objects.entries || relid == objects.history)
+		objects.looked_up_in = InvalidLocalTransactionId;
+}
+
+void
+InitStoreObjects()
+{
+	CacheRegisterRelcacheCallback(store_invalidate_objects, (Datum)0);
+}
 
 Oid
 StoreEntries()

@@ -19,6 +19,9 @@ void WriteDelete(const char *store_key, Datum id);
 // Empties key and logs 'U' with item NULL.
 void WriteTruncate(const char *store_key);
 
+// Registers the invalidation callback of the per-transaction store lookups; from _PG_init.
+void InitStoreObjects();
+
 // The OID of store.entries (looked up once per transaction).
 Oid StoreEntries();
 

@@ -187,6 +187,21 @@ INSERT INTO items (id, name) VALUES (500, 'prepared');
 PREPARE TRANSACTION 'store_test';
 SELECT store_get('items', '500') IS NULL AS not_stored;
 
+-- The extension dropped and created again within one transaction: the trigger writes the new
+-- store tables, not the dropped ones it wrote a moment before.
+CREATE TABLE reborn (id int PRIMARY KEY, v text);
+SELECT store_register('reborn', 'reborn');
+BEGIN;
+INSERT INTO reborn VALUES (1, 'old store');
+SET LOCAL client_min_messages = warning;
+DROP EXTENSION store CASCADE;
+CREATE EXTENSION store;
+SELECT store_register('reborn', 'reborn');
+INSERT INTO reborn VALUES (2, 'new store');
+SELECT store_get('reborn', '2') AS written_to_the_new_store;
+COMMIT;
+DROP TABLE reborn;
+
 DROP TABLE other;
 DROP OWNED BY store_test_writer;
 DROP ROLE store_test_writer;
