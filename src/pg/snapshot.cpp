@@ -1,6 +1,6 @@
 // The snapshot readers: store_snapshot(), store_snapshot(key) and store_snapshot_rows(key).
 // Both forms walk the same path: the readable keys in name order, each key's stored documents in
-// primary-key order (a direct scan of store.entries' primary key in the caller's snapshot, or for
+// primary-key order (a direct scan of store.entries' (key, id) index in the caller's snapshot, or for
 // a key under row-level security only the ids its reader may see), then the version. The text
 // goes to a sink: one growing buffer that becomes the json result, or a tuplestore of chunks
 // (each at most one document) whose concatenation is that same text.
@@ -80,13 +80,13 @@ EmitDocument(SnapshotSink *sink, const char *prefix, Datum doc, Oid doc_type)
 		pfree(stored);
 }
 
-// Emits every document of key, in primary-key order, from a scan of store.entries' primary key
-// in the caller's snapshot: each stored text is copied once, into the sink.
+// Emits every document of key, in primary-key order, from a scan of store.entries' (key, id)
+// index (its replica identity) in the caller's snapshot: each stored text is copied once, into the sink.
 void
 EmitKeyDocuments(SnapshotSink *sink, Datum key)
 {
 	Relation entries = table_open(pg::StoreEntries(), AccessShareLock);
-	Relation index = index_open(RelationGetPrimaryKeyIndex(entries), AccessShareLock);
+	Relation index = index_open(RelationGetReplicaIndex(entries), AccessShareLock);
 	Oid doc_type = TupleDescAttr(RelationGetDescr(entries), 2)->atttypid;
 	ScanKeyData scan_key;
 	ScanKeyInit(&scan_key, 1, BTEqualStrategyNumber, F_TEXTEQ, key);
@@ -206,6 +206,22 @@ SnapshotValue(Datum key, bool key_is_null)
 	return PointerGetDatum(buffer.data);
 }
 
+// store._key_documents(key): key's documents as a JSON array text, in id order, for the SQL
+// readers (they run as the store owner and have checked the reader may read key).
+Datum
+KeyDocuments(FunctionCallInfo fcinfo)
+{
+	StringInfoData buffer;
+	initStringInfo(&buffer);
+	appendStringInfoSpaces(&buffer, VARHDRSZ);
+	SnapshotSink sink = {&buffer, nullptr, nullptr};
+	Emit(&sink, "[", "", 0);
+	EmitKeyDocuments(&sink, PG_GETARG_DATUM(0));
+	Emit(&sink, "]", "", 0);
+	SET_VARSIZE(buffer.data, buffer.len);
+	return PointerGetDatum(buffer.data);
+}
+
 // store_snapshot(): every key the caller may read.
 Datum
 WholeSnapshot(FunctionCallInfo fcinfo)
@@ -241,3 +257,4 @@ SnapshotRows(FunctionCallInfo fcinfo)
 STORE_ENTRY(store_snapshot, WholeSnapshot)
 STORE_ENTRY(store_snapshot_key, SnapshotOfKey)
 STORE_ENTRY(store_snapshot_rows, SnapshotRows)
+STORE_ENTRY(store_key_documents, KeyDocuments)

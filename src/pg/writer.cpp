@@ -238,7 +238,7 @@ bool
 FindEntry(DirectWrite *write, Datum key, Datum id, ItemPointer skip, TupleTableSlot *found)
 {
 	Relation entries = write->entries->ri_RelationDesc;
-	Relation index = index_open(RelationGetPrimaryKeyIndex(entries), RowExclusiveLock);
+	Relation index = index_open(RelationGetReplicaIndex(entries), RowExclusiveLock);
 	ScanKeyData keys[2];
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, key);
 	keys[0].sk_collation = index->rd_indcollation[0];

@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 BEGIN;
 CREATE EXTENSION store;
-SELECT plan(61);
+SELECT plan(62);
 
 -- Tables and column types.
 SELECT has_schema('store');
@@ -15,7 +15,10 @@ SELECT has_table('store', 'entries', 'store.entries exists');
 SELECT has_table('store', 'history', 'store.history exists');
 SELECT col_type_is('store', 'entries', 'doc', 'json', 'documents are stored as JSON text');
 SELECT col_type_is('store', 'entries', 'id', 'jsonb', 'entry ids are jsonb (primary-key order)');
-SELECT col_is_pk('store', 'entries', ARRAY['key', 'id'], 'one entry per (key, id)');
+SELECT is((SELECT pg_get_indexdef(c.oid) FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid
+            WHERE i.indrelid = 'store.entries'::regclass AND i.indisunique AND i.indisreplident),
+          'CREATE UNIQUE INDEX entries_key ON store.entries USING btree (key text_pattern_ops, id store.id_ops)',
+          'one entry per (key, id): a unique index in id order, the replica identity');
 SELECT col_type_is('store', 'history', 'item', 'jsonb', 'history names items by their jsonb id');
 SELECT col_type_is('store', 'history', 'xid', 'xid8', 'history records the writing transaction');
 SELECT col_type_is('store', 'history', 'added_on', 'timestamp with time zone', 'history rows are timestamped');
@@ -71,6 +74,8 @@ SELECT function_privs_are('public', 'store_changes', ARRAY['text'], 'store_tap_u
 SELECT function_privs_are('store', '_changes_text', ARRAY['text', 'oid', 'jsonb'], 'store_tap_user', ARRAY[]::text[],
                           'the readers'' internals (which take a reader argument) are not executable by others');
 SELECT function_privs_are('store', '_key_array', ARRAY['text', 'jsonb'], 'store_tap_user', ARRAY[]::text[]);
+SELECT function_privs_are('store', '_key_documents', ARRAY['text'], 'store_tap_user', ARRAY[]::text[],
+                          'the unchecked document reader is not executable by others');
 SELECT function_privs_are('store', '_history_rows', ARRAY['text', 'oid', 'jsonb'], 'store_tap_user', ARRAY[]::text[]);
 SELECT function_lang_is('public', 'store_history', ARRAY['text'], 'c', 'store_history is a C gate');
 SELECT function_lang_is('public', 'store_get', ARRAY['text', 'text'], 'c', 'store_get is a C gate');
