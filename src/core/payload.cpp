@@ -24,13 +24,12 @@ JsonString(std::string_view text)
 	return out + "\"";
 }
 
+namespace {
+
+// The payload with the key list already rendered (a JSON array, or null).
 std::string
-NotifyPayload(const std::string &version, const std::vector<std::string> &keys, std::size_t limit)
+PayloadOf(const std::string &version, std::string list, std::size_t limit)
 {
-	std::string list = "[";
-	for (std::size_t i = 0; i < keys.size(); i++)
-		list += (i ? "," : "") + JsonString(keys[i]);
-	list += "]";
 	std::string quoted_version = JsonString(version);
 	auto payload = [&] { return "{\"version\":" + quoted_version + ",\"keys\":" + list + "}"; };
 	if (payload().size() > limit)
@@ -38,6 +37,23 @@ NotifyPayload(const std::string &version, const std::vector<std::string> &keys, 
 	if (payload().size() > limit)
 		quoted_version = "null";
 	return payload();
+}
+
+} // namespace
+
+std::string
+NotifyPayload(const std::string &version, const std::vector<std::string> &keys, std::size_t limit)
+{
+	std::string list = "[";
+	for (std::size_t i = 0; i < keys.size(); i++)
+		list += (i ? "," : "") + JsonString(keys[i]);
+	return PayloadOf(version, list + "]", limit);
+}
+
+std::string
+NotifyPayloadWithoutKeys(const std::string &version, std::size_t limit)
+{
+	return PayloadOf(version, "null", limit);
 }
 
 } // namespace store::core

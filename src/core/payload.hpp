@@ -17,6 +17,9 @@ constexpr std::size_t kPayloadLimit = 7999;
 std::string NotifyPayload(const std::string &version, const std::vector<std::string> &keys,
                           std::size_t limit = kPayloadLimit);
 
+// The same with the key list unknown (null): what a notifier that did not see the changes sends.
+std::string NotifyPayloadWithoutKeys(const std::string &version, std::size_t limit = kPayloadLimit);
+
 // A JSON string literal for text (quotes, backslashes and control characters escaped).
 std::string JsonString(std::string_view text);
 

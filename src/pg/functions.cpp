@@ -170,20 +170,14 @@ NoteChange(FunctionCallInfo fcinfo)
 }
 
 // Runs "SELECT store._x($1, reader, visible)" (an internal function assembling JSON text from
-// jsonb output) in the caller's snapshot and returns its text as json without parsing it again;
+// stored documents) in the caller's snapshot and returns its text as json without parsing it again;
 // NULL stays NULL. key: the key whose row-level security matters (NULL: all).
 Datum
 AssembledJson(FunctionCallInfo fcinfo, const char *sql, Datum arg, bool arg_is_null, Datum key, bool key_is_null)
 {
-	Oid reader = GetUserId();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "store: SPI_connect failed");
-	bool visible_is_null;
-	Datum visible = pg::VisibleIds(reader, key, key_is_null, &visible_is_null);
-	Oid argtypes[3] = {TEXTOID, OIDOID, JSONBOID};
-	Datum args[3] = {arg, ObjectIdGetDatum(reader), visible};
-	const char nulls[4] = {arg_is_null ? 'n' : ' ', ' ', visible_is_null ? 'n' : ' ', '\0'};
-	int rc = pg::ExecuteForReader(sql, 3, argtypes, args, nulls);
+	int rc = pg::ExecuteForCaller(sql, arg, arg_is_null, key, key_is_null);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "store: assembling JSON failed: %s", SPI_result_code_string(rc));
 	bool is_null;
@@ -305,15 +299,10 @@ History(FunctionCallInfo fcinfo)
 {
 	InitMaterializedSRF(fcinfo, 0);
 	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-	Oid reader = GetUserId();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "store: SPI_connect failed");
-	bool visible_is_null;
-	Datum visible = pg::VisibleIds(reader, 0, true, &visible_is_null);
-	Oid argtypes[3] = {TEXTOID, OIDOID, JSONBOID};
-	Datum args[3] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(reader), visible};
-	const char nulls[4] = {PG_ARGISNULL(0) ? 'n' : ' ', ' ', visible_is_null ? 'n' : ' ', '\0'};
-	int rc = pg::ExecuteForReader("SELECT * FROM store._history_rows($1, $2, $3)", 3, argtypes, args, nulls);
+	int rc = pg::ExecuteForCaller("SELECT * FROM store._history_rows($1, $2, $3)", PG_GETARG_DATUM(0), PG_ARGISNULL(0),
+	                              0, true);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "store: reading the history failed: %s", SPI_result_code_string(rc));
 	for (uint64 row = 0; row < SPI_processed; row++) {

@@ -1,5 +1,6 @@
 // The store extension's module: magic block and one-time initialisation.
 #include "pg/doc_shape.hpp"
+#include "pg/notifier.hpp"
 #include "pg/writer.hpp"
 #include "pg/xact.hpp"
 
@@ -15,5 +16,6 @@ _PG_init(void)
 	store::pg::InitDocShapes();
 	store::pg::InitStoreObjects();
 	store::pg::InitXactCallbacks();
+	store::pg::InitNotifier();
 }
 }

@@ -59,6 +59,18 @@ VisibleIds(Oid reader, Datum key, bool key_is_null, bool *is_null)
 	return *is_null ? (Datum)0 : datumCopy(visible, false, -1);
 }
 
+int
+ExecuteForCaller(const char *sql, Datum arg, bool arg_is_null, Datum key, bool key_is_null)
+{
+	Oid reader = GetUserId();
+	bool visible_is_null;
+	Datum visible = VisibleIds(reader, key, key_is_null, &visible_is_null);
+	Oid argtypes[3] = {TEXTOID, OIDOID, JSONBOID};
+	Datum args[3] = {arg, ObjectIdGetDatum(reader), visible};
+	const char nulls[4] = {arg_is_null ? 'n' : ' ', ' ', visible_is_null ? 'n' : ' ', '\0'};
+	return ExecuteForReader(sql, 3, argtypes, args, nulls);
+}
+
 // The first column of the single row an SPI query returned, copied out of SPI (*is_null: none).
 Datum
 SingleValue(int rc, bool *is_null)

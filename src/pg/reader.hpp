@@ -21,6 +21,11 @@ int ExecuteForReader(const char *sql, int nargs, Oid *argtypes, Datum *args, con
 // Needs an open SPI connection; *is_null when no key is filtered.
 Datum VisibleIds(Oid reader, Datum key, bool key_is_null, bool *is_null);
 
+// Runs sql for the calling user as the store owner, with $1 = arg (text), $2 = the caller and
+// $3 = the visible ids of the keys (all, or key) row-level security filters for it (see
+// VisibleIds). Needs an open SPI connection; returns the SPI code.
+int ExecuteForCaller(const char *sql, Datum arg, bool arg_is_null, Datum key, bool key_is_null);
+
 // The first column of the single row an SPI query returned, copied out of SPI (*is_null: none).
 Datum SingleValue(int rc, bool *is_null);
 

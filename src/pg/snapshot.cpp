@@ -166,19 +166,13 @@ void
 EmitSnapshot(SnapshotSink *sink, Datum key, bool key_is_null)
 {
 	pg::RefuseInWritingTransaction();
-	Oid reader = GetUserId();
 	Emit(sink, "{", "", 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "store: SPI_connect failed");
-	bool visible_is_null;
-	Datum visible = pg::VisibleIds(reader, key, key_is_null, &visible_is_null);
-	Oid argtypes[3] = {TEXTOID, OIDOID, JSONBOID};
-	Datum args[3] = {key, ObjectIdGetDatum(reader), visible};
-	const char nulls[4] = {key_is_null ? 'n' : ' ', ' ', visible_is_null ? 'n' : ' ', '\0'};
-	int rc = pg::ExecuteForReader("SELECT k.key, $3 OPERATOR(pg_catalog.?) k.key, $3 OPERATOR(pg_catalog.->) k.key"
+	int rc = pg::ExecuteForCaller("SELECT k.key, $3 OPERATOR(pg_catalog.?) k.key, $3 OPERATOR(pg_catalog.->) k.key"
 	                              " FROM store.keys AS k WHERE ($1 IS NULL OR k.key OPERATOR(pg_catalog.=) $1)"
 	                              " AND store._may_read(k, $2, $1 IS NULL) ORDER BY k.key",
-	                              3, argtypes, args, nulls);
+	                              key, key_is_null, key, key_is_null);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "store: listing the snapshot's keys failed: %s", SPI_result_code_string(rc));
 	SPITupleTable *keys = SPI_tuptable;

@@ -2,6 +2,7 @@
 #include "pg/xact.hpp"
 #include "pg/cursor_glue.hpp"
 #include "pg/guard.hpp"
+#include "pg/notifier.hpp"
 #include "core/changes.hpp"
 #include "core/payload.hpp"
 
@@ -38,20 +39,47 @@ RefusePrepare()
 	         errdetail("Store changes notify listeners at commit, which prepared transactions cannot do.")));
 }
 
+// True between PRE_COMMIT and COMMIT/ABORT when the database's notifier announces this commit.
+bool notifier_reserved = false;
+
+// Publishes at PRE_COMMIT (or leaves it to the notifier), forgets on abort.
+void
+PublishAtPreCommit()
+{
+	if (store::pg::notify_enabled) {
+		if (store::pg::ReserveNotifier())
+			notifier_reserved = true;
+		else
+			CallGuarded("store commit", [] { PublishChanges(); });
+	}
+	changes->Clear();
+}
+
+// After the commit or the abort of a transaction that reserved the notifier.
+void
+SettleNotifier(XactEvent event)
+{
+	notifier_reserved = false;
+	if (event == XACT_EVENT_COMMIT)
+		store::pg::WakeNotifier();
+	else
+		store::pg::ReleaseNotifier();
+}
+
 } // namespace
 
-// Top-level transaction events: publish at PRE_COMMIT, forget on abort.
+// Top-level transaction events.
 extern "C" void
 store_on_xact_event(XactEvent event, void *)
 {
+	if (notifier_reserved && (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT))
+		SettleNotifier(event);
 	if (changes->Empty())
 		return;
 	switch (event) {
 	case XACT_EVENT_PRE_COMMIT:
 	case XACT_EVENT_PARALLEL_PRE_COMMIT:
-		if (store::pg::notify_enabled)
-			CallGuarded("store commit", [] { PublishChanges(); });
-		changes->Clear();
+		PublishAtPreCommit();
 		break;
 	case XACT_EVENT_PRE_PREPARE:
 		RefusePrepare();

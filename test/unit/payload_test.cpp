@@ -48,3 +48,12 @@ TEST(JsonString, EscapesQuotesBackslashesAndControls)
 	EXPECT_EQ(nlohmann::json::parse(JsonString(raw)).get<std::string>(), raw);
 	EXPECT_EQ(JsonString("items"), "\"items\"");
 }
+
+TEST(NotifyPayload, UnknownKeysAreNull)
+{
+	auto payload = nlohmann::json::parse(store::core::NotifyPayloadWithoutKeys("0a1b2c3d:5:9:7"));
+	EXPECT_EQ(payload["version"], "0a1b2c3d:5:9:7");
+	EXPECT_TRUE(payload["keys"].is_null());
+	auto too_long = nlohmann::json::parse(store::core::NotifyPayloadWithoutKeys(std::string(100, '1'), 50));
+	EXPECT_TRUE(too_long["version"].is_null());
+}
