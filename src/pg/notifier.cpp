@@ -234,8 +234,9 @@ AttachNotifier(Oid database)
 }
 
 // Stops the notifier of the database named name, if any: DROP DATABASE and the like need it gone.
+// A database being dropped has nothing left to announce: its slot is freed when the worker leaves.
 void
-StopNotifierOf(const char *name)
+StopNotifierOf(const char *name, bool dropping)
 {
 	Oid database = get_database_oid(name, true);
 	if (!OidIsValid(database))
@@ -243,6 +244,10 @@ StopNotifierOf(const char *name)
 	SpinLockAcquire(&shared->mutex);
 	Slot *slot = FindSlot(database);
 	pid_t pid = slot != nullptr ? slot->pid : 0;
+	if (slot != nullptr && dropping) {
+		slot->pending = false;
+		FreeIfUnused(slot);
+	}
 	SpinLockRelease(&shared->mutex);
 	if (pid != 0)
 		kill(pid, SIGTERM);
@@ -301,7 +306,7 @@ StopNotifierForUtility(PlannedStmt *statement, const char *query, bool read_only
 {
 	const char *name = DatabaseNeedingNoConnections(statement->utilityStmt);
 	if (name != nullptr)
-		StopNotifierOf(name);
+		StopNotifierOf(name, IsA(statement->utilityStmt, DropdbStmt));
 	ProcessUtility_hook_type next = previous_utility_hook != nullptr ? previous_utility_hook : standard_ProcessUtility;
 	next(statement, query, read_only_tree, context, params, environment, destination, completion);
 }
