@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark: every workload against the bare table, the store extension and the PL/pgSQL
 # baseline, in one run, printing absolute figures and ratios. Runs inside a throwaway cluster
-# (bench/run starts it with pg_virtualenv). Usage: bench.sh smoke|full
+# (bench/run starts it with pg_virtualenv). Usage: bench.sh smoke|full; BENCH_SECTIONS="r1 memory"
+# runs only those sections (w1 w2 r1 r2 reload notify memory notifier).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-smoke}
@@ -9,7 +10,7 @@ bin=$(pg_config --bindir)
 export PGDATABASE=store_bench
 if [ "$mode" = full ]; then
     W1_SECONDS=30; W1_DELETES=20000; W2_SIZES="200000 1000000"; R1_ROWS=270000; R1_KEYS=100; R1_KEY_ROWS=10000
-    R2_HISTORY=10000000; RELOAD_ROWS=1000000; NOTIFY_SAMPLES=1000; BIG_ROWS=5000000
+    R2_HISTORY=10000000; RELOAD_ROWS=1000000; NOTIFY_SAMPLES=1000; BIG_ROWS=8000000
 else
     W1_SECONDS=3; W1_DELETES=2000; W2_SIZES="20000"; R1_ROWS=20000; R1_KEYS=10; R1_KEY_ROWS=1000
     R2_HISTORY=100000; RELOAD_ROWS=20000; NOTIFY_SAMPLES=100; BIG_ROWS=20000
@@ -54,148 +55,172 @@ unregister_all() {
     q "TRUNCATE store.history, plstore.history, plstore.entries"
 }
 
-echo "== W1: single-row transactions, pgbench, 4 clients, ${W1_SECONDS}s each" >&2
-make_tables
-for t in bare_t store_t pl_t; do q "$(fill $t 1 100000)"; done
-q "CREATE SEQUENCE IF NOT EXISTS ins_seq START 1000001; CREATE SEQUENCE IF NOT EXISTS del_seq START 1"
-for op in insert update delete; do
-    declare -A tps=()
-    for t in bare_t store_t pl_t; do
-        case $op in
-            insert) printf "INSERT INTO $t VALUES (nextval('ins_seq'), 'new', 1.5, 1, '{a}', true, now());\n" ;;
-            update) printf "\\\\set id random(1, 100000)\nUPDATE $t SET qty = qty + 1, updated_at = now() WHERE id = :id;\n" ;;
-            delete) printf "DELETE FROM $t WHERE id = (SELECT nextval('del_seq'));\n" ;;
-        esac > "$work/w1.sql"
-        q "SELECT setval('del_seq', 1)" >/dev/null
-        # deletes run a fixed count (4 x W1_DELETES <= the 100000 rows), so every one finds its row
-        duration=(-T "$W1_SECONDS"); [ "$op" = delete ] && duration=(-t "$W1_DELETES")
-        tps[$t]=$("$bin/pgbench" -n -c 4 -j 2 "${duration[@]}" -f "$work/w1.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-    done
-    report "W1 $op transactions per second (higher is better)" "${tps[bare_t]}" "${tps[store_t]}" "${tps[pl_t]}" \
-        "$(ratio "${tps[store_t]}" "${tps[bare_t]}")" "$(ratio "${tps[store_t]}" "${tps[pl_t]}")"
-    [ "$op" = insert ] && bare_insert_tps=${tps[bare_t]}
-    unset tps
-done
-# the share of NOTIFY: the same inserts with store.notify = off (PostgreSQL serializes notifying commits)
-printf "INSERT INTO store_t VALUES (nextval('ins_seq'), 'new', 1.5, 1, '{a}', true, now());\n" > "$work/w1.sql"
-quiet=$(PGOPTIONS="-c store.notify=off" "$bin/pgbench" -n -c 4 -j 2 -T "$W1_SECONDS" -f "$work/w1.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-report "W1 insert tps, store with store.notify = off" "$bare_insert_tps" "$quiet" "-" "$(ratio "$quiet" "$bare_insert_tps")" "-"
-
-echo "== W2: bulk INSERT and UPDATE in one statement" >&2
-for n in $W2_SIZES; do
+section_w1() {
+    echo "== W1: single-row transactions, pgbench, 4 clients, ${W1_SECONDS}s each" >&2
     make_tables
-    declare -A ins=() upd=()
-    for t in bare_t store_t pl_t; do ins[$t]=$(ms "$(fill $t 1 "$n")"); done
-    for t in bare_t store_t pl_t; do upd[$t]=$(ms "UPDATE $t SET qty = qty + 1"); done
-    report "W2 bulk INSERT of $n rows, ms" "${ins[bare_t]}" "${ins[store_t]}" "${ins[pl_t]}" \
-        "$(ratio "${ins[store_t]}" "${ins[bare_t]}")" "$(ratio "${ins[store_t]}" "${ins[pl_t]}")"
-    report "W2 bulk UPDATE of $n rows, ms" "${upd[bare_t]}" "${upd[store_t]}" "${upd[pl_t]}" \
-        "$(ratio "${upd[store_t]}" "${upd[bare_t]}")" "$(ratio "${upd[store_t]}" "${upd[pl_t]}")"
-    unset ins upd
-    unregister_all
-done
-
-echo "== R1: reading the whole key back" >&2
-make_tables
-for t in bare_t store_t pl_t; do q "$(fill $t 1 "$R1_ROWS")"; done
-q "VACUUM FULL ANALYZE" # earlier sections left store.entries large: the floor's scan must not pay for that
-agg=$(ms "COPY (SELECT json_agg(t) FROM bare_t t) TO '/dev/null'" 3)
-snap=$(ms "COPY (SELECT store_snapshot('bench')) TO '/dev/null'" 3)
-floor=$(ms "COPY (SELECT doc FROM store.entries WHERE key = 'bench') TO '/dev/null'" 3)
-pl=$(ms "COPY (SELECT plstore_snapshot('bench')) TO '/dev/null'" 3)
-report "R1 snapshot of $R1_ROWS rows, ms (bare: json_agg on the fly)" "$agg" "$snap" "$pl" \
-    "$(ratio "$snap" "$agg")" "$(ratio "$snap" "$pl")"
-report "R1 ... against the floor: COPY of the stored documents, ms" "$floor" "$snap" "-" "$(ratio "$snap" "$floor")" "-"
-rows=$(ms "COPY (SELECT * FROM store_snapshot_rows('bench')) TO '/dev/null'" 3)
-report "R1 ... streamed as chunks by store_snapshot_rows, ms" "$floor" "$rows" "-" "$(ratio "$rows" "$floor")" "-"
-unregister_all
-for i in $(seq 1 "$R1_KEYS"); do
-    q "CREATE TABLE k_$i (LIKE bare_t INCLUDING ALL)"
-    q "$(fill k_$i 1 "$R1_KEY_ROWS")"
-    q "SELECT store_register('k_$i', 'k_$i')" >/dev/null
-done
-union=$(for i in $(seq 1 "$R1_KEYS"); do printf "%s SELECT json_agg(t) FROM k_$i t" "$([ "$i" -gt 1 ] && echo ' UNION ALL')"; done)
-agg=$(ms "COPY ($union) TO '/dev/null'" 2)
-snap=$(ms "COPY (SELECT store_snapshot()) TO '/dev/null'" 2)
-report "R1 store_snapshot() of $R1_KEYS keys x $R1_KEY_ROWS rows, ms (bare: json_agg)" "$agg" "$snap" "-" "$(ratio "$snap" "$agg")" "-"
-for i in $(seq 1 "$R1_KEYS"); do q "DROP TABLE k_$i" ; done
-unregister_all
-
-echo "== R2: point reads and deltas with $R2_HISTORY history rows" >&2
-make_tables
-for t in bare_t store_t pl_t; do q "$(fill $t 1 100000)"; done
-q "INSERT INTO store.history (origin, xid, cache_key, item, state)
-   SELECT store._origin(), '3', 'bench', to_jsonb(g % 100000), 'U' FROM generate_series(1, $R2_HISTORY) g"
-q "VACUUM ANALYZE"
-printf "\\\\set id random(1, 100000)\nSELECT store_get('bench', :id::text);\n" > "$work/get.sql"
-printf "\\\\set id random(1, 100000)\nSELECT id, to_json(t) FROM bare_t t WHERE id = :id;\n" > "$work/bareget.sql"
-lat() { "$bin/pgbench" -n -c 1 -T "$1" -f "$2" 2>/dev/null | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p'; }
-get_bare=$(lat 3 "$work/bareget.sql"); get_store=$(lat 3 "$work/get.sql")
-report "R2 store_get latency, ms (bare: to_json of the row)" "$get_bare" "$get_store" "-" "$(ratio "$get_store" "$get_bare")" "-"
-version=$(q "SELECT store_version()")
-q "UPDATE store_t SET qty = qty + 1 WHERE id <= 100"
-printf "SELECT count(*) FROM store_history('%s');\n" "$version" > "$work/history.sql"
-printf "SELECT length(store_changes('%s')::text);\n" "$version" > "$work/changes.sql"
-hist=$(lat 3 "$work/history.sql"); chg=$(lat 3 "$work/changes.sql")
-report "R2 store_history: 100 new changes, $R2_HISTORY rows, ms" "-" "$hist" "-" "-" "-"
-report "R2 store_changes: 100 new changes, $R2_HISTORY rows, ms" "-" "$chg" "-" "-" "-"
-unregister_all
-
-echo "== Reload" >&2
-make_tables
-q "SELECT store_unregister('bench')" >/dev/null
-q "$(fill store_t 1 "$RELOAD_ROWS")"
-q "CREATE TABLE floor_copy (doc json)"
-floor=$(ms "INSERT INTO floor_copy SELECT row_to_json(t) FROM store_t t")
-q "SELECT store_register('bench', 'store_t')" >/dev/null
-reload=$(ms "SELECT store_reload('bench')")
-report "Reload of $RELOAD_ROWS rows, ms (floor: INSERT ... SELECT row_to_json)" "$floor" "$reload" "-" "$(ratio "$reload" "$floor")" "-"
-q "DROP TABLE floor_copy"
-unregister_all
-
-echo "== N: commit-to-NOTIFY latency" >&2
-make_tables
-n_out=$(build/store_notify_latency "$NOTIFY_SAMPLES" store_t store)
-report "N notify latency p50 / p99, ms (single-row INSERT)" "-" "$n_out" "-" "-" "-"
-unregister_all
-
-echo "== Memory: streaming a store of $BIG_ROWS rows" >&2
-q "DROP TABLE IF EXISTS big_t"
-q "CREATE TABLE big_t (LIKE bare_t INCLUDING ALL)"
-q "$(fill big_t 1 "$BIG_ROWS")"
-q "SELECT store_register('big', 'big_t')" >/dev/null
-size=$(q "SELECT pg_size_pretty(sum(pg_column_size(doc))) FROM store.entries WHERE key = 'big'")
-start=$(date +%s%N)
-peak=$(psql -X -q -At -c "\\o /dev/null" -c "COPY (SELECT * FROM store_snapshot_rows('big')) TO STDOUT" -c "\\o" \
-       -c "SELECT (regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'), 'VmHWM:\\s+(\\d+ kB)'))[1]")
-elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
-single=$(psql -X -q -At -c "\\o /dev/null" -c "SELECT store_snapshot('big')" -c "\\o" \
-       -c "SELECT (regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'), 'VmHWM:\\s+(\\d+ kB)'))[1]" 2>&1 | tail -n 1)
-report "Memory: peak backend RSS streaming $size of documents" "-" "$peak" "-" "-" "-"
-report "  ... in $elapsed ms; store_snapshot() as one value instead:" "-" "$single" "-" "-" "-"
-
-echo "== The notifier: shared_preload_libraries = 'store' takes NOTIFY off the commit path" >&2
-q "DROP TABLE big_t"
-unregister_all
-psql -X -q -c "ALTER SYSTEM SET shared_preload_libraries = 'store'"
-pg_ctlcluster "$PGVERSION" regress restart
-for _ in $(seq 1 50); do pg_isready -q && break; sleep 0.2; done
-make_tables
-for t in bare_t store_t; do q "$(fill $t 1 100000)"; done
-declare -A tps=()
-for op in insert update; do
-    for t in bare_t store_t; do
-        case $op in
-            insert) printf "INSERT INTO $t VALUES (nextval('ins_seq'), 'new', 1.5, 1, '{a}', true, now());\n" ;;
-            update) printf "\\\\set id random(1, 100000)\nUPDATE $t SET qty = qty + 1, updated_at = now() WHERE id = :id;\n" ;;
-        esac > "$work/w1.sql"
-        tps[$t]=$("$bin/pgbench" -n -c 4 -j 2 -T "$W1_SECONDS" -f "$work/w1.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+    for t in bare_t store_t pl_t; do q "$(fill $t 1 100000)"; done
+    q "CREATE SEQUENCE IF NOT EXISTS ins_seq START 1000001; CREATE SEQUENCE IF NOT EXISTS del_seq START 1"
+    for op in insert update delete; do
+        declare -A tps=()
+        for t in bare_t store_t pl_t; do
+            case $op in
+                insert) printf "INSERT INTO $t VALUES (nextval('ins_seq'), 'new', 1.5, 1, '{a}', true, now());\n" ;;
+                update) printf "\\\\set id random(1, 100000)\nUPDATE $t SET qty = qty + 1, updated_at = now() WHERE id = :id;\n" ;;
+                delete) printf "DELETE FROM $t WHERE id = (SELECT nextval('del_seq'));\n" ;;
+            esac > "$work/w1.sql"
+            q "SELECT setval('del_seq', 1)" >/dev/null
+            # deletes run a fixed count (4 x W1_DELETES <= the 100000 rows), so every one finds its row
+            duration=(-T "$W1_SECONDS"); [ "$op" = delete ] && duration=(-t "$W1_DELETES")
+            tps[$t]=$("$bin/pgbench" -n -c 4 -j 2 "${duration[@]}" -f "$work/w1.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+        done
+        report "W1 $op transactions per second (higher is better)" "${tps[bare_t]}" "${tps[store_t]}" "${tps[pl_t]}" \
+            "$(ratio "${tps[store_t]}" "${tps[bare_t]}")" "$(ratio "${tps[store_t]}" "${tps[pl_t]}")"
+        [ "$op" = insert ] && bare_insert_tps=${tps[bare_t]}
+        unset tps
     done
-    report "W1 $op tps with the notifier (preloaded)" "${tps[bare_t]}" "${tps[store_t]}" "-" "$(ratio "${tps[store_t]}" "${tps[bare_t]}")" "-"
+    # the share of NOTIFY: the same inserts with store.notify = off (PostgreSQL serializes notifying commits)
+    printf "INSERT INTO store_t VALUES (nextval('ins_seq'), 'new', 1.5, 1, '{a}', true, now());\n" > "$work/w1.sql"
+    quiet=$(PGOPTIONS="-c store.notify=off" "$bin/pgbench" -n -c 4 -j 2 -T "$W1_SECONDS" -f "$work/w1.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+    report "W1 insert tps, store with store.notify = off" "$bare_insert_tps" "$quiet" "-" "$(ratio "$quiet" "$bare_insert_tps")" "-"
+}
+
+section_w2() {
+    echo "== W2: bulk INSERT and UPDATE in one statement" >&2
+    for n in $W2_SIZES; do
+        make_tables
+        declare -A ins=() upd=()
+        for t in bare_t store_t pl_t; do ins[$t]=$(ms "$(fill $t 1 "$n")"); done
+        for t in bare_t store_t pl_t; do upd[$t]=$(ms "UPDATE $t SET qty = qty + 1"); done
+        report "W2 bulk INSERT of $n rows, ms" "${ins[bare_t]}" "${ins[store_t]}" "${ins[pl_t]}" \
+            "$(ratio "${ins[store_t]}" "${ins[bare_t]}")" "$(ratio "${ins[store_t]}" "${ins[pl_t]}")"
+        report "W2 bulk UPDATE of $n rows, ms" "${upd[bare_t]}" "${upd[store_t]}" "${upd[pl_t]}" \
+            "$(ratio "${upd[store_t]}" "${upd[bare_t]}")" "$(ratio "${upd[store_t]}" "${upd[pl_t]}")"
+        unset ins upd
+        unregister_all
+    done
+}
+
+section_r1() {
+    echo "== R1: reading the whole key back" >&2
+    make_tables
+    for t in bare_t store_t pl_t; do q "$(fill $t 1 "$R1_ROWS")"; done
+    q "VACUUM FULL ANALYZE" # earlier sections left store.entries large: the floor's scan must not pay for that
+    agg=$(ms "COPY (SELECT json_agg(t) FROM bare_t t) TO '/dev/null'" 3)
+    snap=$(ms "COPY (SELECT store_snapshot('bench')) TO '/dev/null'" 3)
+    floor=$(ms "COPY (SELECT doc FROM store.entries WHERE key = 'bench') TO '/dev/null'" 3)
+    pl=$(ms "COPY (SELECT plstore_snapshot('bench')) TO '/dev/null'" 3)
+    report "R1 snapshot of $R1_ROWS rows, ms (bare: json_agg on the fly)" "$agg" "$snap" "$pl" \
+        "$(ratio "$snap" "$agg")" "$(ratio "$snap" "$pl")"
+    report "R1 ... against the floor: COPY of the stored documents, ms" "$floor" "$snap" "-" "$(ratio "$snap" "$floor")" "-"
+    rows=$(ms "COPY (SELECT * FROM store_snapshot_rows('bench')) TO '/dev/null'" 3)
+    report "R1 ... streamed as chunks by store_snapshot_rows, ms" "$floor" "$rows" "-" "$(ratio "$rows" "$floor")" "-"
+    unregister_all
+    for i in $(seq 1 "$R1_KEYS"); do
+        q "CREATE TABLE k_$i (LIKE bare_t INCLUDING ALL)"
+        q "$(fill k_$i 1 "$R1_KEY_ROWS")"
+        q "SELECT store_register('k_$i', 'k_$i')" >/dev/null
+    done
+    union=$(for i in $(seq 1 "$R1_KEYS"); do printf "%s SELECT json_agg(t) FROM k_$i t" "$([ "$i" -gt 1 ] && echo ' UNION ALL')"; done)
+    agg=$(ms "COPY ($union) TO '/dev/null'" 2)
+    snap=$(ms "COPY (SELECT store_snapshot()) TO '/dev/null'" 2)
+    report "R1 store_snapshot() of $R1_KEYS keys x $R1_KEY_ROWS rows, ms (bare: json_agg)" "$agg" "$snap" "-" "$(ratio "$snap" "$agg")" "-"
+    for i in $(seq 1 "$R1_KEYS"); do q "DROP TABLE k_$i" ; done
+    unregister_all
+}
+
+section_r2() {
+    echo "== R2: point reads and deltas with $R2_HISTORY history rows" >&2
+    make_tables
+    for t in bare_t store_t pl_t; do q "$(fill $t 1 100000)"; done
+    q "INSERT INTO store.history (origin, xid, cache_key, item, state)
+       SELECT store._origin(), '3', 'bench', to_jsonb(g % 100000), 'U' FROM generate_series(1, $R2_HISTORY) g"
+    q "VACUUM ANALYZE"
+    printf "\\\\set id random(1, 100000)\nSELECT store_get('bench', :id::text);\n" > "$work/get.sql"
+    printf "\\\\set id random(1, 100000)\nSELECT id, to_json(t) FROM bare_t t WHERE id = :id;\n" > "$work/bareget.sql"
+    lat() { "$bin/pgbench" -n -c 1 -T "$1" -f "$2" 2>/dev/null | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p'; }
+    get_bare=$(lat 3 "$work/bareget.sql"); get_store=$(lat 3 "$work/get.sql")
+    report "R2 store_get latency, ms (bare: to_json of the row)" "$get_bare" "$get_store" "-" "$(ratio "$get_store" "$get_bare")" "-"
+    version=$(q "SELECT store_version()")
+    q "UPDATE store_t SET qty = qty + 1 WHERE id <= 100"
+    printf "SELECT count(*) FROM store_history('%s');\n" "$version" > "$work/history.sql"
+    printf "SELECT length(store_changes('%s')::text);\n" "$version" > "$work/changes.sql"
+    hist=$(lat 3 "$work/history.sql"); chg=$(lat 3 "$work/changes.sql")
+    report "R2 store_history: 100 new changes, $R2_HISTORY rows, ms" "-" "$hist" "-" "-" "-"
+    report "R2 store_changes: 100 new changes, $R2_HISTORY rows, ms" "-" "$chg" "-" "-" "-"
+    unregister_all
+}
+
+section_reload() {
+    echo "== Reload" >&2
+    make_tables
+    q "SELECT store_unregister('bench')" >/dev/null
+    q "$(fill store_t 1 "$RELOAD_ROWS")"
+    q "CREATE TABLE floor_copy (doc json)"
+    floor=$(ms "INSERT INTO floor_copy SELECT row_to_json(t) FROM store_t t")
+    q "SELECT store_register('bench', 'store_t')" >/dev/null
+    reload=$(ms "SELECT store_reload('bench')")
+    report "Reload of $RELOAD_ROWS rows, ms (floor: INSERT ... SELECT row_to_json)" "$floor" "$reload" "-" "$(ratio "$reload" "$floor")" "-"
+    q "DROP TABLE floor_copy"
+    unregister_all
+}
+
+section_notify() {
+    echo "== N: commit-to-NOTIFY latency" >&2
+    make_tables
+    n_out=$(build/store_notify_latency "$NOTIFY_SAMPLES" store_t store)
+    report "N notify latency p50 / p99, ms (single-row INSERT)" "-" "$n_out" "-" "-" "-"
+    unregister_all
+}
+
+section_memory() {
+    echo "== Memory: streaming a store of $BIG_ROWS rows" >&2
+    make_tables
+    q "DROP TABLE IF EXISTS big_t"
+    q "CREATE TABLE big_t (LIKE bare_t INCLUDING ALL)"
+    q "$(fill big_t 1 "$BIG_ROWS")"
+    q "SELECT store_register('big', 'big_t')" >/dev/null
+    size=$(q "SELECT pg_size_pretty(sum(pg_column_size(doc))) FROM store.entries WHERE key = 'big'")
+    start=$(date +%s%N)
+    peak=$(psql -X -q -At -c "\\o /dev/null" -c "COPY (SELECT * FROM store_snapshot_rows('big')) TO STDOUT" -c "\\o" \
+           -c "SELECT (regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'), 'VmHWM:\\s+(\\d+ kB)'))[1]")
+    elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+    # one json value cannot exceed 1 GB: past that, store_snapshot() refuses and names the stream
+    single=$(psql -X -q -At -v ON_ERROR_STOP=1 -c "\\o /dev/null" -c "SELECT store_snapshot('big')" -c "\\o" \
+           -c "SELECT (regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'), 'VmHWM:\\s+(\\d+ kB)'))[1]" \
+           2>/dev/null | tail -n 1) || single="refused: > 1 GB"
+    report "Memory: peak backend RSS streaming $size of documents" "-" "$peak" "-" "-" "-"
+    report "  ... in $elapsed ms; store_snapshot() as one value instead:" "-" "$single" "-" "-" "-"
+}
+
+section_notifier() {
+    echo "== The notifier: shared_preload_libraries = 'store' takes NOTIFY off the commit path" >&2
+    q "DROP TABLE IF EXISTS big_t"
+    unregister_all
+    psql -X -q -c "ALTER SYSTEM SET shared_preload_libraries = 'store'"
+    pg_ctlcluster "$PGVERSION" regress restart
+    for _ in $(seq 1 50); do pg_isready -q && break; sleep 0.2; done
+    make_tables
+    for t in bare_t store_t; do q "$(fill $t 1 100000)"; done
+    q "CREATE SEQUENCE IF NOT EXISTS ins_seq START 1000001"
+    declare -A tps=()
+    for op in insert update; do
+        for t in bare_t store_t; do
+            case $op in
+                insert) printf "INSERT INTO $t VALUES (nextval('ins_seq'), 'new', 1.5, 1, '{a}', true, now());\n" ;;
+                update) printf "\\\\set id random(1, 100000)\nUPDATE $t SET qty = qty + 1, updated_at = now() WHERE id = :id;\n" ;;
+            esac > "$work/w1.sql"
+            tps[$t]=$("$bin/pgbench" -n -c 4 -j 2 -T "$W1_SECONDS" -f "$work/w1.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+        done
+        report "W1 $op tps with the notifier (preloaded)" "${tps[bare_t]}" "${tps[store_t]}" "-" "$(ratio "${tps[store_t]}" "${tps[bare_t]}")" "-"
+    done
+    n_out=$(build/store_notify_latency "$NOTIFY_SAMPLES" store_t store)
+    report "N notify latency p50 / p99, ms, with the notifier" "-" "$n_out" "-" "-" "-"
+    psql -X -q -c "ALTER SYSTEM RESET shared_preload_libraries"
+}
+
+for section in ${BENCH_SECTIONS:-w1 w2 r1 r2 reload notify memory notifier}; do
+    "section_$section"
 done
-n_out=$(build/store_notify_latency "$NOTIFY_SAMPLES" store_t store)
-report "N notify latency p50 / p99, ms, with the notifier" "-" "$n_out" "-" "-" "-"
-psql -X -q -c "ALTER SYSTEM RESET shared_preload_libraries"
 
 echo
 row "workload" "bare" "store" "plpgsql" "store/bare" "store/pl"

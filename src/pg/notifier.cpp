@@ -31,6 +31,8 @@ using namespace store;
 
 constexpr int kSlots = 64;                // databases with a notifier at once
 constexpr long kIdleMilliseconds = 30000; // a notifier leaves after this long without commits
+constexpr long kBatchMicroseconds = 2000; // under load, one batch at most this often: commits
+                                          // arriving meanwhile share the next notification
 
 struct Slot {
 	Oid database; // InvalidOid: free
@@ -117,6 +119,19 @@ const char *const kBatchSql =
     "                                    '{}') FROM h) END"
     " FROM r";
 
+// The batch query, prepared once per notifier.
+SPIPlanPtr
+BatchPlan(Oid *argtypes)
+{
+	static SPIPlanPtr plan = nullptr;
+	if (plan != nullptr && SPI_plan_is_valid(plan))
+		return plan;
+	plan = SPI_prepare(kBatchSql, 1, argtypes);
+	if (plan == nullptr || SPI_keepplan(plan) != 0)
+		elog(ERROR, "store notifier: preparing the batch query failed");
+	return plan;
+}
+
 // The version the notifier announced last (empty before its first batch: keys unknown).
 std::string last_version;
 
@@ -130,7 +145,7 @@ ReadBatch(std::string *version, std::vector<std::string> *keys, bool *known)
 		Datum after = CStringGetTextDatum(last_version.c_str());
 		Oid argtypes[1] = {TEXTOID};
 		int rc = last_version.empty() ? SPI_execute("SELECT store._current_cursor(), NULL::text[]", true, 1)
-		                              : SPI_execute_with_args(kBatchSql, 1, argtypes, &after, nullptr, true, 1);
+		                              : SPI_execute_plan(BatchPlan(argtypes), &after, nullptr, true, 1);
 		if (rc != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "store notifier: reading the changes failed");
 		bool is_null;
@@ -184,6 +199,16 @@ TakePending(Slot *slot)
 	SpinLockAcquire(&shared->mutex);
 	bool pending = slot->pending;
 	slot->pending = false;
+	SpinLockRelease(&shared->mutex);
+	return pending;
+}
+
+// True when commits already wait for the next batch (the notifier is under load).
+bool
+CommitsWaiting(Slot *slot)
+{
+	SpinLockAcquire(&shared->mutex);
+	bool pending = slot->pending;
 	SpinLockRelease(&shared->mutex);
 	return pending;
 }
@@ -320,8 +345,12 @@ ServeNotifications(Slot *slot)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		if (TakePending(slot)) {
+			TimestampTz started = GetCurrentTimestamp();
 			RunBatch();
 			last_batch = GetCurrentTimestamp();
+			long spent = (long)(last_batch - started);
+			if (spent < kBatchMicroseconds && CommitsWaiting(slot))
+				pg_usleep(kBatchMicroseconds - spent);
 		} else if (TimestampDifferenceExceeds(last_batch, GetCurrentTimestamp(), kIdleMilliseconds) &&
 		           LeaveIfIdle(slot)) {
 			return;
@@ -341,6 +370,8 @@ store_notifier_main(Datum database_datum)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+	// its transactions write nothing durable: a notification need not wait for the WAL flush
+	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	Slot *slot = AttachNotifier(database);
 	if (slot == nullptr)
 		proc_exit(0);
