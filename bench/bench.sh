@@ -9,10 +9,10 @@ mode=${1:-smoke}
 bin=$(pg_config --bindir)
 export PGDATABASE=store_bench
 if [ "$mode" = full ]; then
-    W1_SECONDS=30; W1_DELETES=20000; W2_SIZES="200000 1000000"; R1_ROWS=270000; R1_KEYS=100; R1_KEY_ROWS=10000
+    W1_ROUNDS=5; W1_ROUND_SECONDS=6; W1_DELETES=4000; W2_SIZES="200000 1000000"; R1_ROWS=270000; R1_KEYS=100; R1_KEY_ROWS=10000
     R2_HISTORY=10000000; RELOAD_ROWS=1000000; NOTIFY_SAMPLES=1000; BIG_ROWS=8000000
 else
-    W1_SECONDS=3; W1_DELETES=2000; W2_SIZES="20000"; R1_ROWS=20000; R1_KEYS=10; R1_KEY_ROWS=1000
+    W1_ROUNDS=1; W1_ROUND_SECONDS=3; W1_DELETES=2000; W2_SIZES="20000"; R1_ROWS=20000; R1_KEYS=10; R1_KEY_ROWS=1000
     R2_HISTORY=100000; RELOAD_ROWS=20000; NOTIFY_SAMPLES=100; BIG_ROWS=20000
 fi
 work=$(mktemp -d /tmp/store-bench.XXXXXX)
@@ -55,33 +55,58 @@ unregister_all() {
     q "TRUNCATE store.history, plstore.history, plstore.entries"
 }
 
-section_w1() {
-    echo "== W1: single-row transactions, pgbench, 4 clients, ${W1_SECONDS}s each" >&2
-    make_tables
-    for t in bare_t store_t pl_t; do q "$(fill $t 1 100000)"; done
-    q "CREATE SEQUENCE IF NOT EXISTS ins_seq START 1000001; CREATE SEQUENCE IF NOT EXISTS del_seq START 1"
-    for op in insert update delete; do
-        declare -A tps=()
-        for t in bare_t store_t pl_t; do
-            case $op in
-                insert) printf "INSERT INTO $t VALUES (nextval('ins_seq'), 'new', 1.5, 1, '{a}', true, now());\n" ;;
-                update) printf "\\\\set id random(1, 100000)\nUPDATE $t SET qty = qty + 1, updated_at = now() WHERE id = :id;\n" ;;
-                delete) printf "DELETE FROM $t WHERE id = (SELECT nextval('del_seq'));\n" ;;
-            esac > "$work/w1.sql"
-            q "SELECT setval('del_seq', 1)" >/dev/null
-            # deletes run a fixed count (4 x W1_DELETES <= the 100000 rows), so every one finds its row
-            duration=(-T "$W1_SECONDS"); [ "$op" = delete ] && duration=(-t "$W1_DELETES")
-            tps[$t]=$("$bin/pgbench" -n -c 4 -j 2 "${duration[@]}" -f "$work/w1.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+# The pgbench tps of one W1 transaction script, $1, against table $2 (the rest: pgbench options).
+w1_tps() {
+    local op=$1 t=$2; shift 2
+    case $op in
+        insert) printf "INSERT INTO $t VALUES (nextval('ins_seq'), 'new', 1.5, 1, '{a}', true, now());\n" ;;
+        update) printf "\\\\set id random(1, 100000)\nUPDATE $t SET qty = qty + 1, updated_at = now() WHERE id = :id;\n" ;;
+        delete) printf "DELETE FROM $t WHERE id = (SELECT nextval('del_$t'));\n" ;;
+    esac > "$work/w1.sql"
+    "$bin/pgbench" -n -c 4 -j 2 "$@" -f "$work/w1.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# W1 for op over variants "name:table:options" in W1_ROUNDS alternating rounds (machine noise
+# drifts over minutes; alternating spreads it over every variant); prints "name median" lines.
+w1_rounds() {
+    local op=$1 spec name t opts duration; shift
+    declare -A runs=()
+    for _ in $(seq 1 "$W1_ROUNDS"); do
+        for spec in "$@"; do
+            IFS=: read -r name t opts <<<"$spec"
+            # deletes run a fixed count (W1_ROUNDS x 4 x W1_DELETES <= 100000 rows): each finds its row
+            duration=(-T "$W1_ROUND_SECONDS"); [ "$op" = delete ] && duration=(-t "$W1_DELETES")
+            runs[$name]+="$(PGOPTIONS="$opts" w1_tps "$op" "$t" "${duration[@]}") "
         done
-        report "W1 $op transactions per second (higher is better)" "${tps[bare_t]}" "${tps[store_t]}" "${tps[pl_t]}" \
-            "$(ratio "${tps[store_t]}" "${tps[bare_t]}")" "$(ratio "${tps[store_t]}" "${tps[pl_t]}")"
-        [ "$op" = insert ] && bare_insert_tps=${tps[bare_t]}
-        unset tps
     done
-    # the share of NOTIFY: the same inserts with store.notify = off (PostgreSQL serializes notifying commits)
-    printf "INSERT INTO store_t VALUES (nextval('ins_seq'), 'new', 1.5, 1, '{a}', true, now());\n" > "$work/w1.sql"
-    quiet=$(PGOPTIONS="-c store.notify=off" "$bin/pgbench" -n -c 4 -j 2 -T "$W1_SECONDS" -f "$work/w1.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-    report "W1 insert tps, store with store.notify = off" "$bare_insert_tps" "$quiet" "-" "$(ratio "$quiet" "$bare_insert_tps")" "-"
+    for spec in "$@"; do
+        IFS=: read -r name t opts <<<"$spec"
+        echo "$name $(echo "${runs[$name]}" | tr ' ' '\n' | grep . | median)"
+    done
+}
+w1_table() { # w1_table tables...: fresh copies filled with 100000 rows, with their delete sequences
+    make_tables
+    for t in "$@"; do
+        q "$(fill $t 1 100000)"
+        q "DROP SEQUENCE IF EXISTS del_$t; CREATE SEQUENCE del_$t"
+    done
+    q "CREATE SEQUENCE IF NOT EXISTS ins_seq START 1000001"
+}
+
+section_w1() {
+    echo "== W1: single-row transactions, pgbench, 4 clients, $W1_ROUNDS alternating rounds of ${W1_ROUND_SECONDS}s" >&2
+    w1_table bare_t store_t pl_t
+    local op quiet=()
+    for op in insert update delete; do
+        quiet=("quiet:store_t:-c store.notify=off"); [ "$op" = delete ] && quiet=()
+        declare -A got=()
+        while read -r name value; do got[$name]=$value; done < <(w1_rounds "$op" "bare:bare_t:" "store:store_t:" "pl:pl_t:" "${quiet[@]}")
+        report "W1 $op transactions per second (higher is better)" "${got[bare]}" "${got[store]}" "${got[pl]}" \
+            "$(ratio "${got[store]}" "${got[bare]}")" "$(ratio "${got[store]}" "${got[pl]}")"
+        [ "$op" != delete ] && report "  ... $op, store with store.notify = off" "${got[bare]}" "${got[quiet]}" "-" \
+            "$(ratio "${got[quiet]}" "${got[bare]}")" "-"
+        unset got
+    done
 }
 
 section_w2() {
@@ -199,19 +224,14 @@ section_notifier() {
     psql -X -q -c "ALTER SYSTEM SET shared_preload_libraries = 'store'"
     pg_ctlcluster "$PGVERSION" regress restart
     for _ in $(seq 1 50); do pg_isready -q && break; sleep 0.2; done
-    make_tables
-    for t in bare_t store_t; do q "$(fill $t 1 100000)"; done
-    q "CREATE SEQUENCE IF NOT EXISTS ins_seq START 1000001"
-    declare -A tps=()
+    w1_table bare_t store_t
+    local op
     for op in insert update; do
-        for t in bare_t store_t; do
-            case $op in
-                insert) printf "INSERT INTO $t VALUES (nextval('ins_seq'), 'new', 1.5, 1, '{a}', true, now());\n" ;;
-                update) printf "\\\\set id random(1, 100000)\nUPDATE $t SET qty = qty + 1, updated_at = now() WHERE id = :id;\n" ;;
-            esac > "$work/w1.sql"
-            tps[$t]=$("$bin/pgbench" -n -c 4 -j 2 -T "$W1_SECONDS" -f "$work/w1.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-        done
-        report "W1 $op tps with the notifier (preloaded)" "${tps[bare_t]}" "${tps[store_t]}" "-" "$(ratio "${tps[store_t]}" "${tps[bare_t]}")" "-"
+        declare -A got=()
+        while read -r name value; do got[$name]=$value; done < <(w1_rounds "$op" "bare:bare_t:" "store:store_t:")
+        report "W1 $op tps with the notifier (preloaded)" "${got[bare]}" "${got[store]}" "-" \
+            "$(ratio "${got[store]}" "${got[bare]}")" "-"
+        unset got
     done
     n_out=$(build/store_notify_latency "$NOTIFY_SAMPLES" store_t store)
     report "N notify latency p50 / p99, ms, with the notifier" "-" "$n_out" "-" "-" "-"
