@@ -3,7 +3,9 @@
 // are between PRE_COMMIT and COMMIT (the worker never leaves while one is).
 #include "pg/notifier.hpp"
 #include "pg/guard.hpp"
+#include "pg/cursor_glue.hpp"
 #include "pg/xact.hpp"
+#include "core/cursor.hpp"
 #include "core/payload.hpp"
 
 extern "C" {
@@ -23,7 +25,6 @@ extern "C" {
 }
 
 #include <string>
-#include <vector>
 
 namespace {
 
@@ -107,72 +108,17 @@ EnsureLaunched(Slot *slot, Oid database)
 	return false;
 }
 
-// The SQL the notifier runs per batch: the version now and the keys changed since last_version.
-const char *const kBatchSql =
-    "WITH r AS (SELECT r.* FROM store._horizon() AS z, store._read_cursor($1, z.compacted_xid, z.ever_compacted) AS r),"
-    " h AS (SELECT h.cache_key FROM r, store._history_after(r.origin, r.xmax, r.xip, r.from_start) AS h"
-    "        WHERE NOT r.too_old AND NOT r.ahead)"
-    " SELECT r.current, CASE WHEN r.too_old THEN NULL"
-    "   WHEN EXISTS (SELECT FROM h WHERE h.cache_key IS NULL)"
-    "     THEN (SELECT coalesce(pg_catalog.array_agg(k.key ORDER BY k.key), '{}') FROM store.keys AS k)"
-    "   ELSE (SELECT coalesce(pg_catalog.array_agg(DISTINCT h.cache_key ORDER BY h.cache_key),"
-    "                                    '{}') FROM h) END"
-    " FROM r";
-
-// The batch query, prepared once per notifier.
-SPIPlanPtr
-BatchPlan(Oid *argtypes)
-{
-	static SPIPlanPtr plan = nullptr;
-	if (plan != nullptr && SPI_plan_is_valid(plan))
-		return plan;
-	plan = SPI_prepare(kBatchSql, 1, argtypes);
-	if (plan == nullptr || SPI_keepplan(plan) != 0)
-		elog(ERROR, "store notifier: preparing the batch query failed");
-	return plan;
-}
-
-// The version the notifier announced last (empty before its first batch: keys unknown).
-std::string last_version;
-
-// Reads the current version and the keys changed since the last batch (into version and keys;
-// *known false when they cannot be told: the first batch, or history compacted meanwhile). Runs
-// in the batch's transaction, SPI connected.
-void
-ReadBatch(std::string *version, std::vector<std::string> *keys, bool *known)
-{
-	pg::PgCall([&] {
-		Datum after = CStringGetTextDatum(last_version.c_str());
-		Oid argtypes[1] = {TEXTOID};
-		int rc = last_version.empty() ? SPI_execute("SELECT store._current_cursor(), NULL::text[]", true, 1)
-		                              : SPI_execute_plan(BatchPlan(argtypes), &after, nullptr, true, 1);
-		if (rc != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "store notifier: reading the changes failed");
-		bool is_null;
-		*version = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null));
-		Datum list = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &is_null);
-		*known = !is_null;
-		if (!*known)
-			return;
-		Datum *names;
-		int count;
-		deconstruct_array(DatumGetArrayTypeP(list), TEXTOID, -1, false, TYPALIGN_INT, &names, nullptr, &count);
-		for (int i = 0; i < count; i++)
-			keys->push_back(TextDatumGetCString(names[i]));
-	});
-}
-
-// Announces one batch: NOTIFY with a version that sees every commit that woke the notifier.
+// Announces one batch: NOTIFY with a version that sees every commit that woke the notifier. Its
+// keys are null (a client reads the changes to learn them): reading them from the history cost
+// the notifier more CPU than the notify lock cost the writers (BENCHMARKS.md).
 void
 AnnounceBatch()
 {
-	std::string version;
-	std::vector<std::string> keys;
-	bool known = false;
-	ReadBatch(&version, &keys, &known);
-	const std::string payload = known ? core::NotifyPayload(version, keys) : core::NotifyPayloadWithoutKeys(version);
+	pg::SnapshotXids now = pg::LatestSnapshotXids();
+	char store_id[core::kStoreIdLength + 1];
+	pg::StoreId(store_id);
+	const std::string payload = core::NotifyPayloadWithoutKeys(core::FormatCursor(pg::MakeCursor(now, store_id)));
 	pg::PgCall([&] { Async_Notify(pg::kNotifyChannel, payload.c_str()); });
-	last_version = version;
 }
 
 // One batch in its own transaction.
@@ -181,13 +127,8 @@ RunBatch()
 {
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "store notifier: SPI_connect failed");
-	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "announcing store changes");
 	pg::CallGuarded("store notifier", [] { AnnounceBatch(); });
-	SPI_finish();
-	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, nullptr);
 }
