@@ -1,5 +1,5 @@
-// SQL-callable C functions: the JSON-returning readers and the internal helpers of the
-// extension's SQL functions (schema "store").
+// SQL-callable C functions: store_get, store_history, store_changes, store_version, and the
+// internal helpers of the extension's SQL functions (schema "store"). Snapshots: snapshot.cpp.
 #include "core/cursor.hpp"
 #include "core/key.hpp"
 #include "pg/cursor_glue.hpp"
@@ -10,12 +10,7 @@
 #include "pg/xact.hpp"
 
 extern "C" {
-#include "access/genam.h"
-#include "access/tableam.h"
-#include "executor/executor.h"
-#include "utils/json.h"
 #include "utils/rls.h"
-#include "utils/snapmgr.h"
 #include "utils/xid8.h"
 }
 

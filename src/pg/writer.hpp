@@ -1,6 +1,6 @@
 // Reading registrations and writing store entries and history rows from triggers. Writes run as
-// the owner of the store tables, which ordinary users cannot write. Item writes (WriteUpsert,
-// WriteDelete) go directly to the tables; the others need an open SPI connection.
+// the owner of the store tables, which ordinary users cannot write. Item writes (WriteCreate,
+// WriteUpdate, WriteDelete) go directly to the tables; the others need an open SPI connection.
 #pragma once
 
 #include "pg/postgres_headers.hpp"
