@@ -228,18 +228,6 @@ Get(FunctionCallInfo fcinfo)
 	return doc;
 }
 
-// The owner of relation relid.
-Oid
-RelationOwner(Oid relid)
-{
-	HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tuple))
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("the table of a store key no longer exists")));
-	Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	return owner;
-}
-
 // store._source_rows(key): every row of key's table as (id, doc), computed as the table's owner
 // in a security-restricted operation (RLS not forced, as for foreign-key checks), fetched in
 // batches into a tuplestore.
@@ -263,11 +251,10 @@ SourceRows(FunctionCallInfo fcinfo)
 	bool is_null;
 	Oid source = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null));
 	char *query = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &is_null));
-	Oid saved_user;
-	int saved_context;
-	GetUserIdAndSecContext(&saved_user, &saved_context);
-	SetUserIdAndSecContext(RelationOwner(source), saved_context | SECURITY_LOCAL_USERID_CHANGE |
-	                                                  SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
+	Oid owner = pg::RelationOwner(source);
+	if (!OidIsValid(owner))
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("the table of a store key no longer exists")));
+	pg::SavedUser saved = pg::BecomeRole(owner, SECURITY_NOFORCE_RLS);
 	Portal portal = SPI_cursor_open_with_args(nullptr, query, 0, nullptr, nullptr, nullptr, true, CURSOR_OPT_NO_SCROLL);
 	for (;;) {
 		SPI_cursor_fetch(portal, true, 1000);
@@ -283,7 +270,7 @@ SourceRows(FunctionCallInfo fcinfo)
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_cursor_close(portal);
-	SetUserIdAndSecContext(saved_user, saved_context);
+	pg::RestoreUser(saved);
 	SPI_finish();
 	return (Datum)0;
 }

@@ -72,6 +72,17 @@ FreeIfUnused(Slot *slot)
 		*slot = Slot{InvalidOid, false, 0, nullptr, 0, false};
 }
 
+// The slot's worker is gone (a writer launches another for what still waits); frees the slot if
+// nothing waits. The caller holds the mutex.
+void
+ForgetWorker(Slot *slot)
+{
+	slot->started = false;
+	slot->pid = 0;
+	slot->latch = nullptr;
+	FreeIfUnused(slot);
+}
+
 // Launches the notifier of database; false when no worker can be started now.
 bool
 LaunchNotifier(Oid database)
@@ -160,12 +171,8 @@ LeaveIfIdle(Slot *slot)
 {
 	SpinLockAcquire(&shared->mutex);
 	bool idle = slot->writers == 0 && !slot->pending;
-	if (idle) {
-		slot->started = false;
-		slot->pid = 0;
-		slot->latch = nullptr;
-		FreeIfUnused(slot);
-	}
+	if (idle)
+		ForgetWorker(slot);
 	SpinLockRelease(&shared->mutex);
 	return idle;
 }
@@ -176,12 +183,8 @@ DetachNotifier(int, Datum database)
 {
 	SpinLockAcquire(&shared->mutex);
 	Slot *slot = FindSlot(DatumGetObjectId(database));
-	if (slot != nullptr && slot->pid == MyProcPid) {
-		slot->started = false;
-		slot->pid = 0;
-		slot->latch = nullptr;
-		FreeIfUnused(slot);
-	}
+	if (slot != nullptr && slot->pid == MyProcPid)
+		ForgetWorker(slot);
 	SpinLockRelease(&shared->mutex);
 }
 

@@ -27,13 +27,9 @@ RefuseInWritingTransaction()
 int
 ExecuteForReader(const char *sql, int nargs, Oid *argtypes, Datum *args, const char *nulls)
 {
-	Oid owner = StoreOwner();
-	Oid saved_user;
-	int saved_context;
-	GetUserIdAndSecContext(&saved_user, &saved_context);
-	SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	SavedUser saved = BecomeStoreOwner();
 	int rc = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, true, 0);
-	SetUserIdAndSecContext(saved_user, saved_context);
+	RestoreUser(saved);
 	return rc;
 }
 

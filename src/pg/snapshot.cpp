@@ -112,11 +112,7 @@ EmitVisibleDocuments(SnapshotSink *sink, Datum key, Datum ids)
 {
 	Oid argtypes[2] = {TEXTOID, JSONBOID};
 	Datum args[2] = {key, ids};
-	Oid saved_user;
-	int saved_context;
-	GetUserIdAndSecContext(&saved_user, &saved_context);
-	SetUserIdAndSecContext(pg::StoreOwner(),
-	                       saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	pg::SavedUser saved = pg::BecomeStoreOwner();
 	Portal portal = SPI_cursor_open_with_args(
 	    nullptr,
 	    "SELECT e.doc FROM store.entries AS e WHERE e.key OPERATOR(pg_catalog.=) $1"
@@ -134,7 +130,7 @@ EmitVisibleDocuments(SnapshotSink *sink, Datum key, Datum ids)
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_cursor_close(portal);
-	SetUserIdAndSecContext(saved_user, saved_context);
+	pg::RestoreUser(saved);
 }
 
 // Emits "<key>":[documents] for each row of keys (key, under row-level security, visible ids).

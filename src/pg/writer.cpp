@@ -60,18 +60,6 @@ StoreRelation(const char *name)
 	return relid;
 }
 
-// The owner of relid.
-Oid
-RelationOwner(Oid relid)
-{
-	HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "store: cache lookup failed for relation %u", relid);
-	Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	return owner;
-}
-
 // The store's objects for this transaction, looked up on its first write.
 const StoreObjects &
 CurrentStoreObjects()
@@ -81,6 +69,8 @@ CurrentStoreObjects()
 	objects.looked_up_in = InvalidLocalTransactionId;
 	objects.history = StoreRelation("history");
 	objects.owner = RelationOwner(objects.history);
+	if (!OidIsValid(objects.owner))
+		elog(ERROR, "store: cache lookup failed for relation %u", objects.history);
 	objects.entries = StoreRelation("entries");
 	objects.doc_type = get_atttype(objects.entries, get_attnum(objects.entries, "doc"));
 	objects.history_seq = StoreRelation("history_seq");
@@ -111,31 +101,6 @@ GetPlan(PlanKind kind)
 	SPI_keepplan(plan);
 	plans[kind] = plan;
 	return plan;
-}
-
-// The user and security context saved while running as the store owner.
-struct SavedUser {
-	Oid user;
-	int context;
-};
-
-// Switches to the store owner, restricted: the caller may lack any privilege on the store's
-// tables. An error before RestoreUser leaves the switch to transaction abort, which undoes it.
-SavedUser
-BecomeStoreOwner()
-{
-	SavedUser saved;
-	GetUserIdAndSecContext(&saved.user, &saved.context);
-	SetUserIdAndSecContext(CurrentStoreObjects().owner,
-	                       saved.context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	return saved;
-}
-
-// Returns to the user saved by BecomeStoreOwner.
-void
-RestoreUser(SavedUser saved)
-{
-	SetUserIdAndSecContext(saved.user, saved.context);
 }
 
 // Prepares (if needed) and runs a plan as the store owner.
@@ -355,7 +320,40 @@ StoredDocType()
 Oid
 StoreOwner()
 {
-	return RelationOwner(StoreRelation("history"));
+	return CurrentStoreObjects().owner;
+}
+
+Oid
+RelationOwner(Oid relid)
+{
+	HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+		return InvalidOid;
+	Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+SavedUser
+BecomeRole(Oid role, int extra_flags)
+{
+	SavedUser saved;
+	GetUserIdAndSecContext(&saved.user, &saved.context);
+	SetUserIdAndSecContext(role,
+	                       saved.context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION | extra_flags);
+	return saved;
+}
+
+SavedUser
+BecomeStoreOwner()
+{
+	return BecomeRole(StoreOwner());
+}
+
+void
+RestoreUser(SavedUser saved)
+{
+	SetUserIdAndSecContext(saved.user, saved.context);
 }
 
 void

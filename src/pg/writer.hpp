@@ -28,8 +28,28 @@ Oid StoreEntries();
 // The type of stored documents: json (jsonb while the SQL objects are still version 0.1.0's).
 Oid StoredDocType();
 
-// The role the store's tables belong to (the extension owner). Needs no privilege.
+// The role the store's tables belong to (the extension owner), looked up once per transaction.
+// Needs no privilege.
 Oid StoreOwner();
+
+// The owner of relation relid; InvalidOid when it does not exist.
+Oid RelationOwner(Oid relid);
+
+// The user and security context a role switch saved.
+struct SavedUser {
+	Oid user;
+	int context;
+};
+
+// Runs as role from now on, in a security-restricted operation (plus extra_flags). An error
+// before RestoreUser leaves the switch to (sub)transaction abort, which undoes it.
+SavedUser BecomeRole(Oid role, int extra_flags = 0);
+
+// Runs as the store owner: the caller may lack any privilege on the store's tables.
+SavedUser BecomeStoreOwner();
+
+// Returns to the user a role switch saved.
+void RestoreUser(SavedUser saved);
 
 // Reads the registration of store_key: its source table and column list (*all_columns: NULL,
 // meaning every column); false when the key is not registered.
