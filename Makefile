@@ -1,13 +1,18 @@
 # store: PGXS build of the PostgreSQL extension (C++17), plus its regression and isolation tests.
 EXTENSION = store
-EXTVERSION = 0.2.0
+EXTVERSION = 0.3.0
 MODULE_big = store
 
 CORE_SRCS = $(wildcard src/core/*.cpp)
 PG_SRCS = $(wildcard src/pg/*.cpp)
 OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 
-DATA = $(wildcard sql/store--*.sql)
+# Released scripts are kept as they shipped. The update to the version in development is built from
+# its fragments, one per concern, in file-name order (sql/<version>/NN-concern.sql).
+DATA = $(filter-out $(UPDATE_SCRIPT),$(wildcard sql/store--*.sql))
+UPDATE_SCRIPT = sql/store--0.2.0--$(EXTVERSION).sql
+UPDATE_FRAGMENTS = $(sort $(wildcard sql/$(EXTVERSION)/*.sql))
+DATA_built = $(UPDATE_SCRIPT)
 
 # pg_regress: every test/sql/*.sql, run against an installed extension.
 REGRESS = $(sort $(basename $(notdir $(wildcard test/sql/*.sql))))
@@ -28,6 +33,9 @@ COMPILE.cxx.bc += $(PG_CXXFLAGS) -Wno-unknown-warning-option -Wno-string-concate
 COMPILE.cc.bc += $(PG_CPPFLAGS)
 
 EXTRA_CLEAN = test/results test/regression.diffs test/regression.out test/isolation_output build
+
+$(UPDATE_SCRIPT): $(UPDATE_FRAGMENTS)
+	cat $^ > $@
 
 .PHONY: unit format
 # GoogleTest suite of the PostgreSQL-free core, through CMake.
