@@ -37,34 +37,56 @@ SameJsonb(Datum a, Datum b)
 	return datumIsEqual(a, b, false, -1);
 }
 
+// What one row event writes: the old row's id, the new row's id and document (each 0 when the
+// event has no such row), rendered canonically with the table owner's rights.
+struct RenderedRow {
+	Datum old_id;
+	Datum new_id;
+	Datum new_doc;
+};
+
+// Renders what the event needs: ids of the old and new rows, the new row's document.
+RenderedRow
+RenderRow(const DocShape *shape, HeapTuple old_row, HeapTuple new_row, TupleDesc desc)
+{
+	RenderedRow rendered = {0, 0, 0};
+	Rendering rendering = BeginRendering(shape);
+	if (old_row != nullptr)
+		rendered.old_id = BuildId(shape, old_row, desc);
+	if (new_row != nullptr) {
+		rendered.new_id = BuildId(shape, new_row, desc);
+		rendered.new_doc = BuildDoc(shape, new_row, desc, StoredDocType());
+	}
+	EndRendering(rendering);
+	return rendered;
+}
+
 // INSERT: the new row's document arrives (C).
 void
-CaptureInsert(const char *key, const DocShape *shape, HeapTuple row, TupleDesc desc)
+CaptureInsert(const char *key, const RenderedRow &row)
 {
-	WriteCreate(key, BuildId(shape, row, desc), BuildDoc(shape, row, desc, StoredDocType()));
+	WriteCreate(key, row.new_id, row.new_doc);
 	NoteChange(key);
 }
 
 // DELETE: the old row's document goes (D).
 void
-CaptureDelete(const char *key, const DocShape *shape, HeapTuple row, TupleDesc desc)
+CaptureDelete(const char *key, const RenderedRow &row)
 {
-	WriteDelete(key, BuildId(shape, row, desc));
+	WriteDelete(key, row.old_id);
 	NoteChange(key);
 }
 
 // UPDATE: a changed primary key is D + C; else U, unless the stored document is unchanged.
 void
-CaptureUpdate(const char *key, const DocShape *shape, HeapTuple old_row, HeapTuple new_row, TupleDesc desc)
+CaptureUpdate(const char *key, const RenderedRow &row)
 {
-	Datum old_id = BuildId(shape, old_row, desc);
-	Datum new_id = BuildId(shape, new_row, desc);
-	if (!SameJsonb(old_id, new_id)) {
-		CaptureDelete(key, shape, old_row, desc);
-		CaptureInsert(key, shape, new_row, desc);
+	if (!SameJsonb(row.old_id, row.new_id)) {
+		CaptureDelete(key, row);
+		CaptureInsert(key, row);
 		return;
 	}
-	if (WriteUpdate(key, new_id, BuildDoc(shape, new_row, desc, StoredDocType())))
+	if (WriteUpdate(key, row.new_id, row.new_doc))
 		NoteChange(key);
 }
 
@@ -91,14 +113,18 @@ CaptureEvent(TriggerData *data)
 		return;
 	}
 	Relation rel = data->tg_relation;
-	TupleDesc desc = RelationGetDescr(rel);
 	const DocShape *shape = LookupDocShape(rel, key);
-	if (TRIGGER_FIRED_BY_INSERT(data->tg_event))
-		CaptureInsert(key, shape, data->tg_trigtuple, desc);
-	else if (TRIGGER_FIRED_BY_DELETE(data->tg_event))
-		CaptureDelete(key, shape, data->tg_trigtuple, desc);
+	bool inserted = TRIGGER_FIRED_BY_INSERT(data->tg_event);
+	bool deleted = TRIGGER_FIRED_BY_DELETE(data->tg_event);
+	HeapTuple old_row = inserted ? nullptr : data->tg_trigtuple;
+	HeapTuple new_row = inserted ? data->tg_trigtuple : deleted ? nullptr : data->tg_newtuple;
+	RenderedRow row = RenderRow(shape, old_row, new_row, RelationGetDescr(rel));
+	if (inserted)
+		CaptureInsert(key, row);
+	else if (deleted)
+		CaptureDelete(key, row);
 	else
-		CaptureUpdate(key, shape, data->tg_trigtuple, data->tg_newtuple, desc);
+		CaptureUpdate(key, row);
 }
 
 // The trigger body.

@@ -1,5 +1,7 @@
 // Building and caching document shapes.
 #include "pg/doc_shape.hpp"
+#include "pg/canonical.hpp"
+#include "pg/trust.hpp"
 #include "pg/writer.hpp"
 
 namespace store::pg {
@@ -9,9 +11,12 @@ HTAB *shape_cache = nullptr;
 
 } // namespace store::pg
 
-// Marks the shapes of relid (or all, for InvalidOid) stale; they are rebuilt on next use.
+// Marks every shape stale; each is rebuilt (and its rendering checked again) on next use. Called
+// for any relcache invalidation (DDL on a table or on a composite type a column uses, trigger
+// changes from register/unregister) and any change of casts, functions, types or roles (who may
+// render a document).
 extern "C" void
-store_invalidate_shapes(Datum, Oid relid)
+store_invalidate_shapes(Datum, Oid)
 {
 	if (store::pg::shape_cache == nullptr)
 		return;
@@ -19,8 +24,14 @@ store_invalidate_shapes(Datum, Oid relid)
 	hash_seq_init(&status, store::pg::shape_cache);
 	for (auto *shape = static_cast<store::pg::DocShape *>(hash_seq_search(&status)); shape != nullptr;
 	     shape = static_cast<store::pg::DocShape *>(hash_seq_search(&status)))
-		if (relid == InvalidOid || shape->key.relid == relid)
-			shape->valid = false;
+		shape->valid = false;
+}
+
+// The syscache form of store_invalidate_shapes.
+extern "C" void
+store_invalidate_shapes_syscache(Datum arg, int, uint32)
+{
+	store_invalidate_shapes(arg, InvalidOid);
 }
 
 namespace store::pg {
@@ -40,8 +51,9 @@ EnsureShapeCache()
 	shape_cache = hash_create("store document shapes", 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
-// Fills the shape's column list: every live column, or the registered ones by name.
-// Reads store.keys through SPI, which resets CurrentMemoryContext; allocates in context.
+// Fills the shape's column list: every live column, or the registered ones by attribute number
+// (they follow renames). Reads store.keys through SPI, which resets CurrentMemoryContext;
+// allocates in context.
 void
 ResolveColumns(DocShape *shape, Relation rel, const char *store_key, MemoryContext context)
 {
@@ -57,17 +69,16 @@ ResolveColumns(DocShape *shape, Relation rel, const char *store_key, MemoryConte
 				shape->attnums[shape->natts++] = TupleDescAttr(desc, i)->attnum;
 		return;
 	}
-	Datum *names;
+	Datum *numbers;
 	int count;
-	deconstruct_array(DatumGetArrayTypeP(columns), TEXTOID, -1, false, TYPALIGN_INT, &names, nullptr, &count);
+	deconstruct_array(DatumGetArrayTypeP(columns), INT2OID, 2, true, TYPALIGN_SHORT, &numbers, nullptr, &count);
 	shape->attnums = static_cast<AttrNumber *>(repalloc(shape->attnums, sizeof(AttrNumber) * Max(count, 1)));
 	for (int i = 0; i < count; i++) {
-		char *name = TextDatumGetCString(names[i]);
-		AttrNumber attnum = get_attnum(RelationGetRelid(rel), name);
-		if (attnum == InvalidAttrNumber)
+		AttrNumber attnum = DatumGetInt16(numbers[i]);
+		if (attnum < 1 || attnum > desc->natts || TupleDescAttr(desc, attnum - 1)->attisdropped)
 			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
-			                errmsg("column \"%s\" chosen for store key \"%s\" no longer exists in table \"%s\"", name,
-			                       store_key, RelationGetRelationName(rel)),
+			                errmsg("a column chosen for store key \"%s\" no longer exists in table \"%s\"", store_key,
+			                       RelationGetRelationName(rel)),
 			                errhint("Unregister the key and register it again with the table's current columns.")));
 		shape->attnums[shape->natts++] = attnum;
 	}
@@ -90,7 +101,10 @@ BuildShape(DocShape *shape, Relation rel, const char *store_key, MemoryContext c
 	TupleDesc desc = RelationGetDescr(rel);
 	MemoryContext caller = CurrentMemoryContext;
 	ResolveColumns(shape, rel, store_key, context);
+	MemoryContextSwitchTo(caller);
+	RequireRenderableSource(RelationGetRelid(rel), shape->attnums, shape->natts);
 	MemoryContextSwitchTo(context);
+	shape->owner = rel->rd_rel->relowner;
 	shape->projection = BuildProjection(shape, desc);
 	shape->id_attnum = PrimaryKeyAttnum(rel);
 	Form_pg_attribute id_att = TupleDescAttr(desc, shape->id_attnum - 1);
@@ -124,6 +138,9 @@ void
 InitDocShapes()
 {
 	CacheRegisterRelcacheCallback(store_invalidate_shapes, (Datum)0);
+	const int caches[] = {CASTSOURCETARGET, PROCOID, TYPEOID, AUTHOID, AUTHMEMROLEMEM};
+	for (int cache : caches)
+		CacheRegisterSyscacheCallback(cache, store_invalidate_shapes_syscache, (Datum)0);
 }
 
 void
@@ -204,6 +221,22 @@ BuildDoc(const DocShape *shape, HeapTuple tuple, TupleDesc desc, Oid doc_type)
 	HeapTuple record = heap_form_tuple(shape->projection, values, nulls);
 	const FmgrInfo *render = doc_type == JSONOID ? &shape->doc_to_json : &shape->doc_to_jsonb;
 	return FunctionCall1(const_cast<FmgrInfo *>(render), HeapTupleGetDatum(record));
+}
+
+Rendering
+BeginRendering(const DocShape *shape)
+{
+	Rendering rendering;
+	rendering.nest_level = EnterCanonicalOutput();
+	rendering.saved = BecomeRole(shape->owner);
+	return rendering;
+}
+
+void
+EndRendering(Rendering rendering)
+{
+	RestoreUser(rendering.saved);
+	LeaveCanonicalOutput(rendering.nest_level);
 }
 
 Datum

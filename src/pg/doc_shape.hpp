@@ -1,10 +1,13 @@
 // How rows of a registered table become store documents: the chosen columns as a record,
-// rendered by PostgreSQL's own to_json (to_jsonb while the store's tables are still 0.1.0's). Shapes are cached per
-// (table, key) and rebuilt after any relcache invalidation of the table (DDL, trigger changes from
-// register/unregister).
+// rendered by PostgreSQL's own to_json (to_jsonb while the store's tables are still 0.1.0's), as
+// the table's owner under canonical output settings (RenderAsOwner). Shapes are cached per
+// (table, key), built from the latest registration after checking who may render them
+// (trust.hpp), and rebuilt after any relcache invalidation or change of casts, functions, types
+// or roles.
 #pragma once
 
 #include "pg/postgres_headers.hpp"
+#include "pg/writer.hpp"
 
 namespace store::pg {
 
@@ -16,6 +19,7 @@ struct DocShape {
 	} key;
 	bool valid;
 	MemoryContext context;
+	Oid owner;             // the table's owner: documents are rendered with its rights
 	int natts;             // number of chosen columns
 	AttrNumber *attnums;   // their attribute numbers in the table
 	TupleDesc projection;  // blessed record descriptor of the chosen columns
@@ -37,12 +41,25 @@ Datum BuildDoc(const DocShape *shape, HeapTuple tuple, TupleDesc desc, Oid doc_t
 // The jsonb form of a row's primary key (the entry's id; item_id is its text).
 Datum BuildId(const DocShape *shape, HeapTuple tuple, TupleDesc desc);
 
-// The registered column list of store_key (*all_columns: every column); errors unless store_key
-// is registered for rel itself. Needs an open SPI connection.
+// The registered column numbers (int2[]) of store_key (*all_columns: every column); errors unless
+// store_key is registered for rel itself. Needs an open SPI connection.
 Datum RequireRegistration(Relation rel, const char *store_key, bool *all_columns);
 
 // The attribute number of rel's single-column primary key; errors when there is none.
 AttrNumber PrimaryKeyAttnum(Relation rel);
+
+// The rendering state of one capture: canonical output settings and the table owner's rights.
+struct Rendering {
+	int nest_level;
+	SavedUser saved;
+};
+
+// Renders from now on as shape's table owner, in a security-restricted operation, under canonical
+// output settings; an error before EndRendering is undone by the (sub)transaction's abort.
+Rendering BeginRendering(const DocShape *shape);
+
+// Returns to the caller's rights and settings.
+void EndRendering(Rendering rendering);
 
 // Prepares fn to call to_json or to_jsonb (function) on values of argtype (they need its type).
 void InitToJson(FmgrInfo *fn, Oid function, Oid argtype, int32 typmod, Oid collation, MemoryContext context);

@@ -2,15 +2,18 @@
 // internal helpers of the extension's SQL functions (schema "store"). Snapshots: snapshot.cpp.
 #include "core/cursor.hpp"
 #include "core/key.hpp"
+#include "pg/canonical.hpp"
 #include "pg/cursor_glue.hpp"
 #include "pg/doc_shape.hpp"
 #include "pg/guard.hpp"
 #include "pg/reader.hpp"
+#include "pg/trust.hpp"
 #include "pg/writer.hpp"
 #include "pg/xact.hpp"
 
 extern "C" {
 #include "utils/rls.h"
+#include "utils/snapmgr.h"
 #include "utils/xid8.h"
 }
 
@@ -130,13 +133,20 @@ ReadCursor(FunctionCallInfo fcinfo)
 Datum
 EntryIdFromText(Oid type, const char *id_text)
 {
+	if (!pg::IsCanonicalKeyType(type))
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		                errmsg("store keys with primary keys of type %s cannot be read by id", format_type_be(type)),
+		                errhint("Unregister the key; ALTER EXTENSION store UPDATE refuses such keys.")));
 	type = getBaseType(type);
 	Oid input_fn, input_param;
 	getTypeInputInfo(type, &input_fn, &input_param);
 	Datum value = OidInputFunctionCall(input_fn, const_cast<char *>(id_text), input_param, -1);
 	FmgrInfo to_jsonb;
 	pg::InitToJson(&to_jsonb, F_TO_JSONB, type, -1, InvalidOid, CurrentMemoryContext);
-	return FunctionCall1(&to_jsonb, value);
+	int nest_level = pg::EnterCanonicalOutput();
+	Datum id = FunctionCall1(&to_jsonb, value);
+	pg::LeaveCanonicalOutput(nest_level);
+	return id;
 }
 
 // store._item_id(id_type, id): the entry id (jsonb) of a key value given as text.
@@ -228,34 +238,46 @@ Get(FunctionCallInfo fcinfo)
 	return doc;
 }
 
-// store._source_rows(key): every row of key's table as (id, doc), computed as the table's owner
-// in a security-restricted operation (RLS not forced, as for foreign-key checks), fetched in
-// batches into a tuplestore.
-Datum
-SourceRows(FunctionCallInfo fcinfo)
+// The registration of key as SourceRows needs it, read in a fresh snapshot (the latest one, in
+// any isolation level): source table, chosen column numbers and the query rendering its rows.
+HeapTuple
+LatestSourceQuery(Datum key, TupleDesc *desc)
 {
-	InitMaterializedSRF(fcinfo, 0);
-	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-	if (PG_ARGISNULL(0))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("store key must not be NULL")));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "store: SPI_connect failed");
 	Oid argtypes[1] = {TEXTOID};
-	Datum args[1] = {PG_GETARG_DATUM(0)};
-	int rc = SPI_execute_with_args("SELECT k.source::pg_catalog.oid, store._source_query(k) FROM store.keys AS k"
-	                               " WHERE k.key OPERATOR(pg_catalog.=) $1",
-	                               1, argtypes, args, nullptr, true, 1);
+	SPIPlanPtr plan = SPI_prepare("SELECT k.source::pg_catalog.oid, store._source_query(k), k.column_numbers"
+	                              " FROM store.keys AS k WHERE k.key OPERATOR(pg_catalog.=) $1",
+	                              1, argtypes);
+	if (plan == nullptr)
+		elog(ERROR, "store: preparing the registration query failed: %s", SPI_result_code_string(SPI_result));
+	Datum args[1] = {key};
+	int rc = SPI_execute_snapshot(plan, args, nullptr, GetLatestSnapshot(), InvalidSnapshot, true, false, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
-		                errmsg("store key \"%s\" is not registered", TextDatumGetCString(PG_GETARG_DATUM(0)))));
-	bool is_null;
-	Oid source = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null));
-	char *query = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &is_null));
-	Oid owner = pg::RelationOwner(source);
-	if (!OidIsValid(owner))
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("the table of a store key no longer exists")));
-	pg::SavedUser saved = pg::BecomeRole(owner, SECURITY_NOFORCE_RLS);
-	Portal portal = SPI_cursor_open_with_args(nullptr, query, 0, nullptr, nullptr, nullptr, true, CURSOR_OPT_NO_SCROLL);
+		ereport(ERROR,
+		        (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("store key \"%s\" is not registered", TextDatumGetCString(key))));
+	*desc = SPI_tuptable->tupdesc;
+	return SPI_tuptable->vals[0];
+}
+
+// Errors unless source's chosen columns (int2[], or all when null) render canonically and only
+// through code its owner trusts (trust.hpp).
+void
+RequireRenderable(Oid source, Datum column_numbers, bool all_columns)
+{
+	Datum *numbers = nullptr;
+	int count = 0;
+	if (!all_columns)
+		deconstruct_array(DatumGetArrayTypeP(column_numbers), INT2OID, 2, true, TYPALIGN_SHORT, &numbers, nullptr,
+		                  &count);
+	AttrNumber *attnums = static_cast<AttrNumber *>(palloc(sizeof(AttrNumber) * Max(count, 1)));
+	for (int i = 0; i < count; i++)
+		attnums[i] = DatumGetInt16(numbers[i]);
+	pg::RequireRenderableSource(source, attnums, count);
+}
+
+// Copies every row of an open cursor into the SRF's tuplestore, in batches.
+void
+FetchAllInto(Portal portal, ReturnSetInfo *rsinfo)
+{
 	for (;;) {
 		SPI_cursor_fetch(portal, true, 1000);
 		if (SPI_processed == 0)
@@ -269,10 +291,51 @@ SourceRows(FunctionCallInfo fcinfo)
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();
 	}
+}
+
+// store._source_rows(key): every row of key's table as (id, doc), rendered as the table's owner
+// in a security-restricted operation (RLS not forced, as for foreign-key checks) under canonical
+// output settings, after checking who may render it; fetched in batches into a tuplestore.
+Datum
+SourceRows(FunctionCallInfo fcinfo)
+{
+	InitMaterializedSRF(fcinfo, 0);
+	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("store key must not be NULL")));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "store: SPI_connect failed");
+	TupleDesc desc;
+	HeapTuple registration = LatestSourceQuery(PG_GETARG_DATUM(0), &desc);
+	bool is_null, all_columns;
+	Oid source = DatumGetObjectId(SPI_getbinval(registration, desc, 1, &is_null));
+	char *query = TextDatumGetCString(SPI_getbinval(registration, desc, 2, &is_null));
+	Datum column_numbers = SPI_getbinval(registration, desc, 3, &all_columns);
+	Oid owner = pg::RelationOwner(source);
+	if (!OidIsValid(owner))
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("the table of a store key no longer exists")));
+	RequireRenderable(source, column_numbers, all_columns);
+	int nest_level = pg::EnterCanonicalOutput();
+	pg::SavedUser saved = pg::BecomeRole(owner, SECURITY_NOFORCE_RLS);
+	Portal portal = SPI_cursor_open_with_args(nullptr, query, 0, nullptr, nullptr, nullptr, true, CURSOR_OPT_NO_SCROLL);
+	FetchAllInto(portal, rsinfo);
 	SPI_cursor_close(portal);
 	pg::RestoreUser(saved);
+	pg::LeaveCanonicalOutput(nest_level);
 	SPI_finish();
 	return (Datum)0;
+}
+
+// store._check_source(source, column_numbers): errors unless source's documents (the chosen
+// columns; NULL: all) render canonically and only through code its owner trusts. Registration,
+// DDL on the table and new casts or functions check it.
+Datum
+CheckSource(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("source table must not be NULL")));
+	RequireRenderable(PG_GETARG_OID(0), PG_GETARG_DATUM(1), PG_ARGISNULL(1));
+	PG_RETURN_VOID();
 }
 
 // store_history(after): the rows after a version the caller may see, into a tuplestore.
@@ -309,4 +372,5 @@ STORE_ENTRY(store_changes, ChangesAfter)
 STORE_ENTRY(store_get, Get)
 STORE_ENTRY(store_history, History)
 STORE_ENTRY(store_source_rows, SourceRows)
+STORE_ENTRY(store_check_source, CheckSource)
 STORE_ENTRY(store_rls_active, RlsActive)

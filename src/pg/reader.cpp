@@ -1,6 +1,7 @@
 // Reading on a caller's behalf: see reader.hpp.
 #include "pg/reader.hpp"
 #include "core/cursor.hpp"
+#include "pg/canonical.hpp"
 #include "pg/cursor_glue.hpp"
 #include "pg/guard.hpp"
 #include "pg/writer.hpp"
@@ -48,7 +49,9 @@ VisibleIds(Oid reader, Datum key, bool key_is_null, bool *is_null)
 	Datum query = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, is_null);
 	if (*is_null)
 		return (Datum)0;
+	int nest_level = EnterCanonicalOutput(); // the ids as the store rendered them
 	rc = SPI_execute(TextDatumGetCString(query), true, 1);
+	LeaveCanonicalOutput(nest_level);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "store: reading row-level security failed: %s", SPI_result_code_string(rc));
 	Datum visible = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, is_null);

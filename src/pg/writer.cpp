@@ -28,7 +28,7 @@ enum PlanKind { kTruncatePlan, kRegistrationPlan, kPlanCount };
 const char *const kPlanSql[kPlanCount] = {
     "WITH e AS (DELETE FROM store.entries AS e WHERE e.key OPERATOR(pg_catalog.=) $1)"
     " INSERT INTO store.history (cache_key, item, state) VALUES ($1, NULL, 'U')",
-    "SELECT k.source::pg_catalog.oid, k.columns FROM store.keys AS k WHERE k.key OPERATOR(pg_catalog.=) $1",
+    "SELECT k.source::pg_catalog.oid, k.column_numbers FROM store.keys AS k WHERE k.key OPERATOR(pg_catalog.=) $1",
 };
 const int kPlanNargs[kPlanCount] = {1, 1};
 const Oid kPlanArgtypes[kPlanCount][1] = {{TEXTOID}, {TEXTOID}};
@@ -109,6 +109,17 @@ ExecuteAsOwner(PlanKind kind, Datum *args, bool read_only)
 {
 	SavedUser saved = BecomeStoreOwner();
 	int rc = SPI_execute_plan(GetPlan(kind), args, nullptr, read_only, 0);
+	RestoreUser(saved);
+	return rc;
+}
+
+// Runs a read-only plan as the store owner in a fresh snapshot: the latest committed state (and
+// this transaction's own changes), whatever the transaction's isolation level.
+int
+ReadLatestAsOwner(PlanKind kind, Datum *args)
+{
+	SavedUser saved = BecomeStoreOwner();
+	int rc = SPI_execute_snapshot(GetPlan(kind), args, nullptr, GetLatestSnapshot(), InvalidSnapshot, true, false, 0);
 	RestoreUser(saved);
 	return rc;
 }
@@ -412,7 +423,7 @@ bool
 ReadRegistration(const char *store_key, Oid *source, Datum *columns, bool *all_columns)
 {
 	Datum args[1] = {CStringGetTextDatum(store_key)};
-	int rc = ExecuteAsOwner(kRegistrationPlan, args, true);
+	int rc = ReadLatestAsOwner(kRegistrationPlan, args);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "store: reading store.keys failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed != 1)

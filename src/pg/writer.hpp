@@ -51,8 +51,9 @@ SavedUser BecomeStoreOwner();
 // Returns to the user a role switch saved.
 void RestoreUser(SavedUser saved);
 
-// Reads the registration of store_key: its source table and column list (*all_columns: NULL,
-// meaning every column); false when the key is not registered.
+// Reads the latest registration of store_key (committed, or this transaction's; never an older
+// one a REPEATABLE READ snapshot still sees): its source table and chosen column numbers
+// (int2[]; *all_columns: NULL, meaning every column); false when the key is not registered.
 bool ReadRegistration(const char *store_key, Oid *source, Datum *columns, bool *all_columns);
 
 } // namespace store::pg

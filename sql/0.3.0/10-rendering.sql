@@ -1,0 +1,124 @@
+
+---------------------------------------------------------------------------------------------
+-- Rendering: canonical ids and documents, rendered only by code the table's owner trusts
+---------------------------------------------------------------------------------------------
+
+-- Errors unless source's documents (the chosen columns; NULL: all) can be rendered canonically
+-- and only by code its owner trusts: a primary key of a type whose ids print the same in every
+-- session and never alike for different keys, and no cast to json whose function belongs to a
+-- role without the table owner's privileges (it would run with them).
+CREATE FUNCTION store._check_source(source regclass, column_numbers int2[]) RETURNS void
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_check_source';
+
+-- A store written by an earlier version may hold keys this version refuses: the update stops
+-- and names them, so nothing is served that could leak or be forged.
+DO $$
+DECLARE
+    k record;
+BEGIN
+    FOR k IN SELECT * FROM store.keys ORDER BY key LOOP
+        BEGIN
+            PERFORM store._check_source(k.source, k.column_numbers);
+        EXCEPTION WHEN feature_not_supported OR insufficient_privilege THEN
+            RAISE EXCEPTION 'store key "%" cannot be kept: %', k.key, SQLERRM
+                USING ERRCODE = SQLSTATE,
+                      HINT = pg_catalog.format('Unregister it before updating: SELECT store_unregister(%L);', k.key);
+        END;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.store_register(key text, source regclass, columns text[] DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    id_column name;
+BEGIN
+    PERFORM store._check_key(key);
+    IF source IS NULL THEN
+        RAISE EXCEPTION 'source table must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    id_column := store._primary_key_column(source);
+    IF NOT pg_has_role(current_user, (SELECT c.relowner FROM pg_class AS c WHERE c.oid = source), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table % to register it', source
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    PERFORM store._check_columns(source, columns);
+    PERFORM store._check_source(source, store._column_numbers(source, columns));
+    PERFORM FROM store.keys AS k WHERE k.key = store_register.key;
+    IF FOUND THEN
+        RAISE EXCEPTION 'store key "%" is already registered', key
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'Choose another key, or store_unregister() it first.';
+    END IF;
+    INSERT INTO store.keys (key, source, columns, column_numbers, id_type, shape)
+    SELECT key, source, columns, store._column_numbers(source, columns), a.atttypid::regtype,
+           store._shape(source, store._column_numbers(source, columns))
+      FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = source AND a.attname = id_column;
+    EXECUTE pg_catalog.format(
+        'CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION store.capture(%L)',
+        'store_' || key, source, key);
+    EXECUTE pg_catalog.format(
+        'CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION store.capture(%L)',
+        'store_' || key || '_truncate', source, key);
+    PERFORM store._rebuild(key);
+    PERFORM store._log(key, 'U', ARRAY[key]);
+END
+$$;
+
+-- After DDL on a registered table: as before (see 0.1.0), and the documents' new shape must
+-- still render canonically and only through trusted code, or the DDL is refused.
+CREATE OR REPLACE FUNCTION store._refresh(key text) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    registration store.keys := store._require_key(key);
+    names text[];
+    new_shape text;
+BEGIN
+    IF registration.column_numbers IS NOT NULL THEN
+        SELECT array_agg(a.attname::text ORDER BY u.o) INTO names
+          FROM unnest(registration.column_numbers) WITH ORDINALITY AS u(n, o)
+          JOIN pg_attribute AS a ON a.attrelid = registration.source AND a.attnum = u.n AND NOT a.attisdropped;
+        IF coalesce(cardinality(names), 0) <> cardinality(registration.column_numbers) THEN
+            RAISE EXCEPTION 'a column chosen for store key "%" would be dropped from table "%"', key, registration.source
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      HINT = format('Unregister the key first, or register it again without the column: '
+                                    'SELECT store_unregister(%L);', key);
+        END IF;
+    END IF;
+    new_shape := store._shape(registration.source, registration.column_numbers);
+    IF new_shape = registration.shape THEN
+        RETURN;
+    END IF;
+    PERFORM store._check_source(registration.source, registration.column_numbers);
+    UPDATE store.keys AS k
+       SET columns = names, shape = new_shape,
+           id_type = (SELECT a.atttypid::regtype FROM pg_attribute AS a
+                       WHERE a.attrelid = registration.source
+                         AND a.attname = store._primary_key_column(registration.source))
+     WHERE k.key = registration.key;
+    PERFORM store._rebuild(key);
+    PERFORM store._log(key, 'U', ARRAY[key]);
+END
+$$;
+
+-- DDL that changes who renders a document (a new cast to json, a function or type given to
+-- another owner, a composite type's new attribute): every key is checked again and the command
+-- refused when one of them would run untrusted code. (Role changes, which fire no event trigger,
+-- are caught when the capture trigger next renders: it checks again and refuses to write.)
+CREATE FUNCTION store._on_rendering_ddl() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM store._check_source(k.source, k.column_numbers) FROM store.keys AS k ORDER BY k.key;
+END
+$$;
+REVOKE ALL ON FUNCTION store._on_rendering_ddl() FROM PUBLIC;
+CREATE EVENT TRIGGER store_rendering ON ddl_command_end
+    WHEN TAG IN ('CREATE CAST', 'ALTER FUNCTION', 'ALTER ROUTINE', 'ALTER TYPE', 'ALTER DOMAIN', 'CREATE FUNCTION')
+    EXECUTE FUNCTION store._on_rendering_ddl();
