@@ -24,8 +24,8 @@ SessionZoneIsUtc()
 void
 SetForRendering(const char *name, const char *value)
 {
-	(void)set_config_option(name, value, superuser() ? PGC_SUSET : PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
-	                        0, false);
+	(void)set_config_option(name, value, superuser() ? PGC_SUSET : PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+	                        false);
 }
 
 // Opens a GUC nest level on first use (nest_level < 0: none yet).

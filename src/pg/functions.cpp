@@ -252,8 +252,8 @@ LatestSourceQuery(Datum key, TupleDesc *desc)
 	Datum args[1] = {key};
 	int rc = SPI_execute_snapshot(plan, args, nullptr, GetLatestSnapshot(), InvalidSnapshot, true, false, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		ereport(ERROR,
-		        (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("store key \"%s\" is not registered", TextDatumGetCString(key))));
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT),
+		                errmsg("store key \"%s\" is not registered", TextDatumGetCString(key))));
 	*desc = SPI_tuptable->tupdesc;
 	return SPI_tuptable->vals[0];
 }

@@ -62,6 +62,13 @@ SELECT err($$SELECT store_register('by_composite', 'alice.by_composite')$$);
 SELECT err($$SELECT store_register('by_array', 'alice.by_array')$$);
 UPDATE alice.tickets SET title = 'fix';
 SELECT mallory_is_superuser();
+-- A superuser's own table is no different: rendering as its owner would run mallory's code as
+-- a superuser.
+CREATE TABLE admin_tickets (id int PRIMARY KEY, prio mallory.level);
+INSERT INTO admin_tickets VALUES (1, 'low');
+SELECT err($$SELECT store_register('admin_tickets', 'admin_tickets')$$);
+UPDATE admin_tickets SET prio = 'high';
+SELECT mallory_is_superuser();
 SELECT count(*) AS keys FROM store.keys;
 -- Leaving the column out is fine: unchosen columns are never rendered.
 SELECT store_register('tickets', 'alice.tickets', ARRAY['id', 'title']);
@@ -131,6 +138,7 @@ SELECT err($$ALTER FUNCTION alice.state_json(alice.state) OWNER TO atk_mallory$$
 
 SET client_min_messages = warning;
 DROP EXTENSION store CASCADE;
+DROP TABLE admin_tickets;
 DROP SCHEMA alice, mallory CASCADE;
 DROP OWNED BY atk_mallory, atk_alice CASCADE;
 RESET client_min_messages;
