@@ -108,7 +108,8 @@ $$;
 
 -- DDL that changes who renders a document (a new cast to json, a function or type given to
 -- another owner, a composite type's new attribute): every key is checked again and the command
--- refused when one of them would run untrusted code. (Role changes, which fire no event trigger,
+-- refused when one of them would run untrusted code. (CREATE OR REPLACE FUNCTION keeps the
+-- function's owner, and a domain renders as its base type: neither changes whose code runs.) (Role changes, which fire no event trigger,
 -- are caught when the capture trigger next renders: it checks again and refuses to write.)
 CREATE FUNCTION store._on_rendering_ddl() RETURNS event_trigger
     LANGUAGE plpgsql SECURITY DEFINER
@@ -120,5 +121,5 @@ END
 $$;
 REVOKE ALL ON FUNCTION store._on_rendering_ddl() FROM PUBLIC;
 CREATE EVENT TRIGGER store_rendering ON ddl_command_end
-    WHEN TAG IN ('CREATE CAST', 'ALTER FUNCTION', 'ALTER ROUTINE', 'ALTER TYPE', 'ALTER DOMAIN', 'CREATE FUNCTION')
+    WHEN TAG IN ('CREATE CAST', 'ALTER FUNCTION', 'ALTER ROUTINE', 'ALTER TYPE')
     EXECUTE FUNCTION store._on_rendering_ddl();
