@@ -28,45 +28,8 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION @extschema@.store_register(key text, source regclass, columns text[] DEFAULT NULL)
-    RETURNS void
-    LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    id_column name;
-BEGIN
-    PERFORM store._check_key(key);
-    IF source IS NULL THEN
-        RAISE EXCEPTION 'source table must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    id_column := store._primary_key_column(source);
-    IF NOT pg_has_role(current_user, (SELECT c.relowner FROM pg_class AS c WHERE c.oid = source), 'USAGE') THEN
-        RAISE EXCEPTION 'must be owner of table % to register it', source
-            USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    PERFORM store._check_columns(source, columns);
-    PERFORM store._check_source(source, store._column_numbers(source, columns));
-    PERFORM FROM store.keys AS k WHERE k.key = store_register.key;
-    IF FOUND THEN
-        RAISE EXCEPTION 'store key "%" is already registered', key
-            USING ERRCODE = 'duplicate_object',
-                  HINT = 'Choose another key, or store_unregister() it first.';
-    END IF;
-    INSERT INTO store.keys (key, source, columns, column_numbers, id_type, shape)
-    SELECT key, source, columns, store._column_numbers(source, columns), a.atttypid::regtype,
-           store._shape(source, store._column_numbers(source, columns))
-      FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = source AND a.attname = id_column;
-    EXECUTE pg_catalog.format(
-        'CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION store.capture(%L)',
-        'store_' || key, source, key);
-    EXECUTE pg_catalog.format(
-        'CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION store.capture(%L)',
-        'store_' || key || '_truncate', source, key);
-    PERFORM store._rebuild(key);
-    PERFORM store._log(key, 'U', ARRAY[key]);
-END
-$$;
+-- store_register checks store._check_source before it records a key (redefined once, in
+-- 40-triggers.sql, which also changes how it installs the triggers).
 
 -- After DDL on a registered table: as before (see 0.1.0), and the documents' new shape must
 -- still render canonically and only through trusted code, or the DDL is refused.
@@ -123,3 +86,4 @@ REVOKE ALL ON FUNCTION store._on_rendering_ddl() FROM PUBLIC;
 CREATE EVENT TRIGGER store_rendering ON ddl_command_end
     WHEN TAG IN ('CREATE CAST', 'ALTER FUNCTION', 'ALTER ROUTINE', 'ALTER TYPE')
     EXECUTE FUNCTION store._on_rendering_ddl();
+ALTER EVENT TRIGGER store_rendering ENABLE ALWAYS; -- also in replica-role sessions

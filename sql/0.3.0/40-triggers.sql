@@ -119,7 +119,8 @@ REVOKE ALL ON FUNCTION store._repair_triggers(text) FROM PUBLIC;
 -- Registering, unregistering and reloading
 ---------------------------------------------------------------------------------------------
 
--- As in 10-rendering.sql, with the triggers installed by store._install_triggers (ALWAYS).
+-- Registration (see 0.1.0), now also refusing sources whose documents cannot be rendered
+-- canonically by trusted code (store._check_source), and installing the triggers ALWAYS.
 CREATE OR REPLACE FUNCTION @extschema@.store_register(key text, source regclass, columns text[] DEFAULT NULL)
     RETURNS void
     LANGUAGE plpgsql VOLATILE
@@ -270,8 +271,8 @@ DECLARE
     registration store.keys := store._require_key(key);
 BEGIN
     IF NOT store._may_read(registration, reader, false) THEN
-        IF EXISTS (SELECT FROM jsonb_each_text(store._trigger_state(registration.source, key)) AS s
-                    WHERE s.key IN ('store_' || key, 'store_' || key || '_truncate')
+        IF EXISTS (SELECT FROM jsonb_each_text(store._trigger_state(registration.source, registration.key)) AS s
+                    WHERE s.key IN ('store_' || registration.key, 'store_' || registration.key || '_truncate')
                       AND s.value NOT IN ('always', 'enabled')) THEN
             RAISE EXCEPTION 'store key "%" does not follow its table: its triggers are missing or disabled', key
                 USING ERRCODE = 'object_not_in_prerequisite_state',

@@ -12,12 +12,19 @@ namespace store::pg {
 namespace {
 
 // True when the session's time zone renders like UTC: a fixed offset of zero ('UTC', 'Etc/UTC',
-// 'GMT', ...), so switching would change nothing.
+// 'GMT', ...), so switching would change nothing. Remembered per zone (zones live as long as the
+// backend), so a write costs a pointer comparison.
 bool
 SessionZoneIsUtc()
 {
-	long offset = 0;
-	return session_timezone != nullptr && pg_get_timezone_offset(session_timezone, &offset) && offset == 0;
+	static const pg_tz *known_zone = nullptr;
+	static bool known_is_utc = false;
+	if (session_timezone != known_zone) {
+		long offset = 0;
+		known_is_utc = session_timezone != nullptr && pg_get_timezone_offset(session_timezone, &offset) && offset == 0;
+		known_zone = session_timezone;
+	}
+	return known_is_utc;
 }
 
 // Sets one setting for the current GUC nest level, as a function's SET clause does.
