@@ -21,26 +21,22 @@ CREATE SCHEMA alice AUTHORIZATION atk_alice;
 -- mallory's enum with a cast to json that makes her superuser when a superuser runs it
 SET ROLE atk_mallory;
 GRANT USAGE ON SCHEMA mallory TO PUBLIC;
-CREATE TYPE mallory.level AS ENUM ('low', 'high');
-CREATE FUNCTION mallory.level_json(mallory.level) RETURNS json LANGUAGE plpgsql AS $$
+-- (the trap: whoever runs it as a superuser makes mallory one)
+CREATE FUNCTION mallory.trap(anyelement) RETURNS json LANGUAGE plpgsql AS $$
 BEGIN
     IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
         ALTER ROLE atk_mallory SUPERUSER;
     END IF;
     RETURN pg_catalog.to_json($1::text);
 END $$;
+CREATE TYPE mallory.level AS ENUM ('low', 'high');
+CREATE FUNCTION mallory.level_json(mallory.level) RETURNS json LANGUAGE sql AS $$ SELECT mallory.trap($1) $$;
 CREATE CAST (mallory.level AS json) WITH FUNCTION mallory.level_json(mallory.level);
 -- the same trap through a domain, a range, a composite and an array
 CREATE DOMAIN mallory.dlevel AS mallory.level;
 CREATE TYPE mallory.pair AS (n int, l mallory.level);
 CREATE TYPE mallory.span AS RANGE (subtype = int4);
-CREATE FUNCTION mallory.span_json(mallory.span) RETURNS json LANGUAGE plpgsql AS $$
-BEGIN
-    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
-        ALTER ROLE atk_mallory SUPERUSER;
-    END IF;
-    RETURN pg_catalog.to_json($1::text);
-END $$;
+CREATE FUNCTION mallory.span_json(mallory.span) RETURNS json LANGUAGE sql AS $$ SELECT mallory.trap($1) $$;
 CREATE CAST (mallory.span AS json) WITH FUNCTION mallory.span_json(mallory.span);
 RESET ROLE;
 
@@ -79,13 +75,7 @@ SELECT mallory_is_superuser();
 -- Introduced later: a cast created on a type a registered key renders is refused ...
 SET ROLE atk_mallory;
 CREATE TYPE mallory.mood AS ENUM ('calm', 'angry');
-CREATE FUNCTION mallory.mood_json(mallory.mood) RETURNS json LANGUAGE plpgsql AS $$
-BEGIN
-    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
-        ALTER ROLE atk_mallory SUPERUSER;
-    END IF;
-    RETURN pg_catalog.to_json($1::text);
-END $$;
+CREATE FUNCTION mallory.mood_json(mallory.mood) RETURNS json LANGUAGE sql AS $$ SELECT mallory.trap($1) $$;
 RESET ROLE;
 SET ROLE atk_alice;
 CREATE TABLE alice.moods (id int PRIMARY KEY, mood mallory.mood);
