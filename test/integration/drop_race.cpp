@@ -1,8 +1,9 @@
 // DROP DATABASE right after a database's first commit, for the notifier tests: each cycle creates
 // a database from TEMPLATE, commits one row into its table "probe" (which starts the database's
 // notifier), disconnects and at once drops the database over a connection that is already open, so
-// the notifier is still starting. Every EVERY-th cycle is run by ROLE (its owner, not a superuser)
-// with DROP DATABASE ... WITH (FORCE). A refused drop is reported, then forced through.
+// the notifier is still starting. Every EVERY-th cycle is run by ROLE (its owner, not a superuser;
+// a login role whose password is its name) with DROP DATABASE ... WITH (FORCE). A refused drop is
+// reported, then forced through.
 // Usage: store_drop_race CYCLES TEMPLATE ROLE EVERY   (connection from the PG* environment; the
 // database of PGDATABASE must not be the template)
 // Prints "cycles C refused R"; exits 1 when a drop was refused.
@@ -35,9 +36,7 @@ main(int argc, char **argv)
 			admin.Exec(by_owner ? "SET ROLE " + role : "RESET ROLE");
 			admin.Exec("CREATE DATABASE " + name + " TEMPLATE " + tpl);
 			{
-				Connection writer(ConninfoFor(name));
-				if (by_owner)
-					writer.Exec("SET ROLE " + role);
+				Connection writer(ConninfoFor(name) + (by_owner ? " user=" + role + " password=" + role : ""));
 				writer.Exec("INSERT INTO probe DEFAULT VALUES");
 			}
 			std::string drop = "DROP DATABASE " + name + (by_owner ? " WITH (FORCE)" : "");
