@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Attacks on the notifier (shared_preload_libraries = 'store'); each part failed before the fixes:
 #  permissions  a role that may not drop, rename, move or copy a database cannot stop its notifier,
-#               and a loop of its refused DROP DATABASE loses no notification (its owner can);
+#               and a loop of its refused DROP DATABASE loses no notification (its owner's statements
+#               stop it, and succeed);
 #  terminate    a notifier terminated between its wake-up and its announcement (waiting for the
 #               notify lock, held by a commit stuck on a synchronous standby that never comes)
 #               still announces the commit;
@@ -105,7 +106,7 @@ permissions() {
     local pid statement out
     pid=$(notifier_pid $db)
     for statement in "DROP DATABASE $db" "ALTER DATABASE $db RENAME TO ${db}_renamed" \
-        "ALTER DATABASE $db SET TABLESPACE pg_default" "CREATE DATABASE ${db}_copy TEMPLATE $db"; do
+        "ALTER DATABASE $db SET TABLESPACE $space" "CREATE DATABASE ${db}_copy TEMPLATE $db"; do
         if psql -X -q -d postgres -c "SET ROLE store_intruder" -c "$statement" 2>/dev/null; then
             fail "store_intruder could run: $statement"
         fi
@@ -129,7 +130,13 @@ permissions() {
         notifier_serves "$serving" || fail "no notifier serves $serving before '$statement'"
         psql_ -d postgres -c "$statement" || fail "the owner could not run '$statement' (the notifier stayed?)"
     done
-    notifier_serves $db || fail "no notifier serves $db after it was renamed and copied"
+    if [ $space != pg_default ]; then
+        for statement in "ALTER DATABASE $db SET TABLESPACE store_attack_space" "ALTER DATABASE $db SET TABLESPACE pg_default"; do
+            notifier_serves $db || fail "no notifier serves $db before '$statement'"
+            psql_ -d postgres -c "$statement" || fail "the owner could not run '$statement' (the notifier stayed?)"
+        done
+    fi
+    notifier_serves $db || fail "no notifier serves $db after it was renamed, copied and moved"
     echo "   refused statements left notifier $pid running; during a refused DROP loop: $out"
 }
 
@@ -251,8 +258,18 @@ done
 if [ -n "$(q postgres "SELECT 1 FROM pg_database WHERE datname = '$tpl'")" ]; then
     psql_ -d postgres -c "ALTER DATABASE $tpl IS_TEMPLATE false" -c "DROP DATABASE $tpl"
 fi
-psql_ -d postgres -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS store_intruder" \
+psql_ -d postgres -c "SET client_min_messages = warning" -c "DROP TABLESPACE IF EXISTS store_attack_space" \
+    -c "DROP ROLE IF EXISTS store_intruder" \
     -c "CREATE ROLE store_intruder LOGIN CREATEDB PASSWORD 'store_intruder'"
+# a tablespace the intruder may use (when this runs as root, which can give the server a directory)
+space=pg_default
+if [ "$(id -u)" = 0 ]; then
+    space_dir=$(mktemp -d)
+    chown postgres "$space_dir"
+    psql_ -d postgres -c "CREATE TABLESPACE store_attack_space LOCATION '$space_dir'" \
+        -c "GRANT CREATE ON TABLESPACE store_attack_space TO store_intruder"
+    space=store_attack_space
+fi
 # the template never notifies: it would launch a notifier that each copy must stop first
 psql_ -d postgres -c "CREATE DATABASE $tpl" -c "ALTER DATABASE $tpl SET store.notify = off"
 q $tpl "CREATE EXTENSION store"
@@ -264,6 +281,10 @@ fresh_db $db
 
 for part in $parts; do "$part"; done
 
-psql_ -d postgres -c "DROP DATABASE $db" -c "ALTER DATABASE $tpl IS_TEMPLATE false" -c "DROP DATABASE $tpl" \
-    -c "DROP ROLE store_intruder"
+psql_ -d postgres -c "DROP DATABASE $db" -c "ALTER DATABASE $tpl IS_TEMPLATE false" -c "DROP DATABASE $tpl"
+if [ $space != pg_default ]; then
+    psql_ -d postgres -c "DROP TABLESPACE $space"
+    rm -rf "$space_dir"
+fi
+psql_ -d postgres -c "DROP ROLE store_intruder"
 echo "attack_notifier test ($parts): ok"
