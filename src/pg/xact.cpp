@@ -16,17 +16,19 @@ using store::pg::CallGuarded;
 // destructor runs at exit), so no callback below allocates it.
 store::core::TransactionChanges *changes = nullptr;
 
-// Tells listeners that a new version exists: one that sees this transaction's commit. The one
-// function to change when notification moves off the commit path (see the benchmarks issue).
+// Tells listeners that a new version exists: one that sees this transaction's commit. With
+// keys_unknown its keys are null: it also covers commits of other transactions (left behind by a
+// notifier), whose keys it does not know.
 void
-PublishChanges()
+PublishChanges(bool keys_unknown)
 {
 	store::pg::SnapshotXids now = store::pg::LatestSnapshotXids();
 	char store_id[store::core::kStoreIdLength + 1];
 	store::pg::StoreId(store_id);
 	const std::string version =
 	    store::core::FormatCursor(store::pg::MakeCursor(now, store_id, store::core::Own::kFinished));
-	const std::string payload = store::core::NotifyPayload(version, changes->Keys());
+	const std::string payload = keys_unknown ? store::core::NotifyPayloadWithoutKeys(version)
+	                                         : store::core::NotifyPayload(version, changes->Keys());
 	store::pg::PgCall([&] { Async_Notify(store::pg::kNotifyChannel, payload.c_str()); });
 }
 
@@ -39,31 +41,35 @@ RefusePrepare()
 	         errdetail("Store changes notify listeners at commit, which prepared transactions cannot do.")));
 }
 
-// True between PRE_COMMIT and COMMIT/ABORT when the database's notifier announces this commit.
-bool notifier_reserved = false;
+using store::pg::Announcer;
+
+// Between PRE_COMMIT and COMMIT/ABORT: who announces this commit (kWriter: nothing to settle).
+Announcer announcer = Announcer::kWriter;
 
 // Publishes at PRE_COMMIT (or leaves it to the notifier), forgets on abort.
 void
 PublishAtPreCommit()
 {
 	if (store::pg::notify_enabled) {
-		if (store::pg::ReserveNotifier())
-			notifier_reserved = true;
-		else
-			CallGuarded("store commit", [] { PublishChanges(); });
+		announcer = store::pg::ReserveNotifier();
+		if (announcer != Announcer::kNotifier)
+			CallGuarded("store commit", [] { PublishChanges(announcer == Announcer::kWriterForPending); });
 	}
 	changes->Clear();
 }
 
-// After the commit or the abort of a transaction that reserved the notifier.
+// After the commit or the abort of a transaction whose announcement involves the notifier's slot.
 void
 SettleNotifier(XactEvent event)
 {
-	notifier_reserved = false;
-	if (event == XACT_EVENT_COMMIT)
+	Announcer settled = announcer;
+	announcer = Announcer::kWriter;
+	if (settled == Announcer::kNotifier && event == XACT_EVENT_COMMIT)
 		store::pg::WakeNotifier();
-	else
+	else if (settled == Announcer::kNotifier)
 		store::pg::ReleaseNotifier();
+	else if (event == XACT_EVENT_COMMIT)
+		store::pg::SettlePending();
 }
 
 } // namespace
@@ -72,7 +78,7 @@ SettleNotifier(XactEvent event)
 extern "C" void
 store_on_xact_event(XactEvent event, void *)
 {
-	if (notifier_reserved && (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT))
+	if (announcer != Announcer::kWriter && (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT))
 		SettleNotifier(event);
 	if (changes->Empty())
 		return;
@@ -117,6 +123,7 @@ InitXactCallbacks()
 	                         "Off: clients learn of changes by polling store_history(); notifying commits are "
 	                         "serialized by PostgreSQL, so writers without it commit faster.",
 	                         &notify_enabled, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+	DefineNotifierSettings();
 	MarkGUCPrefixReserved("store");
 	CallGuarded("store initialisation", [] { changes = new core::TransactionChanges(); });
 	RegisterXactCallback(store_on_xact_event, nullptr);

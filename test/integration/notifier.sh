@@ -4,18 +4,26 @@
 # latency probe fails on a missing notification), a notifier runs for the database, followers of
 # the stress test see exactly what the notifications announce, and DROP DATABASE right after
 # writes succeeds (the notifier leaves). The cluster is set back to no preloading at the end.
-# Runs inside pg_virtualenv (cluster "regress" of $PGVERSION).
+# Runs inside pg_virtualenv (cluster "regress" of $PGVERSION); elsewhere set STORE_TEST_RESTART (a
+# command restarting the server of the PG* environment). The attacks are in attack_notifier.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 db=store_notifier
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
 fail() { echo "notifier test: FAIL: $*" >&2; exit 1; }
-restart_with() {
-    psql -X -q -c "ALTER SYSTEM SET shared_preload_libraries = '$1'"
-    pg_ctlcluster "$PGVERSION" regress restart
+restart() {
+    if [ -n "${STORE_TEST_RESTART:-}" ]; then
+        eval "$STORE_TEST_RESTART" >/dev/null
+    else
+        pg_ctlcluster "$PGVERSION" regress restart
+    fi
     for _ in $(seq 1 50); do pg_isready -q && break; sleep 0.2; done
 }
-trap 'psql -X -q -c "ALTER SYSTEM RESET shared_preload_libraries" >/dev/null 2>&1; pg_ctlcluster "$PGVERSION" regress restart >/dev/null 2>&1 || true' EXIT
+restart_with() {
+    psql -X -q -c "ALTER SYSTEM SET shared_preload_libraries = '$1'"
+    restart
+}
+trap 'psql -X -q -c "ALTER SYSTEM RESET shared_preload_libraries" >/dev/null 2>&1; restart >/dev/null 2>&1 || true' EXIT
 
 restart_with store
 psql -X -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
