@@ -2,7 +2,8 @@
 # The benchmark: every workload against the bare table, the store extension and the PL/pgSQL
 # baseline, in one run, printing absolute figures and ratios. Runs inside a throwaway cluster
 # (bench/run starts it with pg_virtualenv). Usage: bench.sh smoke|full; BENCH_SECTIONS="r1 memory"
-# runs only those sections (w1 w2 r1 r2 reload notify memory notifier).
+# runs only those sections (w1 w2 r1 r2 reload notify memory notifier; memory_feed is the part of
+# memory that reads a large history).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-smoke}
@@ -10,10 +11,10 @@ bin=$(pg_config --bindir)
 export PGDATABASE=store_bench
 if [ "$mode" = full ]; then
     W1_ROUNDS=5; W1_ROUND_SECONDS=6; W1_DELETES=4000; W2_SIZES="200000 1000000"; R1_ROWS=270000; R1_KEYS=100; R1_KEY_ROWS=10000
-    R2_HISTORY=10000000; RELOAD_ROWS=1000000; NOTIFY_SAMPLES=1000; BIG_ROWS=8000000
+    R2_HISTORY=10000000; RELOAD_ROWS=1000000; NOTIFY_SAMPLES=1000; BIG_ROWS=8000000; FEED_HISTORY=3000000
 else
     W1_ROUNDS=1; W1_ROUND_SECONDS=3; W1_DELETES=2000; W2_SIZES="20000"; R1_ROWS=20000; R1_KEYS=10; R1_KEY_ROWS=1000
-    R2_HISTORY=100000; RELOAD_ROWS=20000; NOTIFY_SAMPLES=100; BIG_ROWS=20000
+    R2_HISTORY=100000; RELOAD_ROWS=20000; NOTIFY_SAMPLES=100; BIG_ROWS=20000; FEED_HISTORY=20000
 fi
 work=$(mktemp -d /tmp/store-bench.XXXXXX)
 chmod 777 "$work"
@@ -215,6 +216,73 @@ section_memory() {
            2>/dev/null | tail -n 1) || single="refused: > 1 GB"
     report "Memory: peak backend RSS streaming $size of documents" "-" "$peak" "-" "-" "-"
     report "  ... in $elapsed ms; store_snapshot() as one value instead:" "-" "$single" "-" "-" "-"
+    q "DROP TABLE big_t"
+    section_memory_feed
+}
+
+# peak_memory(sql): runs sql in a session of its own (output discarded) and prints
+# "<peak private memory> / <VmHWM> kB, <ms> ms" of its backend. Private memory (RssAnon: what the
+# backend allocated, without the shared buffers it touched) is sampled every 10 ms from /proc.
+peak_memory() {
+    local app="bench_memory_$$" pid="" peak=0 key value rest start hwm
+    start=$(date +%s%N)
+    PGAPPNAME=$app psql -X -q -At -v ON_ERROR_STOP=1 -c "\\o /dev/null" -c "$1" -c "\\o" \
+        -c "SELECT (regexp_match(pg_read_file('/proc/' || pg_backend_pid() || '/status'), 'VmHWM:\\s+(\\d+) kB'))[1]" \
+        > "$work/hwm" &
+    local client=$!
+    while kill -0 "$client" 2>/dev/null; do
+        [ -z "$pid" ] && pid=$(q "SELECT pid FROM pg_stat_activity WHERE application_name = '$app'")
+        if [ -n "$pid" ] && [ -r "/proc/$pid/status" ]; then
+            while read -r key value rest; do
+                [ "$key" = RssAnon: ] && [ "$value" -gt "$peak" ] && peak=$value
+            done < "/proc/$pid/status"
+        fi
+        sleep 0.01
+    done
+    wait "$client"
+    hwm=$(cat "$work/hwm")
+    echo "$peak / $hwm kB, $(( ($(date +%s%N) - start) / 1000000 )) ms"
+}
+
+section_memory_feed() {
+    echo "== Memory: reading a history of $FEED_HISTORY rows from version '0'" >&2
+    make_tables
+    unregister_all
+    q "DROP TABLE IF EXISTS feed_t"
+    q "CREATE TABLE feed_t (LIKE bare_t INCLUDING ALL)"
+    q "$(fill feed_t 1 100000)"
+    q "SELECT store_register('feed', 'feed_t')" >/dev/null
+    q "TRUNCATE store.history" # (from '0', the registration would bring the key back whole)
+    # history rows in transactions of 100 (each of its own transaction id), on 100000 items
+    q "CREATE OR REPLACE PROCEDURE bench_history(total int) LANGUAGE plpgsql AS \$\$
+       BEGIN
+           FOR i IN 0 .. total / 100 - 1 LOOP
+               INSERT INTO store.history (cache_key, item, state)
+               SELECT 'feed', to_jsonb((i * 100 + g) % 100000 + 1), 'U' FROM generate_series(0, 99) g;
+               COMMIT;
+           END LOOP;
+       END \$\$"
+    PGOPTIONS="-c synchronous_commit=off" q "CALL bench_history($FEED_HISTORY)"
+    q "VACUUM ANALYZE store.history"
+    size=$(q "SELECT pg_size_pretty(pg_total_relation_size('store.history'))")
+    report "Memory: store_history('0'), $FEED_HISTORY rows ($size): private/VmHWM" "-" \
+        "$(peak_memory "SELECT * FROM store_history('0')")" "-" "-" "-"
+    report "  ... store_changes('0'), one answer" "-" "$(peak_memory "SELECT store_changes('0')")" "-" "-" "-"
+    # following from '0' to the end, calling again while the answer says "more" (both fields open
+    # the answer: read from its head, not parsed, so that the loop measures store_changes)
+    report "  ... store_changes from '0' to the end, every page" "-" "$(peak_memory "DO \$\$
+        DECLARE v text := '0'; head text; pages int := 0;
+        BEGIN
+            LOOP
+                head := left(store_changes(v)::text, 200); pages := pages + 1;
+                v := substring(head from '^\\{\"version\":\"([^\"]*)\"');
+                EXIT WHEN head NOT LIKE '%,\"more\":true,%' OR pages > 100000;
+            END LOOP;
+            RAISE NOTICE 'pages: %', pages;
+        END \$\$")" "-" "-" "-"
+    q "DROP PROCEDURE bench_history(int)"
+    unregister_all
+    q "DROP TABLE feed_t"
 }
 
 section_notifier() {

@@ -181,6 +181,25 @@ IsAhead(const Cursor &cursor, const Cursor &current)
 	return std::any_of(current.xip.begin(), current.xip.end(), [&](std::uint64_t x) { return IsVisible(cursor, x); });
 }
 
+Cursor
+PageCursor(const Cursor &client, const Cursor &current, std::uint64_t page_end)
+{
+	page_end = std::min(page_end, current.xmax);
+	Cursor page;
+	page.store_id = current.store_id;
+	page.xmax = std::max(page_end, client.xmax);
+	for (std::uint64_t xid : current.xip)
+		if (xid < page.xmax)
+			page.xip.push_back(xid);
+	for (std::uint64_t xid : client.xip)
+		if (xid >= page_end)
+			page.xip.push_back(xid);
+	std::sort(page.xip.begin(), page.xip.end());
+	page.xip.erase(std::unique(page.xip.begin(), page.xip.end()), page.xip.end());
+	page.xmin = page.xip.empty() ? page.xmax : page.xip.front();
+	return page;
+}
+
 CursorReading
 ReadCursor(std::string_view after, const Cursor &current, std::uint64_t next_xid, const Horizon &horizon)
 {

@@ -69,6 +69,18 @@ struct CursorReading {
 // not seen start): a reader whose snapshot lags behind the client's (REPEATABLE READ, a standby).
 bool IsAhead(const Cursor &cursor, const Cursor &current);
 
+// The cursor a page of changes answers with. A client at cursor `client` reading in snapshot
+// `current` (not ahead of it: IsAhead false) is sent the changes of every transaction current sees
+// finished that client does not, below page_end (at most current.xmax; current.xmax: all of them).
+// The answer sees exactly what client saw plus what current sees below page_end:
+//   xmax' = max(page_end, client.xmax)
+//   xip'  = {t < xmax' running in current} + {t in client.xip : t >= page_end}
+//   xmin' = the smallest of xip', or xmax'
+// so a transaction current still saw running stays after it, and the last page (page_end =
+// current.xmax) answers with current itself (xmin = the smallest of xip and xmax, as PostgreSQL
+// takes snapshots). The store id is current's (client may be "0").
+Cursor PageCursor(const Cursor &client, const Cursor &current, std::uint64_t page_end);
+
 // Parses after and checks it against current: same store, no transaction beyond next_xid (the
 // next id to be assigned), compaction horizon; throws Error when malformed, foreign or future.
 CursorReading ReadCursor(std::string_view after, const Cursor &current, std::uint64_t next_xid, const Horizon &horizon);

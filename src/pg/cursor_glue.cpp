@@ -42,6 +42,25 @@ XidsOf(Snapshot snapshot)
 	return xids;
 }
 
+// Makes the end of every transaction the active snapshot counts as finished durable, before a
+// version built from it is handed out. Aborts and asynchronous commits leave their WAL record in
+// the WAL buffers; were it lost in a crash, recovery would set the next transaction id back below
+// the version's xmax and reuse ids the version counts as finished (their new changes would never be
+// delivered), and an asynchronous commit the client already has would be undone. Every such
+// record was inserted before the snapshot saw its transaction end, so flushing up to the current
+// end of WAL covers them; recovery then advances the next id past them (xact_redo_abort/commit).
+// Free when the WAL is already flushed (synchronous commits, no writes since); a standby writes
+// no WAL and cannot flush.
+void
+FlushFinishedTransactions()
+{
+	if (RecoveryInProgress())
+		return;
+	XLogRecPtr end = GetXLogInsertEndRecPtr();
+	if (XLogNeedsFlush(end))
+		XLogFlush(end);
+}
+
 } // namespace
 
 SnapshotXids
@@ -49,9 +68,12 @@ ActiveSnapshotXids()
 {
 	if (!ActiveSnapshotSet())
 		elog(ERROR, "store: no active snapshot");
-	return XidsOf(GetActiveSnapshot());
+	SnapshotXids xids = XidsOf(GetActiveSnapshot());
+	FlushFinishedTransactions();
+	return xids;
 }
 
+// (Not flushed: notifications carry this version as a hint that clients never adopt.)
 SnapshotXids
 LatestSnapshotXids()
 {

@@ -17,10 +17,13 @@ struct SnapshotXids {
 	uint64 *running;
 };
 
-// The active snapshot (what the calling statement reads).
+// The active snapshot (what the calling statement reads), for a version handed to a client: the
+// WAL is flushed first, so that no transaction it counts as finished can be undone by a crash and
+// no transaction id it names can be assigned again after one.
 SnapshotXids ActiveSnapshotXids();
 
-// A snapshot taken now (for a committing transaction's notification).
+// A snapshot taken now (for a committing transaction's notification). Not flushed: a
+// notification's version is a hint, never adopted by clients.
 SnapshotXids LatestSnapshotXids();
 
 // The identity of this store (its "origin"): a hash of the cluster's system identifier and

@@ -338,28 +338,6 @@ CheckSource(FunctionCallInfo fcinfo)
 	PG_RETURN_VOID();
 }
 
-// store_history(after): the rows after a version the caller may see, into a tuplestore.
-Datum
-History(FunctionCallInfo fcinfo)
-{
-	InitMaterializedSRF(fcinfo, 0);
-	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "store: SPI_connect failed");
-	int rc = pg::ExecuteForCaller("SELECT * FROM store._history_rows($1, $2, $3)", PG_GETARG_DATUM(0), PG_ARGISNULL(0),
-	                              0, true);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "store: reading the history failed: %s", SPI_result_code_string(rc));
-	for (uint64 row = 0; row < SPI_processed; row++) {
-		Datum values[5];
-		bool row_nulls[5];
-		heap_deform_tuple(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, values, row_nulls);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, row_nulls);
-	}
-	SPI_finish();
-	return (Datum)0;
-}
-
 } // namespace
 
 STORE_ENTRY(store_check_key, CheckKey)
@@ -370,7 +348,6 @@ STORE_ENTRY(store_item_id, EntryIdOf)
 STORE_ENTRY(store_note_change, NoteChange)
 STORE_ENTRY(store_changes, ChangesAfter)
 STORE_ENTRY(store_get, Get)
-STORE_ENTRY(store_history, History)
 STORE_ENTRY(store_source_rows, SourceRows)
 STORE_ENTRY(store_check_source, CheckSource)
 STORE_ENTRY(store_rls_active, RlsActive)

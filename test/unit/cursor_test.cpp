@@ -203,3 +203,159 @@ TEST(ReadCursor, FlagsCursorsOlderThanTheCompactionHorizon)
 	EXPECT_TRUE(ReadCursor("0", current, 1000, Horizon{0, true}).too_old);
 	EXPECT_FALSE(ReadCursor("0", current, 1000, Horizon{}).too_old);
 }
+
+// PageCursor: paging the changes after a client's cursor at transaction boundaries.
+
+TEST(PageCursor, TheLastPageAnswersWithTheReadersCursor)
+{
+	Cursor current = ParseCursor("0a1b2c3d:105:120:105,111,118");
+	for (const char *client : {"0", "0a1b2c3d:100:110:102,105", "0a1b2c3d:105:120:105,111,118", "0a1b2c3d:90:90:"})
+		EXPECT_EQ(FormatCursor(PageCursor(ParseCursor(client), current, current.xmax)), FormatCursor(current))
+		    << "client " << client;
+	// a page end past the reader's xmax is the last page too
+	EXPECT_EQ(FormatCursor(PageCursor(ParseCursor("0"), current, 1000)), FormatCursor(current));
+}
+
+TEST(PageCursor, AWorkedExample)
+{
+	// The client saw everything below 100 and 103..109 except 102 and 105 (running then). The
+	// reader sees 102, 105, 108 and 110..114 finished, 115 still running.
+	Cursor client = ParseCursor("0a1b2c3d:102:110:102,105");
+	Cursor current = ParseCursor("0a1b2c3d:115:116:115");
+	// first page: the transactions below 105, i.e. 102 only
+	Cursor first = PageCursor(client, current, 105);
+	EXPECT_EQ(FormatCursor(first), "0a1b2c3d:105:110:105");
+	// second page: below 112, i.e. 105, 110, 111
+	Cursor second = PageCursor(first, current, 112);
+	EXPECT_EQ(FormatCursor(second), "0a1b2c3d:112:112:");
+	// last page: 112..114; 115 is still running and stays after the answer
+	EXPECT_EQ(FormatCursor(PageCursor(second, current, current.xmax)), "0a1b2c3d:115:116:115");
+}
+
+TEST(PageCursor, TheZeroCursorGetsTheReadersStore)
+{
+	Cursor page = PageCursor(ParseCursor("0"), ParseCursor("0a1b2c3d:50:60:55"), 40);
+	EXPECT_EQ(FormatCursor(page), "0a1b2c3d:40:40:");
+	EXPECT_TRUE(IsVisible(page, 39));
+	EXPECT_FALSE(IsVisible(page, 40));
+	// a page end of 1 (only rows of other stores delivered) still sees no transaction of this one
+	// (ids 0..2 are PostgreSQL's special ids, never a writer's)
+	Cursor none = PageCursor(ParseCursor("0"), ParseCursor("0a1b2c3d:50:60:55"), 1);
+	for (std::uint64_t xid = 3; xid < 70; xid++)
+		EXPECT_FALSE(IsVisible(none, xid)) << xid;
+}
+
+namespace {
+
+// A small deterministic pseudo-random generator (the tests must not depend on the platform's).
+struct Random {
+	std::uint64_t state;
+	std::uint64_t
+	Next(std::uint64_t bound)
+	{
+		state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+		return bound ? (state >> 33) % bound : 0;
+	}
+};
+
+// Writers' transaction ids kFirst..kFirst+kUniverse-1 (3 is PostgreSQL's first normal id).
+constexpr std::uint64_t kFirst = 3, kUniverse = 40;
+
+// A reader's cursor as PostgreSQL takes it: xmin is the smallest running transaction, or xmax.
+Cursor
+RandomSnapshot(Random &random)
+{
+	Cursor s;
+	s.store_id = "0a1b2c3d";
+	s.xmax = kFirst + random.Next(kUniverse + 1);
+	for (std::uint64_t xid = kFirst; xid < s.xmax; xid++)
+		if (random.Next(4) == 0)
+			s.xip.push_back(xid);
+	s.xmin = s.xip.empty() ? s.xmax : s.xip.front();
+	return s;
+}
+
+// A client's cursor the reader is not behind: everything it sees finished, the reader does too.
+Cursor
+RandomClientOf(const Cursor &current, Random &random)
+{
+	if (random.Next(8) == 0)
+		return ParseCursor("0");
+	Cursor c;
+	c.store_id = current.store_id;
+	c.xmax = kFirst + random.Next(current.xmax - kFirst + 1);
+	for (std::uint64_t xid = kFirst; xid < c.xmax; xid++)
+		if (!IsVisible(current, xid) || random.Next(3) == 0)
+			c.xip.push_back(xid);
+	c.xmin = c.xip.empty() ? c.xmax : c.xip.front();
+	return c;
+}
+
+} // namespace
+
+TEST(PageCursor, SeesWhatTheClientSawPlusWhatTheReaderSeesBelowThePageEnd)
+{
+	Random random{42};
+	for (int round = 0; round < 3000; round++) {
+		Cursor current = RandomSnapshot(random);
+		Cursor client = RandomClientOf(current, random);
+		ASSERT_FALSE(IsAhead(client, current));
+		for (std::uint64_t end = 0; end <= current.xmax; end++) {
+			Cursor page = PageCursor(client, current, end);
+			// a well-formed version of the reader's store, never ahead of the reader
+			ASSERT_EQ(FormatCursor(ParseCursor(FormatCursor(page))), FormatCursor(page));
+			ASSERT_EQ(page.store_id, current.store_id);
+			ASSERT_FALSE(IsAhead(page, current));
+			for (std::uint64_t xid = 0; xid < kFirst + kUniverse + 2; xid++)
+				ASSERT_EQ(IsVisible(page, xid), xid < end ? IsVisible(current, xid) : IsVisible(client, xid))
+				    << FormatCursor(client) << " read in " << FormatCursor(current) << ", page end " << end << ": "
+				    << FormatCursor(page) << ", xid " << xid;
+		}
+		ASSERT_EQ(FormatCursor(PageCursor(client, current, current.xmax)), FormatCursor(current));
+	}
+}
+
+TEST(PageCursor, PagesDeliverEveryTransactionOnceAndEndAtTheReadersCursor)
+{
+	Random random{7};
+	for (int round = 0; round < 3000; round++) {
+		Cursor current = RandomSnapshot(random);
+		Cursor client = RandomClientOf(current, random);
+		// the transactions the unpaged answer delivers
+		std::vector<std::uint64_t> expected, delivered;
+		for (std::uint64_t xid = kFirst; xid < kFirst + kUniverse; xid++)
+			if (IsVisible(current, xid) && !IsVisible(client, xid))
+				expected.push_back(xid);
+		// pages with increasing page ends chosen at random, as a page size would cut them
+		Cursor at = client;
+		std::uint64_t end = 0;
+		while (end < current.xmax) {
+			end = std::min(current.xmax, end + 1 + random.Next(6));
+			Cursor next = PageCursor(at, current, end);
+			for (std::uint64_t xid = kFirst; xid < kFirst + kUniverse; xid++)
+				if (IsVisible(next, xid) && !IsVisible(at, xid))
+					delivered.push_back(xid);
+				else
+					ASSERT_EQ(IsVisible(next, xid), IsVisible(at, xid)) << "a page took back transaction " << xid;
+			at = next;
+		}
+		ASSERT_EQ(delivered, expected) << FormatCursor(client) << " read in " << FormatCursor(current);
+		ASSERT_EQ(FormatCursor(at), FormatCursor(current));
+	}
+}
+
+TEST(PageCursor, APageReadInAnEarlierSnapshotIsContinuedInALaterOne)
+{
+	// a transaction running during the first page (112) commits before the second: it is delivered
+	Cursor client = ParseCursor("0a1b2c3d:100:100:");
+	Cursor earlier = ParseCursor("0a1b2c3d:112:120:112");
+	Cursor first = PageCursor(client, earlier, 115);
+	EXPECT_EQ(FormatCursor(first), "0a1b2c3d:112:115:112");
+	EXPECT_FALSE(IsVisible(first, 112));
+	Cursor later = ParseCursor("0a1b2c3d:125:125:");
+	EXPECT_FALSE(IsAhead(first, later));
+	Cursor second = PageCursor(first, later, 113);
+	EXPECT_TRUE(IsVisible(second, 112));
+	EXPECT_FALSE(IsVisible(second, 116));
+	EXPECT_EQ(FormatCursor(PageCursor(second, later, later.xmax)), "0a1b2c3d:125:125:");
+}

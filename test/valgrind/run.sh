@@ -7,12 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=$(pg_config --bindir)
 work=$(mktemp -d /tmp/store-valgrind.XXXXXX)
-chown postgres "$work"
+cp test/valgrind/postgres.supp "$work/" # PostgreSQL's own known false positives (the postgres user may not read the checkout)
+chown -R postgres "$work"
 port=${VALGRIND_PORT:-5497}
 as_postgres() { su postgres -s /bin/bash -c "$*"; }
 
 as_postgres "$bin/initdb -D $work/data -U postgres --no-sync" >/dev/null
-as_postgres "valgrind --quiet --trace-children=yes --track-origins=yes --num-callers=40 \
+as_postgres "valgrind --quiet --suppressions=$work/postgres.supp --trace-children=yes --track-origins=yes --num-callers=40 \
     --error-limit=no --log-file=$work/valgrind.%p.log \
     $bin/postgres -D $work/data -p $port -k $work -c listen_addresses= -c fsync=off -c jit=off \
     >$work/server.log 2>&1 &"
