@@ -60,9 +60,7 @@ BEGIN
     PERFORM store._check_source(registration.source, registration.column_numbers);
     UPDATE store.keys AS k
        SET columns = names, shape = new_shape,
-           id_type = (SELECT a.atttypid::regtype FROM pg_attribute AS a
-                       WHERE a.attrelid = registration.source
-                         AND a.attname = store._primary_key_column(registration.source))
+           id_type = store._id_type(registration.source)
      WHERE k.key = registration.key;
     PERFORM store._rebuild(key);
     PERFORM store._log(key, 'U', ARRAY[key]);

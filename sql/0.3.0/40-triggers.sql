@@ -126,14 +126,12 @@ CREATE OR REPLACE FUNCTION @extschema@.store_register(key text, source regclass,
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    id_column name;
 BEGIN
     PERFORM store._check_key(key);
     IF source IS NULL THEN
         RAISE EXCEPTION 'source table must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    id_column := store._primary_key_column(source);
+    PERFORM store._primary_key_columns(source);
     IF NOT pg_has_role(current_user, (SELECT c.relowner FROM pg_class AS c WHERE c.oid = source), 'USAGE') THEN
         RAISE EXCEPTION 'must be owner of table % to register it', source
             USING ERRCODE = 'insufficient_privilege';
@@ -147,9 +145,8 @@ BEGIN
                   HINT = 'Choose another key, or store_unregister() it first.';
     END IF;
     INSERT INTO store.keys (key, source, columns, column_numbers, id_type, shape)
-    SELECT key, source, columns, store._column_numbers(source, columns), a.atttypid::regtype,
-           store._shape(source, store._column_numbers(source, columns))
-      FROM pg_catalog.pg_attribute AS a WHERE a.attrelid = source AND a.attname = id_column;
+    VALUES (key, source, columns, store._column_numbers(source, columns), store._id_type(source),
+            store._shape(source, store._column_numbers(source, columns)));
     PERFORM store._install_triggers(key, false);
     PERFORM store._rebuild(key);
     PERFORM store._log(key, 'U', ARRAY[key]);
@@ -258,7 +255,8 @@ AS $$
         SELECT FROM pg_attribute AS a
          WHERE a.attrelid = ($1).source AND a.attnum > 0 AND NOT a.attisdropped
            AND (($1).column_numbers IS NULL OR a.attnum = ANY (($1).column_numbers)
-                OR a.attnum = (SELECT i.indkey[0] FROM pg_index AS i WHERE i.indrelid = ($1).source AND i.indisprimary))
+                OR a.attnum IN (SELECT i.indkey[k.n] FROM pg_index AS i CROSS JOIN generate_series(0, i.indnkeyatts - 1) AS k(n)
+                                 WHERE i.indrelid = ($1).source AND i.indisprimary))
            AND NOT has_column_privilege($2, ($1).source, a.attnum, 'SELECT'))
 $$;
 

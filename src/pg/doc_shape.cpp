@@ -4,6 +4,10 @@
 #include "pg/trust.hpp"
 #include "pg/writer.hpp"
 
+extern "C" {
+#include "catalog/partition.h"
+}
+
 namespace store::pg {
 
 // Backend-local cache of shapes, keyed by (relid, store key).
@@ -51,37 +55,58 @@ EnsureShapeCache()
 	shape_cache = hash_create("store document shapes", 32, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
-// Fills the shape's column list: every live column, or the registered ones by attribute number
-// (they follow renames). Reads store.keys through SPI, which resets CurrentMemoryContext;
-// allocates in context.
-void
-ResolveColumns(DocShape *shape, Relation rel, const char *store_key, MemoryContext context)
+// The attribute number in rel of the source's column source_attnum (rel is the source itself, or
+// one of its partitions, whose columns may be numbered differently: matched by name); 0 when the
+// column no longer exists.
+AttrNumber
+ColumnInRelation(Relation rel, Relation source, AttrNumber source_attnum)
 {
-	TupleDesc desc = RelationGetDescr(rel);
+	TupleDesc source_desc = RelationGetDescr(source);
+	if (source_attnum < 1 || source_attnum > source_desc->natts ||
+	    TupleDescAttr(source_desc, source_attnum - 1)->attisdropped)
+		return 0;
+	if (source == rel)
+		return source_attnum;
+	return get_attnum(RelationGetRelid(rel), NameStr(TupleDescAttr(source_desc, source_attnum - 1)->attname));
+}
+
+// Fills the shape's column list, as attribute numbers of rel, in the source's column order: every
+// live column of the source, or the registered ones by the source's attribute numbers (they
+// follow renames). Reads store.keys through SPI, which resets CurrentMemoryContext; allocates in
+// context. *source_attnums: the same columns as the source numbers them (for the trust checks).
+void
+ResolveColumns(DocShape *shape, Relation rel, const char *store_key, MemoryContext context, Oid *source_relid,
+               AttrNumber **source_attnums, int *source_count)
+{
 	bool all_columns;
-	Datum columns = RequireRegistration(rel, store_key, &all_columns);
+	Datum columns = RequireRegistration(rel, store_key, &all_columns, source_relid);
+	Relation source = *source_relid == RelationGetRelid(rel) ? rel : table_open(*source_relid, AccessShareLock);
+	TupleDesc desc = RelationGetDescr(source);
+	Datum *numbers = nullptr;
+	int count = 0;
+	if (!all_columns)
+		deconstruct_array(DatumGetArrayTypeP(columns), INT2OID, 2, true, TYPALIGN_SHORT, &numbers, nullptr, &count);
 	MemoryContextSwitchTo(context);
-	shape->attnums = static_cast<AttrNumber *>(palloc(sizeof(AttrNumber) * Max(desc->natts, 1)));
+	int room = Max(all_columns ? desc->natts : count, 1);
+	shape->attnums = static_cast<AttrNumber *>(palloc(sizeof(AttrNumber) * room));
+	*source_attnums = static_cast<AttrNumber *>(palloc(sizeof(AttrNumber) * room));
 	shape->natts = 0;
-	if (all_columns) {
-		for (int i = 0; i < desc->natts; i++)
-			if (!TupleDescAttr(desc, i)->attisdropped)
-				shape->attnums[shape->natts++] = TupleDescAttr(desc, i)->attnum;
-		return;
-	}
-	Datum *numbers;
-	int count;
-	deconstruct_array(DatumGetArrayTypeP(columns), INT2OID, 2, true, TYPALIGN_SHORT, &numbers, nullptr, &count);
-	shape->attnums = static_cast<AttrNumber *>(repalloc(shape->attnums, sizeof(AttrNumber) * Max(count, 1)));
-	for (int i = 0; i < count; i++) {
-		AttrNumber attnum = DatumGetInt16(numbers[i]);
-		if (attnum < 1 || attnum > desc->natts || TupleDescAttr(desc, attnum - 1)->attisdropped)
+	*source_count = all_columns ? 0 : count;
+	for (int i = 0; i < (all_columns ? desc->natts : count); i++) {
+		AttrNumber source_attnum = all_columns ? TupleDescAttr(desc, i)->attnum : DatumGetInt16(numbers[i]);
+		if (all_columns && TupleDescAttr(desc, i)->attisdropped)
+			continue;
+		AttrNumber attnum = ColumnInRelation(rel, source, source_attnum);
+		if (attnum == InvalidAttrNumber)
 			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
 			                errmsg("a column chosen for store key \"%s\" no longer exists in table \"%s\"", store_key,
 			                       RelationGetRelationName(rel)),
 			                errhint("Unregister the key and register it again with the table's current columns.")));
+		(*source_attnums)[shape->natts] = source_attnum;
 		shape->attnums[shape->natts++] = attnum;
 	}
+	if (source != rel)
+		table_close(source, AccessShareLock);
 }
 
 // Builds the record descriptor of the chosen columns and blesses it as an anonymous record type.
@@ -94,31 +119,52 @@ BuildProjection(const DocShape *shape, TupleDesc desc)
 	return BlessTupleDesc(projection);
 }
 
+// Prepares to_jsonb for each primary-key column of rel (the parts of an id).
+void
+InitIdRendering(DocShape *shape, Relation rel)
+{
+	TupleDesc desc = RelationGetDescr(rel);
+	shape->nkeys = PrimaryKeyAttnums(rel, &shape->id_attnums);
+	shape->id_to_jsonb = static_cast<FmgrInfo *>(palloc(sizeof(FmgrInfo) * shape->nkeys));
+	for (int i = 0; i < shape->nkeys; i++) {
+		Form_pg_attribute id_att = TupleDescAttr(desc, shape->id_attnums[i] - 1);
+		InitToJson(&shape->id_to_jsonb[i], F_TO_JSONB, id_att->atttypid, id_att->atttypmod, id_att->attcollation,
+		           CurrentMemoryContext);
+	}
+}
+
 // Fills a fresh shape for (rel, store_key), allocating in context.
 void
 BuildShape(DocShape *shape, Relation rel, const char *store_key, MemoryContext context)
 {
 	TupleDesc desc = RelationGetDescr(rel);
 	MemoryContext caller = CurrentMemoryContext;
-	ResolveColumns(shape, rel, store_key, context);
+	Oid source;
+	AttrNumber *source_attnums;
+	int source_count;
+	ResolveColumns(shape, rel, store_key, context, &source, &source_attnums, &source_count);
 	MemoryContextSwitchTo(caller);
-	RequireRenderableSource(RelationGetRelid(rel), shape->attnums, shape->natts);
+	RequireRenderableSource(source, source_attnums, source_count);
 	MemoryContextSwitchTo(context);
 	shape->owner = rel->rd_rel->relowner;
 	shape->projection = BuildProjection(shape, desc);
-	shape->id_attnum = PrimaryKeyAttnum(rel);
-	Form_pg_attribute id_att = TupleDescAttr(desc, shape->id_attnum - 1);
+	InitIdRendering(shape, rel);
 	InitToJson(&shape->doc_to_json, F_TO_JSON, RECORDOID, -1, InvalidOid, CurrentMemoryContext);
 	InitToJson(&shape->doc_to_jsonb, F_TO_JSONB, RECORDOID, -1, InvalidOid, CurrentMemoryContext);
-	InitToJson(&shape->id_to_jsonb, F_TO_JSONB, id_att->atttypid, id_att->atttypmod, id_att->attcollation,
-	           CurrentMemoryContext);
 	MemoryContextSwitchTo(caller);
+}
+
+// True when rel is a partition (at any depth) of the partitioned table source.
+bool
+IsPartitionOf(Relation rel, Oid source)
+{
+	return rel->rd_rel->relispartition && list_member_oid(get_partition_ancestors(RelationGetRelid(rel)), source);
 }
 
 } // namespace
 
 Datum
-RequireRegistration(Relation rel, const char *store_key, bool *all_columns)
+RequireRegistration(Relation rel, const char *store_key, bool *all_columns, Oid *registered_source)
 {
 	Oid source;
 	Datum columns;
@@ -126,7 +172,9 @@ RequireRegistration(Relation rel, const char *store_key, bool *all_columns)
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_OBJECT), errmsg("store key \"%s\" is not registered", store_key),
 		                errhint("A store trigger is left on a table whose key was removed; drop the trigger or "
 		                        "register the key again.")));
-	if (source != RelationGetRelid(rel))
+	if (registered_source != nullptr)
+		*registered_source = source;
+	if (source != RelationGetRelid(rel) && !IsPartitionOf(rel, source))
 		ereport(ERROR,
 		        (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 		         errmsg("store key \"%s\" is not registered for table \"%s\"", store_key, RelationGetRelationName(rel)),
@@ -155,26 +203,24 @@ InitToJson(FmgrInfo *fn, Oid function, Oid argtype, int32 typmod, Oid collation,
 	fmgr_info_set_expr(reinterpret_cast<Node *>(call), fn);
 }
 
-AttrNumber
-PrimaryKeyAttnum(Relation rel)
+int
+PrimaryKeyAttnums(Relation rel, AttrNumber **attnums)
 {
 	Oid index_oid = RelationGetPrimaryKeyIndex(rel);
 	if (!OidIsValid(index_oid))
 		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 		                errmsg("table \"%s\" has no primary key", RelationGetRelationName(rel)),
-		                errhint("The store identifies documents by a single-column primary key.")));
+		                errhint("The store identifies documents by their table's primary key.")));
 	HeapTuple index_tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index_oid));
 	if (!HeapTupleIsValid(index_tuple))
 		elog(ERROR, "store: cache lookup failed for index %u", index_oid);
 	auto *index = reinterpret_cast<Form_pg_index>(GETSTRUCT(index_tuple));
 	int nkeys = index->indnkeyatts;
-	AttrNumber attnum = index->indkey.values[0];
+	*attnums = static_cast<AttrNumber *>(palloc(sizeof(AttrNumber) * nkeys));
+	for (int i = 0; i < nkeys; i++)
+		(*attnums)[i] = index->indkey.values[i];
 	ReleaseSysCache(index_tuple);
-	if (nkeys != 1)
-		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-		                errmsg("table \"%s\" has a composite primary key", RelationGetRelationName(rel)),
-		                errhint("The store identifies documents by a single-column primary key.")));
-	return attnum;
+	return nkeys;
 }
 
 DocShape *
@@ -239,14 +285,41 @@ EndRendering(Rendering rendering)
 	LeaveCanonicalOutput(rendering.nest_level);
 }
 
+// The jsonb of one key column of a row, rendered by to_jsonb.
+Datum
+KeyValueJsonb(const DocShape *shape, int i, HeapTuple tuple, TupleDesc desc)
+{
+	bool is_null;
+	Datum value = heap_getattr(tuple, shape->id_attnums[i], desc, &is_null);
+	if (is_null)
+		elog(ERROR, "store: primary key of a stored row is NULL");
+	return FunctionCall1(const_cast<FmgrInfo *>(&shape->id_to_jsonb[i]), value);
+}
+
 Datum
 BuildId(const DocShape *shape, HeapTuple tuple, TupleDesc desc)
 {
-	bool is_null;
-	Datum id = heap_getattr(tuple, shape->id_attnum, desc, &is_null);
-	if (is_null)
-		elog(ERROR, "store: primary key of a stored row is NULL");
-	return FunctionCall1(const_cast<FmgrInfo *>(&shape->id_to_jsonb), id);
+	if (shape->nkeys == 1)
+		return KeyValueJsonb(shape, 0, tuple, desc);
+	Datum *parts = static_cast<Datum *>(palloc(sizeof(Datum) * shape->nkeys));
+	for (int i = 0; i < shape->nkeys; i++)
+		parts[i] = KeyValueJsonb(shape, i, tuple, desc);
+	return JsonbArrayOf(parts, shape->nkeys);
+}
+
+Datum
+JsonbArrayOf(const Datum *scalars, int count)
+{
+	JsonbParseState *state = nullptr;
+	pushJsonbValue(&state, WJB_BEGIN_ARRAY, nullptr);
+	for (int i = 0; i < count; i++) {
+		JsonbValue element;
+		if (!JsonbExtractScalar(&DatumGetJsonbP(scalars[i])->root, &element))
+			elog(ERROR, "store: a key column did not render as a JSON scalar");
+		pushJsonbValue(&state, WJB_ELEM, &element);
+	}
+	JsonbValue *array = pushJsonbValue(&state, WJB_END_ARRAY, nullptr);
+	return JsonbPGetDatum(JsonbValueToJsonb(array));
 }
 
 } // namespace store::pg

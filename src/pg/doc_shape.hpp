@@ -19,14 +19,15 @@ struct DocShape {
 	} key;
 	bool valid;
 	MemoryContext context;
-	Oid owner;             // the table's owner: documents are rendered with its rights
-	int natts;             // number of chosen columns
-	AttrNumber *attnums;   // their attribute numbers in the table
-	TupleDesc projection;  // blessed record descriptor of the chosen columns
-	AttrNumber id_attnum;  // the single primary-key column
-	FmgrInfo doc_to_json;  // to_json(record)
-	FmgrInfo doc_to_jsonb; // to_jsonb(record), for store.entries of version 0.1.0
-	FmgrInfo id_to_jsonb;  // to_jsonb(<primary key type>)
+	Oid owner;              // the table's owner: documents are rendered with its rights
+	int natts;              // number of chosen columns
+	AttrNumber *attnums;    // their attribute numbers in the table
+	TupleDesc projection;   // blessed record descriptor of the chosen columns
+	int nkeys;              // number of primary-key columns
+	AttrNumber *id_attnums; // the primary-key columns, in key order
+	FmgrInfo doc_to_json;   // to_json(record)
+	FmgrInfo doc_to_jsonb;  // to_jsonb(record), for store.entries of version 0.1.0
+	FmgrInfo *id_to_jsonb;  // to_jsonb(<key column type>), per key column
 };
 
 // Registers the relcache callback that invalidates shapes; called from _PG_init.
@@ -38,15 +39,22 @@ DocShape *LookupDocShape(Relation rel, const char *store_key);
 // The document of a row: its chosen columns as doc_type (json, or jsonb for version 0.1.0).
 Datum BuildDoc(const DocShape *shape, HeapTuple tuple, TupleDesc desc, Oid doc_type);
 
-// The jsonb form of a row's primary key (the entry's id; item_id is its text).
+// The jsonb form of a row's primary key (the entry's id; item_id is its text): the key value, or
+// for a composite key the array of its values in key-column order.
 Datum BuildId(const DocShape *shape, HeapTuple tuple, TupleDesc desc);
 
-// The registered column numbers (int2[]) of store_key (*all_columns: every column); errors unless
-// store_key is registered for rel itself. Needs an open SPI connection.
-Datum RequireRegistration(Relation rel, const char *store_key, bool *all_columns);
+// The jsonb array of the given jsonb scalars (a composite key's id), built as jsonb_build_array
+// builds it from the same values.
+Datum JsonbArrayOf(const Datum *scalars, int count);
 
-// The attribute number of rel's single-column primary key; errors when there is none.
-AttrNumber PrimaryKeyAttnum(Relation rel);
+// The registered column numbers (int2[], the source's attribute numbers) of store_key
+// (*all_columns: every column) and its source table; errors unless store_key is registered for
+// rel itself or for a partitioned table rel is a partition of. Needs an open SPI connection.
+Datum RequireRegistration(Relation rel, const char *store_key, bool *all_columns, Oid *source = nullptr);
+
+// The attribute numbers of rel's primary-key columns in key order (palloc'd in the current
+// memory context) and their count; errors when there is none.
+int PrimaryKeyAttnums(Relation rel, AttrNumber **attnums);
 
 // The rendering state of one capture: canonical output settings and the table owner's rights.
 struct Rendering {

@@ -149,6 +149,63 @@ EntryIdFromText(Oid type, const char *id_text)
 	return id;
 }
 
+// The text of one element of a composite id given as a JSON array (a string's content, a
+// number's or boolean's text); errors for anything else.
+const char *
+IdElementText(const JsonbValue &element, const char *id_text)
+{
+	switch (element.type) {
+	case jbvString:
+		return pnstrdup(element.val.string.val, element.val.string.len);
+	case jbvNumeric:
+		return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(element.val.numeric)));
+	case jbvBool:
+		return element.val.boolean ? "true" : "false";
+	default:
+		ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+		                errmsg("invalid id for a composite primary key: %s", id_text),
+		                errhint("Give the key's values as a JSON array of strings and numbers, in key-column "
+		                        "order, e.g. [1,23].")));
+	}
+	return nullptr;
+}
+
+// The entry id (jsonb array) of a composite key value given as the text of a JSON array: each
+// element read with the input function of its key column's type (key_types, in key order).
+Datum
+CompositeIdFromText(const Oid *key_types, int nkeys, const char *id_text)
+{
+	Jsonb *given = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(id_text)));
+	if (!JB_ROOT_IS_ARRAY(given) || JB_ROOT_IS_SCALAR(given) || (int)JB_ROOT_COUNT(given) != nkeys)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+		                errmsg("invalid id for a composite primary key of %d columns: %s", nkeys, id_text),
+		                errhint("Give the key's values as a JSON array of strings and numbers, in key-column "
+		                        "order, e.g. [1,23].")));
+	Datum *parts = static_cast<Datum *>(palloc(sizeof(Datum) * nkeys));
+	for (int i = 0; i < nkeys; i++) {
+		JsonbValue *element = getIthJsonbValueFromContainer(&given->root, i);
+		parts[i] = EntryIdFromText(key_types[i], IdElementText(*element, id_text));
+	}
+	return pg::JsonbArrayOf(parts, nkeys);
+}
+
+// The entry id (jsonb) of an id given as text for the key of source: its primary key's types
+// (the table's, as documents are rendered now) read id_text.
+Datum
+KeyIdFromText(Oid source, const char *id_text)
+{
+	Relation rel = table_open(source, AccessShareLock);
+	AttrNumber *attnums;
+	int nkeys = pg::PrimaryKeyAttnums(rel, &attnums);
+	Oid *types = static_cast<Oid *>(palloc(sizeof(Oid) * nkeys));
+	for (int i = 0; i < nkeys; i++)
+		types[i] = TupleDescAttr(RelationGetDescr(rel), attnums[i] - 1)->atttypid;
+	table_close(rel, AccessShareLock);
+	if (nkeys == 1)
+		return EntryIdFromText(types[0], id_text);
+	return CompositeIdFromText(types, nkeys, id_text);
+}
+
 // store._item_id(id_type, id): the entry id (jsonb) of a key value given as text.
 Datum
 EntryIdOf(FunctionCallInfo fcinfo)
@@ -220,11 +277,11 @@ Get(FunctionCallInfo fcinfo)
 	Oid key_types[2] = {TEXTOID, OIDOID};
 	Datum key_args[2] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(reader)};
 	bool is_null;
-	Datum id_type = pg::SingleValue(
-	    pg::ExecuteForReader("SELECT k.id_type::pg_catalog.oid FROM store._require_readable($1, $2) AS k", 2, key_types,
+	Datum source = pg::SingleValue(
+	    pg::ExecuteForReader("SELECT k.source::pg_catalog.oid FROM store._require_readable($1, $2) AS k", 2, key_types,
 	                         key_args, nullptr),
 	    &is_null);
-	Datum id = EntryIdFromText(DatumGetObjectId(id_type), TextDatumGetCString(PG_GETARG_DATUM(1)));
+	Datum id = KeyIdFromText(DatumGetObjectId(source), TextDatumGetCString(PG_GETARG_DATUM(1)));
 	bool visible_is_null;
 	Datum visible = pg::VisibleIds(reader, PG_GETARG_DATUM(0), false, &visible_is_null);
 	Oid argtypes[4] = {TEXTOID, JSONBOID, OIDOID, JSONBOID};

@@ -74,11 +74,13 @@ UntrustedCast(Oid type, Oid table_owner)
 	return InvalidOid;
 }
 
-// The live columns of relid, or the chosen ones, plus the primary key, as attribute numbers.
+// The live columns of relid, or the chosen ones, plus the primary key's, as attribute numbers.
 List *
-RenderedColumns(Oid relid, const AttrNumber *attnums, int count, AttrNumber id_attnum)
+RenderedColumns(Oid relid, const AttrNumber *attnums, int count, const AttrNumber *id_attnums, int nkeys)
 {
-	List *columns = list_make1_int(id_attnum);
+	List *columns = NIL;
+	for (int i = 0; i < nkeys; i++)
+		columns = lappend_int(columns, id_attnums[i]);
 	for (int i = 0; i < count; i++)
 		columns = lappend_int(columns, attnums[i]);
 	if (count > 0)
@@ -116,12 +118,14 @@ void
 RequireRenderableSource(Oid relid, const AttrNumber *attnums, int count)
 {
 	Relation rel = table_open(relid, AccessShareLock);
-	AttrNumber id_attnum = PrimaryKeyAttnum(rel);
+	AttrNumber *id_attnums;
+	int nkeys = PrimaryKeyAttnums(rel, &id_attnums);
 	Oid owner = rel->rd_rel->relowner;
 	table_close(rel, AccessShareLock);
-	RequireCanonicalKeyType(relid, id_attnum);
+	for (int i = 0; i < nkeys; i++)
+		RequireCanonicalKeyType(relid, id_attnums[i]);
 	ListCell *cell;
-	foreach (cell, RenderedColumns(relid, attnums, count, id_attnum))
+	foreach (cell, RenderedColumns(relid, attnums, count, id_attnums, nkeys))
 		RequireTrustedRendering(relid, owner, (AttrNumber)lfirst_int(cell));
 }
 

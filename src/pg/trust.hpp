@@ -15,7 +15,7 @@ namespace store::pg {
 void RequireTrustedRendering(Oid relid, Oid table_owner, AttrNumber attnum);
 
 // The same for every chosen column (attnums; count 0 means every live column) and the primary
-// key (which must also have a canonical key type): what registration and DDL check.
+// key's columns (each must also have a canonical key type): what registration and DDL check.
 void RequireRenderableSource(Oid relid, const AttrNumber *attnums, int count);
 
 } // namespace store::pg

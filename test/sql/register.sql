@@ -90,6 +90,7 @@ SELECT err($$SELECT store_register('other', NULL)$$);
 SELECT err($$SELECT store_register('other', 'no_such_table')$$);
 CREATE TABLE nokey (id int, name text);
 SELECT err($$SELECT store_register('nokey', 'nokey')$$);
+-- A composite primary key registers (ids are arrays: see tables.sql).
 CREATE TABLE pairs (a int, b int, PRIMARY KEY (a, b));
 SELECT err($$SELECT store_register('pairs', 'pairs')$$);
 CREATE TABLE deferred (id int PRIMARY KEY DEFERRABLE, name text);
