@@ -13,8 +13,10 @@
 -- Key's triggers on source, by name: "always" or "enabled" (they work), "disabled", "replica"
 -- (ENABLE REPLICA: silent in ordinary sessions), "replaced" (the name runs something else, or
 -- for other events, or with a WHEN or column list) or "missing"; and as "extra" any other
--- trigger on source running key's capture (a store trigger renamed, or one added by hand).
--- (store._may_read makes the same test in a single query of its own: see there.)
+-- trigger on source running key's capture (a store trigger renamed, or one added by hand); for a
+-- partitioned table also its partitions' triggers that are not as installed (see
+-- store._partition_trigger_state). (store._may_read makes the same test in a single query of its
+-- own: see there.)
 CREATE FUNCTION store._trigger_state(source regclass, key text) RETURNS jsonb
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -36,6 +38,7 @@ AS $$
                            AND t.tgargs = convert_to($2, getdatabaseencoding()) || decode('00', 'hex')
                            AND t.tgname NOT IN (('store_' || $2)::name, ('store_' || $2 || '_truncate')::name)),
                        '{}')
+           || store._partition_trigger_state($1, $2)
       FROM (VALUES (('store_' || $2)::name, 29), (('store_' || $2 || '_truncate')::name, 32)) AS n(name, type)
 $$;
 
@@ -87,6 +90,7 @@ BEGIN
         'store_' || key || '_truncate', registration.source, key);
     EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I, ENABLE ALWAYS TRIGGER %I',
                    registration.source, 'store_' || key, 'store_' || key || '_truncate');
+    PERFORM store._sync_partition_triggers(registration.source, key, replace);
     INSERT INTO store.keys SELECT (registration).*;
 END
 $$;
@@ -174,6 +178,7 @@ BEGIN
     FOR t IN SELECT store._key_triggers(registration.source, registration.key) LOOP
         EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', t, registration.source);
     END LOOP;
+    PERFORM store._drop_partition_triggers(registration.source, registration.key, true);
 END
 $$;
 
@@ -250,6 +255,11 @@ AS $$
                AND t.tgtype = CASE WHEN t.tgname = ('store_' || ($1).key)::name THEN 29 ELSE 32 END
                AND t.tgnargs = 1 AND t.tgargs = convert_to(($1).key, getdatabaseencoding()) || decode('00', 'hex')
                AND t.tgqual IS NULL AND t.tgattr = ''::int2vector AND t.tgconstraint = 0) = 2
+       -- and so do those on its partitions, if it has any
+       AND CASE WHEN (SELECT c.relkind FROM pg_class AS c WHERE c.oid = ($1).source) = 'p'
+                THEN NOT EXISTS (SELECT FROM jsonb_each_text(store._partition_trigger_state(($1).source, ($1).key)) AS s
+                                  WHERE s.value NOT IN ('always', 'enabled'))
+                ELSE true END
        AND store._shape(($1).source, ($1).column_numbers) = ($1).shape
        AND NOT EXISTS (
         SELECT FROM pg_attribute AS a
@@ -270,8 +280,7 @@ DECLARE
 BEGIN
     IF NOT store._may_read(registration, reader, false) THEN
         IF EXISTS (SELECT FROM jsonb_each_text(store._trigger_state(registration.source, registration.key)) AS s
-                    WHERE s.key IN ('store_' || registration.key, 'store_' || registration.key || '_truncate')
-                      AND s.value NOT IN ('always', 'enabled')) THEN
+                    WHERE s.value NOT IN ('always', 'enabled', 'extra')) THEN
             RAISE EXCEPTION 'store key "%" does not follow its table: its triggers are missing or disabled', key
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       HINT = format('store_verify(%L) shows them; store_reload(%L) reinstalls them.', key, key);
@@ -338,11 +347,11 @@ BEGIN
     IF to_regclass('store.keys') IS NULL THEN
         RETURN; -- the extension itself is being dropped
     END IF;
-    SELECT r.key, r.source, d.address_names[3] AS name INTO bad
+    SELECT r.key, c.oid::regclass AS source, d.address_names[3] AS name INTO bad
       FROM pg_event_trigger_dropped_objects() AS d
       JOIN pg_namespace AS n ON n.nspname = d.address_names[1]
       JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relname = d.address_names[2]
-      JOIN store.keys AS r ON r.source = c.oid
+      JOIN store.keys AS r ON r.source = c.oid OR r.source IN (SELECT pg_partition_ancestors(c.oid))
      WHERE d.classid = 'pg_trigger'::regclass
        AND d.address_names[3] IN ('store_' || r.key, 'store_' || r.key || '_truncate')
      ORDER BY r.key, 3
@@ -361,6 +370,14 @@ BEGIN
                JOIN store.keys AS r ON r.source = d.objid
               WHERE d.classid = 'pg_class'::regclass AND d.objsubid <> 0 ORDER BY r.key LOOP
         PERFORM store._refresh(k);
+    END LOOP;
+    -- a dropped partition (its truncate trigger went with it) takes its rows' documents along
+    FOR k IN SELECT DISTINCT r.key FROM pg_event_trigger_dropped_objects() AS d
+               JOIN store.keys AS r ON d.address_names[3] = 'store_' || r.key || '_truncate'
+              WHERE d.classid = 'pg_trigger'::regclass
+                AND EXISTS (SELECT FROM pg_class AS c WHERE c.oid = r.source AND c.relkind = 'p')
+              ORDER BY r.key LOOP
+        PERFORM store._reconcile(k);
     END LOOP;
 END
 $$;
@@ -386,7 +403,7 @@ BEGIN
     SELECT r.key, r.source, s.name, s.state INTO bad
       FROM store.keys AS r
       CROSS JOIN LATERAL jsonb_each_text(store._trigger_state(r.source, r.key)) AS s(name, state)
-     WHERE r.source IN (SELECT touched.rel FROM touched)
+     WHERE (r.source IN (SELECT touched.rel FROM touched) OR r.source IN (SELECT pg_partition_ancestors(touched.rel) FROM touched))
        AND s.state NOT IN ('always', 'enabled', 'missing')
      ORDER BY r.key, s.name
      LIMIT 1;

@@ -90,14 +90,35 @@ CaptureUpdate(const char *key, const RenderedRow &row)
 		NoteChange(key);
 }
 
-// TRUNCATE: the key is emptied (U with item NULL), if it really is this table's key.
+// The documents of key follow its partitioned table after one partition lost its rows: entries
+// whose row is gone are deleted (D each), as the store owner (store._reconcile).
+void
+ReconcileKey(const char *key)
+{
+	Oid argtypes[1] = {TEXTOID};
+	Datum args[1] = {CStringGetTextDatum(key)};
+	SavedUser saved = BecomeStoreOwner();
+	int rc = SPI_execute_with_args("SELECT store._reconcile($1)", 1, argtypes, args, nullptr, false, 0);
+	RestoreUser(saved);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "store: reconciling key \"%s\" failed: %s", key, SPI_result_code_string(rc));
+}
+
+// TRUNCATE: the key is emptied (U with item NULL), if it really is this table's key; a TRUNCATE
+// of one partition of the key's partitioned table deletes that partition's documents only.
 void
 CaptureTruncate(Relation rel, const char *key)
 {
 	bool all_columns;
+	Oid source;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "store: SPI_connect failed");
-	RequireRegistration(rel, key, &all_columns);
+	RequireRegistration(rel, key, &all_columns, &source);
+	if (source != RelationGetRelid(rel)) {
+		ReconcileKey(key);
+		SPI_finish();
+		return;
+	}
 	WriteTruncate(key);
 	SPI_finish();
 	NoteChange(key);

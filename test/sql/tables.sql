@@ -115,3 +115,138 @@ SELECT store_snapshot('grants') -> 'grants' AS visible;
 SELECT store_get('grants', '["store_tables_ann", 2]') AS mine;
 SELECT store_get('grants', '["someone", 1]') AS not_mine;
 RESET ROLE;
+
+---------------------------------------------------------------------------------------------
+-- Partitioned tables, registered at their root
+---------------------------------------------------------------------------------------------
+
+-- Partitions numbering their columns differently (a dropped column, another order), a default
+-- partition, and a partition that is itself partitioned.
+CREATE TABLE payment (payment_id int, month int, amount numeric, note text, PRIMARY KEY (payment_id, month))
+    PARTITION BY LIST (month);
+CREATE TABLE payment_1 PARTITION OF payment FOR VALUES IN (1);
+CREATE TABLE payment_2 (note text, dropped int, amount numeric, month int NOT NULL, payment_id int NOT NULL);
+ALTER TABLE payment_2 DROP COLUMN dropped;
+ALTER TABLE payment ATTACH PARTITION payment_2 FOR VALUES IN (2);
+CREATE TABLE payment_3 PARTITION OF payment FOR VALUES IN (3) PARTITION BY RANGE (payment_id);
+CREATE TABLE payment_3a PARTITION OF payment_3 FOR VALUES FROM (0) TO (1000);
+CREATE TABLE payment_other PARTITION OF payment DEFAULT;
+INSERT INTO payment VALUES (1, 1, 10, 'a'), (2, 2, 20, 'b'), (3, 3, 30, 'c'), (4, 9, 40, 'd');
+SELECT store_register('payment', 'payment');
+SELECT id, doc FROM store.entries WHERE key = 'payment' ORDER BY id;
+-- the row trigger is cloned to every partition, and each partition has its own truncate trigger
+SELECT tgrelid::regclass AS rel, tgname, tgenabled, tgparentid <> 0 AS clone FROM pg_trigger
+ WHERE tgname LIKE 'store_payment%' ORDER BY tgrelid::regclass::text, tgname;
+SELECT verified();
+
+-- Writes into each partition, through the root and directly; a row moved to another partition
+-- changes its primary key (which holds the partition key): D of the old id, C of the new one.
+SELECT store_version() AS p0 \gset
+INSERT INTO payment VALUES (5, 1, 50, 'e'), (6, 2, 60, 'f'), (7, 3, 70, 'g'), (8, 12, 80, 'h');
+INSERT INTO payment_2 (payment_id, month, amount, note) VALUES (9, 2, 90, 'i');
+UPDATE payment SET note = 'B' WHERE payment_id = 2;
+UPDATE payment_2 SET amount = 61 WHERE payment_id = 6;
+UPDATE payment SET month = 3 WHERE payment_id = 1;
+UPDATE payment SET month = 2 WHERE payment_id = 4;
+DELETE FROM payment WHERE payment_id = 5;
+DELETE FROM payment_3a WHERE payment_id = 7;
+SELECT cache_key, item_id, state FROM store_history(:'p0');
+SELECT store_get('payment', '[2,2]'), store_get('payment', '[4,2]');
+SELECT verified();
+
+-- A partition created after registration: its rows follow at once.
+CREATE TABLE payment_4 PARTITION OF payment FOR VALUES IN (4);
+INSERT INTO payment VALUES (10, 4, 100, 'j');
+SELECT store_get('payment', '[10,4]');
+SELECT verified();
+
+-- ATTACH PARTITION brings a table's rows in (C each), DETACH PARTITION takes them out (D each),
+-- in the same transaction; a rollback leaves the documents as they were.
+CREATE TABLE payment_5 (payment_id int NOT NULL, month int NOT NULL, amount numeric, note text);
+INSERT INTO payment_5 VALUES (11, 5, 110, 'k'), (12, 5, 120, 'l');
+SELECT store_version() AS p1 \gset
+BEGIN;
+ALTER TABLE payment ATTACH PARTITION payment_5 FOR VALUES IN (5);
+SELECT verified();
+SELECT store_get('payment', '[11,5]');
+ROLLBACK;
+SELECT store_get('payment', '[11,5]') AS after_rollback;
+SELECT verified();
+BEGIN;
+ALTER TABLE payment ATTACH PARTITION payment_5 FOR VALUES IN (5);
+INSERT INTO payment VALUES (13, 5, 130, 'm');
+ALTER TABLE payment DETACH PARTITION payment_2;
+SELECT verified();
+COMMIT;
+SELECT cache_key, item_id, state FROM store_history(:'p1');
+SELECT verified();
+-- the detached table keeps no store trigger; its writes and TRUNCATE no longer concern the key
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'payment_2'::regclass;
+INSERT INTO payment_2 (payment_id, month) VALUES (99, 2);
+TRUNCATE payment_2;
+BEGIN;
+ALTER TABLE payment DETACH PARTITION payment_5;
+ALTER TABLE payment ATTACH PARTITION payment_2 FOR VALUES IN (2);
+ROLLBACK;
+SELECT verified();
+
+-- TRUNCATE of one partition deletes its documents only (D each); of a sub-partitioned one, its
+-- partitions' documents; of the root, the whole key (U).
+SELECT store_version() AS p2 \gset
+TRUNCATE payment_1;
+TRUNCATE payment_3;
+SELECT cache_key, item_id, state FROM store_history(:'p2');
+SELECT verified();
+INSERT INTO payment VALUES (20, 1, 1, 'x'), (21, 3, 1, 'y');
+SELECT store_version() AS p3 \gset
+TRUNCATE payment;
+SELECT cache_key, item_id, state FROM store_history(:'p3');
+SELECT count(*) AS documents FROM store.entries WHERE key = 'payment';
+SELECT verified();
+
+-- DROP TABLE of a partition takes its rows' documents along (D each).
+INSERT INTO payment VALUES (30, 4, 1, 'x'), (31, 1, 1, 'y');
+SELECT store_version() AS p4 \gset
+DROP TABLE payment_4;
+SELECT cache_key, item_id, state FROM store_history(:'p4');
+SELECT verified();
+
+-- A partition's store triggers cannot be stopped: PostgreSQL refuses to drop or rename a clone,
+-- the store refuses to disable it or to drop or disable a partition's truncate trigger.
+SELECT err($$DROP TRIGGER store_payment ON payment_1$$);
+SELECT err($$ALTER TRIGGER store_payment ON payment_1 RENAME TO other$$);
+SELECT err($$ALTER TABLE payment_1 DISABLE TRIGGER store_payment$$);
+SELECT err($$ALTER TABLE payment_1 ENABLE REPLICA TRIGGER store_payment$$);
+SELECT err($$ALTER TABLE payment_3a DISABLE TRIGGER store_payment_truncate$$);
+SELECT err($$DROP TRIGGER store_payment_truncate ON payment_3a$$);
+SELECT err($$ALTER TABLE payment DISABLE TRIGGER store_payment$$);
+-- plain ENABLE (not ALWAYS) is allowed, as on the root
+SELECT err($$ALTER TABLE payment_1 ENABLE TRIGGER store_payment$$);
+SELECT verified();
+-- stopped anyway (the store's event triggers off for a moment): readers refuse the key,
+-- store_verify names the trigger, store_reload reinstalls every trigger
+ALTER EVENT TRIGGER store_triggers DISABLE;
+ALTER TABLE payment_1 DISABLE TRIGGER store_payment;
+ALTER EVENT TRIGGER store_triggers ENABLE ALWAYS;
+SELECT err($$SELECT store_snapshot('payment')$$);
+SELECT cache_key, problem, stored FROM store_verify('payment');
+SELECT store_reload('payment');
+SELECT tgrelid::regclass AS rel, tgname, tgenabled FROM pg_trigger
+ WHERE tgname LIKE 'store_payment%' ORDER BY tgrelid::regclass::text, tgname;
+SELECT verified();
+SELECT json_array_length(store_snapshot('payment') -> 'payment') AS documents;
+
+-- Registering a single partition keeps working, next to its root's key.
+SELECT store_register('payment_one', 'payment_1');
+INSERT INTO payment VALUES (40, 1, 1, 'z');
+SELECT key, id FROM store.entries WHERE key IN ('payment', 'payment_one') AND id = '[40, 1]' ORDER BY key;
+TRUNCATE payment_1;
+SELECT count(*) FILTER (WHERE key = 'payment_one') AS one, count(*) FILTER (WHERE key = 'payment') AS root
+  FROM store.entries;
+SELECT verified();
+
+-- Unregistering the root removes every store trigger from its partitions.
+SELECT store_unregister('payment');
+SELECT tgrelid::regclass AS rel, tgname FROM pg_trigger
+ WHERE tgname LIKE 'store_payment%' ORDER BY tgrelid::regclass::text, tgname;
+SELECT verified();
