@@ -49,10 +49,10 @@ SELECT is((SELECT count(*)::int FROM pg_proc p JOIN pg_depend d ON d.objid = p.o
           0, 'every SQL and PL/pgSQL function sets search_path = pg_catalog, pg_temp');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
             WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'store') AND p.prosecdef),
-          ARRAY['_on_alter_table', '_on_drop', '_on_rendering_ddl', '_on_trigger_ddl'], 'only the DDL event-trigger functions are SECURITY DEFINER');
+          ARRAY['_on_alter_table', '_on_drop', '_on_partition_ddl', '_on_rendering_ddl', '_on_trigger_ddl'], 'only the DDL event-trigger functions are SECURITY DEFINER');
 SELECT is((SELECT array_agg(e.evtname::text || ':' || e.evtevent ORDER BY e.evtname) FROM pg_event_trigger e),
-          ARRAY['store_alter_table:ddl_command_end', 'store_drop:sql_drop', 'store_rendering:ddl_command_end',
-                'store_triggers:ddl_command_end'],
+          ARRAY['store_alter_table:ddl_command_end', 'store_drop:sql_drop', 'store_partitions:ddl_command_end',
+                'store_rendering:ddl_command_end', 'store_triggers:ddl_command_end'],
           'DDL is followed by the store''s event triggers');
 SELECT function_returns('store_verify', ARRAY['text'], 'setof record');
 
