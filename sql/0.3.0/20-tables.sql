@@ -259,9 +259,18 @@ END
 $$;
 REVOKE ALL ON FUNCTION store._reconcile(text) FROM PUBLIC;
 
--- DDL handling, partitions: after CREATE TABLE ... PARTITION OF or ALTER TABLE (ATTACH / DETACH
--- PARTITION) anywhere below a registered partitioned table, its partitions get their truncate
--- triggers and, when partitions came or went, the documents follow (store._reconcile).
+-- True when a DDL command (a row of pg_event_trigger_ddl_commands()) attaches or detaches a
+-- partition (ALTER TABLE ... ATTACH / DETACH PARTITION [CONCURRENTLY | FINALIZE]) or creates one
+-- (CREATE TABLE ... PARTITION OF).
+CREATE FUNCTION store._changes_partitions(command pg_ddl_command) RETURNS bool
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'store_changes_partitions';
+REVOKE ALL ON FUNCTION store._changes_partitions(pg_ddl_command) FROM PUBLIC;
+
+-- DDL handling, partitions: after a partition is created, attached or detached anywhere below a
+-- registered partitioned table (the command names the table, or a partitioned table between),
+-- its partitions get their truncate triggers and, when partitions came or went, the documents
+-- follow (store._reconcile). Other ALTER TABLE commands (a restore adding the primary key,
+-- enabling triggers one by one) are left alone.
 CREATE FUNCTION store._on_partition_ddl() RETURNS event_trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -273,7 +282,7 @@ BEGIN
                CROSS JOIN LATERAL pg_partition_ancestors(c.objid) AS a(rel)
                JOIN store.keys AS r ON r.source = a.rel
                JOIN pg_class AS s ON s.oid = r.source AND s.relkind = 'p'
-              WHERE c.classid = 'pg_class'::regclass ORDER BY r.key LOOP
+              WHERE c.classid = 'pg_class'::regclass AND store._changes_partitions(c.command) ORDER BY r.key LOOP
         IF store._sync_partition_triggers(k.source, k.key, false) THEN
             PERFORM store._reconcile(k.key);
         END IF;
