@@ -115,6 +115,8 @@ SELECT store_snapshot('grants') -> 'grants' AS visible;
 SELECT store_get('grants', '["store_tables_ann", 2]') AS mine;
 SELECT store_get('grants', '["someone", 1]') AS not_mine;
 RESET ROLE;
+DROP OWNED BY store_tables_ann;
+DROP ROLE store_tables_ann;
 
 ---------------------------------------------------------------------------------------------
 -- Partitioned tables, registered at their root
