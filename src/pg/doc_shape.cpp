@@ -146,7 +146,7 @@ BuildShape(DocShape *shape, Relation rel, const char *store_key, MemoryContext c
 	MemoryContextSwitchTo(caller);
 	RequireRenderableSource(source, source_attnums, source_count);
 	MemoryContextSwitchTo(context);
-	shape->owner = rel->rd_rel->relowner;
+	shape->owner = RelationOwner(source); // a partition's rows render as the registered table's (_source_rows)
 	shape->projection = BuildProjection(shape, desc);
 	InitIdRendering(shape, rel);
 	InitToJson(&shape->doc_to_json, F_TO_JSON, RECORDOID, -1, InvalidOid, CurrentMemoryContext);

@@ -252,3 +252,20 @@ SELECT store_unregister('payment');
 SELECT tgrelid::regclass AS rel, tgname FROM pg_trigger
  WHERE tgname LIKE 'store_payment%' ORDER BY tgrelid::regclass::text, tgname;
 SELECT verified();
+
+-- A partition owned by another role: its rows render with the rights of the registered table's
+-- owner, as every rebuild and store_verify render them (here a cast to json tells who runs it).
+CREATE ROLE store_tables_bob;
+CREATE TYPE mood AS ENUM ('fine');
+CREATE FUNCTION mood_json(mood) RETURNS json LANGUAGE sql STABLE AS $$ SELECT pg_catalog.to_json(current_user::text) $$;
+CREATE CAST (mood AS json) WITH FUNCTION mood_json(mood);
+CREATE TABLE moods (id int PRIMARY KEY, m mood) PARTITION BY RANGE (id);
+CREATE TABLE moods_1 PARTITION OF moods FOR VALUES FROM (0) TO (100);
+ALTER TABLE moods_1 OWNER TO store_tables_bob;
+SELECT store_register('moods', 'moods');
+INSERT INTO moods VALUES (1, 'fine');
+SELECT doc ->> 'm' = current_user AS rendered_as_the_tables_owner FROM store.entries WHERE key = 'moods';
+SELECT verified();
+SELECT store_unregister('moods');
+DROP TABLE moods;
+DROP ROLE store_tables_bob;
