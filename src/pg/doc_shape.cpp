@@ -1,6 +1,7 @@
 // Building and caching document shapes.
 #include "pg/doc_shape.hpp"
 #include "pg/canonical.hpp"
+#include "pg/filter.hpp"
 #include "pg/trust.hpp"
 #include "pg/writer.hpp"
 
@@ -103,6 +104,7 @@ BuildShape(DocShape *shape, Relation rel, const char *store_key, MemoryContext c
 	ResolveColumns(shape, rel, store_key, context);
 	MemoryContextSwitchTo(caller);
 	RequireRenderableSource(RelationGetRelid(rel), shape->attnums, shape->natts);
+	shape->filter = LoadFilter(rel, store_key, context);
 	MemoryContextSwitchTo(context);
 	shape->owner = rel->rd_rel->relowner;
 	shape->projection = BuildProjection(shape, desc);
