@@ -416,19 +416,34 @@ StoreHasFilters()
 	return OidIsValid(keys) && get_attnum(keys, "filter_node") != InvalidAttrNumber;
 }
 
+// The kept plan reading a key's filter node tree, prepared (again) when missing or invalidated.
+SPIPlanPtr
+FilterPlan()
+{
+	static SPIPlanPtr plan = nullptr;
+	if (plan != nullptr && SPI_plan_is_valid(plan))
+		return plan;
+	if (plan != nullptr)
+		SPI_freeplan(plan);
+	plan = nullptr;
+	Oid argtypes[1] = {TEXTOID};
+	SPIPlanPtr prepared =
+	    SPI_prepare("SELECT k.filter_node FROM store.keys AS k WHERE k.key OPERATOR(pg_catalog.=) $1", 1, argtypes);
+	if (prepared == nullptr)
+		elog(ERROR, "store: preparing the filter query failed: %s", SPI_result_code_string(SPI_result));
+	SPI_keepplan(prepared);
+	plan = prepared;
+	return plan;
+}
+
 // The stored filter node tree of store_key (latest registration, read as the store's owner) as a
 // string allocated in context; nullptr when it has none.
 char *
 ReadFilterNode(const char *store_key, MemoryContext context)
 {
-	Oid argtypes[1] = {TEXTOID};
 	Datum args[1] = {CStringGetTextDatum(store_key)};
 	SavedUser saved = BecomeStoreOwner();
-	SPIPlanPtr plan =
-	    SPI_prepare("SELECT k.filter_node FROM store.keys AS k WHERE k.key OPERATOR(pg_catalog.=) $1", 1, argtypes);
-	if (plan == nullptr)
-		elog(ERROR, "store: preparing the filter query failed: %s", SPI_result_code_string(SPI_result));
-	int rc = SPI_execute_snapshot(plan, args, nullptr, GetLatestSnapshot(), InvalidSnapshot, true, false, 1);
+	int rc = SPI_execute_snapshot(FilterPlan(), args, nullptr, GetLatestSnapshot(), InvalidSnapshot, true, false, 1);
 	RestoreUser(saved);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "store: reading store.keys failed: %s", SPI_result_code_string(rc));
