@@ -41,6 +41,7 @@ DECLARE
     registration store.keys := store._require_key(key);
     names text[];
     new_shape text;
+    refiltered record;
 BEGIN
     IF registration.column_numbers IS NOT NULL THEN
         SELECT array_agg(a.attname::text ORDER BY u.o) INTO names
@@ -51,6 +52,16 @@ BEGIN
                 USING ERRCODE = 'dependent_objects_still_exist',
                       HINT = format('Unregister the key first, or register it again without the column: '
                                     'SELECT store_unregister(%L);', key);
+        END IF;
+    END IF;
+    -- the filter follows renamed columns, is read again after a retype (then the documents are
+    -- rebuilt: shape NULL), and refuses a dropped column (see 35-filter.sql)
+    IF registration.filter_node IS NOT NULL THEN
+        SELECT f.* INTO refiltered FROM store._refresh_filter(registration.source, registration.filter_node, key) AS f;
+        UPDATE store.keys AS k SET filter = refiltered.filter, filter_node = refiltered.filter_node
+         WHERE k.key = registration.key AND (k.filter, k.filter_node) IS DISTINCT FROM (refiltered.filter, refiltered.filter_node);
+        IF refiltered.filter_node <> registration.filter_node THEN
+            registration.shape := NULL;
         END IF;
     END IF;
     new_shape := store._shape(registration.source, registration.column_numbers);

@@ -82,7 +82,7 @@ AS $$
 $$;
 
 -- A query over the registered table giving (id jsonb, doc json) for every row (see 0.2.0), with
--- composite ids and every partition's rows.
+-- composite ids, every partition's rows, and only the rows that match the key's filter (35-filter.sql).
 CREATE OR REPLACE FUNCTION store._source_query(registration store.keys) RETURNS text
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -97,7 +97,8 @@ BEGIN
     RETURN pg_catalog.format(
         'SELECT %s AS id, pg_catalog.to_json(d.*) AS doc '
         'FROM %s AS t CROSS JOIN LATERAL (SELECT %s) AS d',
-        store._id_expression(registration.source), store._rows_of(registration.source), chosen);
+        store._id_expression(registration.source), store._rows_of(registration.source), chosen)
+        || coalesce(' WHERE ' || store._filter_condition(registration.source, registration.filter_node, registration.key), '');
 END
 $$;
 

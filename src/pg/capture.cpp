@@ -2,6 +2,7 @@
 // inside the writing transaction. AFTER ... FOR EACH ROW for INSERT/UPDATE/DELETE and
 // AFTER TRUNCATE FOR EACH STATEMENT; the trigger's single argument is the store key.
 #include "pg/doc_shape.hpp"
+#include "pg/filter.hpp"
 #include "pg/guard.hpp"
 #include "pg/writer.hpp"
 #include "pg/xact.hpp"
@@ -139,10 +140,14 @@ CaptureEvent(TriggerData *data)
 	bool deleted = TRIGGER_FIRED_BY_DELETE(data->tg_event);
 	HeapTuple old_row = inserted ? nullptr : data->tg_trigtuple;
 	HeapTuple new_row = inserted ? data->tg_trigtuple : deleted ? nullptr : data->tg_newtuple;
+	// under a filter, a row that does not match is no row: entering is C, leaving D, neither nothing
+	KeepMatchingRows(shape, &old_row, &new_row);
+	if (old_row == nullptr && new_row == nullptr)
+		return;
 	RenderedRow row = RenderRow(shape, old_row, new_row, RelationGetDescr(rel));
-	if (inserted)
+	if (old_row == nullptr)
 		CaptureInsert(key, row);
-	else if (deleted)
+	else if (new_row == nullptr)
 		CaptureDelete(key, row);
 	else
 		CaptureUpdate(key, row);

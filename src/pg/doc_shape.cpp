@@ -1,6 +1,7 @@
 // Building and caching document shapes.
 #include "pg/doc_shape.hpp"
 #include "pg/canonical.hpp"
+#include "pg/filter.hpp"
 #include "pg/trust.hpp"
 #include "pg/writer.hpp"
 
@@ -145,6 +146,7 @@ BuildShape(DocShape *shape, Relation rel, const char *store_key, MemoryContext c
 	ResolveColumns(shape, rel, store_key, context, &source, &source_attnums, &source_count);
 	MemoryContextSwitchTo(caller);
 	RequireRenderableSource(source, source_attnums, source_count);
+	shape->filter = LoadFilter(rel, store_key, context);
 	MemoryContextSwitchTo(context);
 	shape->owner = RelationOwner(source); // a partition's rows render as the registered table's (_source_rows)
 	shape->projection = BuildProjection(shape, desc);

@@ -11,6 +11,8 @@
 
 namespace store::pg {
 
+struct Filter;
+
 // A registered table's document recipe; lives in its own memory context under CacheMemoryContext.
 struct DocShape {
 	struct Key {
@@ -28,6 +30,7 @@ struct DocShape {
 	FmgrInfo doc_to_json;   // to_json(record)
 	FmgrInfo doc_to_jsonb;  // to_jsonb(record), for store.entries of version 0.1.0
 	FmgrInfo *id_to_jsonb;  // to_jsonb(<key column type>), per key column
+	Filter *filter;         // the key's filter (filter.hpp); nullptr: every row
 };
 
 // Registers the relcache callback that invalidates shapes; called from _PG_init.

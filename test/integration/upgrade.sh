@@ -70,5 +70,17 @@ expected="2C 1U$(for _ in sql/store--*--*.sql; do printf ' -F'; done) 1U"
 [ "$(q store_upgraded "SELECT store_get('items', '1')::text")" = "$(q store_upgraded "SELECT to_json(i)::text FROM items AS i WHERE id = 1")" ] ||
     fail "the updated store's documents are not what the new version renders"
 [ "$(q store_upgraded "SELECT count(*) FROM store_verify()")" = "0" ] || fail "the updated store does not verify"
+# store_register gained an argument in 0.3.0 (filter): the update keeps the EXECUTE grants the
+# extension owner gave on the old signature.
+psql -X -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS store_granted" \
+     -c "DROP ROLE IF EXISTS store_upgrade_admin" -c "CREATE ROLE store_upgrade_admin" -c "CREATE DATABASE store_granted"
+q store_granted "CREATE EXTENSION store VERSION '$first'"
+q store_granted "GRANT EXECUTE ON FUNCTION store_register(text, regclass, text[]) TO store_upgrade_admin WITH GRANT OPTION"
+q store_granted "SET client_min_messages = warning; ALTER EXTENSION store UPDATE"
+[ "$(q store_granted "SELECT has_function_privilege('store_upgrade_admin', 'store_register(text, regclass, text[], text)', 'EXECUTE WITH GRANT OPTION')")" = "t" ] ||
+    fail "the update lost the grant on store_register"
+[ "$(q store_granted "SELECT has_function_privilege('public', 'store_register(text, regclass, text[], text)', 'EXECUTE')")" = "f" ] ||
+    fail "the update made store_register executable by PUBLIC"
+psql -X -q -c "DROP DATABASE store_granted" -c "DROP ROLE store_upgrade_admin"
 psql -X -q -c "DROP DATABASE store_fresh" -c "DROP DATABASE store_upgraded"
 echo "upgrade test: $first -> $default equals a fresh install and keeps working: ok"

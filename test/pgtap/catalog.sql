@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 BEGIN;
 CREATE EXTENSION store;
-SELECT plan(62);
+SELECT plan(64);
 
 -- Tables and column types.
 SELECT has_schema('store');
@@ -24,10 +24,12 @@ SELECT col_type_is('store', 'history', 'xid', 'xid8', 'history records the writi
 SELECT col_type_is('store', 'history', 'added_on', 'timestamp with time zone', 'history rows are timestamped');
 SELECT has_index('store', 'history', 'history_xid_idx', ARRAY['origin', 'xid'], 'history is found by store origin and transaction id');
 SELECT col_type_is('store', 'keys', 'source', 'regclass', 'keys name their source table');
+SELECT col_type_is('store', 'keys', 'filter', 'text', 'keys show their filter as SQL text');
 SELECT sequence_privs_are('store', 'history_seq', 'public', ARRAY[]::text[], 'PUBLIC cannot touch the history sequence');
 
 -- The public SQL surface and its return types.
-SELECT function_returns('store_register', ARRAY['text', 'regclass', 'text[]'], 'void');
+SELECT function_returns('store_register', ARRAY['text', 'regclass', 'text[]', 'text'], 'void');
+SELECT hasnt_function('store_register', ARRAY['text', 'regclass', 'text[]'], 'store_register has one signature (filter is its fourth argument)');
 SELECT function_returns('store_unregister', ARRAY['text'], 'void');
 SELECT function_returns('store_reload', ARRAY[]::text[], 'void');
 SELECT function_returns('store_reload', ARRAY['text'], 'void');
@@ -61,7 +63,7 @@ CREATE ROLE store_tap_user;
 SELECT table_privs_are('store', 'entries', 'store_tap_user', ARRAY[]::text[], 'ordinary users have no rights on store.entries');
 SELECT table_privs_are('store', 'history', 'store_tap_user', ARRAY[]::text[], 'ordinary users have no rights on store.history');
 SELECT table_privs_are('store', 'keys', 'store_tap_user', ARRAY[]::text[], 'ordinary users have no rights on store.keys');
-SELECT function_privs_are('public', 'store_register', ARRAY['text', 'regclass', 'text[]'], 'store_tap_user', ARRAY[]::text[]);
+SELECT function_privs_are('public', 'store_register', ARRAY['text', 'regclass', 'text[]', 'text'], 'store_tap_user', ARRAY[]::text[]);
 SELECT function_privs_are('public', 'store_unregister', ARRAY['text'], 'store_tap_user', ARRAY[]::text[]);
 SELECT function_privs_are('public', 'store_reload', ARRAY[]::text[], 'store_tap_user', ARRAY[]::text[]);
 SELECT function_privs_are('public', 'store_reload', ARRAY['text'], 'store_tap_user', ARRAY[]::text[]);

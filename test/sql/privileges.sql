@@ -76,12 +76,12 @@ RESET ROLE;
 
 -- Registering needs ownership of the table, even with EXECUTE on store_register (and USAGE on
 -- the store's schema, without which it cannot even start).
-GRANT EXECUTE ON FUNCTION store_register(text, regclass, text[]) TO store_nobody;
+GRANT EXECUTE ON FUNCTION store_register(text, regclass, text[], text) TO store_nobody;
 GRANT USAGE ON SCHEMA store TO store_nobody;
 SET ROLE store_nobody;
 SELECT err($$SELECT store_register('mine', 'items')$$);
 RESET ROLE;
-REVOKE EXECUTE ON FUNCTION store_register(text, regclass, text[]) FROM store_nobody;
+REVOKE EXECUTE ON FUNCTION store_register(text, regclass, text[], text) FROM store_nobody;
 REVOKE USAGE ON SCHEMA store FROM store_nobody;
 
 -- Row-level security: through the store, a reader sees exactly the rows the table shows it, and
