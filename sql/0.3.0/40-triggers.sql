@@ -121,7 +121,8 @@ REVOKE ALL ON FUNCTION store._repair_triggers(text) FROM PUBLIC;
 
 -- Registration (see 0.1.0), now also refusing sources whose documents cannot be rendered
 -- canonically by trusted code (store._check_source), and installing the triggers ALWAYS.
-CREATE OR REPLACE FUNCTION @extschema@.store_register(key text, source regclass, columns text[] DEFAULT NULL)
+-- store._register runs as the store owner for store_register (70-admin.sql), which checks the caller.
+CREATE FUNCTION store._register(key text, source regclass, columns text[] DEFAULT NULL)
     RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -140,7 +141,7 @@ BEGIN
     END IF;
     PERFORM store._check_columns(source, columns);
     PERFORM store._check_source(source, store._column_numbers(source, columns));
-    PERFORM FROM store.keys AS k WHERE k.key = store_register.key;
+    PERFORM FROM store.keys AS k WHERE k.key = _register.key;
     IF FOUND THEN
         RAISE EXCEPTION 'store key "%" is already registered', key
             USING ERRCODE = 'duplicate_object',
@@ -159,8 +160,8 @@ $$;
 -- Unregistering forgets the key before it drops the triggers (the DDL guards let them go only
 -- then), after taking the lock DROP TRIGGER takes: writers and reloads in flight commit first,
 -- and forgetting then deletes what they wrote. Triggers renamed or added by hand for the key go
--- too.
-CREATE OR REPLACE FUNCTION @extschema@.store_unregister(key text) RETURNS void
+-- too. (Run as the store owner for store_unregister, see 70-admin.sql.)
+CREATE FUNCTION store._unregister(key text) RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -200,8 +201,9 @@ BEGIN
 END
 $$;
 
--- Reloads repair the triggers too (see _repair_triggers), then rebuild the documents.
-CREATE OR REPLACE FUNCTION @extschema@.store_reload() RETURNS void
+-- Reloads repair the triggers too (see _repair_triggers), then rebuild the documents. (Run as
+-- the store owner for store_reload, see 70-admin.sql.)
+CREATE FUNCTION store._reload() RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -218,7 +220,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION @extschema@.store_reload(key text) RETURNS void
+CREATE FUNCTION store._reload(key text) RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
