@@ -32,7 +32,8 @@ $$;
 -- 40-triggers.sql, which also changes how it installs the triggers).
 
 -- After DDL on a registered table: as before (see 0.1.0), and the documents' new shape must
--- still render canonically and only through trusted code, or the DDL is refused.
+-- still render canonically and only through trusted code, or the DDL is refused; so is dropping
+-- the primary key (with the hint to unregister first, not 0.1.0's "add one").
 CREATE OR REPLACE FUNCTION store._refresh(key text) RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -53,6 +54,12 @@ BEGIN
                       HINT = format('Unregister the key first, or register it again without the column: '
                                     'SELECT store_unregister(%L);', key);
         END IF;
+    END IF;
+    -- (the documents' ids are the primary key's: it may not go while the key is registered)
+    IF NOT EXISTS (SELECT FROM pg_index AS i WHERE i.indrelid = registration.source AND i.indisprimary) THEN
+        RAISE EXCEPTION 'the primary key of table "%" would be dropped: store key "%" depends on it', registration.source, key
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('Unregister the key first: SELECT store_unregister(%L);', key);
     END IF;
     -- the filter follows renamed columns, is read again after a retype (then the documents are
     -- rebuilt: shape NULL), and refuses a dropped column (see 35-filter.sql)

@@ -125,11 +125,9 @@ REVOKE ALL ON FUNCTION store._repair_triggers(text) FROM PUBLIC;
 
 -- Registration (see 0.1.0), now also refusing sources whose documents cannot be rendered
 -- canonically by trusted code (store._check_source), and installing the triggers ALWAYS; with a
--- filter (see 35-filter.sql), only the rows that match it are stored. The new argument makes a
--- new function: the old one is set aside, its grants are given to the new one, then it goes.
-ALTER FUNCTION @extschema@.store_register(text, regclass, text[]) RENAME TO store_register_0_2;
-CREATE FUNCTION @extschema@.store_register(key text, source regclass, columns text[] DEFAULT NULL,
-                                           filter text DEFAULT NULL)
+-- filter (see 35-filter.sql), only the rows that match it are stored. store._register runs as the
+-- store owner for store_register (70-admin.sql), which checks the caller.
+CREATE FUNCTION store._register(key text, source regclass, columns text[] DEFAULT NULL, filter text DEFAULT NULL)
     RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -148,8 +146,8 @@ BEGIN
     END IF;
     PERFORM store._check_columns(source, columns);
     PERFORM store._check_source(source, store._column_numbers(source, columns));
-    SELECT f.* INTO parsed FROM store._parse_filter(source, store_register.filter) AS f;
-    PERFORM FROM store.keys AS k WHERE k.key = store_register.key;
+    SELECT f.* INTO parsed FROM store._parse_filter(source, _register.filter) AS f;
+    PERFORM FROM store.keys AS k WHERE k.key = _register.key;
     IF FOUND THEN
         RAISE EXCEPTION 'store key "%" is already registered', key
             USING ERRCODE = 'duplicate_object',
@@ -163,30 +161,12 @@ BEGIN
     PERFORM store._log(key, 'U', ARRAY[key]);
 END
 $$;
-REVOKE ALL ON FUNCTION @extschema@.store_register(text, regclass, text[], text) FROM PUBLIC;
-COMMENT ON FUNCTION @extschema@.store_register(text, regclass, text[], text) IS
-    'adds a table to the store under key (columns: which to serialize, NULL for all; filter: which rows, NULL for all) and builds its documents';
-DO $$
-DECLARE
-    g record;
-BEGIN
-    FOR g IN SELECT a.grantee, a.is_grantable
-               FROM pg_catalog.pg_proc AS p, pg_catalog.aclexplode(p.proacl) AS a
-              WHERE p.oid = '@extschema@.store_register_0_2(text, regclass, text[])'::pg_catalog.regprocedure
-                AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner LOOP
-        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION @extschema@.store_register(text, regclass, text[], text) TO %s%s',
-                                  CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::pg_catalog.regrole::text END,
-                                  CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
-    END LOOP;
-END
-$$;
-DROP FUNCTION @extschema@.store_register_0_2(text, regclass, text[]);
 
 -- Unregistering forgets the key before it drops the triggers (the DDL guards let them go only
 -- then), after taking the lock DROP TRIGGER takes: writers and reloads in flight commit first,
 -- and forgetting then deletes what they wrote. Triggers renamed or added by hand for the key go
--- too.
-CREATE OR REPLACE FUNCTION @extschema@.store_unregister(key text) RETURNS void
+-- too. (Run as the store owner for store_unregister, see 70-admin.sql.)
+CREATE FUNCTION store._unregister(key text) RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -227,8 +207,9 @@ BEGIN
 END
 $$;
 
--- Reloads repair the triggers too (see _repair_triggers), then rebuild the documents.
-CREATE OR REPLACE FUNCTION @extschema@.store_reload() RETURNS void
+-- Reloads repair the triggers too (see _repair_triggers), then rebuild the documents. (Run as
+-- the store owner for store_reload, see 70-admin.sql.)
+CREATE FUNCTION store._reload() RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -245,7 +226,7 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION @extschema@.store_reload(key text) RETURNS void
+CREATE FUNCTION store._reload(key text) RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$

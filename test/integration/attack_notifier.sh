@@ -20,33 +20,14 @@
 # command restarting the server of the PG* environment) and STORE_TEST_LOG (its log file). The
 # server's settings are reset at the end.
 set -euo pipefail
+test_name=attack_notifier
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.."
 db=store_attack
 tpl=store_attack_tpl
 probe=build/store_notify_probe
 parts=${STORE_ATTACK_PARTS:-permissions terminate settings refused drop exhausted}
 
-psql_() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
-q() { psql_ -d "$1" -c "$2"; }
-fail() {
-    echo "attack_notifier test: FAIL: $*" >&2
-    exit 1
-}
-restart() {
-    if [ -n "${STORE_TEST_RESTART:-}" ]; then
-        eval "$STORE_TEST_RESTART" >/dev/null
-    else
-        pg_ctlcluster "$PGVERSION" regress restart
-    fi
-    for _ in $(seq 1 100); do pg_isready -q && break; sleep 0.2; done
-}
-server_log() {
-    if [ -n "${STORE_TEST_LOG:-}" ]; then
-        echo "$STORE_TEST_LOG"
-    else
-        pg_lsclusters -h | awk -v v="$PGVERSION" '$1 == v && $2 == "regress" { print $NF }'
-    fi
-}
 # until_true SECONDS CONDITION...: true once the condition holds, false after SECONDS.
 until_true() {
     local deadline=$((SECONDS + $1))

@@ -3,13 +3,13 @@
 # every server process and restarts with WAL recovery, exactly as after a crash of the machine
 # (its own crash-restart tests do the same). Afterwards the store still equals its tables
 # (store_verify reports nothing) and the history still matches them.
-# Runs inside pg_virtualenv (cluster "regress" of $PGVERSION).
+# Runs inside pg_virtualenv (cluster "regress" of $PGVERSION); elsewhere set STORE_TEST_LOG (see lib.sh).
 set -euo pipefail
+test_name=crash
 db=store_crash
-q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
-fail() { echo "crash test: FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
-psql -X -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+fresh_database $db
 q "CREATE EXTENSION store"
 q "CREATE TABLE items (id int PRIMARY KEY, name text, qty int)"
 q "INSERT INTO items SELECT g, 'item ' || g, 0 FROM generate_series(1, 1000) g"
@@ -25,7 +25,7 @@ UPDATE items SET name = md5(random()::text) WHERE id = :id % 1000 + 1;
 DELETE FROM items WHERE id = (:id * 7) % 2000 + 1;
 COMMIT;
 SQL
-/usr/lib/postgresql/"$PGVERSION"/bin/pgbench -n -c 4 -T 30 -f "$script" "$db" >/dev/null 2>&1 &
+"$(pg_bindir)"/pgbench -n -c 4 -T 30 -f "$script" "$db" >/dev/null 2>&1 &
 load=$!
 sleep 3
 victim=$(q "SELECT pid FROM pg_stat_activity WHERE datname = '$db' AND application_name = 'pgbench' LIMIT 1")
@@ -34,8 +34,8 @@ kill -9 "$victim"
 wait "$load" || true
 rm -f "$script"
 sleep 1
-for _ in $(seq 1 100); do q "SELECT 1" >/dev/null 2>&1 && break; sleep 0.2; done
-grep -q "terminated by signal 9" "$(pg_lsclusters -h | awk '$2 == "regress" {print $7}')" ||
+wait_for_server
+grep -q "terminated by signal 9" "$(server_log)" ||
     fail "the server did not go through a crash restart"
 
 problems=$(q "SELECT count(*) FROM store_verify()")

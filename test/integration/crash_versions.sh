@@ -9,23 +9,11 @@
 # write after the crash gets a new id, which store_history/store_changes deliver.
 #
 # Runs inside pg_virtualenv (cluster "regress" of $PGVERSION) as a superuser. Against another
-# cluster: STORE_TEST_LOG=<its server log> (the crash restart is checked there).
+# cluster: STORE_TEST_LOG=<its server log> (the crash restart is checked there; see lib.sh).
 set -euo pipefail
+test_name=crash_versions
 db=store_crash_versions
-q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
-fail() { echo "crash_versions test: FAIL: $*" >&2; exit 1; }
-
-# The server log of the cluster under test.
-server_log() {
-    if [ -n "${STORE_TEST_LOG:-}" ]; then echo "$STORE_TEST_LOG"; return; fi
-    pg_lsclusters -h | awk '$2 == "regress" {print $7}'
-}
-
-# Waits until the server accepts connections again (after its crash restart).
-wait_for_server() {
-    for _ in $(seq 1 150); do q "SELECT 1" >/dev/null 2>&1 && return; sleep 0.2; done
-    fail "the server did not come back after the crash"
-}
+. "$(dirname "$0")/lib.sh"
 
 walwriter=""
 # Puts the settings back and never leaves the WAL writer stopped.
@@ -36,7 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-psql -X -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+fresh_database $db
 q "CREATE EXTENSION store"
 q "CREATE TABLE items (id int PRIMARY KEY, name text)"
 q "SELECT store_register('items', 'items')"
@@ -64,7 +52,7 @@ kill -KILL "$walwriter"
 stopped=$walwriter
 walwriter=""
 sleep 1
-wait_for_server
+wait_for_server || fail "the server did not come back after the crash"
 grep -q "process (PID $stopped) was terminated by signal 9" "$(server_log)" ||
     fail "the server did not go through a crash restart"
 psql -X -q -c "ALTER SYSTEM RESET wal_writer_delay" -c "ALTER SYSTEM RESET autovacuum" -c "SELECT pg_reload_conf()" >/dev/null

@@ -3,11 +3,10 @@
 # the compaction horizon; the restored store verifies, keeps capturing writes, and refuses the
 # old database's versions (a new store identity). Runs inside pg_virtualenv.
 set -euo pipefail
-q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
-fail() { echo "dump/restore test: FAIL: $*" >&2; exit 1; }
+test_name=dump/restore
+. "$(dirname "$0")/lib.sh"
 
-psql -X -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS store_dumped" -c "DROP DATABASE IF EXISTS store_restored" \
-     -c "CREATE DATABASE store_dumped" -c "CREATE DATABASE store_restored"
+fresh_database store_dumped store_restored
 q store_dumped "CREATE EXTENSION store"
 q store_dumped "CREATE TABLE items (id int PRIMARY KEY, name text, secret text)"
 q store_dumped "INSERT INTO items SELECT g, 'item ' || g, 'x' FROM generate_series(1, 50) g"

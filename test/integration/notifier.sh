@@ -7,18 +7,10 @@
 # Runs inside pg_virtualenv (cluster "regress" of $PGVERSION); elsewhere set STORE_TEST_RESTART (a
 # command restarting the server of the PG* environment). The attacks are in attack_notifier.sh.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+test_name=notifier
 db=store_notifier
-q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
-fail() { echo "notifier test: FAIL: $*" >&2; exit 1; }
-restart() {
-    if [ -n "${STORE_TEST_RESTART:-}" ]; then
-        eval "$STORE_TEST_RESTART" >/dev/null
-    else
-        pg_ctlcluster "$PGVERSION" regress restart
-    fi
-    for _ in $(seq 1 50); do pg_isready -q && break; sleep 0.2; done
-}
+. "$(dirname "$0")/lib.sh"
+cd "$(dirname "$0")/../.."
 restart_with() {
     psql -X -q -c "ALTER SYSTEM SET shared_preload_libraries = '$1'"
     restart
@@ -26,7 +18,7 @@ restart_with() {
 trap 'psql -X -q -c "ALTER SYSTEM RESET shared_preload_libraries" >/dev/null 2>&1; restart >/dev/null 2>&1 || true' EXIT
 
 restart_with store
-psql -X -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+fresh_database $db
 q "CREATE EXTENSION store"
 q "CREATE TABLE items (id bigint PRIMARY KEY, name text, price numeric, qty int, tags text[], active bool, at timestamptz)"
 q "SELECT store_register('items', 'items')"

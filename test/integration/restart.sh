@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Versions stay valid across a server restart: a version taken before the restart still yields
-# exactly the changes after it. Runs inside pg_virtualenv (cluster "regress" of $PGVERSION).
+# exactly the changes after it. Runs inside pg_virtualenv (cluster "regress" of $PGVERSION);
+# elsewhere set STORE_TEST_RESTART (see lib.sh).
 set -euo pipefail
+test_name=restart
 db=store_restart
-q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c "$1"; }
-fail() { echo "restart test: FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
-psql -X -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+fresh_database $db
 q "CREATE EXTENSION store"
 q "CREATE TABLE items (id int PRIMARY KEY, name text)"
 q "SELECT store_register('items', 'items')"
@@ -14,8 +15,7 @@ before=$(q "SELECT store_version()")
 q "INSERT INTO items VALUES (1, 'before restart')"
 middle=$(q "SELECT store_snapshot() ->> 'version'")
 
-pg_ctlcluster "$PGVERSION" regress restart
-for _ in $(seq 1 50); do pg_isready -q && break; sleep 0.2; done
+restart
 
 q "INSERT INTO items VALUES (2, 'after restart')"
 got=$(q "SELECT string_agg(item_id || state, ' ') FROM store_history('$before')")

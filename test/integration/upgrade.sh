@@ -7,15 +7,13 @@
 # scripts never change), its documents be rebuilt in the new form with one F row, and it must
 # keep following its table. Runs inside pg_virtualenv.
 set -euo pipefail
+test_name=upgrade
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/../.."
-q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
-fail() { echo "upgrade test: FAIL: $*" >&2; exit 1; }
 
 first=$(ls sql/store--*.sql | sed -n 's#^sql/store--\([^-]*\)\.sql$#\1#p' | sort -V | head -n 1)
 default=$(sed -n "s/^default_version = '\(.*\)'/\1/p" store.control)
-psql -X -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
-     -c "DROP DATABASE IF EXISTS store_fresh" -c "DROP DATABASE IF EXISTS store_upgraded" \
-     -c "CREATE DATABASE store_fresh" -c "CREATE DATABASE store_upgraded"
+fresh_database store_fresh store_upgraded
 q store_fresh "CREATE EXTENSION store"
 q store_upgraded "CREATE EXTENSION store VERSION '$first'"
 q store_upgraded "CREATE TABLE items (id int PRIMARY KEY, name text)"

@@ -3,13 +3,9 @@
 -- security-restricted operation, and refuses any cast whose function's owner lacks the table
 -- owner's privileges: at registration, at DDL that introduces one, and at write time.
 CREATE EXTENSION store;
-CREATE FUNCTION err(cmd text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE cmd;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set err_sql :abs_srcdir '/sql/include/err.sql'
+\i :err_sql
 CREATE FUNCTION mallory_is_superuser() RETURNS bool LANGUAGE sql AS
     $$ SELECT rolsuper FROM pg_roles WHERE rolname = 'atk_mallory' $$;
 

@@ -4,13 +4,9 @@
 -- postgres, bytea_output hex), and only key types whose rendering is canonical and injective
 -- are accepted.
 CREATE EXTENSION store;
-CREATE FUNCTION err(cmd text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE cmd;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set err_sql :abs_srcdir '/sql/include/err.sql'
+\i :err_sql
 CREATE ROLE atk_alice;
 CREATE ROLE atk_carol;
 

@@ -6,13 +6,9 @@
 -- The store's triggers fire ALWAYS, so writes in session_replication_role = replica follow too.
 -- Unregistering, DROP TABLE / SCHEMA / OWNED / EXTENSION keep working.
 CREATE EXTENSION store;
-CREATE FUNCTION err(cmd text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE cmd;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set err_sql :abs_srcdir '/sql/include/err.sql'
+\i :err_sql
 CREATE FUNCTION keys_of(j json) RETURNS text[] LANGUAGE sql AS
     $$ SELECT coalesce(array_agg(k ORDER BY k), '{}') FROM json_object_keys(j) AS k $$;
 -- The triggers of a table: name, enabled state ('O' origin, 'A' always, 'D' disabled, 'R' replica).

@@ -1,13 +1,9 @@
 -- The capture triggers: every DML kind, states C/U/D, no-op updates, primary-key changes,
 -- TRUNCATE, rollback, savepoints, reload, history cursors, writers without store privileges.
 CREATE EXTENSION store;
-CREATE FUNCTION err(cmd text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE cmd;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set err_sql :abs_srcdir '/sql/include/err.sql'
+\i :err_sql
 -- in_sync(key): the store's documents of key equal the table serialized now.
 CREATE FUNCTION in_sync(k text) RETURNS bool LANGUAGE plpgsql AS $$
 DECLARE

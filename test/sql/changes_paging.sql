@@ -3,13 +3,9 @@
 -- Followed page by page, a client ends with exactly the copy and the version that the unpaged
 -- answer gives; rows it may not read make no page; reload and "nothing yet" answers are unchanged.
 CREATE EXTENSION store;
-CREATE FUNCTION err(cmd text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE cmd;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set err_sql :abs_srcdir '/sql/include/err.sql'
+\i :err_sql
 -- A client's copy of the store: {"<key>": {"<id as JSON text>": doc}} (the tables' keys are "id").
 -- copy_of(snapshot): the copy a snapshot gives.
 CREATE FUNCTION copy_of(snapshot jsonb) RETURNS jsonb LANGUAGE sql AS $$

@@ -3,13 +3,9 @@
 -- the table or moving its schema keeps it working, DROP TABLE unregisters and logs; store_verify
 -- finds drift and store_reload repairs it.
 CREATE EXTENSION store;
-CREATE FUNCTION err(cmd text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE cmd;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set err_sql :abs_srcdir '/sql/include/err.sql'
+\i :err_sql
 CREATE FUNCTION docs() RETURNS jsonb LANGUAGE sql AS $$ SELECT store_snapshot()::jsonb - 'version' $$;
 
 CREATE TABLE items (id int PRIMARY KEY, name text, qty int);
@@ -44,6 +40,7 @@ SELECT cache_key, item_id, state FROM store_history(:'v');
 -- Dropping a chosen column, or the primary key, is refused; nothing changes.
 SELECT err($$ALTER TABLE items DROP COLUMN title$$);
 SELECT err($$ALTER TABLE items DROP CONSTRAINT items_pkey$$);
+SELECT err($$ALTER TABLE items DROP COLUMN id$$);
 SELECT count(*) AS columns_kept FROM pg_attribute WHERE attrelid = 'items'::regclass AND attname IN ('title', 'qty');
 -- Renaming the table or moving it to another schema keeps it registered and captured.
 ALTER TABLE items RENAME TO things;

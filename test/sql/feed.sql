@@ -1,13 +1,9 @@
 -- The change feed: versions as cursors, store_changes deltas, retention and reload markers,
 -- and every kind of bad version.
 CREATE EXTENSION store;
-CREATE FUNCTION err(cmd text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE cmd;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set err_sql :abs_srcdir '/sql/include/err.sql'
+\i :err_sql
 -- delta(v): store_changes after v without its (database-specific) version.
 CREATE FUNCTION delta(v text) RETURNS jsonb LANGUAGE sql AS $$ SELECT store_changes(v)::jsonb - 'version' $$;
 

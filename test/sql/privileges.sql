@@ -2,13 +2,9 @@
 -- the caller may SELECT; asking for another key is a permission error; no grant on the store's
 -- own tables or internals is needed or given. Registering needs ownership of the table.
 CREATE EXTENSION store;
-CREATE FUNCTION err(cmd text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE cmd;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set err_sql :abs_srcdir '/sql/include/err.sql'
+\i :err_sql
 CREATE FUNCTION keys_of(j json) RETURNS text[] LANGUAGE sql AS
     $$ SELECT coalesce(array_agg(k ORDER BY k), '{}') FROM json_object_keys(j) AS k $$;
 
@@ -74,15 +70,13 @@ SELECT cache_key, item_id, state FROM store_history(:'v2');
 SELECT store_changes(:'v2')::jsonb - 'version' AS changes;
 RESET ROLE;
 
--- Registering needs ownership of the table, even with EXECUTE on store_register (and USAGE on
--- the store's schema, without which it cannot even start).
+-- Registering needs ownership of the table, even with EXECUTE on store_register (no grant on
+-- the store's schema is needed: see admin_grants.sql).
 GRANT EXECUTE ON FUNCTION store_register(text, regclass, text[], text) TO store_nobody;
-GRANT USAGE ON SCHEMA store TO store_nobody;
 SET ROLE store_nobody;
 SELECT err($$SELECT store_register('mine', 'items')$$);
 RESET ROLE;
 REVOKE EXECUTE ON FUNCTION store_register(text, regclass, text[], text) FROM store_nobody;
-REVOKE USAGE ON SCHEMA store FROM store_nobody;
 
 -- Row-level security: through the store, a reader sees exactly the rows the table shows it, and
 -- the history never names a row it cannot see (a changed key comes back whole instead).

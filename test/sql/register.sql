@@ -1,14 +1,9 @@
 -- store_register / store_unregister / store_snapshot: registration, document shape, bad input.
 CREATE EXTENSION store;
 
--- err(sql): runs sql and shows "SQLSTATE: message" instead of failing (the call is rolled back).
-CREATE FUNCTION err(cmd text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE cmd;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set err_sql :abs_srcdir '/sql/include/err.sql'
+\i :err_sql
 
 -- masked(json): the JSON text with its version (different in every database) replaced by "V".
 CREATE FUNCTION masked(j json) RETURNS text LANGUAGE sql AS
