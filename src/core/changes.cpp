@@ -1,5 +1,6 @@
 // store core: per-subtransaction change bookkeeping.
 #include "core/changes.hpp"
+#include "core/postgres_free.hpp" // last: the core never sees a PostgreSQL header
 
 namespace store::core {
 

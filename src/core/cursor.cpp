@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include "core/postgres_free.hpp" // last: the core never sees a PostgreSQL header
 
 namespace store::core {
 

@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 
 #include <string>
+#include "core/postgres_free.hpp" // last: the core never sees a PostgreSQL header
 
 namespace store::core {
 

@@ -2,6 +2,7 @@
 #include "core/payload.hpp"
 
 #include <cstdio>
+#include "core/postgres_free.hpp" // last: the core never sees a PostgreSQL header
 
 namespace store::core {
 
