@@ -9,6 +9,8 @@
 // row-level security policies) still runs as the table's owner (see trust.hpp); the triggers it
 // creates call store.capture.
 #include "pg/guard.hpp"
+#include "pg/spi_session.hpp"
+#include "pg/sql_names.hpp"
 #include "pg/writer.hpp"
 
 extern "C" {
@@ -19,16 +21,6 @@ extern "C" {
 namespace {
 
 using namespace store;
-
-// The internal SQL functions the entry points run, in schema store: the one place C++ names them.
-const char *const kRegister = "store._register";
-const char *const kUnregister = "store._unregister";
-const char *const kReload = "store._reload";
-const char *const kCompact = "store._compact";
-
-// Fully qualified: it means the same under any search_path.
-const char *const kAllSourcesSql =
-    "SELECT k.key, k.source::pg_catalog.oid FROM store.keys AS k ORDER BY k.key COLLATE pg_catalog.\"C\"";
 
 // The schema-qualified name of relid, quoted where needed, for messages.
 char *
@@ -90,7 +82,7 @@ RequireEveryKeyOwner()
 	if (has_privs_of_role(GetUserId(), pg::StoreOwner()))
 		return;
 	pg::SavedUser saved = pg::BecomeStoreOwner();
-	int rc = SPI_execute(kAllSourcesSql, true, 0);
+	int rc = SPI_execute(pg::sql::kAllKeySources, true, 0);
 	pg::RestoreUser(saved);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "store: reading store.keys failed: %s", SPI_result_code_string(rc));
@@ -151,42 +143,34 @@ RunAsStoreOwner(FunctionCallInfo fcinfo, const char *function)
 	return result;
 }
 
-// Opens the SPI connection the checks and the internal call share.
-void
-Connect()
-{
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "store: SPI_connect failed");
-}
-
 // store_register(key, source, columns ...): the caller owns source.
 Datum
 Register(FunctionCallInfo fcinfo)
 {
 	RequireSourceOwner(fcinfo);
-	Connect();
-	return RunAsStoreOwner(fcinfo, kRegister);
+	pg::ConnectSpi();
+	return RunAsStoreOwner(fcinfo, pg::sql::kRegister);
 }
 
 // store_unregister(key): the caller owns the key's table.
 Datum
 Unregister(FunctionCallInfo fcinfo)
 {
-	Connect();
+	pg::ConnectSpi();
 	RequireKeyOwner(fcinfo, "unregister");
-	return RunAsStoreOwner(fcinfo, kUnregister);
+	return RunAsStoreOwner(fcinfo, pg::sql::kUnregister);
 }
 
 // store_reload(key) / store_reload(): the caller owns the key's table / every key's table.
 Datum
 Reload(FunctionCallInfo fcinfo)
 {
-	Connect();
+	pg::ConnectSpi();
 	if (PG_NARGS() == 0)
 		RequireEveryKeyOwner();
 	else
 		RequireKeyOwner(fcinfo, "reload");
-	return RunAsStoreOwner(fcinfo, kReload);
+	return RunAsStoreOwner(fcinfo, pg::sql::kReload);
 }
 
 // store_compact(keep): touches no table of anyone's, only the history: EXECUTE, which the store
@@ -194,8 +178,8 @@ Reload(FunctionCallInfo fcinfo)
 Datum
 Compact(FunctionCallInfo fcinfo)
 {
-	Connect();
-	return RunAsStoreOwner(fcinfo, kCompact);
+	pg::ConnectSpi();
+	return RunAsStoreOwner(fcinfo, pg::sql::kCompact);
 }
 
 } // namespace

@@ -4,6 +4,8 @@
 #include "pg/doc_shape.hpp"
 #include "pg/filter.hpp"
 #include "pg/guard.hpp"
+#include "pg/spi_session.hpp"
+#include "pg/sql_names.hpp"
 #include "pg/writer.hpp"
 #include "pg/xact.hpp"
 
@@ -99,7 +101,7 @@ ReconcileKey(const char *key)
 	Oid argtypes[1] = {TEXTOID};
 	Datum args[1] = {CStringGetTextDatum(key)};
 	SavedUser saved = BecomeStoreOwner();
-	int rc = SPI_execute_with_args("SELECT store._reconcile($1)", 1, argtypes, args, nullptr, false, 0);
+	int rc = SPI_execute_with_args(sql::kReconcile, 1, argtypes, args, nullptr, false, 0);
 	RestoreUser(saved);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "store: reconciling key \"%s\" failed: %s", key, SPI_result_code_string(rc));
@@ -112,8 +114,7 @@ CaptureTruncate(Relation rel, const char *key)
 {
 	bool all_columns;
 	Oid source;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "store: SPI_connect failed");
+	ConnectSpi();
 	RequireRegistration(rel, key, &all_columns, &source);
 	if (source != RelationGetRelid(rel)) {
 		ReconcileKey(key);

@@ -1,5 +1,6 @@
 // Versions from PostgreSQL's point of view: store identity and snapshot transaction ids.
 #include "pg/cursor_glue.hpp"
+#include "pg/sql_names.hpp"
 
 extern "C" {
 #include "access/transam.h"
@@ -104,7 +105,7 @@ StoreOrigin()
 	identity.system = GetSystemIdentifier();
 	identity.timeline = CurrentTimeline();
 	identity.database = MyDatabaseId;
-	identity.history = get_relname_relid("history", get_namespace_oid("store", false));
+	identity.history = get_relname_relid(sql::kHistoryTable, get_namespace_oid(sql::kSchema, false));
 	return hash_bytes(reinterpret_cast<const unsigned char *>(&identity), sizeof identity);
 }
 
@@ -119,6 +120,15 @@ MakeCursor(const SnapshotXids &snapshot, const char *store_id, core::Own own_is)
 {
 	std::vector<std::uint64_t> running(snapshot.running, snapshot.running + snapshot.count);
 	return core::CursorOfSnapshot(store_id, snapshot.xmin, snapshot.xmax, std::move(running), snapshot.own, own_is);
+}
+
+// (The store id is read before any C++ object is alive in this frame.)
+core::Cursor
+CurrentCursor(const SnapshotXids &snapshot, core::Own own_is)
+{
+	char store_id[core::kStoreIdLength + 1];
+	StoreId(store_id);
+	return MakeCursor(snapshot, store_id, own_is);
 }
 
 } // namespace store::pg

@@ -38,4 +38,9 @@ void StoreId(char (&id)[core::kStoreIdLength + 1]);
 // The cursor of a snapshot (C++ only: no PostgreSQL call).
 core::Cursor MakeCursor(const SnapshotXids &snapshot, const char *store_id, core::Own own_is = core::Own::kRunning);
 
+// The cursor of a snapshot of this store (StoreId, then MakeCursor): the one home of "the current
+// version". The caller picks the snapshot (ActiveSnapshotXids flushes the WAL, LatestSnapshotXids
+// does not). It calls PostgreSQL before the cursor exists: call it where no C++ object is alive.
+core::Cursor CurrentCursor(const SnapshotXids &snapshot, core::Own own_is = core::Own::kRunning);
+
 } // namespace store::pg

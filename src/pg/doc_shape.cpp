@@ -2,6 +2,7 @@
 #include "pg/doc_shape.hpp"
 #include "pg/canonical.hpp"
 #include "pg/filter.hpp"
+#include "pg/spi_session.hpp"
 #include "pg/trust.hpp"
 #include "pg/writer.hpp"
 
@@ -245,8 +246,7 @@ LookupDocShape(Relation rel, const char *store_key)
 	shape->valid = true;
 	shape->context = nullptr;
 	MemoryContext context = AllocSetContextCreate(CurrentMemoryContext, "store document shape", ALLOCSET_SMALL_SIZES);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "store: SPI_connect failed");
+	ConnectSpi();
 	BuildShape(shape, rel, store_key, context);
 	SPI_finish();
 	MemoryContextSetParent(context, CacheMemoryContext);

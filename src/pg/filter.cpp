@@ -3,6 +3,7 @@
 #include "pg/canonical.hpp"
 #include "pg/doc_shape.hpp"
 #include "pg/guard.hpp"
+#include "pg/sql_names.hpp"
 #include "pg/writer.hpp"
 
 extern "C" {
@@ -411,9 +412,9 @@ FilterConditionSql(FunctionCallInfo fcinfo)
 bool
 StoreHasFilters()
 {
-	Oid schema = get_namespace_oid("store", true);
-	Oid keys = OidIsValid(schema) ? get_relname_relid("keys", schema) : InvalidOid;
-	return OidIsValid(keys) && get_attnum(keys, "filter_node") != InvalidAttrNumber;
+	Oid schema = get_namespace_oid(sql::kSchema, true);
+	Oid keys = OidIsValid(schema) ? get_relname_relid(sql::kKeysTable, schema) : InvalidOid;
+	return OidIsValid(keys) && get_attnum(keys, sql::kFilterNodeColumn) != InvalidAttrNumber;
 }
 
 // The kept plan reading a key's filter node tree, prepared (again) when missing or invalidated.
@@ -427,8 +428,7 @@ FilterPlan()
 		SPI_freeplan(plan);
 	plan = nullptr;
 	Oid argtypes[1] = {TEXTOID};
-	SPIPlanPtr prepared =
-	    SPI_prepare("SELECT k.filter_node FROM store.keys AS k WHERE k.key OPERATOR(pg_catalog.=) $1", 1, argtypes);
+	SPIPlanPtr prepared = SPI_prepare(sql::kKeyFilterNode, 1, argtypes);
 	if (prepared == nullptr)
 		elog(ERROR, "store: preparing the filter query failed: %s", SPI_result_code_string(SPI_result));
 	SPI_keepplan(prepared);

@@ -7,6 +7,8 @@
 #include "pg/doc_shape.hpp"
 #include "pg/guard.hpp"
 #include "pg/reader.hpp"
+#include "pg/spi_session.hpp"
+#include "pg/sql_names.hpp"
 #include "pg/trust.hpp"
 #include "pg/writer.hpp"
 #include "pg/xact.hpp"
@@ -41,15 +43,6 @@ TextDatum(const std::string &value)
 	Datum result = 0;
 	pg::PgCall([&] { result = PointerGetDatum(cstring_to_text_with_len(value.data(), (int)value.size())); });
 	return result;
-}
-
-// The cursor of the active snapshot: the version of what the calling statement reads.
-core::Cursor
-CurrentCursor(const pg::SnapshotXids &now)
-{
-	char store_id[core::kStoreIdLength + 1];
-	pg::StoreId(store_id);
-	return pg::MakeCursor(now, store_id);
 }
 
 // store._check_key(key): errors unless key is a well-formed, unreserved store key.
@@ -123,7 +116,7 @@ ReadCursor(FunctionCallInfo fcinfo)
 	horizon.ever_compacted = PG_GETARG_BOOL(2);
 	pg::SnapshotXids now = pg::ActiveSnapshotXids();
 	uint32 origin = pg::StoreOrigin(); // (PostgreSQL calls before any C++ object is alive here)
-	const core::Cursor current = CurrentCursor(now);
+	const core::Cursor current = pg::CurrentCursor(now);
 	const core::CursorReading reading = core::ReadCursor(after, current, now.next_xid, horizon);
 	return CursorRecord(fcinfo, origin, reading, reading.ahead ? std::string(after) : core::FormatCursor(current));
 }
@@ -237,8 +230,7 @@ NoteChange(FunctionCallInfo fcinfo)
 Datum
 AssembledJson(FunctionCallInfo fcinfo, const char *sql, Datum arg, bool arg_is_null, Datum key, bool key_is_null)
 {
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "store: SPI_connect failed");
+	pg::ConnectSpi();
 	int rc = pg::ExecuteForCaller(sql, arg, arg_is_null, key, key_is_null);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "store: assembling JSON failed: %s", SPI_result_code_string(rc));
@@ -257,8 +249,7 @@ Datum
 ChangesAfter(FunctionCallInfo fcinfo)
 {
 	pg::RefuseInWritingTransaction();
-	return AssembledJson(fcinfo, "SELECT store._changes_text($1, $2, $3)", PG_GETARG_DATUM(0), PG_ARGISNULL(0), 0,
-	                     true);
+	return AssembledJson(fcinfo, pg::sql::kChangesText, PG_GETARG_DATUM(0), PG_ARGISNULL(0), 0, true);
 }
 
 // store_get(key, id): one document, if the caller may read the key (and, under row-level
@@ -272,23 +263,19 @@ Get(FunctionCallInfo fcinfo)
 	if (PG_ARGISNULL(0))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("store key must not be NULL")));
 	Oid reader = GetUserId();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "store: SPI_connect failed");
+	pg::ConnectSpi();
 	Oid key_types[2] = {TEXTOID, OIDOID};
 	Datum key_args[2] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(reader)};
 	bool is_null;
-	Datum source = pg::SingleValue(
-	    pg::ExecuteForReader("SELECT k.source::pg_catalog.oid FROM store._require_readable($1, $2) AS k", 2, key_types,
-	                         key_args, nullptr),
-	    &is_null);
+	Datum source =
+	    pg::SingleValue(pg::ExecuteForReader(pg::sql::kReadableSource, 2, key_types, key_args, nullptr), &is_null);
 	Datum id = KeyIdFromText(DatumGetObjectId(source), TextDatumGetCString(PG_GETARG_DATUM(1)));
 	bool visible_is_null;
 	Datum visible = pg::VisibleIds(reader, PG_GETARG_DATUM(0), false, &visible_is_null);
 	Oid argtypes[4] = {TEXTOID, JSONBOID, OIDOID, JSONBOID};
 	Datum args[4] = {PG_GETARG_DATUM(0), id, ObjectIdGetDatum(reader), visible};
 	const char nulls[5] = {' ', ' ', ' ', visible_is_null ? 'n' : ' ', '\0'};
-	Datum doc = pg::SingleValue(
-	    pg::ExecuteForReader("SELECT store._get_text($1, $2, $3, $4)", 4, argtypes, args, nulls), &is_null);
+	Datum doc = pg::SingleValue(pg::ExecuteForReader(pg::sql::kGetText, 4, argtypes, args, nulls), &is_null);
 	SPI_finish();
 	if (is_null)
 		PG_RETURN_NULL();
@@ -301,9 +288,7 @@ HeapTuple
 LatestSourceQuery(Datum key, TupleDesc *desc)
 {
 	Oid argtypes[1] = {TEXTOID};
-	SPIPlanPtr plan = SPI_prepare("SELECT k.source::pg_catalog.oid, store._source_query(k), k.column_numbers"
-	                              " FROM store.keys AS k WHERE k.key OPERATOR(pg_catalog.=) $1",
-	                              1, argtypes);
+	SPIPlanPtr plan = SPI_prepare(pg::sql::kKeySourceQuery, 1, argtypes);
 	if (plan == nullptr)
 		elog(ERROR, "store: preparing the registration query failed: %s", SPI_result_code_string(SPI_result));
 	Datum args[1] = {key};
@@ -360,8 +345,7 @@ SourceRows(FunctionCallInfo fcinfo)
 	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	if (PG_ARGISNULL(0))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("store key must not be NULL")));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "store: SPI_connect failed");
+	pg::ConnectSpi();
 	TupleDesc desc;
 	HeapTuple registration = LatestSourceQuery(PG_GETARG_DATUM(0), &desc);
 	bool is_null, all_columns;

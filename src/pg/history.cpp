@@ -5,6 +5,8 @@
 #include "pg/cursor_glue.hpp"
 #include "pg/guard.hpp"
 #include "pg/reader.hpp"
+#include "pg/spi_session.hpp"
+#include "pg/sql_names.hpp"
 #include "pg/writer.hpp"
 
 extern "C" {
@@ -29,8 +31,7 @@ History(FunctionCallInfo fcinfo)
 {
 	InitMaterializedSRF(fcinfo, 0);
 	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "store: SPI_connect failed");
+	pg::ConnectSpi();
 	Oid reader = GetUserId();
 	bool visible_is_null;
 	Datum visible = pg::VisibleIds(reader, (Datum)0, true, &visible_is_null);
@@ -39,8 +40,8 @@ History(FunctionCallInfo fcinfo)
 	const char nulls[4] = {PG_ARGISNULL(0) ? 'n' : ' ', ' ', visible_is_null ? 'n' : ' ', '\0'};
 	// as the store owner throughout: the cursor's query runs in every fetch
 	pg::SavedUser saved = pg::BecomeStoreOwner();
-	Portal portal = SPI_cursor_open_with_args(nullptr, "SELECT * FROM store._history_rows($1, $2, $3)", 3, argtypes,
-	                                          args, nulls, true, CURSOR_OPT_NO_SCROLL);
+	Portal portal =
+	    SPI_cursor_open_with_args(nullptr, pg::sql::kHistoryRows, 3, argtypes, args, nulls, true, CURSOR_OPT_NO_SCROLL);
 	for (;;) {
 		SPI_cursor_fetch(portal, true, kHistoryBatch);
 		if (SPI_processed == 0)
@@ -71,8 +72,7 @@ ChangesPage(FunctionCallInfo fcinfo)
 		                errmsg("max_changes must be a positive number of history rows, not %s",
 		                       PG_ARGISNULL(1) ? "NULL" : psprintf("%d", PG_GETARG_INT32(1))),
 		                errhint("Pass the page size, e.g. 10000, or call store_changes(after) for the default.")));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "store: SPI_connect failed");
+	pg::ConnectSpi();
 	Oid reader = GetUserId();
 	bool visible_is_null;
 	Datum visible = pg::VisibleIds(reader, (Datum)0, true, &visible_is_null);
@@ -81,8 +81,7 @@ ChangesPage(FunctionCallInfo fcinfo)
 	                 visible};
 	const char nulls[5] = {PG_ARGISNULL(0) ? 'n' : ' ', ' ', ' ', visible_is_null ? 'n' : ' ', '\0'};
 	bool is_null;
-	Datum json = pg::SingleValue(
-	    pg::ExecuteForReader("SELECT store._changes_page_text($1, $2, $3, $4)", 4, argtypes, args, nulls), &is_null);
+	Datum json = pg::SingleValue(pg::ExecuteForReader(pg::sql::kChangesPageText, 4, argtypes, args, nulls), &is_null);
 	SPI_finish();
 	if (is_null)
 		PG_RETURN_NULL();
@@ -101,11 +100,10 @@ PageVersion(FunctionCallInfo fcinfo)
 	uint64 page_end =
 	    PG_ARGISNULL(1) ? std::numeric_limits<uint64>::max() : U64FromFullTransactionId(PG_GETARG_FULLTRANSACTIONID(1));
 	pg::SnapshotXids now = pg::ActiveSnapshotXids();
-	char store_id[core::kStoreIdLength + 1];
-	pg::StoreId(store_id);
-	// C++ only from here to the result (no PostgreSQL call while the strings are alive)
+	// C++ only from here to the result (no PostgreSQL call while the strings are alive; CurrentCursor
+	// makes its calls before its cursor exists)
+	const core::Cursor current = pg::CurrentCursor(now);
 	const std::string_view after(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg));
-	const core::Cursor current = pg::MakeCursor(now, store_id);
 	const core::Cursor client = core::ParseCursor(after);
 	core::CheckCursorStore(client, current.store_id);
 	const std::string version = core::IsAhead(client, current)

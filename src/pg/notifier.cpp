@@ -224,9 +224,7 @@ void
 AnnounceBatch()
 {
 	pg::SnapshotXids now = pg::LatestSnapshotXids();
-	char store_id[core::kStoreIdLength + 1];
-	pg::StoreId(store_id);
-	const std::string payload = core::NotifyPayloadWithoutKeys(core::FormatCursor(pg::MakeCursor(now, store_id)));
+	const std::string payload = core::NotifyPayloadWithoutKeys(core::FormatCursor(pg::CurrentCursor(now)));
 	pg::PgCall([&] { Async_Notify(pg::kNotifyChannel, payload.c_str()); });
 }
 

@@ -4,6 +4,8 @@
 #include "pg/canonical.hpp"
 #include "pg/cursor_glue.hpp"
 #include "pg/guard.hpp"
+#include "pg/spi_session.hpp"
+#include "pg/sql_names.hpp"
 #include "pg/writer.hpp"
 #include "pg/xact.hpp"
 
@@ -43,7 +45,7 @@ VisibleIds(Oid reader, Datum key, bool key_is_null, bool *is_null)
 	Oid argtypes[2] = {OIDOID, TEXTOID};
 	Datum args[2] = {ObjectIdGetDatum(reader), key};
 	const char nulls[3] = {' ', key_is_null ? 'n' : ' ', '\0'};
-	int rc = ExecuteForReader("SELECT store._visibility_query($1, $2)", 2, argtypes, args, nulls);
+	int rc = ExecuteForReader(sql::kVisibilityQuery, 2, argtypes, args, nulls);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "store: planning row-level security failed: %s", SPI_result_code_string(rc));
 	Datum query = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, is_null);
@@ -91,9 +93,8 @@ RequireReadable(Datum key, bool key_is_null)
 	Oid argtypes[2] = {TEXTOID, OIDOID};
 	Datum args[2] = {key, ObjectIdGetDatum(GetUserId())};
 	const char nulls[3] = {key_is_null ? 'n' : ' ', ' ', '\0'};
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "store: SPI_connect failed");
-	if (ExecuteForReader("SELECT store._require_readable($1, $2)", 2, argtypes, args, nulls) != SPI_OK_SELECT)
+	ConnectSpi();
+	if (ExecuteForReader(sql::kRequireReadable, 2, argtypes, args, nulls) != SPI_OK_SELECT)
 		elog(ERROR, "store: checking the key failed");
 	SPI_finish();
 }
@@ -103,9 +104,7 @@ CurrentVersionText()
 {
 	RefuseInWritingTransaction();
 	SnapshotXids now = ActiveSnapshotXids();
-	char store_id[core::kStoreIdLength + 1];
-	StoreId(store_id);
-	const std::string version = core::FormatCursor(MakeCursor(now, store_id));
+	const std::string version = core::FormatCursor(CurrentCursor(now));
 	Datum result = 0;
 	PgCall([&] { result = PointerGetDatum(cstring_to_text_with_len(version.data(), (int)version.size())); });
 	return result;

@@ -6,6 +6,8 @@
 // (each at most one document) whose concatenation is that same text.
 #include "pg/guard.hpp"
 #include "pg/reader.hpp"
+#include "pg/spi_session.hpp"
+#include "pg/sql_names.hpp"
 #include "pg/writer.hpp"
 
 extern "C" {
@@ -113,11 +115,8 @@ EmitVisibleDocuments(SnapshotSink *sink, Datum key, Datum ids)
 	Oid argtypes[2] = {TEXTOID, JSONBOID};
 	Datum args[2] = {key, ids};
 	pg::SavedUser saved = pg::BecomeStoreOwner();
-	Portal portal = SPI_cursor_open_with_args(
-	    nullptr,
-	    "SELECT e.doc FROM store.entries AS e WHERE e.key OPERATOR(pg_catalog.=) $1"
-	    " AND e.id OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT pg_catalog.jsonb_array_elements($2))) ORDER BY e.id",
-	    2, argtypes, args, nullptr, true, CURSOR_OPT_NO_SCROLL);
+	Portal portal = SPI_cursor_open_with_args(nullptr, pg::sql::kDocumentsOfIds, 2, argtypes, args, nullptr, true,
+	                                          CURSOR_OPT_NO_SCROLL);
 	const char *prefix = "";
 	for (SPI_cursor_fetch(portal, true, 1000); SPI_processed > 0; SPI_cursor_fetch(portal, true, 1000)) {
 		Oid doc_type = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
@@ -163,12 +162,8 @@ EmitSnapshot(SnapshotSink *sink, Datum key, bool key_is_null)
 {
 	pg::RefuseInWritingTransaction();
 	Emit(sink, "{", "", 0);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "store: SPI_connect failed");
-	int rc = pg::ExecuteForCaller("SELECT k.key, $3 OPERATOR(pg_catalog.?) k.key, $3 OPERATOR(pg_catalog.->) k.key"
-	                              " FROM store.keys AS k WHERE ($1 IS NULL OR k.key OPERATOR(pg_catalog.=) $1)"
-	                              " AND store._may_read(k, $2, $1 IS NULL) ORDER BY k.key",
-	                              key, key_is_null, key, key_is_null);
+	pg::ConnectSpi();
+	int rc = pg::ExecuteForCaller(pg::sql::kReadableKeys, key, key_is_null, key, key_is_null);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "store: listing the snapshot's keys failed: %s", SPI_result_code_string(rc));
 	SPITupleTable *keys = SPI_tuptable;

@@ -23,10 +23,7 @@ void
 PublishChanges(bool keys_unknown)
 {
 	store::pg::SnapshotXids now = store::pg::LatestSnapshotXids();
-	char store_id[store::core::kStoreIdLength + 1];
-	store::pg::StoreId(store_id);
-	const std::string version =
-	    store::core::FormatCursor(store::pg::MakeCursor(now, store_id, store::core::Own::kFinished));
+	const std::string version = store::core::FormatCursor(store::pg::CurrentCursor(now, store::core::Own::kFinished));
 	const std::string payload = keys_unknown ? store::core::NotifyPayloadWithoutKeys(version)
 	                                         : store::core::NotifyPayload(version, changes->Keys());
 	store::pg::PgCall([&] { Async_Notify(store::pg::kNotifyChannel, payload.c_str()); });
