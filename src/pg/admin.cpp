@@ -9,7 +9,9 @@
 // row-level security policies) still runs as the table's owner (see trust.hpp); the triggers it
 // creates call store.capture.
 #include "pg/guard.hpp"
-#include "pg/writer.hpp"
+#include "pg/registration.hpp"
+#include "pg/roles.hpp"
+#include "pg/store_objects.hpp"
 
 extern "C" {
 #include "lib/stringinfo.h"

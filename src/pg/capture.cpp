@@ -4,6 +4,8 @@
 #include "pg/doc_shape.hpp"
 #include "pg/filter.hpp"
 #include "pg/guard.hpp"
+#include "pg/roles.hpp"
+#include "pg/store_objects.hpp"
 #include "pg/writer.hpp"
 #include "pg/xact.hpp"
 

@@ -2,8 +2,9 @@
 #include "pg/doc_shape.hpp"
 #include "pg/canonical.hpp"
 #include "pg/filter.hpp"
+#include "pg/registration.hpp"
+#include "pg/roles.hpp"
 #include "pg/trust.hpp"
-#include "pg/writer.hpp"
 
 extern "C" {
 #include "catalog/partition.h"

@@ -3,7 +3,7 @@
 #include "pg/canonical.hpp"
 #include "pg/doc_shape.hpp"
 #include "pg/guard.hpp"
-#include "pg/writer.hpp"
+#include "pg/roles.hpp"
 
 extern "C" {
 #include "access/relation.h"

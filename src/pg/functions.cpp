@@ -7,8 +7,8 @@
 #include "pg/doc_shape.hpp"
 #include "pg/guard.hpp"
 #include "pg/reader.hpp"
+#include "pg/roles.hpp"
 #include "pg/trust.hpp"
-#include "pg/writer.hpp"
 #include "pg/xact.hpp"
 
 extern "C" {

@@ -5,7 +5,7 @@
 #include "pg/cursor_glue.hpp"
 #include "pg/guard.hpp"
 #include "pg/reader.hpp"
-#include "pg/writer.hpp"
+#include "pg/roles.hpp"
 
 extern "C" {
 #include "utils/xid8.h"

@@ -4,7 +4,7 @@
 #include "pg/canonical.hpp"
 #include "pg/cursor_glue.hpp"
 #include "pg/guard.hpp"
-#include "pg/writer.hpp"
+#include "pg/roles.hpp"
 #include "pg/xact.hpp"
 
 #include <string>
