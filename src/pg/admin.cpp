@@ -9,9 +9,11 @@
 // row-level security policies) still runs as the table's owner (see trust.hpp); the triggers it
 // creates call store.capture.
 #include "pg/guard.hpp"
+#include "pg/registration.hpp"
+#include "pg/roles.hpp"
 #include "pg/spi_session.hpp"
 #include "pg/sql_names.hpp"
-#include "pg/writer.hpp"
+#include "pg/store_objects.hpp"
 
 extern "C" {
 #include "lib/stringinfo.h"

@@ -4,8 +4,10 @@
 #include "pg/doc_shape.hpp"
 #include "pg/filter.hpp"
 #include "pg/guard.hpp"
+#include "pg/roles.hpp"
 #include "pg/spi_session.hpp"
 #include "pg/sql_names.hpp"
+#include "pg/store_objects.hpp"
 #include "pg/writer.hpp"
 #include "pg/xact.hpp"
 

@@ -2,9 +2,10 @@
 #include "pg/doc_shape.hpp"
 #include "pg/canonical.hpp"
 #include "pg/filter.hpp"
+#include "pg/registration.hpp"
+#include "pg/roles.hpp"
 #include "pg/spi_session.hpp"
 #include "pg/trust.hpp"
-#include "pg/writer.hpp"
 
 extern "C" {
 #include "catalog/partition.h"

@@ -7,7 +7,7 @@
 #pragma once
 
 #include "pg/postgres_headers.hpp"
-#include "pg/writer.hpp"
+#include "pg/roles.hpp"
 
 namespace store::pg {
 

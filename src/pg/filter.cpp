@@ -3,8 +3,8 @@
 #include "pg/canonical.hpp"
 #include "pg/doc_shape.hpp"
 #include "pg/guard.hpp"
+#include "pg/roles.hpp"
 #include "pg/sql_names.hpp"
-#include "pg/writer.hpp"
 
 extern "C" {
 #include "access/relation.h"

@@ -7,10 +7,10 @@
 #include "pg/doc_shape.hpp"
 #include "pg/guard.hpp"
 #include "pg/reader.hpp"
+#include "pg/roles.hpp"
 #include "pg/spi_session.hpp"
 #include "pg/sql_names.hpp"
 #include "pg/trust.hpp"
-#include "pg/writer.hpp"
 #include "pg/xact.hpp"
 
 extern "C" {

@@ -5,9 +5,9 @@
 #include "pg/cursor_glue.hpp"
 #include "pg/guard.hpp"
 #include "pg/reader.hpp"
+#include "pg/roles.hpp"
 #include "pg/spi_session.hpp"
 #include "pg/sql_names.hpp"
-#include "pg/writer.hpp"
 
 extern "C" {
 #include "utils/xid8.h"

@@ -1,7 +1,7 @@
 // The store extension's module: magic block and one-time initialisation.
 #include "pg/doc_shape.hpp"
 #include "pg/notifier.hpp"
-#include "pg/writer.hpp"
+#include "pg/store_objects.hpp"
 #include "pg/xact.hpp"
 
 extern "C" {

@@ -4,9 +4,9 @@
 #include "pg/canonical.hpp"
 #include "pg/cursor_glue.hpp"
 #include "pg/guard.hpp"
+#include "pg/roles.hpp"
 #include "pg/spi_session.hpp"
 #include "pg/sql_names.hpp"
-#include "pg/writer.hpp"
 #include "pg/xact.hpp"
 
 #include <string>

@@ -6,9 +6,10 @@
 // (each at most one document) whose concatenation is that same text.
 #include "pg/guard.hpp"
 #include "pg/reader.hpp"
+#include "pg/roles.hpp"
 #include "pg/spi_session.hpp"
 #include "pg/sql_names.hpp"
-#include "pg/writer.hpp"
+#include "pg/store_objects.hpp"
 
 extern "C" {
 #include "access/genam.h"

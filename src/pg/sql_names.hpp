@@ -1,6 +1,6 @@
 // The one place the C++ glue names the store's SQL internals (schema store): the functions, tables
 // and columns it uses, and the statements built from them. Renaming one of them in sql/ is a change
-// here plus a compile. (writer.cpp still spells its own; it is converted after its split.)
+// here plus a compile.
 //
 // Where each group is defined (the 0.3.0 update is built from the fragments sql/0.3.0/NN-*.sql;
 // objects older SQL already has come from the released scripts, which older installs still run):
@@ -18,7 +18,9 @@
 //
 // Statements are fully qualified (pg_catalog., OPERATOR(pg_catalog.=)): they mean the same under
 // any search_path. The names are macros so that statements are joined from them at compile time
-// (adjacent string literals); C++ code uses the constants in namespace store::pg::sql.
+// (adjacent string literals); C++ code uses the constants in namespace store::pg::sql. (The
+// columns of store.entries and store.history are looked up by name in store_objects.cpp, which
+// names each one in the error it raises when a column is missing.)
 #pragma once
 
 // Schema, tables and columns.
@@ -26,6 +28,7 @@
 #define STORE_SQL_KEYS_TABLE "keys"
 #define STORE_SQL_ENTRIES_TABLE "entries"
 #define STORE_SQL_HISTORY_TABLE "history"
+#define STORE_SQL_HISTORY_SEQ_TABLE "history_seq"
 #define STORE_SQL_FILTER_NODE_COLUMN "filter_node"
 #define STORE_SQL_KEYS STORE_SQL_SCHEMA "." STORE_SQL_KEYS_TABLE
 #define STORE_SQL_ENTRIES STORE_SQL_SCHEMA "." STORE_SQL_ENTRIES_TABLE
@@ -58,6 +61,7 @@ constexpr char kSchema[] = STORE_SQL_SCHEMA;
 constexpr char kKeysTable[] = STORE_SQL_KEYS_TABLE;
 constexpr char kEntriesTable[] = STORE_SQL_ENTRIES_TABLE;
 constexpr char kHistoryTable[] = STORE_SQL_HISTORY_TABLE;
+constexpr char kHistorySeq[] = STORE_SQL_HISTORY_SEQ_TABLE;
 constexpr char kFilterNodeColumn[] = STORE_SQL_FILTER_NODE_COLUMN;
 
 // The internal functions behind store_register & co (admin.cpp calls each with its entry
@@ -66,6 +70,13 @@ constexpr char kRegister[] = STORE_SQL_REGISTER;
 constexpr char kUnregister[] = STORE_SQL_UNREGISTER;
 constexpr char kReload[] = STORE_SQL_RELOAD;
 constexpr char kCompact[] = STORE_SQL_COMPACT;
+
+// $1 = key: its registration (source oid, chosen column numbers; no row: not registered).
+constexpr char kRegistration[] = "SELECT k.source::pg_catalog.oid, k.column_numbers FROM " STORE_SQL_KEYS
+                                 " AS k WHERE k.key OPERATOR(pg_catalog.=) $1";
+
+// $1 = key: deletes all of its documents (a TRUNCATE of its table).
+constexpr char kDeleteKeyEntries[] = "DELETE FROM " STORE_SQL_ENTRIES " AS e WHERE e.key OPERATOR(pg_catalog.=) $1";
 
 // Every registered key and its table (key, source oid), in key order.
 constexpr char kAllKeySources[] =

@@ -1,9 +1,13 @@
-// Store writes from triggers. Item writes go straight to store.entries and store.history through
-// the executor's per-tuple routines (heap, indexes, constraints): no parser, planner or executor
-// start-up per row. Whole-key writes and registration reads use SPI plans kept per backend.
-// Every write runs as the owner of the store tables, which ordinary users cannot write.
+// Store writes. Item writes and history rows go straight to store.entries and store.history
+// through the executor's per-tuple routines (heap, indexes, constraints): no parser, planner or
+// executor start-up per row. Emptying a key uses an SPI plan kept per backend. Every write runs as
+// the owner of the store tables, which ordinary users cannot write.
 #include "pg/writer.hpp"
-#include "pg/cursor_glue.hpp"
+#include "pg/sql_names.hpp"
+#include "pg/guard.hpp"
+#include "pg/kept_plan.hpp"
+#include "pg/roles.hpp"
+#include "pg/store_objects.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -22,116 +26,20 @@ namespace store::pg {
 
 namespace {
 
-enum PlanKind { kTruncatePlan, kRegistrationPlan, kPlanCount };
+const Oid kTruncateArgtypes[1] = {TEXTOID};
 
-// Fully schema-qualified statements: they mean the same under any search_path.
-const char *const kPlanSql[kPlanCount] = {
-    "WITH e AS (DELETE FROM store.entries AS e WHERE e.key OPERATOR(pg_catalog.=) $1)"
-    " INSERT INTO store.history (cache_key, item, state) VALUES ($1, NULL, 'U')",
-    "SELECT k.source::pg_catalog.oid, k.column_numbers FROM store.keys AS k WHERE k.key OPERATOR(pg_catalog.=) $1",
-};
-const int kPlanNargs[kPlanCount] = {1, 1};
-const Oid kPlanArgtypes[kPlanCount][1] = {{TEXTOID}, {TEXTOID}};
+// Deletes the entries of key $1; fully schema-qualified, so it means the same under any search_path.
+KeptPlan truncate_plan = {sql::kDeleteKeyEntries, 1, kTruncateArgtypes, nullptr};
 
-SPIPlanPtr plans[kPlanCount];
-
-// The store's catalog facts a write needs, looked up once per transaction (a promotion that
-// changes the origin takes effect at the next one) and again after any relcache invalidation of
-// the store's tables (a dropped and re-created extension).
-struct StoreObjects {
-	LocalTransactionId looked_up_in;
-	Oid owner;
-	Oid entries;
-	Oid doc_type;
-	Oid history;
-	Oid history_seq;
-	int32 origin;
-};
-StoreObjects objects = {InvalidLocalTransactionId, InvalidOid, InvalidOid, InvalidOid, InvalidOid, InvalidOid, 0};
-
-// The OID of store.<name>; a clear error when the extension's objects are missing.
-Oid
-StoreRelation(const char *name)
-{
-	Oid relid = get_relname_relid(name, get_namespace_oid("store", false));
-	if (!OidIsValid(relid))
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("store.%s does not exist", name),
-		                errhint("Is the store extension installed in this database?")));
-	return relid;
-}
-
-// The store's objects for this transaction, looked up on its first write.
-const StoreObjects &
-CurrentStoreObjects()
-{
-	if (objects.looked_up_in == MyProc->lxid)
-		return objects;
-	objects.looked_up_in = InvalidLocalTransactionId;
-	objects.history = StoreRelation("history");
-	objects.owner = RelationOwner(objects.history);
-	if (!OidIsValid(objects.owner))
-		elog(ERROR, "store: cache lookup failed for relation %u", objects.history);
-	objects.entries = StoreRelation("entries");
-	objects.doc_type = get_atttype(objects.entries, get_attnum(objects.entries, "doc"));
-	objects.history_seq = StoreRelation("history_seq");
-	objects.origin = static_cast<int32>(StoreOrigin());
-	objects.looked_up_in = MyProc->lxid;
-	return objects;
-}
-
-// True when the kept plan of kind can be used as it is.
-bool
-PlanIsReady(PlanKind kind)
-{
-	return plans[kind] != nullptr && SPI_plan_is_valid(plans[kind]);
-}
-
-// The kept plan of kind, prepared (again) when missing or invalidated. Runs as the store owner.
-SPIPlanPtr
-GetPlan(PlanKind kind)
-{
-	if (PlanIsReady(kind))
-		return plans[kind];
-	if (plans[kind] != nullptr)
-		SPI_freeplan(plans[kind]);
-	plans[kind] = nullptr;
-	SPIPlanPtr plan = SPI_prepare(kPlanSql[kind], kPlanNargs[kind], const_cast<Oid *>(kPlanArgtypes[kind]));
-	if (plan == nullptr)
-		elog(ERROR, "store: preparing a store statement failed: %s", SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	plans[kind] = plan;
-	return plan;
-}
-
-// Prepares (if needed) and runs a plan as the store owner.
-int
-ExecuteAsOwner(PlanKind kind, Datum *args, bool read_only)
-{
-	SavedUser saved = BecomeStoreOwner();
-	int rc = SPI_execute_plan(GetPlan(kind), args, nullptr, read_only, 0);
-	RestoreUser(saved);
-	return rc;
-}
-
-// Runs a read-only plan as the store owner in a fresh snapshot: the latest committed state (and
-// this transaction's own changes), whatever the transaction's isolation level.
-int
-ReadLatestAsOwner(PlanKind kind, Datum *args)
-{
-	SavedUser saved = BecomeStoreOwner();
-	int rc = SPI_execute_snapshot(GetPlan(kind), args, nullptr, GetLatestSnapshot(), InvalidSnapshot, true, false, 0);
-	RestoreUser(saved);
-	return rc;
-}
-
-// store.entries and store.history opened for one trigger call's direct writes, with the executor
-// state their constraint checks and index insertions need.
+// store.entries (unless only history is written) and store.history opened for one call's direct
+// writes, with the executor state their constraint checks and index insertions need.
 struct DirectWrite {
 	EState *estate;
 	ResultRelInfo *entries;
 	ResultRelInfo *history;
 	EPQState epq;
 	SavedUser saved;
+	bool pushed_snapshot;
 };
 
 // A range-table entry for a store table written in place, locked as an INSERT would lock it.
@@ -158,18 +66,25 @@ OpenResultRelation(EState *estate, Index index)
 	return info;
 }
 
-// Opens both store tables as the store owner, for writes in the current command.
+// Opens store.history (and store.entries with with_entries) as the store owner, for writes in the
+// current command, in the active snapshot (a fresh one when the caller has none).
 void
-BeginDirectWrite(DirectWrite *write)
+BeginDirectWrite(DirectWrite *write, bool with_entries)
 {
 	const StoreObjects &store = CurrentStoreObjects();
 	write->saved = BecomeStoreOwner();
+	write->pushed_snapshot = !ActiveSnapshotSet();
+	if (write->pushed_snapshot)
+		PushActiveSnapshot(GetTransactionSnapshot());
 	write->estate = CreateExecutorState();
-	ExecInitRangeTable(write->estate, list_make2(WrittenTable(store.entries), WrittenTable(store.history)));
+	if (with_entries) // (entries locked first, always)
+		ExecInitRangeTable(write->estate, list_make2(WrittenTable(store.entries), WrittenTable(store.history)));
+	else
+		ExecInitRangeTable(write->estate, list_make1(WrittenTable(store.history)));
 	write->estate->es_output_cid = GetCurrentCommandId(true);
 	write->estate->es_snapshot = GetActiveSnapshot();
-	write->entries = OpenResultRelation(write->estate, 1);
-	write->history = OpenResultRelation(write->estate, 2);
+	write->entries = with_entries ? OpenResultRelation(write->estate, 1) : nullptr;
+	write->history = OpenResultRelation(write->estate, with_entries ? 2 : 1);
 	EvalPlanQualInit(&write->epq, write->estate, nullptr, NIL, -1);
 	AfterTriggerBeginQuery();
 }
@@ -181,11 +96,14 @@ EndDirectWrite(DirectWrite *write)
 {
 	AfterTriggerEndQuery(write->estate);
 	EvalPlanQualEnd(&write->epq);
-	ExecCloseIndices(write->entries);
+	if (write->entries != nullptr)
+		ExecCloseIndices(write->entries);
 	ExecCloseIndices(write->history);
 	ExecResetTupleTable(write->estate->es_tupleTable, false);
 	ExecCloseRangeTableRelations(write->estate);
 	FreeExecutorState(write->estate);
+	if (write->pushed_snapshot)
+		PopActiveSnapshot();
 	RestoreUser(write->saved);
 }
 
@@ -234,37 +152,52 @@ FindEntry(DirectWrite *write, Datum key, Datum id, ItemPointer skip, TupleTableS
 	return exists;
 }
 
+// An empty slot for rows of info's table with every column NULL, to be filled by position.
+TupleTableSlot *
+NullSlot(DirectWrite *write, ResultRelInfo *info)
+{
+	TupleTableSlot *slot = NewSlot(write, info);
+	memset(slot->tts_isnull, 1, slot->tts_tupleDescriptor->natts * sizeof(bool));
+	return slot;
+}
+
+// Sets column index of slot to value (not NULL).
+void
+SetColumn(TupleTableSlot *slot, int index, Datum value)
+{
+	slot->tts_values[index] = value;
+	slot->tts_isnull[index] = false;
+}
+
 // A virtual slot holding an entry (key, id, doc).
 TupleTableSlot *
 EntrySlot(DirectWrite *write, Datum key, Datum id, Datum doc)
 {
-	TupleTableSlot *slot = NewSlot(write, write->entries);
-	if (slot->tts_tupleDescriptor->natts != 3)
-		elog(ERROR, "store: store.entries does not have the columns this library writes");
-	slot->tts_values[0] = key;
-	slot->tts_values[1] = id;
-	slot->tts_values[2] = doc;
-	memset(slot->tts_isnull, 0, 3 * sizeof(bool));
+	const EntriesColumns &columns = CurrentStoreObjects().entries_columns;
+	TupleTableSlot *slot = NullSlot(write, write->entries);
+	SetColumn(slot, columns.key, key);
+	SetColumn(slot, columns.id, id);
+	SetColumn(slot, columns.doc, doc);
 	return ExecStoreVirtualTuple(slot);
 }
 
-// Appends a history row (seq, origin, xid, cache_key, item, state, added_on) for this transaction.
+// Appends a history row (seq, origin, xid, cache_key, item, state, added_on) for this
+// transaction; key or item NULL when key_is_null or item_is_null.
 void
-AppendHistory(DirectWrite *write, Datum key, Datum item, bool item_is_null, const char *state)
+AppendHistory(DirectWrite *write, Datum key, bool key_is_null, Datum item, bool item_is_null, const char *state)
 {
 	const StoreObjects &store = CurrentStoreObjects();
-	TupleTableSlot *slot = NewSlot(write, write->history);
-	if (slot->tts_tupleDescriptor->natts != 7)
-		elog(ERROR, "store: store.history does not have the columns this library writes");
-	slot->tts_values[0] = Int64GetDatum(nextval_internal(store.history_seq, false));
-	slot->tts_values[1] = Int32GetDatum(store.origin);
-	slot->tts_values[2] = FullTransactionIdGetDatum(GetTopFullTransactionId());
-	slot->tts_values[3] = key;
-	slot->tts_values[4] = item;
-	slot->tts_values[5] = CStringGetTextDatum(state);
-	slot->tts_values[6] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	memset(slot->tts_isnull, 0, 7 * sizeof(bool));
-	slot->tts_isnull[4] = item_is_null;
+	const HistoryColumns &columns = store.history_columns;
+	TupleTableSlot *slot = NullSlot(write, write->history);
+	SetColumn(slot, columns.seq, Int64GetDatum(nextval_internal(store.history_seq, false)));
+	SetColumn(slot, columns.origin, Int32GetDatum(store.origin));
+	SetColumn(slot, columns.xid, FullTransactionIdGetDatum(GetTopFullTransactionId()));
+	if (!key_is_null)
+		SetColumn(slot, columns.cache_key, key);
+	if (!item_is_null)
+		SetColumn(slot, columns.item, item);
+	SetColumn(slot, columns.state, CStringGetTextDatum(state));
+	SetColumn(slot, columns.added_on, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
 	ExecSimpleRelationInsert(write->history, write->estate, ExecStoreVirtualTuple(slot));
 }
 
@@ -274,7 +207,7 @@ bool
 StoredDocIs(TupleTableSlot *stored, Datum doc)
 {
 	bool is_null;
-	Datum stored_doc = slot_getattr(stored, 3, &is_null);
+	Datum stored_doc = slot_getattr(stored, CurrentStoreObjects().entries_columns.doc + 1, &is_null);
 	if (is_null)
 		return false;
 	struct varlena *a = PG_DETOAST_DATUM_PACKED(stored_doc);
@@ -302,79 +235,14 @@ InsertEntry(DirectWrite *write, Datum key, Datum id, Datum doc)
 
 } // namespace
 
-// Forgets the looked-up store objects when one of the store's tables (or every relation) changes.
-extern "C" void
-store_invalidate_objects(Datum, Oid relid)
-{
-	if (relid == InvalidOid || relid == objects.entries || relid == objects.history)
-		objects.looked_up_in = InvalidLocalTransactionId;
-}
-
-void
-InitStoreObjects()
-{
-	CacheRegisterRelcacheCallback(store_invalidate_objects, (Datum)0);
-}
-
-Oid
-StoreEntries()
-{
-	return CurrentStoreObjects().entries;
-}
-
-Oid
-StoredDocType()
-{
-	return CurrentStoreObjects().doc_type;
-}
-
-Oid
-StoreOwner()
-{
-	return CurrentStoreObjects().owner;
-}
-
-Oid
-RelationOwner(Oid relid)
-{
-	HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tuple))
-		return InvalidOid;
-	Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	return owner;
-}
-
-SavedUser
-BecomeRole(Oid role, int extra_flags)
-{
-	SavedUser saved;
-	GetUserIdAndSecContext(&saved.user, &saved.context);
-	SetUserIdAndSecContext(role,
-	                       saved.context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION | extra_flags);
-	return saved;
-}
-
-SavedUser
-BecomeStoreOwner()
-{
-	return BecomeRole(StoreOwner());
-}
-
-void
-RestoreUser(SavedUser saved)
-{
-	SetUserIdAndSecContext(saved.user, saved.context);
-}
-
 void
 WriteCreate(const char *store_key, Datum id, Datum doc)
 {
 	DirectWrite write;
-	BeginDirectWrite(&write);
+	BeginDirectWrite(&write, true);
 	Datum key = CStringGetTextDatum(store_key);
 	InsertEntry(&write, key, id, doc);
-	AppendHistory(&write, key, id, false, "C");
+	AppendHistory(&write, key, false, id, false, "C");
 	EndDirectWrite(&write);
 }
 
@@ -382,7 +250,7 @@ bool
 WriteUpdate(const char *store_key, Datum id, Datum doc)
 {
 	DirectWrite write;
-	BeginDirectWrite(&write);
+	BeginDirectWrite(&write, true);
 	Datum key = CStringGetTextDatum(store_key);
 	TupleTableSlot *entry = EntrySlot(&write, key, id, doc);
 	TupleTableSlot *old = NewSlot(&write, write.entries);
@@ -392,7 +260,7 @@ WriteUpdate(const char *store_key, Datum id, Datum doc)
 	else if ((changed = !StoredDocIs(old, doc)))
 		ExecSimpleRelationUpdate(write.entries, write.estate, &write.epq, old, entry);
 	if (changed)
-		AppendHistory(&write, key, id, false, "U");
+		AppendHistory(&write, key, false, id, false, "U");
 	EndDirectWrite(&write);
 	return changed;
 }
@@ -401,12 +269,12 @@ void
 WriteDelete(const char *store_key, Datum id)
 {
 	DirectWrite write;
-	BeginDirectWrite(&write);
+	BeginDirectWrite(&write, true);
 	Datum key = CStringGetTextDatum(store_key);
 	TupleTableSlot *old = NewSlot(&write, write.entries);
 	if (FindEntry(&write, key, id, nullptr, old))
 		ExecSimpleRelationDelete(write.entries, write.estate, &write.epq, old);
-	AppendHistory(&write, key, id, false, "D");
+	AppendHistory(&write, key, false, id, false, "D");
 	EndDirectWrite(&write);
 }
 
@@ -414,24 +282,38 @@ void
 WriteTruncate(const char *store_key)
 {
 	Datum args[1] = {CStringGetTextDatum(store_key)};
-	int rc = ExecuteAsOwner(kTruncatePlan, args, false);
-	if (rc != SPI_OK_INSERT || SPI_processed != 1)
+	int rc = ExecuteKeptPlan(&truncate_plan, args, false);
+	if (rc != SPI_OK_DELETE)
 		elog(ERROR, "store: writing the store failed: %s", SPI_result_code_string(rc));
+	AppendHistoryRow(store_key, (Datum)0, true, "U");
 }
 
-bool
-ReadRegistration(const char *store_key, Oid *source, Datum *columns, bool *all_columns)
+void
+AppendHistoryRow(const char *store_key, Datum item, bool item_is_null, const char *state)
 {
-	Datum args[1] = {CStringGetTextDatum(store_key)};
-	int rc = ReadLatestAsOwner(kRegistrationPlan, args);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "store: reading store.keys failed: %s", SPI_result_code_string(rc));
-	if (SPI_processed != 1)
-		return false;
-	bool is_null;
-	*source = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null));
-	*columns = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, all_columns);
-	return true;
+	DirectWrite write;
+	BeginDirectWrite(&write, false);
+	Datum key = store_key == nullptr ? (Datum)0 : CStringGetTextDatum(store_key);
+	AppendHistory(&write, key, store_key == nullptr, item, item_is_null, state);
+	EndDirectWrite(&write);
 }
 
 } // namespace store::pg
+
+namespace {
+
+// store._append_history(cache_key, state): the SQL functions' way to the one history appender
+// (a whole-key or whole-store row, item NULL).
+Datum
+AppendHistorySql(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("a history row needs a state")));
+	const char *key = PG_ARGISNULL(0) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	store::pg::AppendHistoryRow(key, (Datum)0, true, text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	PG_RETURN_VOID();
+}
+
+} // namespace
+
+STORE_ENTRY(store_append_history, AppendHistorySql)
