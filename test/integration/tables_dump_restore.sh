@@ -5,12 +5,11 @@
 # verifies and keeps following both tables, partitions included. Runs against the server of the
 # PG* environment (inside pg_virtualenv in CI).
 set -euo pipefail
-q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
-fail() { echo "tables dump/restore test: FAIL: $*" >&2; exit 1; }
+cd "$(dirname "$0")/../.."
+test_name="tables dump/restore"
+. test/integration/lib.sh
 
-psql -X -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
-     -c "DROP DATABASE IF EXISTS store_tables_dumped" -c "DROP DATABASE IF EXISTS store_tables_restored" \
-     -c "CREATE DATABASE store_tables_dumped" -c "CREATE DATABASE store_tables_restored"
+fresh_database store_tables_dumped store_tables_restored
 psql -X -q -v ON_ERROR_STOP=1 -d store_tables_dumped <<'SQL' >/dev/null
 CREATE EXTENSION store;
 CREATE TABLE film_actor (actor_id int, film_id int, PRIMARY KEY (actor_id, film_id));
