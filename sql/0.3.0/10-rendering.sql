@@ -43,7 +43,41 @@ DECLARE
     names text[];
     new_shape text;
     refiltered record;
+    reparsed text;
+    stale bool;
 BEGIN
+    -- After a restore (pg_dump leaves dropped columns out, so attribute numbers shift), the chosen
+    -- columns and the filter are found again by name. No single ALTER TABLE can make every stored
+    -- name exist while the stored numbers name other columns: a rename removes a name.
+    IF registration.column_numbers IS NOT NULL
+       AND NOT EXISTS (SELECT FROM unnest(registration.columns) AS c(name)
+                        WHERE NOT EXISTS (SELECT FROM pg_attribute AS a
+                                           WHERE a.attrelid = registration.source AND a.attname = c.name
+                                             AND a.attnum > 0 AND NOT a.attisdropped))
+       AND store._column_numbers(registration.source, registration.columns) IS DISTINCT FROM registration.column_numbers THEN
+        registration.column_numbers := store._column_numbers(registration.source, registration.columns);
+        UPDATE store.keys AS k SET column_numbers = registration.column_numbers WHERE k.key = registration.key;
+    END IF;
+    IF registration.filter IS NOT NULL THEN
+        BEGIN -- the filter's text names its columns: read it again (it fails after a rename: then the node leads)
+            SELECT f.filter_node INTO reparsed FROM store._parse_filter(registration.source, registration.filter) AS f;
+        EXCEPTION WHEN OTHERS THEN
+            reparsed := NULL;
+        END;
+        IF reparsed IS NOT NULL THEN
+            BEGIN -- the stored node reads other columns than its text names: restored with other numbers
+                stale := store._filter_condition(registration.source, registration.filter_node, registration.key)
+                         IS DISTINCT FROM store._filter_condition(registration.source, reparsed, registration.key);
+            EXCEPTION WHEN OTHERS THEN
+                stale := true; -- (its columns are gone)
+            END;
+            IF stale THEN
+                registration.filter_node := reparsed;
+                registration.shape := NULL; -- the documents are rebuilt
+                UPDATE store.keys AS k SET filter_node = reparsed WHERE k.key = registration.key;
+            END IF;
+        END IF;
+    END IF;
     IF registration.column_numbers IS NOT NULL THEN
         SELECT array_agg(a.attname::text ORDER BY u.o) INTO names
           FROM unnest(registration.column_numbers) WITH ORDINALITY AS u(n, o)
