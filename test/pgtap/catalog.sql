@@ -6,7 +6,12 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 BEGIN;
 CREATE EXTENSION store;
-SELECT plan(64);
+SELECT plan(66);
+
+-- The notifier's settings exist whether or not the library is preloaded (README "Notifications").
+LOAD 'store';
+SELECT is(current_setting('store.notifier_idle_timeout'), '30s', 'store.notifier_idle_timeout exists, 30s by default');
+SELECT is(current_setting('store.notifier_batch_interval'), '2ms', 'store.notifier_batch_interval exists, 2ms by default');
 
 -- Tables and column types.
 SELECT has_schema('store');

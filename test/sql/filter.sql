@@ -233,7 +233,15 @@ SELECT store_get('active', '9'), store_get('active', '20'), store_get('active', 
 RESET ROLE;
 ALTER TABLE products DISABLE ROW LEVEL SECURITY;
 
-DROP TABLE products, typed, plain, flagged;
+-- A filter that fails at run time refuses the write, like a CHECK: nothing is half-done.
+CREATE TABLE ratios (id int PRIMARY KEY, part int, whole int);
+SELECT store_register('ratios', 'ratios', filter => 'part / whole > 0');
+INSERT INTO ratios VALUES (1, 2, 1);
+SELECT err($$INSERT INTO ratios VALUES (2, 1, 0)$$);
+SELECT id, part, whole FROM ratios ORDER BY id;
+SELECT count(*) AS documents FROM store.entries WHERE key = 'ratios';
+
+DROP TABLE products, typed, plain, flagged, ratios;
 DROP OWNED BY filter_writer, filter_reader;
 DROP ROLE filter_writer, filter_reader;
 DROP EXTENSION store CASCADE;
