@@ -7,12 +7,15 @@ CORE_SRCS = $(wildcard src/core/*.cpp)
 PG_SRCS = $(wildcard src/pg/*.cpp)
 OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 
-# Released scripts are kept as they shipped. The update to the version in development is built from
-# its fragments, one per concern, in file-name order (sql/<version>/NN-concern.sql).
-DATA = $(filter-out $(UPDATE_SCRIPT),$(wildcard sql/store--*.sql))
-UPDATE_SCRIPT = sql/store--0.2.0--$(EXTVERSION).sql
-UPDATE_FRAGMENTS = $(sort $(wildcard sql/$(EXTVERSION)/*.sql))
-DATA_built = $(UPDATE_SCRIPT)
+# SQL scripts. The install script of the version in development is built from its source, one file
+# per concern (sql/src/NN-concern.sql, in file-name order); each update to it from a template
+# (sql/update/A--B.sql) whose "\ir ../src/file.sql" lines include source files. Released scripts
+# (sql/store--*.sql in git) are kept as they shipped and never change.
+STORE_INSTALL_SCRIPT = sql/$(EXTENSION)--$(EXTVERSION).sql
+STORE_INSTALL_SOURCES = $(sort $(wildcard sql/src/*.sql))
+STORE_UPDATE_SCRIPTS = $(patsubst sql/update/%.sql,sql/$(EXTENSION)--%.sql,$(wildcard sql/update/*.sql))
+DATA_built = $(STORE_INSTALL_SCRIPT) $(STORE_UPDATE_SCRIPTS)
+DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 
 # pg_regress: every test/sql/*.sql, run against an installed extension.
 REGRESS = $(sort $(basename $(notdir $(wildcard test/sql/*.sql))))
@@ -34,8 +37,13 @@ COMPILE.cc.bc += $(PG_CPPFLAGS)
 
 EXTRA_CLEAN = test/results test/regression.diffs test/regression.out test/isolation_output build
 
-$(UPDATE_SCRIPT): $(UPDATE_FRAGMENTS)
+$(STORE_INSTALL_SCRIPT): $(STORE_INSTALL_SOURCES)
 	cat $^ > $@
+
+# An update script: its template with every "\ir path" line replaced by that file (path relative
+# to the template, as psql's \ir reads it).
+sql/$(EXTENSION)--%.sql: sql/update/%.sql $(STORE_INSTALL_SOURCES)
+	awk '/^\\ir / { f = "sql/update/" $$2; while ((getline line < f) > 0) print line; close(f); next } { print }' $< > $@
 
 .PHONY: unit format
 # GoogleTest suite of the PostgreSQL-free core, through CMake.

@@ -1,5 +1,5 @@
 // Which DDL commands change the set of a partitioned table's partitions: the store's event
-// trigger on ALTER TABLE and CREATE TABLE (sql/0.3.0/20-tables.sql) acts on these only, so that
+// trigger on ALTER TABLE and CREATE TABLE (sql/src/90-event-triggers.sql) acts on these only, so that
 // other commands (a restore adding a primary key, enabling a trigger) leave the documents alone.
 #include "pg/guard.hpp"
 

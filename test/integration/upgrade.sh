@@ -54,10 +54,22 @@ SELECT string_agg(x, E'\n' ORDER BY x) FROM (
      WHERE c.relnamespace = 'store'::regnamespace
     UNION ALL
     SELECT 'event trigger ' || e.evtname || ' ' || e.evtevent || ' ' || coalesce(e.evttags::text, '') || ' ' || e.evtfoid::regproc
+           || ' ' || e.evtenabled::text
       FROM pg_event_trigger AS e
+    UNION ALL
+    SELECT 'comment ' || pg_describe_object(c.classoid, c.objoid, c.objsubid) || ' ' || c.description
+      FROM pg_description AS c JOIN pg_depend AS d ON d.classid = c.classoid AND d.objid = c.objoid AND d.deptype = 'e'
+     WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'store')
+    UNION ALL
+    SELECT 'initial privileges ' || pg_describe_object(i.classoid, i.objoid, i.objsubid) || ' ' || i.initprivs::text
+      FROM pg_init_privs AS i JOIN pg_depend AS d ON d.classid = i.classoid AND d.objid = i.objoid AND d.deptype = 'e'
+     WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'store')
 ) AS t(x)"
-[ "$(q store_fresh "$objects")" = "$(q store_upgraded "$objects")" ] || {
-    diff <(q store_fresh "$objects") <(q store_upgraded "$objects") || true
+fresh_objects=$(q store_fresh "$objects")
+upgraded_objects=$(q store_upgraded "$objects")
+[ -n "$fresh_objects" ] || fail "no objects listed for the fresh install"
+[ "$fresh_objects" = "$upgraded_objects" ] || {
+    diff <(echo "$fresh_objects") <(echo "$upgraded_objects") || true
     fail "the updated extension differs from a fresh install of $default"
 }
 q store_upgraded "UPDATE items SET name = 'after the update' WHERE id = 1"

@@ -31,7 +31,7 @@ SELECT r AS role, has_schema_privilege(r, 'store', 'USAGE') AS store_schema,
 -- The entry points are C functions; the dead internals of 0.1.0 are gone.
 SELECT p.oid::regprocedure AS function, l.lanname AS language, p.prosecdef AS security_definer
   FROM pg_proc AS p JOIN pg_language AS l ON l.oid = p.prolang
- WHERE p.proname IN ('store_register', 'store_unregister', 'store_reload', 'store_compact') ORDER BY 1;
+ WHERE p.proname IN ('store_register', 'store_unregister', 'store_reload', 'store_compact') ORDER BY p.oid::regprocedure::text COLLATE "C";
 SELECT to_regprocedure('store._item_id(regtype, text)') AS item_id, to_regprocedure('store._current_cursor()') AS current_cursor;
 
 -- Tables: alice's (with a cast to json of her own that would make her a superuser if it ever ran

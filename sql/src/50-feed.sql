@@ -1,4 +1,93 @@
 
+-----------------------------------------------------------------------------------------------
+-- The feed: the history after a version (store_history) and the delta after it, in pages
+-- (store_changes).
+-----------------------------------------------------------------------------------------------
+
+-- The history rows after a cursor (see store._read_cursor): this store's rows of transactions at
+-- or after its xmax, or in its in-progress list; every row for the "0" version. EXECUTE plans
+-- with the actual values, so both parts are index scans on (origin, xid): the cost is
+-- O(log n + changes) however old the cursor's xmin is.
+CREATE OR REPLACE FUNCTION store._history_after(origin int4, xmax xid8, xip xid8[], from_start bool)
+    RETURNS SETOF store.history
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    SET jit = off
+AS $$
+BEGIN
+    IF from_start THEN
+        RETURN QUERY SELECT h.* FROM store.history AS h;
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE
+        'SELECT h.* FROM store.history AS h WHERE h.origin = $1 AND h.xid >= $2 '
+        'UNION ALL '
+        'SELECT h.* FROM store.history AS h WHERE h.origin = $1 AND h.xid = ANY ($3) AND h.xid < $2'
+    USING origin, xmax, xip;
+END
+$$;
+REVOKE ALL ON FUNCTION store._history_after(int4, xid8, xid8[], bool) FROM PUBLIC;
+
+-- The history rows after a cursor that reader may see: rows of keys it may read, rows of keys
+-- no longer registered (they only say the key is gone), and full reloads. Each key's privileges
+-- are checked once, not once per history row.
+CREATE OR REPLACE FUNCTION store._history_for(origin int4, xmax xid8, xip xid8[], from_start bool, reader oid)
+    RETURNS SETOF store.history
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    SET jit = off
+AS $$
+    WITH readable AS MATERIALIZED (
+        SELECT k.key FROM store.keys AS k WHERE store._may_read(k, $5, true)
+    )
+    SELECT h.* FROM store._history_after($1, $2, $3, $4) AS h
+     WHERE h.cache_key IS NULL
+        OR (h.item IS NULL AND NOT EXISTS (SELECT FROM store.keys AS k WHERE k.key = h.cache_key))
+        OR h.cache_key IN (SELECT r.key FROM readable AS r)
+$$;
+REVOKE ALL ON FUNCTION store._history_for(int4, xid8, xid8[], bool, oid) FROM PUBLIC;
+
+-- The history rows after a version that reader may see (see store_history).
+CREATE OR REPLACE FUNCTION store._history_rows(after text, reader oid, visible jsonb)
+    RETURNS TABLE (version text, cache_key text, item_id text, state text, added_on timestamptz)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    SET jit = off
+AS $$
+DECLARE
+    c record;
+BEGIN
+    SELECT r.* INTO c FROM store._horizon() AS z, store._read_cursor(after, z.compacted_xid, z.ever_compacted) AS r;
+    IF c.too_old THEN
+        -- Compaction removed changes this cursor lacks: one F row says "reload everything".
+        RETURN QUERY SELECT c.current, NULL::text, NULL::text, 'F'::text, now();
+        RETURN;
+    END IF;
+    IF c.ahead THEN
+        -- The cursor sees commits this snapshot does not yet: nothing new for it here.
+        RETURN;
+    END IF;
+    RETURN QUERY
+        WITH h AS (SELECT * FROM store._history_for(c.origin, c.xmax, c.xip, c.from_start, reader))
+        SELECT c.current, r.cache_key, r.item_id, r.state, r.added_on FROM (
+            SELECT h.seq, h.cache_key, h.item #>> '{}' AS item_id, h.state, h.added_on FROM h
+             WHERE h.item IS NULL OR NOT coalesce(visible ? h.cache_key, false)
+            UNION ALL
+            -- under row-level security, item rows become one "reload this key" row
+            SELECT min(h.seq), h.cache_key, NULL, 'U', max(h.added_on) FROM h
+             WHERE h.item IS NOT NULL AND visible ? h.cache_key GROUP BY h.cache_key
+        ) AS r
+         ORDER BY r.seq;
+END
+$$;
+REVOKE ALL ON FUNCTION store._history_rows(text, oid, jsonb) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.store_history(after text)
+    RETURNS TABLE (version text, cache_key text, item_id text, state text, added_on timestamptz)
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_history';
+COMMENT ON FUNCTION @extschema@.store_history(text) IS
+    'every change after version "after", in write order; every row carries the version to ask with next';
+
 -- The feed in bounded memory. store_changes answers in pages of about max_changes history rows
 -- (10000 by default), cut at transaction boundaries in transaction-id order: a page delivers every
 -- change of the transactions below its end, and answers with the version that sees exactly what
@@ -6,12 +95,13 @@
 -- with "more": true while changes remain. store_history streams its rows (C, no new SQL here).
 
 -- The version a page ending at page_end (exclusive; NULL: the last page) answers with.
-CREATE FUNCTION store._page_version(after text, page_end xid8) RETURNS text
+CREATE OR REPLACE FUNCTION store._page_version(after text, page_end xid8) RETURNS text
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_page_version';
+REVOKE ALL ON FUNCTION store._page_version(text, xid8) FROM PUBLIC;
 
 -- The keys whose history rows reader may see: the ones it may read, and (for rows saying a key
 -- is gone) every registered key, which such rows must not name.
-CREATE FUNCTION store._history_keys(reader oid, OUT readable text[], OUT registered text[])
+CREATE OR REPLACE FUNCTION store._history_keys(reader oid, OUT readable text[], OUT registered text[])
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -19,6 +109,7 @@ AS $$
            coalesce(array_agg(k.key), '{}')
       FROM store.keys AS k
 $$;
+REVOKE ALL ON FUNCTION store._history_keys(oid) FROM PUBLIC;
 
 -- The history rows after a cursor that a reader may see (as store._history_for), in three parts
 -- that follow one another in page-key order, each row with its page key: 1, the rows restored
@@ -28,7 +119,7 @@ $$;
 -- and each is a range scan of the (origin, xid) index. Parameters: $1 origin, $2 xmax, $3 xip,
 -- $4 from_start (see store._read_cursor), $5 readable and $6 registered keys (see
 -- store._history_keys), $7 and $8 the page keys to stay above and below (exclusive; NULL: none).
-CREATE FUNCTION store._history_part(part int4) RETURNS text
+CREATE OR REPLACE FUNCTION store._history_part(part int4) RETURNS text
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -45,6 +136,7 @@ AS $$
                    '(h.cache_key IS NULL OR h.cache_key = ANY ($5)'
                    ' OR (h.item IS NULL AND h.cache_key <> ALL ($6)))' AS visible) AS f
 $$;
+REVOKE ALL ON FUNCTION store._history_part(int4) FROM PUBLIC;
 
 -- Where the page of changes after a cursor ends: NULL when all of them fit in max_rows history
 -- rows; otherwise the first transaction (in id order) that does not fit, so that a page holds
@@ -52,7 +144,7 @@ $$;
 -- the rows of other stores on the first page from "0"). more: changes remain after the page.
 -- Reads the page keys of the first max_rows + 1 rows, part after part, each in index order under
 -- a LIMIT: O(log n + max_rows), however long the history.
-CREATE FUNCTION store._page_end(origin int4, xmax xid8, xip xid8[], from_start bool,
+CREATE OR REPLACE FUNCTION store._page_end(origin int4, xmax xid8, xip xid8[], from_start bool,
                                 readable text[], registered text[], max_rows int4,
                                 OUT page_end xid8, OUT more bool)
     LANGUAGE plpgsql STABLE
@@ -99,9 +191,10 @@ BEGIN
     more := page_end IS NOT NULL;
 END
 $$;
+REVOKE ALL ON FUNCTION store._page_end(int4, xid8, xid8[], bool, text[], text[], int4) FROM PUBLIC;
 
 -- The history rows of a page: after the cursor, that reader may see, below page_end (NULL: all).
-CREATE FUNCTION store._history_page(origin int4, xmax xid8, xip xid8[], from_start bool,
+CREATE OR REPLACE FUNCTION store._history_page(origin int4, xmax xid8, xip xid8[], from_start bool,
                                     readable text[], registered text[], page_end xid8)
     RETURNS SETOF store.history
     LANGUAGE plpgsql STABLE
@@ -116,10 +209,11 @@ BEGIN
     USING origin, xmax, xip, from_start, readable, registered, NULL::xid8, page_end;
 END
 $$;
+REVOKE ALL ON FUNCTION store._history_page(int4, xid8, xid8[], bool, text[], text[], xid8) FROM PUBLIC;
 
 -- One page of the delta after a cursor as JSON text (see store_changes): at most about
 -- max_changes history rows' worth, "more": true when the client must call again at once.
-CREATE FUNCTION store._changes_page_text(after text, max_changes int4, reader oid, visible jsonb) RETURNS text
+CREATE OR REPLACE FUNCTION store._changes_page_text(after text, max_changes int4, reader oid, visible jsonb) RETURNS text
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
     SET jit = off
@@ -191,6 +285,7 @@ BEGIN
         || CASE WHEN page.more THEN '"more":true,' ELSE '' END || '"changes":' || changes || '}';
 END
 $$;
+REVOKE ALL ON FUNCTION store._changes_page_text(text, int4, oid, jsonb) FROM PUBLIC;
 
 -- The one-argument store_changes (its C entry calls this) answers one page of the default size.
 CREATE OR REPLACE FUNCTION store._changes_text(after text, reader oid, visible jsonb) RETURNS text
@@ -199,15 +294,14 @@ CREATE OR REPLACE FUNCTION store._changes_text(after text, reader oid, visible j
 AS $$
     SELECT store._changes_page_text($1, 10000, $2, $3)
 $$;
+REVOKE ALL ON FUNCTION store._changes_text(text, oid, jsonb) FROM PUBLIC;
 
-REVOKE ALL ON FUNCTION store._page_version(text, xid8), store._history_keys(oid), store._history_part(int4),
-    store._page_end(int4, xid8, xid8[], bool, text[], text[], int4),
-    store._history_page(int4, xid8, xid8[], bool, text[], text[], xid8),
-    store._changes_page_text(text, int4, oid, jsonb) FROM PUBLIC;
+CREATE OR REPLACE FUNCTION @extschema@.store_changes(after text) RETURNS json
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_changes';
+COMMENT ON FUNCTION @extschema@.store_changes(text) IS
+    'the delta after version "after", in pages of about 10000 history rows: {"version", "reload", "more", "changes": {"<key>": {"upserted", "deleted"}}}; call again while "more" is true';
 
-CREATE FUNCTION @extschema@.store_changes(after text, max_changes integer) RETURNS json
+CREATE OR REPLACE FUNCTION @extschema@.store_changes(after text, max_changes integer) RETURNS json
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_changes_page';
 COMMENT ON FUNCTION @extschema@.store_changes(text, integer) IS
     'one page of the delta after version "after": about max_changes history rows (store_changes(after): 10000); call again with its version while it says "more": true';
-COMMENT ON FUNCTION @extschema@.store_changes(text) IS
-    'the delta after version "after", in pages of about 10000 history rows: {"version", "reload", "more", "changes": {"<key>": {"upserted", "deleted"}}}; call again while "more" is true';

@@ -1,0 +1,160 @@
+
+-----------------------------------------------------------------------------------------------
+-- Reading rights and documents: who may read a key (fail closed), what row-level security lets
+-- them see, and the snapshot and single-document readers (C).
+-----------------------------------------------------------------------------------------------
+
+-- True when row-level security filters source for reader (policies apply to it).
+CREATE OR REPLACE FUNCTION store._rls_active(source regclass, reader oid) RETURNS bool
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_rls_active';
+
+-- The registration of key; a clear error when it is not registered.
+CREATE OR REPLACE FUNCTION store._require_key(key text) RETURNS store.keys
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    registration store.keys;
+BEGIN
+    IF key IS NULL THEN
+        RAISE EXCEPTION 'store key must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO registration FROM store.keys AS k WHERE k.key = _require_key.key;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'store key "%" is not registered', key
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Registered keys are listed in store.keys; register a table with store_register().';
+    END IF;
+    RETURN registration;
+END
+$$;
+
+-- True when reader may read key: the table exists with the shape it was registered with (else
+-- its documents may hold columns that no longer exist: fail closed) and both of the key's
+-- triggers work (documents that no longer follow their table are never served); reader has USAGE
+-- on its schema and SELECT on every column the documents expose (the chosen columns, or all of
+-- them, and the primary key), on the table or column by column. In bulk reads (the whole store,
+-- the history) a key under row-level security also needs a table owner reader trusts (itself, a
+-- role it belongs to, or the store's owner): its policies run as reader, who did not name the
+-- table. Readers run it for every key they serve, so it stays one query.
+CREATE OR REPLACE FUNCTION store._may_read(registration store.keys, reader oid, bulk bool) RETURNS bool
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT FROM pg_class AS c
+                    WHERE c.oid = ($1).source AND has_schema_privilege($2, c.relnamespace, 'USAGE')
+                      AND (NOT $3 OR NOT store._rls_active(c.oid, $2) OR pg_has_role($2, c.relowner, 'USAGE')
+                           OR c.relowner = (SELECT h.relowner FROM pg_class AS h WHERE h.oid = 'store.history'::regclass)))
+       -- both of the key's triggers work: the test of store._trigger_state ("always" or "enabled"),
+       -- written out (a nested SQL function would be planned again on every call): two index probes
+       AND (SELECT count(*) FROM pg_trigger AS t
+             WHERE t.tgrelid = ($1).source
+               AND t.tgname IN (('store_' || ($1).key)::name, ('store_' || ($1).key || '_truncate')::name)
+               AND t.tgenabled IN ('O', 'A')
+               AND t.tgfoid = 'store.capture()'::regprocedure
+               AND t.tgtype = CASE WHEN t.tgname = ('store_' || ($1).key)::name THEN 29 ELSE 32 END
+               AND t.tgnargs = 1 AND t.tgargs = convert_to(($1).key, getdatabaseencoding()) || decode('00', 'hex')
+               AND t.tgqual IS NULL AND t.tgattr = ''::int2vector AND t.tgconstraint = 0) = 2
+       -- and so do those on its partitions, if it has any
+       AND CASE WHEN (SELECT c.relkind FROM pg_class AS c WHERE c.oid = ($1).source) = 'p'
+                THEN NOT EXISTS (SELECT FROM jsonb_each_text(store._partition_trigger_state(($1).source, ($1).key)) AS s
+                                  WHERE s.value NOT IN ('always', 'enabled'))
+                ELSE true END
+       AND store._shape(($1).source, ($1).column_numbers) = ($1).shape
+       AND NOT EXISTS (
+        SELECT FROM pg_attribute AS a
+         WHERE a.attrelid = ($1).source AND a.attnum > 0 AND NOT a.attisdropped
+           AND (($1).column_numbers IS NULL OR a.attnum = ANY (($1).column_numbers)
+                OR a.attnum IN (SELECT i.indkey[k.n] FROM pg_index AS i CROSS JOIN generate_series(0, i.indnkeyatts - 1) AS k(n)
+                                 WHERE i.indrelid = ($1).source AND i.indisprimary))
+           AND NOT has_column_privilege($2, ($1).source, a.attnum, 'SELECT'))
+$$;
+
+-- The registration of key, if reader may read it; errors otherwise (unknown key, no privilege,
+-- and a key whose triggers are stopped with its own error).
+CREATE OR REPLACE FUNCTION store._require_readable(key text, reader oid) RETURNS store.keys
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    registration store.keys := store._require_key(key);
+BEGIN
+    IF NOT store._may_read(registration, reader, false) THEN
+        IF EXISTS (SELECT FROM jsonb_each_text(store._trigger_state(registration.source, registration.key)) AS s
+                    WHERE s.value NOT IN ('always', 'enabled', 'extra')) THEN
+            RAISE EXCEPTION 'store key "%" does not follow its table: its triggers are missing or disabled', key
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = format('store_verify(%L) shows them; store_reload(%L) reinstalls them.', key, key);
+        END IF;
+        RAISE EXCEPTION 'permission denied for store key "%"', key
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Reading a key needs SELECT on its table, or on each of its stored columns.';
+    END IF;
+    RETURN registration;
+END
+$$;
+REVOKE ALL ON FUNCTION store._require_readable(text, oid) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION store._visibility_query(reader oid, key text) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT 'SELECT pg_catalog.jsonb_build_object('
+           || string_agg(format('%L, (SELECT COALESCE(pg_catalog.jsonb_agg(%s), ''[]''::pg_catalog.jsonb) FROM %s AS t)',
+                                k.key, store._id_expression(k.source), store._rows_of(k.source)), ', ' ORDER BY k.key)
+           || ')'
+      FROM store.keys AS k
+     WHERE ($2 IS NULL OR k.key = $2) AND store._may_read(k, $1, $2 IS NULL) AND store._rls_active(k.source, $1)
+    HAVING count(*) > 0
+$$;
+REVOKE ALL ON FUNCTION store._visibility_query(oid, text) FROM PUBLIC;
+
+-- The documents of key as a JSON array text, in id order (an index scan in C). Reads the store
+-- without privilege checks: only the store's own readers, which check them, may call it.
+CREATE OR REPLACE FUNCTION store._key_documents(key text) RETURNS text
+    LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'store_key_documents';
+REVOKE ALL ON FUNCTION store._key_documents(text) FROM PUBLIC;
+
+-- The documents of key among ids (a jsonb array), as a JSON array text, in primary-key order.
+CREATE OR REPLACE FUNCTION store._key_array(key text, ids jsonb) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    SET jit = off
+AS $$
+    SELECT '[' || coalesce(string_agg(s.doc::text, ','), '') || ']'
+      FROM (SELECT e.doc FROM store.entries AS e
+             WHERE e.key = $1 AND e.id IN (SELECT jsonb_array_elements($2)) ORDER BY e.id) AS s
+$$;
+REVOKE ALL ON FUNCTION store._key_array(text, jsonb) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.store_snapshot() RETURNS json
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_snapshot';
+COMMENT ON FUNCTION @extschema@.store_snapshot() IS
+    'the whole store: {"<key>": [doc, ...], ..., "version": V}, read in one snapshot; V is its version';
+
+CREATE OR REPLACE FUNCTION @extschema@.store_snapshot(key text) RETURNS json
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_snapshot_key';
+COMMENT ON FUNCTION @extschema@.store_snapshot(text) IS
+    'one key: {"<key>": [doc, ...], "version": V}';
+
+CREATE OR REPLACE FUNCTION @extschema@.store_snapshot_rows(key text DEFAULT NULL) RETURNS SETOF text
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_snapshot_rows';
+COMMENT ON FUNCTION @extschema@.store_snapshot_rows(text) IS
+    'the snapshot (of every key, or one) as text chunks that concatenate to store_snapshot(): for stores too large for one value';
+
+-- One document as JSON text, NULL when absent (see store_get).
+CREATE OR REPLACE FUNCTION store._get_text(key text, id jsonb, reader oid, visible jsonb) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT e.doc::text
+      FROM store._require_readable($1, $3) AS k
+      JOIN store.entries AS e ON e.key = k.key AND e.id = $2
+     WHERE NOT coalesce($4 ? k.key, false) OR e.id IN (SELECT jsonb_array_elements($4 -> k.key))
+$$;
+REVOKE ALL ON FUNCTION store._get_text(text, jsonb, oid, jsonb) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.store_get(key text, id text) RETURNS json
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_get';
+COMMENT ON FUNCTION @extschema@.store_get(text, text) IS
+    'one document by its primary key (as text), or NULL when absent';

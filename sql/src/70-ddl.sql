@@ -1,0 +1,246 @@
+
+-----------------------------------------------------------------------------------------------
+-- DDL: what the event triggers run. DDL on a registered table is followed in its own transaction
+-- (renames, new shapes, partitions attached or detached), or refused when it would break a key
+-- (a dropped primary key, stopped triggers, untrusted rendering).
+-----------------------------------------------------------------------------------------------
+
+-- After DDL on a registered table: chosen columns follow renames, the documents are rebuilt when
+-- their shape changed, and the new shape must still render canonically and only through trusted
+-- code, or the DDL is refused; so is dropping the primary key (with the hint to unregister first).
+CREATE OR REPLACE FUNCTION store._refresh(key text) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    registration store.keys := store._require_key(key);
+    names text[];
+    new_shape text;
+    refiltered record;
+    reparsed text;
+    stale bool;
+BEGIN
+    -- After a restore (pg_dump leaves dropped columns out, so attribute numbers shift), the chosen
+    -- columns and the filter are found again by name. No single ALTER TABLE can make every stored
+    -- name exist while the stored numbers name other columns: a rename removes a name.
+    IF registration.column_numbers IS NOT NULL
+       AND NOT EXISTS (SELECT FROM unnest(registration.columns) AS c(name)
+                        WHERE NOT EXISTS (SELECT FROM pg_attribute AS a
+                                           WHERE a.attrelid = registration.source AND a.attname = c.name
+                                             AND a.attnum > 0 AND NOT a.attisdropped))
+       AND store._column_numbers(registration.source, registration.columns) IS DISTINCT FROM registration.column_numbers THEN
+        registration.column_numbers := store._column_numbers(registration.source, registration.columns);
+        UPDATE store.keys AS k SET column_numbers = registration.column_numbers WHERE k.key = registration.key;
+    END IF;
+    IF registration.filter IS NOT NULL THEN
+        BEGIN -- the filter's text names its columns: read it again (it fails after a rename: then the node leads)
+            SELECT f.filter_node INTO reparsed FROM store._parse_filter(registration.source, registration.filter) AS f;
+        EXCEPTION WHEN OTHERS THEN
+            reparsed := NULL;
+        END;
+        IF reparsed IS NOT NULL THEN
+            BEGIN -- the stored node reads other columns than its text names: restored with other numbers
+                stale := store._filter_condition(registration.source, registration.filter_node, registration.key)
+                         IS DISTINCT FROM store._filter_condition(registration.source, reparsed, registration.key);
+            EXCEPTION WHEN OTHERS THEN
+                stale := true; -- (its columns are gone)
+            END;
+            IF stale THEN
+                registration.filter_node := reparsed;
+                registration.shape := NULL; -- the documents are rebuilt
+                UPDATE store.keys AS k SET filter_node = reparsed WHERE k.key = registration.key;
+            END IF;
+        END IF;
+    END IF;
+    IF registration.column_numbers IS NOT NULL THEN
+        SELECT array_agg(a.attname::text ORDER BY u.o) INTO names
+          FROM unnest(registration.column_numbers) WITH ORDINALITY AS u(n, o)
+          JOIN pg_attribute AS a ON a.attrelid = registration.source AND a.attnum = u.n AND NOT a.attisdropped;
+        IF coalesce(cardinality(names), 0) <> cardinality(registration.column_numbers) THEN
+            RAISE EXCEPTION 'a column chosen for store key "%" would be dropped from table "%"', key, registration.source
+                USING ERRCODE = 'dependent_objects_still_exist',
+                      HINT = format('Unregister the key first, or register it again without the column: '
+                                    'SELECT store_unregister(%L);', key);
+        END IF;
+    END IF;
+    -- (the documents' ids are the primary key's: it may not go while the key is registered)
+    IF NOT EXISTS (SELECT FROM pg_index AS i WHERE i.indrelid = registration.source AND i.indisprimary) THEN
+        RAISE EXCEPTION 'the primary key of table "%" would be dropped: store key "%" depends on it', registration.source, key
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('Unregister the key first: SELECT store_unregister(%L);', key);
+    END IF;
+    -- the filter follows renamed columns, is read again after a retype (then the documents are
+    -- rebuilt: shape NULL), and refuses a dropped column (store._refresh_filter)
+    IF registration.filter_node IS NOT NULL THEN
+        SELECT f.* INTO refiltered FROM store._refresh_filter(registration.source, registration.filter_node, key) AS f;
+        UPDATE store.keys AS k SET filter = refiltered.filter, filter_node = refiltered.filter_node
+         WHERE k.key = registration.key AND (k.filter, k.filter_node) IS DISTINCT FROM (refiltered.filter, refiltered.filter_node);
+        IF refiltered.filter_node <> registration.filter_node THEN
+            registration.shape := NULL;
+        END IF;
+    END IF;
+    new_shape := store._shape(registration.source, registration.column_numbers);
+    IF new_shape = registration.shape THEN
+        RETURN;
+    END IF;
+    PERFORM store._check_source(registration.source, registration.column_numbers);
+    UPDATE store.keys AS k
+       SET columns = names, shape = new_shape,
+           id_type = store._id_type(registration.source)
+     WHERE k.key = registration.key;
+    PERFORM store._rebuild(key);
+    PERFORM store._log(key, 'U', ARRAY[key]);
+END
+$$;
+REVOKE ALL ON FUNCTION store._refresh(text) FROM PUBLIC;
+
+-- DDL handling, ALTER TABLE: refresh every key whose table was altered (renames included).
+CREATE OR REPLACE FUNCTION store._on_alter_table() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k text;
+BEGIN
+    FOR k IN SELECT DISTINCT r.key FROM pg_event_trigger_ddl_commands() AS c
+               JOIN store.keys AS r ON r.source = c.objid
+              WHERE c.classid = 'pg_class'::regclass ORDER BY r.key LOOP
+        PERFORM store._refresh(k);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION store._on_alter_table() FROM PUBLIC;
+
+-- After DROP: dropped tables unregister their keys, dropped columns refresh them; and first,
+-- dropping a trigger of a registered key whose table stays is refused. (Unregistering forgets
+-- the key before it drops the triggers; DROP TABLE / SCHEMA / OWNED drop the table with them.)
+CREATE OR REPLACE FUNCTION store._on_drop() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k text;
+    bad record;
+BEGIN
+    IF to_regclass('store.keys') IS NULL THEN
+        RETURN; -- the extension itself is being dropped
+    END IF;
+    SELECT r.key, c.oid::regclass AS source, d.address_names[3] AS name INTO bad
+      FROM pg_event_trigger_dropped_objects() AS d
+      JOIN pg_namespace AS n ON n.nspname = d.address_names[1]
+      JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relname = d.address_names[2]
+      JOIN store.keys AS r ON r.source = c.oid OR r.source IN (SELECT pg_partition_ancestors(c.oid))
+     WHERE d.classid = 'pg_trigger'::regclass
+       AND d.address_names[3] IN ('store_' || r.key, 'store_' || r.key || '_truncate')
+     ORDER BY r.key, 3
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'cannot drop trigger "%" on table %: store key "%" depends on it', bad.name, bad.source, bad.key
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  HINT = format('Unregister the key first: SELECT store_unregister(%L);', bad.key);
+    END IF;
+    FOR k IN SELECT r.key FROM pg_event_trigger_dropped_objects() AS d
+               JOIN store.keys AS r ON r.source = d.objid
+              WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 ORDER BY r.key LOOP
+        PERFORM store._forget(k);
+    END LOOP;
+    FOR k IN SELECT DISTINCT r.key FROM pg_event_trigger_dropped_objects() AS d
+               JOIN store.keys AS r ON r.source = d.objid
+              WHERE d.classid = 'pg_class'::regclass AND d.objsubid <> 0 ORDER BY r.key LOOP
+        PERFORM store._refresh(k);
+    END LOOP;
+    -- a dropped partition (its truncate trigger went with it) takes its rows' documents along
+    FOR k IN SELECT DISTINCT r.key FROM pg_event_trigger_dropped_objects() AS d
+               JOIN store.keys AS r ON d.address_names[3] = 'store_' || r.key || '_truncate'
+              WHERE d.classid = 'pg_trigger'::regclass
+                AND EXISTS (SELECT FROM pg_class AS c WHERE c.oid = r.source AND c.relkind = 'p')
+              ORDER BY r.key LOOP
+        PERFORM store._reconcile(k);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION store._on_drop() FROM PUBLIC;
+
+-- DDL that changes who renders a document (a new cast to json, a function or type given to
+-- another owner, a composite type's new attribute): every key is checked again and the command
+-- refused when one of them would run untrusted code. (CREATE OR REPLACE FUNCTION keeps the
+-- function's owner, and a domain renders as its base type: neither changes whose code runs.) (Role changes, which fire no event trigger,
+-- are caught when the capture trigger next renders: it checks again and refuses to write.)
+CREATE OR REPLACE FUNCTION store._on_rendering_ddl() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM store._check_source(k.source, k.column_numbers) FROM store.keys AS k ORDER BY k.key;
+END
+$$;
+REVOKE ALL ON FUNCTION store._on_rendering_ddl() FROM PUBLIC;
+
+-- DDL handling, partitions: after a partition is created, attached or detached anywhere below a
+-- registered partitioned table (the command names the table, or a partitioned table between),
+-- its partitions get their truncate triggers and, when partitions came or went, the documents
+-- follow (store._reconcile). Other ALTER TABLE commands (a restore adding the primary key,
+-- enabling triggers one by one) are left alone.
+CREATE OR REPLACE FUNCTION store._on_partition_ddl() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k record;
+BEGIN
+    FOR k IN SELECT DISTINCT r.key, r.source FROM pg_event_trigger_ddl_commands() AS c
+               CROSS JOIN LATERAL pg_partition_ancestors(c.objid) AS a(rel)
+               JOIN store.keys AS r ON r.source = a.rel
+               JOIN pg_class AS s ON s.oid = r.source AND s.relkind = 'p'
+              WHERE c.classid = 'pg_class'::regclass AND store._changes_partitions(c.command) ORDER BY r.key LOOP
+        IF store._sync_partition_triggers(k.source, k.key, false) THEN
+            PERFORM store._reconcile(k.key);
+        END IF;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION store._on_partition_ddl() FROM PUBLIC;
+
+-- ALTER TABLE (ENABLE / DISABLE [REPLICA | ALWAYS] TRIGGER), ALTER TRIGGER (RENAME) and CREATE
+-- [OR REPLACE] TRIGGER on the table of a registered key: refused when afterwards one of the
+-- key's triggers is disabled, fires for replicas only, runs something else, or when its capture
+-- runs under another name. (A missing trigger is left to store_verify and the readers: a restore
+-- creates the two triggers one after the other.)
+CREATE OR REPLACE FUNCTION store._on_trigger_ddl() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bad record;
+BEGIN
+    WITH touched AS (
+        SELECT c.objid AS rel FROM pg_event_trigger_ddl_commands() AS c WHERE c.classid = 'pg_class'::regclass
+        UNION
+        SELECT t.tgrelid FROM pg_event_trigger_ddl_commands() AS c JOIN pg_trigger AS t ON t.oid = c.objid
+         WHERE c.classid = 'pg_trigger'::regclass
+    )
+    SELECT r.key, r.source, s.name, s.state INTO bad
+      FROM store.keys AS r
+      CROSS JOIN LATERAL jsonb_each_text(store._trigger_state(r.source, r.key)) AS s(name, state)
+     WHERE (r.source IN (SELECT touched.rel FROM touched) OR r.source IN (SELECT pg_partition_ancestors(touched.rel) FROM touched))
+       AND s.state NOT IN ('always', 'enabled', 'missing')
+     ORDER BY r.key, s.name
+     LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    RAISE EXCEPTION '%', CASE bad.state
+        WHEN 'disabled' THEN format('cannot disable trigger "%s" on table %s: store key "%s" depends on it',
+                                    bad.name, bad.source, bad.key)
+        WHEN 'replica' THEN format('cannot make trigger "%s" on table %s fire only for replicas: store key "%s" depends on it',
+                                   bad.name, bad.source, bad.key)
+        WHEN 'replaced' THEN format('cannot replace trigger "%s" on table %s: store key "%s" depends on it',
+                                    bad.name, bad.source, bad.key)
+        ELSE format('cannot rename or add trigger "%s" on table %s: store key "%s" runs only as "%s" and "%s"',
+                    bad.name, bad.source, bad.key, 'store_' || bad.key, 'store_' || bad.key || '_truncate')
+        END
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+              HINT = format('Unregister the key first: SELECT store_unregister(%L);', bad.key);
+END
+$$;
+REVOKE ALL ON FUNCTION store._on_trigger_ddl() FROM PUBLIC;
