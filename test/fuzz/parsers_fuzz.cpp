@@ -1,8 +1,10 @@
-// libFuzzer target for the core's parsers of client input: version cursors and store keys.
-// Any input must either parse or throw store::core::Error; a parsed cursor must round-trip.
+// libFuzzer target for the core's parsers of client input: version cursors, store keys and
+// document shapes. Any input must either parse or throw store::core::Error; a parsed cursor or
+// shape must round-trip.
 #include "core/cursor.hpp"
 #include "core/error.hpp"
 #include "core/key.hpp"
+#include "core/shape.hpp"
 
 #include <cstdint>
 #include <cstdlib>
@@ -35,6 +37,26 @@ FuzzCursor(std::string_view text)
 			std::abort();
 }
 
+// Parses text as a shape and checks the limits and the round trip through the canonical text.
+void
+FuzzShape(std::string_view text)
+{
+	Shape shape;
+	try {
+		shape = ParseShape(text);
+	} catch (const Error &e) {
+		if (e.sqlstate() != "42601" && e.sqlstate() != "22023")
+			std::abort();
+		return;
+	}
+	if (shape.items.empty() || ShapeDepth(shape) > kMaxShapeDepth)
+		std::abort();
+	std::string canonical = RenderShape(shape);
+	Shape again = ParseShape(canonical); // throws (and so crashes the fuzzer) if the canonical text is refused
+	if (again != shape || RenderShape(again) != canonical)
+		std::abort();
+}
+
 } // namespace
 
 extern "C" int
@@ -42,6 +64,7 @@ LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
 {
 	std::string_view text(reinterpret_cast<const char *>(data), size);
 	FuzzCursor(text);
+	FuzzShape(text);
 	try {
 		CheckKey(text);
 	} catch (const Error &) {
