@@ -122,7 +122,7 @@ private:
 	std::size_t
 	CharacterNumber(std::size_t at) const
 	{
-		return 1 + std::count_if(text_.begin(), text_.begin() + at, IsLeadByte);
+		return 1 + static_cast<std::size_t>(std::count_if(text_.begin(), text_.begin() + at, IsLeadByte));
 	}
 
 	// Up to kExcerptChars characters ending at byte offset at, "..." first when cut.
@@ -148,6 +148,7 @@ private:
 		return Printable(text_.substr(at, end - at)) + (end < text_.size() ? "..." : "");
 	}
 
+	// True when the whole text has been read.
 	bool
 	AtEnd() const
 	{
@@ -161,6 +162,7 @@ private:
 		return pos_ + ahead < text_.size() ? text_[pos_ + ahead] : '\0';
 	}
 
+	// Skips the whitespace allowed around tokens.
 	void
 	SkipSpace()
 	{
