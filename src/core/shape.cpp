@@ -247,11 +247,8 @@ private:
 	void
 	CheckItemStart(std::size_t open) const
 	{
-		if (AtEnd()) {
-			if (open != std::string_view::npos)
-				FailUnclosed(open);
-			Fail(kSyntaxError, pos_, "missing item", kItemHint);
-		}
+		if (AtEnd())
+			FailUnclosed(open); // only inside an embedding: the root's end is an empty shape or a trailing ','
 		char c = Peek();
 		if (c == ',')
 			Fail(kSyntaxError, pos_, "empty item before ','", kItemHint);
