@@ -63,13 +63,15 @@ integration:
 	cd build && ctest --output-on-failure -L integration
 
 .PHONY: fuzz
-# A short libFuzzer run (with ASan and UBSan) over the core's parsers of client input.
+# A short libFuzzer run (with ASan and UBSan) over the core's parsers of client input (versions,
+# keys, document shapes).
 FUZZ_SECONDS ?= 30
 fuzz:
 	mkdir -p build/fuzz-corpus
 	printf '0' > build/fuzz-corpus/zero
 	printf '0a1b2c3d:748:760:748,751,759' > build/fuzz-corpus/cursor
 	printf 'order_lines' > build/fuzz-corpus/key
+	printf 'film_id,title,language:language!film_language_id_fkey(name),actors:actor(actor_id,first_name,last_name),categories:category(name)' > build/fuzz-corpus/shape
 	clang++-14 -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc \
-		test/fuzz/parsers_fuzz.cpp src/core/cursor.cpp src/core/key.cpp -o build/parsers_fuzz
+		test/fuzz/parsers_fuzz.cpp src/core/cursor.cpp src/core/key.cpp src/core/shape.cpp -o build/parsers_fuzz
 	build/parsers_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=256 build/fuzz-corpus
