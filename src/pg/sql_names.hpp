@@ -11,8 +11,8 @@
 // - reading rights: store._may_read, store._require_readable in sql/0.3.0/40-triggers.sql (first
 //   in sql/store--0.1.0.sql); store._visibility_query in sql/0.3.0/20-tables.sql (first in
 //   sql/store--0.1.0.sql).
-// - documents: store._source_query, store._reconcile in sql/0.3.0/20-tables.sql; store._get_text
-//   in sql/store--0.1.0.sql.
+// - documents: store._source_query in sql/0.3.0/20-tables.sql; store._get_text in
+//   sql/store--0.1.0.sql.
 // - the feed: store._changes_text, store._changes_page_text in sql/0.3.0/30-feed.sql;
 //   store._history_rows in sql/store--0.1.0.sql.
 //
@@ -46,7 +46,6 @@
 
 // Documents.
 #define STORE_SQL_SOURCE_QUERY STORE_SQL_SCHEMA "._source_query"
-#define STORE_SQL_RECONCILE STORE_SQL_SCHEMA "._reconcile"
 #define STORE_SQL_GET_TEXT STORE_SQL_SCHEMA "._get_text"
 
 // The feed.
@@ -114,8 +113,9 @@ constexpr char kDocumentsOfIds[] =
 // $1 = key, $2 = id, $3 = reader, $4 = visible ids: the document as text (NULL: none visible).
 constexpr char kGetText[] = "SELECT " STORE_SQL_GET_TEXT "($1, $2, $3, $4)";
 
-// $1 = key: deletes the documents whose row is gone from the key's partitioned table.
-constexpr char kReconcile[] = "SELECT " STORE_SQL_RECONCILE "($1)";
+// $1 = key: the ids of its documents, in id order (the order of ORDER BY over jsonb).
+constexpr char kKeyEntryIds[] =
+    "SELECT e.id FROM " STORE_SQL_ENTRIES " AS e WHERE e.key OPERATOR(pg_catalog.=) $1 ORDER BY e.id";
 
 // $1 = after, $2 = reader, $3 = visible ids: the delta after a version, as JSON text.
 constexpr char kChangesText[] = "SELECT " STORE_SQL_CHANGES_TEXT "($1, $2, $3)";
