@@ -379,7 +379,7 @@ RenderSourceRows(Datum key, bool by_id, Tuplestorestate *rows, TupleDesc rows_de
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("the table of a store key no longer exists")));
 	RequireRenderable(source, column_numbers, all_columns);
 	if (by_id)
-		query = psprintf("SELECT s.id, s.doc FROM (%s) AS s ORDER BY s.id", query);
+		query = psprintf(sql::kSourceRowsById, query);
 	int nest_level = EnterCanonicalOutput();
 	SavedUser saved = BecomeRole(owner, SECURITY_NOFORCE_RLS);
 	Portal portal = SPI_cursor_open_with_args(nullptr, query, 0, nullptr, nullptr, nullptr, true, CURSOR_OPT_NO_SCROLL);
