@@ -254,35 +254,10 @@ REVOKE ALL ON FUNCTION store._repair_triggers(text) FROM PUBLIC;
 -- whose row is gone are deleted (D), rows without an entry get one (C). What a partition's
 -- attach, detach, drop or truncate leaves to do; no lock on the table beyond the caller's, so
 -- writers to other partitions go on (their uncommitted rows and entries are invisible here
--- alike, and committed ones visible alike).
+-- alike, and committed ones visible alike). In C (src/pg/reconcile.cpp): its history rows go
+-- through the one appender.
 CREATE OR REPLACE FUNCTION store._reconcile(key text) RETURNS void
-    LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    changes bigint;
-BEGIN
-    WITH s AS MATERIALIZED (SELECT x.id, x.doc FROM store._source_rows(_reconcile.key) AS x),
-         gone AS (DELETE FROM store.entries AS e
-                   WHERE e.key = _reconcile.key AND NOT EXISTS (SELECT FROM s WHERE s.id = e.id)
-                  RETURNING e.id),
-         came AS (INSERT INTO store.entries (key, id, doc)
-                  SELECT _reconcile.key, s.id, s.doc FROM s
-                   WHERE NOT EXISTS (SELECT FROM store.entries AS e WHERE e.key = _reconcile.key AND e.id = s.id)
-                  RETURNING id),
-         logged AS (INSERT INTO store.history (cache_key, item, state)
-                    SELECT _reconcile.key, x.id, x.state
-                      FROM (SELECT g.id, 'D' AS state FROM gone AS g
-                            UNION ALL
-                            SELECT c.id, 'C' FROM came AS c) AS x
-                     ORDER BY x.state = 'C', x.id
-                    RETURNING 1)
-    SELECT count(*) INTO changes FROM logged;
-    IF changes > 0 THEN
-        PERFORM store._note_change(key);
-    END IF;
-END
-$$;
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'store_reconcile';
 REVOKE ALL ON FUNCTION store._reconcile(text) FROM PUBLIC;
 
 -- True when a DDL command (a row of pg_event_trigger_ddl_commands()) attaches or detaches a

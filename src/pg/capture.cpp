@@ -3,10 +3,9 @@
 // AFTER TRUNCATE FOR EACH STATEMENT; the trigger's single argument is the store key.
 #include "pg/doc_shape.hpp"
 #include "pg/filter.hpp"
+#include "pg/reconcile.hpp"
 #include "pg/guard.hpp"
-#include "pg/roles.hpp"
 #include "pg/spi_session.hpp"
-#include "pg/sql_names.hpp"
 #include "pg/store_objects.hpp"
 #include "pg/writer.hpp"
 #include "pg/xact.hpp"
@@ -95,20 +94,6 @@ CaptureUpdate(const char *key, const RenderedRow &row)
 		NoteChange(key);
 }
 
-// The documents of key follow its partitioned table after one partition lost its rows: entries
-// whose row is gone are deleted (D each), as the store owner (store._reconcile).
-void
-ReconcileKey(const char *key)
-{
-	Oid argtypes[1] = {TEXTOID};
-	Datum args[1] = {CStringGetTextDatum(key)};
-	SavedUser saved = BecomeStoreOwner();
-	int rc = SPI_execute_with_args(sql::kReconcile, 1, argtypes, args, nullptr, false, 0);
-	RestoreUser(saved);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "store: reconciling key \"%s\" failed: %s", key, SPI_result_code_string(rc));
-}
-
 // TRUNCATE: the key is emptied (U with item NULL), if it really is this table's key; a TRUNCATE
 // of one partition of the key's partitioned table deletes that partition's documents only.
 void
@@ -119,8 +104,8 @@ CaptureTruncate(Relation rel, const char *key)
 	ConnectSpi();
 	RequireRegistration(rel, key, &all_columns, &source);
 	if (source != RelationGetRelid(rel)) {
-		ReconcileKey(key);
 		SPI_finish();
+		Reconcile(key);
 		return;
 	}
 	WriteTruncate(key);

@@ -8,6 +8,7 @@
 #include "pg/guard.hpp"
 #include "pg/reader.hpp"
 #include "pg/roles.hpp"
+#include "pg/source_rows.hpp"
 #include "pg/spi_session.hpp"
 #include "pg/sql_names.hpp"
 #include "pg/trust.hpp"
@@ -282,7 +283,7 @@ Get(FunctionCallInfo fcinfo)
 	return doc;
 }
 
-// The registration of key as SourceRows needs it, read in a fresh snapshot (the latest one, in
+// The registration of key as RenderSourceRows needs it, read in a fresh snapshot (the latest one, in
 // any isolation level): source table, chosen column numbers and the query rendering its rows.
 HeapTuple
 LatestSourceQuery(Datum key, TupleDesc *desc)
@@ -316,9 +317,9 @@ RequireRenderable(Oid source, Datum column_numbers, bool all_columns)
 	pg::RequireRenderableSource(source, attnums, count);
 }
 
-// Copies every row of an open cursor into the SRF's tuplestore, in batches.
+// Copies every row (id, doc) of an open cursor into rows, in batches.
 void
-FetchAllInto(Portal portal, ReturnSetInfo *rsinfo)
+FetchAllInto(Portal portal, Tuplestorestate *rows, TupleDesc rows_desc)
 {
 	for (;;) {
 		SPI_cursor_fetch(portal, true, 1000);
@@ -328,16 +329,14 @@ FetchAllInto(Portal portal, ReturnSetInfo *rsinfo)
 			Datum values[2];
 			bool nulls[2];
 			heap_deform_tuple(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, values, nulls);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			tuplestore_putvalues(rows, rows_desc, values, nulls);
 		}
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();
 	}
 }
 
-// store._source_rows(key): every row of key's table as (id, doc), rendered as the table's owner
-// in a security-restricted operation (RLS not forced, as for foreign-key checks) under canonical
-// output settings, after checking who may render it; fetched in batches into a tuplestore.
+// store._source_rows(key): every row of key's table as (id, doc), fetched into a tuplestore.
 Datum
 SourceRows(FunctionCallInfo fcinfo)
 {
@@ -345,25 +344,7 @@ SourceRows(FunctionCallInfo fcinfo)
 	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	if (PG_ARGISNULL(0))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("store key must not be NULL")));
-	pg::ConnectSpi();
-	TupleDesc desc;
-	HeapTuple registration = LatestSourceQuery(PG_GETARG_DATUM(0), &desc);
-	bool is_null, all_columns;
-	Oid source = DatumGetObjectId(SPI_getbinval(registration, desc, 1, &is_null));
-	char *query = TextDatumGetCString(SPI_getbinval(registration, desc, 2, &is_null));
-	Datum column_numbers = SPI_getbinval(registration, desc, 3, &all_columns);
-	Oid owner = pg::RelationOwner(source);
-	if (!OidIsValid(owner))
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("the table of a store key no longer exists")));
-	RequireRenderable(source, column_numbers, all_columns);
-	int nest_level = pg::EnterCanonicalOutput();
-	pg::SavedUser saved = pg::BecomeRole(owner, SECURITY_NOFORCE_RLS);
-	Portal portal = SPI_cursor_open_with_args(nullptr, query, 0, nullptr, nullptr, nullptr, true, CURSOR_OPT_NO_SCROLL);
-	FetchAllInto(portal, rsinfo);
-	SPI_cursor_close(portal);
-	pg::RestoreUser(saved);
-	pg::LeaveCanonicalOutput(nest_level);
-	SPI_finish();
+	pg::RenderSourceRows(PG_GETARG_DATUM(0), false, rsinfo->setResult, rsinfo->setDesc);
 	return (Datum)0;
 }
 
@@ -380,6 +361,36 @@ CheckSource(FunctionCallInfo fcinfo)
 }
 
 } // namespace
+
+namespace store::pg {
+
+void
+RenderSourceRows(Datum key, bool by_id, Tuplestorestate *rows, TupleDesc rows_desc)
+{
+	ConnectSpi();
+	TupleDesc desc;
+	HeapTuple registration = LatestSourceQuery(key, &desc);
+	bool is_null, all_columns;
+	Oid source = DatumGetObjectId(SPI_getbinval(registration, desc, 1, &is_null));
+	char *query = TextDatumGetCString(SPI_getbinval(registration, desc, 2, &is_null));
+	Datum column_numbers = SPI_getbinval(registration, desc, 3, &all_columns);
+	Oid owner = RelationOwner(source);
+	if (!OidIsValid(owner))
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("the table of a store key no longer exists")));
+	RequireRenderable(source, column_numbers, all_columns);
+	if (by_id)
+		query = psprintf(sql::kSourceRowsById, query);
+	int nest_level = EnterCanonicalOutput();
+	SavedUser saved = BecomeRole(owner, SECURITY_NOFORCE_RLS);
+	Portal portal = SPI_cursor_open_with_args(nullptr, query, 0, nullptr, nullptr, nullptr, true, CURSOR_OPT_NO_SCROLL);
+	FetchAllInto(portal, rows, rows_desc);
+	SPI_cursor_close(portal);
+	RestoreUser(saved);
+	LeaveCanonicalOutput(nest_level);
+	SPI_finish();
+}
+
+} // namespace store::pg
 
 STORE_ENTRY(store_check_key, CheckKey)
 STORE_ENTRY(store_current_cursor, CurrentCursorText)

@@ -41,18 +41,23 @@ ColumnIndex(Oid relid, const char *table, const char *name)
 EntriesColumns
 LookUpEntriesColumns(Oid entries)
 {
-	return {ColumnIndex(entries, "entries", "key"), ColumnIndex(entries, "entries", "id"),
-	        ColumnIndex(entries, "entries", "doc")};
+	const char *table = sql::kEntriesTable;
+	return {ColumnIndex(entries, table, sql::kEntriesKeyColumn), ColumnIndex(entries, table, sql::kEntriesIdColumn),
+	        ColumnIndex(entries, table, sql::kEntriesDocColumn)};
 }
 
 // The positions of store.history's columns.
 HistoryColumns
 LookUpHistoryColumns(Oid history)
 {
-	return {ColumnIndex(history, "history", "seq"),     ColumnIndex(history, "history", "origin"),
-	        ColumnIndex(history, "history", "xid"),     ColumnIndex(history, "history", "cache_key"),
-	        ColumnIndex(history, "history", "item"),    ColumnIndex(history, "history", "state"),
-	        ColumnIndex(history, "history", "added_on")};
+	const char *table = sql::kHistoryTable;
+	return {ColumnIndex(history, table, sql::kHistorySeqColumn),
+	        ColumnIndex(history, table, sql::kHistoryOriginColumn),
+	        ColumnIndex(history, table, sql::kHistoryXidColumn),
+	        ColumnIndex(history, table, sql::kHistoryCacheKeyColumn),
+	        ColumnIndex(history, table, sql::kHistoryItemColumn),
+	        ColumnIndex(history, table, sql::kHistoryStateColumn),
+	        ColumnIndex(history, table, sql::kHistoryAddedOnColumn)};
 }
 
 } // namespace

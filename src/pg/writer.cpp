@@ -302,6 +302,29 @@ AppendHistoryRow(const char *store_key, Datum item, bool item_is_null, const cha
 
 namespace {
 
+// Errors unless state is one a row with item NULL may have: U (the key's documents replaced) or
+// D (the key removed) for a key, F (every key reloaded) for the whole store (key NULL); the
+// readers take any other such row for something it is not.
+void
+RequireWholeKeyState(const char *key, const char *state)
+{
+	bool whole_key = strcmp(state, "U") == 0 || strcmp(state, "D") == 0;
+	bool whole_store = strcmp(state, "F") == 0;
+	if (!whole_key && !whole_store)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("invalid state \"%s\" for a whole-key or whole-store history row", state),
+		                errhint("Use U (the key's documents replaced) or D (the key removed) with a store key, "
+		                        "or F (every key reloaded) with cache_key NULL.")));
+	if (whole_store && key != nullptr)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("history state \"F\" is for the whole store, not for store key \"%s\"", key),
+		                errhint("Pass cache_key NULL with F; a single key's documents replaced is U.")));
+	if (whole_key && key == nullptr)
+		ereport(ERROR,
+		        (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("history state \"%s\" needs a store key", state),
+		         errhint("Pass the key as cache_key; the whole store reloaded is F with cache_key NULL.")));
+}
+
 // store._append_history(cache_key, state): the SQL functions' way to the one history appender
 // (a whole-key or whole-store row, item NULL).
 Datum
@@ -310,7 +333,9 @@ AppendHistorySql(FunctionCallInfo fcinfo)
 	if (PG_ARGISNULL(1))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("a history row needs a state")));
 	const char *key = PG_ARGISNULL(0) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(0));
-	store::pg::AppendHistoryRow(key, (Datum)0, true, text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	const char *state = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	RequireWholeKeyState(key, state);
+	store::pg::AppendHistoryRow(key, (Datum)0, true, state);
 	PG_RETURN_VOID();
 }
 

@@ -269,3 +269,56 @@ SELECT verified();
 SELECT store_unregister('moods');
 DROP TABLE moods;
 DROP ROLE store_tables_bob;
+
+---------------------------------------------------------------------------------------------
+-- Reconciling a partitioned key's documents with its rows (partition DDL, DROP, TRUNCATE)
+---------------------------------------------------------------------------------------------
+
+-- DETACH then ATTACH of the same partition in one transaction: D of its rows, then C again.
+CREATE TABLE ledger (id int, part int, amount int, PRIMARY KEY (id, part)) PARTITION BY LIST (part);
+CREATE TABLE ledger_1 PARTITION OF ledger FOR VALUES IN (1);
+CREATE TABLE ledger_2 PARTITION OF ledger FOR VALUES IN (2);
+INSERT INTO ledger VALUES (1, 1, 10), (2, 2, 20), (3, 2, 30);
+SELECT store_register('ledger', 'ledger');
+SELECT store_version() AS l0 \gset
+BEGIN;
+ALTER TABLE ledger DETACH PARTITION ledger_2;
+ALTER TABLE ledger ATTACH PARTITION ledger_2 FOR VALUES IN (2);
+COMMIT;
+SELECT cache_key, item_id, state FROM store_history(:'l0');
+SELECT verified();
+
+-- Documents out of step (partition DDL while the store's event trigger was off): the next
+-- reconciliation deletes the entries whose row is gone (D, first) and adds the rows without one
+-- (C); a row whose document is there already is left alone.
+CREATE TABLE ledger_3 (id int NOT NULL, part int NOT NULL, amount int);
+INSERT INTO ledger_3 VALUES (4, 3, 40), (5, 3, 50);
+ALTER EVENT TRIGGER store_partitions DISABLE;
+ALTER TABLE ledger ATTACH PARTITION ledger_3 FOR VALUES IN (3);
+ALTER TABLE ledger DETACH PARTITION ledger_1;
+ALTER EVENT TRIGGER store_partitions ENABLE ALWAYS;
+INSERT INTO ledger VALUES (6, 3, 60);
+SELECT id FROM store.entries WHERE key = 'ledger' ORDER BY id;
+SELECT store_version() AS l1 \gset
+CREATE TABLE ledger_4 PARTITION OF ledger FOR VALUES IN (4);
+SELECT cache_key, item_id, state FROM store_history(:'l1');
+SELECT verified();
+
+-- A filtered key on a partitioned table: an attached partition brings only its matching rows,
+-- a detached or truncated one takes only those away.
+SELECT store_register('ledger_big', 'ledger', filter => 'amount >= 30');
+SELECT id FROM store.entries WHERE key = 'ledger_big' ORDER BY id;
+CREATE TABLE ledger_5 (id int NOT NULL, part int NOT NULL, amount int);
+INSERT INTO ledger_5 VALUES (7, 5, 5), (8, 5, 500), (9, 5, 29), (10, 5, 31);
+SELECT store_version() AS l2 \gset
+ALTER TABLE ledger ATTACH PARTITION ledger_5 FOR VALUES IN (5);
+SELECT cache_key, item_id, state FROM store_history(:'l2');
+SELECT verified();
+SELECT store_version() AS l3 \gset
+TRUNCATE ledger_5;
+ALTER TABLE ledger DETACH PARTITION ledger_3;
+SELECT cache_key, item_id, state FROM store_history(:'l3');
+SELECT verified();
+SELECT store_unregister('ledger_big');
+SELECT store_unregister('ledger');
+DROP TABLE ledger, ledger_1, ledger_3;
