@@ -49,20 +49,34 @@ struct RenderedRow {
 	Datum new_doc;
 };
 
-// Renders what the event needs: ids of the old and new rows, the new row's document.
+// Renders what the event needs: ids of the old and new rows, the new row's document (called
+// between BeginRendering and EndRendering).
 RenderedRow
 RenderRow(const DocShape *shape, HeapTuple old_row, HeapTuple new_row, TupleDesc desc)
 {
 	RenderedRow rendered = {0, 0, 0};
-	Rendering rendering = BeginRendering(shape);
 	if (old_row != nullptr)
 		rendered.old_id = BuildId(shape, old_row, desc);
 	if (new_row != nullptr) {
 		rendered.new_id = BuildId(shape, new_row, desc);
 		rendered.new_doc = BuildDoc(shape, new_row, desc, StoredDocType());
 	}
-	EndRendering(rendering);
 	return rendered;
+}
+
+// The rows an event keeps under the key's filter, and what they render, as the table's owner
+// under canonical settings (one switch for both). false: the event concerns no stored row.
+bool
+RenderEvent(const DocShape *shape, HeapTuple old_row, HeapTuple new_row, TupleDesc desc, RenderedRow *row)
+{
+	Rendering rendering = BeginRendering(shape);
+	// under a filter, a row that does not match is no row: entering is C, leaving D, neither nothing
+	KeepMatchingRows(shape, &old_row, &new_row);
+	bool concerned = old_row != nullptr || new_row != nullptr;
+	if (concerned)
+		*row = RenderRow(shape, old_row, new_row, desc);
+	EndRendering(rendering);
+	return concerned;
 }
 
 // INSERT: the new row's document arrives (C).
@@ -128,14 +142,12 @@ CaptureEvent(TriggerData *data)
 	bool deleted = TRIGGER_FIRED_BY_DELETE(data->tg_event);
 	HeapTuple old_row = inserted ? nullptr : data->tg_trigtuple;
 	HeapTuple new_row = inserted ? data->tg_trigtuple : deleted ? nullptr : data->tg_newtuple;
-	// under a filter, a row that does not match is no row: entering is C, leaving D, neither nothing
-	KeepMatchingRows(shape, &old_row, &new_row);
-	if (old_row == nullptr && new_row == nullptr)
+	RenderedRow row = {0, 0, 0};
+	if (!RenderEvent(shape, old_row, new_row, RelationGetDescr(rel), &row))
 		return;
-	RenderedRow row = RenderRow(shape, old_row, new_row, RelationGetDescr(rel));
-	if (old_row == nullptr)
+	if (row.old_id == 0)
 		CaptureInsert(key, row);
-	else if (new_row == nullptr)
+	else if (row.new_id == 0)
 		CaptureDelete(key, row);
 	else
 		CaptureUpdate(key, row);

@@ -496,12 +496,10 @@ KeepMatchingRows(const DocShape *shape, HeapTuple *old_row, HeapTuple *new_row)
 {
 	if (shape->filter == nullptr)
 		return;
-	Rendering rendering = BeginRendering(shape);
 	if (*old_row != nullptr && !RowMatches(shape->filter, *old_row))
 		*old_row = nullptr;
 	if (*new_row != nullptr && !RowMatches(shape->filter, *new_row))
 		*new_row = nullptr;
-	EndRendering(rendering);
 }
 
 } // namespace store::pg

@@ -25,7 +25,8 @@ struct Filter {
 Filter *LoadFilter(Relation rel, const char *store_key, MemoryContext context);
 
 // Sets *old_row and *new_row (each may be nullptr) to nullptr when the row does not match shape's
-// filter; evaluated as the table's owner under canonical settings. No filter: nothing changes.
+// filter. Call it between BeginRendering and EndRendering: the filter runs as the table's owner
+// under canonical settings, as its documents render. No filter: nothing changes.
 void KeepMatchingRows(const DocShape *shape, HeapTuple *old_row, HeapTuple *new_row);
 
 } // namespace store::pg
