@@ -395,6 +395,7 @@ private:
 		child_node.path = node->path.empty() ? item.OutputKey() : node->path + "." + item.OutputKey();
 		const CatalogTable &child = FindEmbedded(item.name, child_node.path);
 		child_node.table = child.oid;
+		child_node.parent = parent.oid;
 		child_node.table_sql = child.SqlName();
 		SetEdge(ChooseRelationship(item, parent, child, child_node.path), parent, child, &child_node);
 		ResolveObject(item.children, child, &child_node);

@@ -119,6 +119,7 @@ struct ResolvedJoin {
 struct ResolvedNode {
 	std::string path;      // the keys from the root, joined by '.' ("" for the root)
 	CatalogOid table = 0;  // the table whose rows it shows
+	CatalogOid parent = 0; // the table of the object embedding it (0 for the root)
 	std::string table_sql; // its quoted, schema-qualified name
 	EdgeKind kind = EdgeKind::kRoot;
 	bool child_holds_key = false; // the child holds join.fk (one-to-many, or one-to-one from that side)

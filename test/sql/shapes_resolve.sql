@@ -21,7 +21,8 @@ CREATE TABLE film (film_id int PRIMARY KEY, title text NOT NULL, release_year in
 CREATE INDEX film_language_id_idx ON film (language_id);   -- original_language_id has none
 -- one-to-one: the foreign key is the primary key
 CREATE TABLE film_detail (film_id int PRIMARY KEY REFERENCES film, synopsis text);
-CREATE TABLE actor (actor_id int PRIMARY KEY, first_name text, last_name text);
+CREATE TABLE actor (actor_id int PRIMARY KEY, dropped int, first_name text, last_name text);
+ALTER TABLE actor DROP COLUMN dropped;  -- * shows live columns only
 -- many-to-many, the junction's primary key (actor_id, film_id) holds both foreign keys
 CREATE TABLE film_actor (actor_id int REFERENCES actor, film_id int REFERENCES film,
                          last_update date NOT NULL DEFAULT '2020-01-01', PRIMARY KEY (actor_id, film_id));
@@ -166,7 +167,7 @@ END $$;
 -- synopsis with quotes and a backslash, keys that need escaping.
 SELECT * FROM same_documents('film',
     'film_id,"it''s":title,language:language!film_language_id_fkey(name),original:language!original_language_id(name),'
-    'detail:film_detail(synopsis),actors:actor(actor_id,first_name,last_name),categories:category(name),'
+    'detail:film_detail(synopsis),actors:actor(*),categories:category(name),'
     '"back\\slash":inventory(inventory_id,store_id)', 'film_id',
     $$SELECT f.film_id, json_build_object(
         'film_id', f.film_id,
@@ -215,6 +216,15 @@ SELECT * FROM same_documents('payment', 'payment_id,rental(rental_date,customer(
                                       FROM pagila.customer c WHERE c.customer_id = r.customer_id))
                      FROM pagila.rental r WHERE r.rental_id = p.rental_id AND r.rental_date = p.rental_date))
       FROM pagila.payment p$$);
+
+-- A partitioned root: many-to-one twice, one of them to depth 2.
+SELECT * FROM same_documents('rental', 'rental_id,inventory(store_id,film(title)),customer(first_name)', 'rental_id',
+    $$SELECT r.rental_id, json_build_object('rental_id', r.rental_id,
+        'inventory', (SELECT json_build_object('store_id', i.store_id,
+                          'film', (SELECT json_build_object('title', f.title) FROM pagila.film f WHERE f.film_id = i.film_id))
+                        FROM pagila.inventory i WHERE i.inventory_id = r.inventory_id),
+        'customer', (SELECT json_build_object('first_name', c.first_name) FROM pagila.customer c WHERE c.customer_id = r.customer_id))
+      FROM pagila.rental r$$);
 
 -- The one-to-one from the side holding the key, and quoted names.
 SELECT * FROM same_documents('film_detail', 'synopsis,film(title,"Odd Table"(*))', 'film_id',
