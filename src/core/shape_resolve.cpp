@@ -156,7 +156,8 @@ public:
 		RequireUniqueKeys(table, *node);
 	}
 
-	// The root table, checked.
+	// Errors unless table can be a document's root or embedded object: an ordinary or partitioned
+	// table, not a partition (its rows belong to its partitioned table's relationships).
 	static void
 	RequireEmbeddable(const CatalogTable &table, const std::string &path)
 	{
