@@ -254,6 +254,25 @@ SELECT d::text = '{"id" : 1, ' || (SELECT string_agg(format('"c%s" : %s', n, n),
                                      FROM generate_series(1, 120) AS n) || '}' AS as_one_call_writes_it
   FROM shape_doc('wide', '*', 1) AS d;
 
+-- Objects on the search_path that would change unqualified SQL (an = for int that is never true, a
+-- json_agg) change nothing: the query is the same text and renders the same documents.
+SELECT store._shape_query('film', 'film_id,language!language_id(name),actor(last_name),inventory(store_id)') AS film_query \gset
+CREATE TABLE pagila.film_docs AS SELECT r.film_id, (:film_query)::text AS doc FROM pagila.film AS r;
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.never(int, int) RETURNS bool LANGUAGE sql AS 'SELECT false';
+CREATE OPERATOR evil.= (LEFTARG = int, RIGHTARG = int, FUNCTION = evil.never);
+CREATE FUNCTION evil.hijack(json, json) RETURNS json LANGUAGE sql AS $$SELECT '"hijacked"'::json$$;
+CREATE AGGREGATE evil.json_agg(json) (SFUNC = evil.hijack, STYPE = json);
+SET search_path = evil, pagila, pg_catalog;
+SELECT 1 = 1 AS hostile_equality, (SELECT json_agg(x) FROM (VALUES ('{}'::json)) AS v(x)) AS hostile_json_agg;
+SELECT store._shape_query('film', 'film_id,language!language_id(name),actor(last_name),inventory(store_id)') = :'film_query' AS same_query;
+SELECT d.film_id, (:film_query)::text OPERATOR(pg_catalog.=) d.doc AS same_doc, d.doc
+  FROM pagila.film AS r JOIN pagila.film_docs AS d ON d.film_id OPERATOR(pg_catalog.=) r.film_id ORDER BY d.film_id;
+SET search_path = pagila, public;
+SET client_min_messages = warning;
+DROP SCHEMA evil CASCADE;
+RESET client_min_messages;
+
 -- The generated SQL itself: schema-qualified, the foreign keys' own operators.
 SELECT store._shape_query('payment', 'payment_id,rental(rental_date)', 'p');
 SELECT store._shape_query('film', 'title,actor(last_name)');
