@@ -28,6 +28,7 @@ DROP FUNCTION store._item_id(regtype, text);
 
 \ir ../src/10-versions.sql
 \ir ../src/20-rendering.sql
+\ir ../src/25-shapes.sql
 \ir ../src/30-capture.sql
 \ir ../src/40-reading.sql
 \ir ../src/50-feed.sql

@@ -1,0 +1,28 @@
+
+-----------------------------------------------------------------------------------------------
+-- Shapes of nested documents (issue 11): a shape (PostgREST's select syntax) resolved for a root
+-- table against the catalog's foreign keys, and the query rendering a root row's document.
+-- Internal until keys can be registered with a shape (store_explain(key) will show a key's tree).
+-----------------------------------------------------------------------------------------------
+
+-- The shape resolved for source: one row per object, the root first (path ''), then depth first
+-- in document order. kind: root, many-to-one, one-to-many, one-to-one or many-to-many;
+-- constraint_name: the foreign key joining the object to its parent (many-to-many: the junction's
+-- to the parent); junction and far_constraint_name: many-to-many's junction table and its foreign
+-- key to the embedded table; join_columns: holder(columns) -> target(columns) per foreign key;
+-- index_ok: every foreign key of the edge has an index on the table holding it that leads with
+-- its columns (finding the documents a changed row belongs to, and rendering arrays, need it).
+CREATE OR REPLACE FUNCTION store._explain_shape(source regclass, shape text)
+    RETURNS TABLE (path text, table_name regclass, kind text, constraint_name name, junction regclass,
+                   far_constraint_name name, join_columns text, index_ok bool)
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_explain_shape';
+REVOKE ALL ON FUNCTION store._explain_shape(regclass, text) FROM PUBLIC;
+
+-- The SQL expression (json) rendering the document of source's row named root_alias, exactly as
+-- the equivalent nested json_build_object / json_agg query: keys in the shape's order, values by
+-- to_json, arrays ordered by the embedded table's primary key ([] when empty), null for a missing
+-- to-one object. Use: EXECUTE 'SELECT ' || it || ' FROM source AS r'.
+CREATE OR REPLACE FUNCTION store._shape_query(source regclass, shape text, root_alias text DEFAULT 'r')
+    RETURNS text
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_shape_query';
+REVOKE ALL ON FUNCTION store._shape_query(regclass, text, text) FROM PUBLIC;

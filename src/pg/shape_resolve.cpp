@@ -1,0 +1,117 @@
+// Resolving document shapes in this database: store._explain_shape and store._shape_query.
+#include "pg/shape_resolve.hpp"
+#include "pg/guard.hpp"
+#include "pg/relationships.hpp"
+
+#include <string>
+
+namespace store::pg {
+
+core::ResolvedShape
+ResolveShapeFor(Oid root, std::string_view shape_text)
+{
+	core::Shape shape = core::ParseShape(shape_text);
+	PgCatalog catalog;
+	return core::ResolveShape(shape, root, catalog);
+}
+
+} // namespace store::pg
+
+namespace {
+
+using namespace store;
+
+// The text argument n as a string_view over its (detoasted) bytes; NULL is refused by name.
+std::string_view
+TextArg(FunctionCallInfo fcinfo, int n, const char *what)
+{
+	if (PG_ARGISNULL(n))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not be NULL", what)));
+	text *arg = PG_GETARG_TEXT_PP(n);
+	return {VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg)};
+}
+
+// The source table argument; NULL is refused by name.
+Oid
+SourceArg(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("source table must not be NULL")));
+	return PG_GETARG_OID(0);
+}
+
+// A text datum of a C string, or NULL when empty_is_null and it is empty.
+Datum
+TextOrNull(const char *value, bool empty_is_null, bool *is_null)
+{
+	*is_null = empty_is_null && value[0] == '\0';
+	return *is_null ? (Datum)0 : CStringGetTextDatum(value);
+}
+
+// A name datum of a C string (palloc'd NAMEDATALEN bytes).
+Datum
+NameOf(const char *value)
+{
+	Name name = static_cast<Name>(palloc0(NAMEDATALEN));
+	namestrcpy(name, value);
+	return NameGetDatum(name);
+}
+
+// Appends one explain row for node to the SRF's tuplestore (no C++ object is made here).
+void
+PutExplainRow(ReturnSetInfo *rsinfo, const core::ResolvedNode &node)
+{
+	constexpr int kColumns = 8;
+	Datum values[kColumns];
+	bool nulls[kColumns] = {false, false, false, false, false, false, false, false};
+	bool edge = node.kind != core::EdgeKind::kRoot;
+	bool many_to_many = node.kind == core::EdgeKind::kManyToMany;
+	values[0] = TextOrNull(node.path.c_str(), false, &nulls[0]);
+	values[1] = ObjectIdGetDatum(node.table);
+	values[2] = CStringGetTextDatum(core::EdgeKindName(node.kind));
+	values[3] = edge ? NameOf(node.join.fk.name.c_str()) : (Datum)0;
+	nulls[3] = !edge;
+	values[4] = ObjectIdGetDatum(node.junction);
+	nulls[4] = !many_to_many;
+	values[5] = many_to_many ? NameOf(node.far_join.fk.name.c_str()) : (Datum)0;
+	nulls[5] = !many_to_many;
+	values[6] = TextOrNull(node.join_text.c_str(), true, &nulls[6]);
+	values[7] = BoolGetDatum(node.index_ok);
+	nulls[7] = !edge;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+// store._explain_shape(source, shape): the shape resolved for source, one row per object (the
+// root first, then depth first in document order): path, table, kind, constraint, junction and its
+// constraint to the embedded table (many-to-many), the join, whether its lookups are indexed.
+Datum
+ExplainShape(FunctionCallInfo fcinfo)
+{
+	Oid source = SourceArg(fcinfo);
+	std::string_view shape_text = TextArg(fcinfo, 1, "shape");
+	InitMaterializedSRF(fcinfo, 0);
+	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	const core::ResolvedShape resolved = pg::ResolveShapeFor(source, shape_text);
+	for (const core::ResolvedNode *node : core::ResolvedNodes(resolved))
+		pg::PgCall([&] { PutExplainRow(rsinfo, *node); });
+	return (Datum)0;
+}
+
+// store._shape_query(source, shape, root_alias): the SQL expression (json) rendering the document
+// of source's row named root_alias, e.g. for "SELECT <it> FROM source AS r".
+Datum
+ShapeQueryText(FunctionCallInfo fcinfo)
+{
+	Oid source = SourceArg(fcinfo);
+	std::string_view shape_text = TextArg(fcinfo, 1, "shape");
+	std::string_view alias = TextArg(fcinfo, 2, "root alias");
+	const std::string query = core::ShapeQuery(pg::ResolveShapeFor(source, shape_text), std::string(alias));
+	Datum result = 0;
+	pg::PgCall([&] { result = PointerGetDatum(cstring_to_text_with_len(query.data(), (int)query.size())); });
+	return result;
+}
+
+} // namespace
+
+STORE_ENTRY(store_explain_shape, ExplainShape)
+STORE_ENTRY(store_shape_query, ShapeQueryText)
