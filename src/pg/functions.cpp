@@ -1,5 +1,5 @@
-// SQL-callable C functions: store_get, store_history, store_changes, store_version, and the
-// internal helpers of the extension's SQL functions (schema "store"). Snapshots: snapshot.cpp.
+// SQL-callable C functions: store_version and the internal helpers of the extension's SQL
+// functions (schema "store"). Readers: snapshot.cpp, changes.cpp, history.cpp, get.cpp.
 #include "core/cursor.hpp"
 #include "core/key.hpp"
 #include "pg/canonical.hpp"
@@ -105,7 +105,7 @@ CursorRecord(FunctionCallInfo fcinfo, uint32 origin, const core::CursorReading &
 }
 
 // store._read_cursor(after, compacted_xid, ever_compacted): a client's version read against the
-// current snapshot.
+// current snapshot. (No caller since 0.3.0, which drops it; the released scripts create it.)
 Datum
 ReadCursor(FunctionCallInfo fcinfo)
 {
