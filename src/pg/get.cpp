@@ -7,7 +7,6 @@
 #include "pg/spi_session.hpp"
 #include "pg/sql_names.hpp"
 
-
 namespace {
 
 using namespace store;
