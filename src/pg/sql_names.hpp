@@ -4,7 +4,7 @@
 //
 // Where each group is defined (the 0.3.0 update is built from the fragments sql/0.3.0/NN-*.sql;
 // objects older SQL already has come from the released scripts, which older installs still run):
-// - tables store.keys, store.entries, store.history: sql/store--0.1.0.sql; the column
+// - tables store.keys, store.entries, store.history, store.meta: sql/store--0.1.0.sql; the column
 //   store.keys.filter_node: sql/0.3.0/35-filter.sql (absent before the update: StoreHasFilters).
 // - administration, run as the store owner by admin.cpp: store._register, store._unregister,
 //   store._reload in sql/0.3.0/40-triggers.sql; store._compact in sql/0.3.0/70-admin.sql.
