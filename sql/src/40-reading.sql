@@ -70,31 +70,6 @@ AS $$
            AND NOT has_column_privilege($2, ($1).source, a.attnum, 'SELECT'))
 $$;
 
--- The registration of key, if reader may read it; errors otherwise (unknown key, no privilege,
--- and a key whose triggers are stopped with its own error).
-CREATE OR REPLACE FUNCTION store._require_readable(key text, reader oid) RETURNS store.keys
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    registration store.keys := store._require_key(key);
-BEGIN
-    IF NOT store._may_read(registration, reader, false) THEN
-        IF EXISTS (SELECT FROM jsonb_each_text(store._trigger_state(registration.source, registration.key)) AS s
-                    WHERE s.value NOT IN ('always', 'enabled', 'extra')) THEN
-            RAISE EXCEPTION 'store key "%" does not follow its table: its triggers are missing or disabled', key
-                USING ERRCODE = 'object_not_in_prerequisite_state',
-                      HINT = format('store_verify(%L) shows them; store_reload(%L) reinstalls them.', key, key);
-        END IF;
-        RAISE EXCEPTION 'permission denied for store key "%"', key
-            USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'Reading a key needs SELECT on its table, or on each of its stored columns.';
-    END IF;
-    RETURN registration;
-END
-$$;
-REVOKE ALL ON FUNCTION store._require_readable(text, oid) FROM PUBLIC;
-
 CREATE OR REPLACE FUNCTION store._visibility_query(reader oid, key text) RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -108,24 +83,6 @@ AS $$
     HAVING count(*) > 0
 $$;
 REVOKE ALL ON FUNCTION store._visibility_query(oid, text) FROM PUBLIC;
-
--- The documents of key as a JSON array text, in id order (an index scan in C). Reads the store
--- without privilege checks: only the store's own readers, which check them, may call it.
-CREATE OR REPLACE FUNCTION store._key_documents(key text) RETURNS text
-    LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'store_key_documents';
-REVOKE ALL ON FUNCTION store._key_documents(text) FROM PUBLIC;
-
--- The documents of key among ids (a jsonb array), as a JSON array text, in primary-key order.
-CREATE OR REPLACE FUNCTION store._key_array(key text, ids jsonb) RETURNS text
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-    SET jit = off
-AS $$
-    SELECT '[' || coalesce(string_agg(s.doc::text, ','), '') || ']'
-      FROM (SELECT e.doc FROM store.entries AS e
-             WHERE e.key = $1 AND e.id IN (SELECT jsonb_array_elements($2)) ORDER BY e.id) AS s
-$$;
-REVOKE ALL ON FUNCTION store._key_array(text, jsonb) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.store_snapshot() RETURNS json
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_snapshot';
@@ -141,18 +98,6 @@ CREATE OR REPLACE FUNCTION @extschema@.store_snapshot_rows(key text DEFAULT NULL
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_snapshot_rows';
 COMMENT ON FUNCTION @extschema@.store_snapshot_rows(text) IS
     'the snapshot (of every key, or one) as text chunks that concatenate to store_snapshot(): for stores too large for one value';
-
--- One document as JSON text, NULL when absent (see store_get).
-CREATE OR REPLACE FUNCTION store._get_text(key text, id jsonb, reader oid, visible jsonb) RETURNS text
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT e.doc::text
-      FROM store._require_readable($1, $3) AS k
-      JOIN store.entries AS e ON e.key = k.key AND e.id = $2
-     WHERE NOT coalesce($4 ? k.key, false) OR e.id IN (SELECT jsonb_array_elements($4 -> k.key))
-$$;
-REVOKE ALL ON FUNCTION store._get_text(text, jsonb, oid, jsonb) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.store_get(key text, id text) RETURNS json
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_get';

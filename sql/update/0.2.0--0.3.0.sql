@@ -26,6 +26,18 @@ ALTER FUNCTION @extschema@.store_register(text, regclass, text[]) RENAME TO stor
 DROP FUNCTION store._current_cursor();
 DROP FUNCTION store._item_id(regtype, text);
 
+-- The readers' SQL internals: store_changes, store_history and store_get read in C now.
+DROP FUNCTION store._changes_text(text, oid, jsonb);
+DROP FUNCTION store._history_rows(text, oid, jsonb);
+DROP FUNCTION store._history_for(int4, xid8, xid8[], bool, oid);
+DROP FUNCTION store._history_after(int4, xid8, xid8[], bool);
+DROP FUNCTION store._read_cursor(text, xid8, bool);
+DROP FUNCTION store._horizon();
+DROP FUNCTION store._get_text(text, jsonb, oid, jsonb);
+DROP FUNCTION store._require_readable(text, oid);
+DROP FUNCTION store._key_array(text, jsonb);
+DROP FUNCTION store._key_documents(text);
+
 \ir ../src/10-versions.sql
 \ir ../src/20-rendering.sql
 \ir ../src/25-shapes.sql

@@ -1,5 +1,5 @@
-// SQL-callable C functions: store_get, store_history, store_changes, store_version, and the
-// internal helpers of the extension's SQL functions (schema "store"). Snapshots: snapshot.cpp.
+// SQL-callable C functions: store_version and the internal helpers of the extension's SQL
+// functions (schema "store"). Readers: snapshot.cpp, changes.cpp, history.cpp, get.cpp.
 #include "core/cursor.hpp"
 #include "core/key.hpp"
 #include "pg/canonical.hpp"
@@ -106,7 +106,7 @@ CursorRecord(FunctionCallInfo fcinfo, uint32 origin, const core::CursorReading &
 }
 
 // store._read_cursor(after, compacted_xid, ever_compacted): a client's version read against the
-// current snapshot.
+// current snapshot. (No caller since 0.3.0, which drops it; the released scripts create it.)
 Datum
 ReadCursor(FunctionCallInfo fcinfo)
 {
@@ -120,93 +120,6 @@ ReadCursor(FunctionCallInfo fcinfo)
 	const core::Cursor current = pg::CurrentCursor(now);
 	const core::CursorReading reading = core::ReadCursor(after, current, now.next_xid, horizon);
 	return CursorRecord(fcinfo, origin, reading, reading.ahead ? std::string(after) : core::FormatCursor(current));
-}
-
-// The entry id (jsonb) of a key value given as text, read with the input function of type's
-// base type (a domain's input would run its CHECK constraints, user code) as the current user.
-Datum
-EntryIdFromText(Oid type, const char *id_text)
-{
-	if (!pg::IsCanonicalKeyType(type))
-		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-		                errmsg("store keys with primary keys of type %s cannot be read by id", format_type_be(type)),
-		                errhint("Unregister the key; ALTER EXTENSION store UPDATE refuses such keys.")));
-	type = getBaseType(type);
-	Oid input_fn, input_param;
-	getTypeInputInfo(type, &input_fn, &input_param);
-	Datum value = OidInputFunctionCall(input_fn, const_cast<char *>(id_text), input_param, -1);
-	FmgrInfo to_jsonb;
-	pg::InitToJson(&to_jsonb, F_TO_JSONB, type, -1, InvalidOid, CurrentMemoryContext);
-	int nest_level = pg::EnterCanonicalOutput();
-	Datum id = FunctionCall1(&to_jsonb, value);
-	pg::LeaveCanonicalOutput(nest_level);
-	return id;
-}
-
-// The text of one element of a composite id given as a JSON array (a string's content, a
-// number's or boolean's text); errors for anything else.
-const char *
-IdElementText(const JsonbValue &element, const char *id_text)
-{
-	switch (element.type) {
-	case jbvString:
-		return pnstrdup(element.val.string.val, element.val.string.len);
-	case jbvNumeric:
-		return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(element.val.numeric)));
-	case jbvBool:
-		return element.val.boolean ? "true" : "false";
-	default:
-		ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-		                errmsg("invalid id for a composite primary key: %s", id_text),
-		                errhint("Give the key's values as a JSON array of strings and numbers, in key-column "
-		                        "order, e.g. [1,23].")));
-	}
-	return nullptr;
-}
-
-// The entry id (jsonb array) of a composite key value given as the text of a JSON array: each
-// element read with the input function of its key column's type (key_types, in key order).
-Datum
-CompositeIdFromText(const Oid *key_types, int nkeys, const char *id_text)
-{
-	Jsonb *given = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(id_text)));
-	if (!JB_ROOT_IS_ARRAY(given) || JB_ROOT_IS_SCALAR(given) || (int)JB_ROOT_COUNT(given) != nkeys)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-		                errmsg("invalid id for a composite primary key of %d columns: %s", nkeys, id_text),
-		                errhint("Give the key's values as a JSON array of strings and numbers, in key-column "
-		                        "order, e.g. [1,23].")));
-	Datum *parts = static_cast<Datum *>(palloc(sizeof(Datum) * nkeys));
-	for (int i = 0; i < nkeys; i++) {
-		JsonbValue *element = getIthJsonbValueFromContainer(&given->root, i);
-		parts[i] = EntryIdFromText(key_types[i], IdElementText(*element, id_text));
-	}
-	return pg::JsonbArrayOf(parts, nkeys);
-}
-
-// The entry id (jsonb) of an id given as text for the key of source: its primary key's types
-// (the table's, as documents are rendered now) read id_text.
-Datum
-KeyIdFromText(Oid source, const char *id_text)
-{
-	Relation rel = table_open(source, AccessShareLock);
-	AttrNumber *attnums;
-	int nkeys = pg::PrimaryKeyAttnums(rel, &attnums);
-	Oid *types = static_cast<Oid *>(palloc(sizeof(Oid) * nkeys));
-	for (int i = 0; i < nkeys; i++)
-		types[i] = TupleDescAttr(RelationGetDescr(rel), attnums[i] - 1)->atttypid;
-	table_close(rel, AccessShareLock);
-	if (nkeys == 1)
-		return EntryIdFromText(types[0], id_text);
-	return CompositeIdFromText(types, nkeys, id_text);
-}
-
-// store._item_id(id_type, id): the entry id (jsonb) of a key value given as text.
-Datum
-EntryIdOf(FunctionCallInfo fcinfo)
-{
-	Oid type = PG_GETARG_OID(0);
-	std::string_view id = TextArg(fcinfo, 1, "id");
-	PG_RETURN_DATUM(EntryIdFromText(type, pnstrdup(id.data(), id.size())));
 }
 
 // store._rls_active(source, reader): row-level security filters source for reader.
@@ -223,64 +136,6 @@ NoteChange(FunctionCallInfo fcinfo)
 	char *key = PG_ARGISNULL(0) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(0));
 	pg::NoteChange(key);
 	PG_RETURN_VOID();
-}
-
-// Runs "SELECT store._x($1, reader, visible)" (an internal function assembling JSON text from
-// stored documents) in the caller's snapshot and returns its text as json without parsing it again;
-// NULL stays NULL. key: the key whose row-level security matters (NULL: all).
-Datum
-AssembledJson(FunctionCallInfo fcinfo, const char *sql, Datum arg, bool arg_is_null, Datum key, bool key_is_null)
-{
-	pg::ConnectSpi();
-	int rc = pg::ExecuteForCaller(sql, arg, arg_is_null, key, key_is_null);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "store: assembling JSON failed: %s", SPI_result_code_string(rc));
-	bool is_null;
-	Datum json = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null);
-	if (!is_null)
-		json = SPI_datumTransfer(json, false, -1);
-	SPI_finish();
-	if (is_null)
-		PG_RETURN_NULL();
-	return json;
-}
-
-// store_changes(after): the delta after a version, over the keys the caller may read.
-Datum
-ChangesAfter(FunctionCallInfo fcinfo)
-{
-	pg::RefuseInWritingTransaction();
-	return AssembledJson(fcinfo, pg::sql::kChangesText, PG_GETARG_DATUM(0), PG_ARGISNULL(0), 0, true);
-}
-
-// store_get(key, id): one document, if the caller may read the key (and, under row-level
-// security, the row). The id is read as the caller: its type's input and casts are the table
-// owner's code, which must not run as the store's owner.
-Datum
-Get(FunctionCallInfo fcinfo)
-{
-	if (PG_ARGISNULL(1))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("id must not be NULL")));
-	if (PG_ARGISNULL(0))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("store key must not be NULL")));
-	Oid reader = GetUserId();
-	pg::ConnectSpi();
-	Oid key_types[2] = {TEXTOID, OIDOID};
-	Datum key_args[2] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(reader)};
-	bool is_null;
-	Datum source =
-	    pg::SingleValue(pg::ExecuteForReader(pg::sql::kReadableSource, 2, key_types, key_args, nullptr), &is_null);
-	Datum id = KeyIdFromText(DatumGetObjectId(source), TextDatumGetCString(PG_GETARG_DATUM(1)));
-	bool visible_is_null;
-	Datum visible = pg::VisibleIds(reader, PG_GETARG_DATUM(0), false, &visible_is_null);
-	Oid argtypes[4] = {TEXTOID, JSONBOID, OIDOID, JSONBOID};
-	Datum args[4] = {PG_GETARG_DATUM(0), id, ObjectIdGetDatum(reader), visible};
-	const char nulls[5] = {' ', ' ', ' ', visible_is_null ? 'n' : ' ', '\0'};
-	Datum doc = pg::SingleValue(pg::ExecuteForReader(pg::sql::kGetText, 4, argtypes, args, nulls), &is_null);
-	SPI_finish();
-	if (is_null)
-		PG_RETURN_NULL();
-	return doc;
 }
 
 // The registration of key as RenderSourceRows needs it, read in a fresh snapshot (the latest one, in
@@ -396,10 +251,7 @@ STORE_ENTRY(store_check_key, CheckKey)
 STORE_ENTRY(store_current_cursor, CurrentCursorText)
 STORE_ENTRY(store_origin, Origin)
 STORE_ENTRY(store_read_cursor, ReadCursor)
-STORE_ENTRY(store_item_id, EntryIdOf)
 STORE_ENTRY(store_note_change, NoteChange)
-STORE_ENTRY(store_changes, ChangesAfter)
-STORE_ENTRY(store_get, Get)
 STORE_ENTRY(store_source_rows, SourceRows)
 STORE_ENTRY(store_check_source, CheckSource)
 STORE_ENTRY(store_rls_active, RlsActive)

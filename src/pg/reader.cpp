@@ -86,19 +86,6 @@ SingleValue(int rc, bool *is_null)
 	return *is_null ? (Datum)0 : SPI_datumTransfer(value, att->attbyval, att->attlen);
 }
 
-// Errors unless the caller may read key (unknown key, NULL, no privilege: see _require_readable).
-void
-RequireReadable(Datum key, bool key_is_null)
-{
-	Oid argtypes[2] = {TEXTOID, OIDOID};
-	Datum args[2] = {key, ObjectIdGetDatum(GetUserId())};
-	const char nulls[3] = {key_is_null ? 'n' : ' ', ' ', '\0'};
-	ConnectSpi();
-	if (ExecuteForReader(sql::kRequireReadable, 2, argtypes, args, nulls) != SPI_OK_SELECT)
-		elog(ERROR, "store: checking the key failed");
-	SPI_finish();
-}
-
 Datum
 CurrentVersionText()
 {

@@ -29,8 +29,18 @@ int ExecuteForCaller(const char *sql, Datum arg, bool arg_is_null, Datum key, bo
 // The first column of the single row an SPI query returned, copied out of SPI (*is_null: none).
 Datum SingleValue(int rc, bool *is_null);
 
-// Errors unless the caller may read key (unknown key, NULL, no privilege: see _require_readable).
+// The table of key, which reader must be able to read: errors for a NULL key (22004), one not
+// registered (42704), one that no longer follows its table (55000) or a lack of privilege (42501).
+// Needs an open SPI connection. (read_rights.cpp)
+Oid ReadableSource(Datum key, bool key_is_null, Oid reader);
+
+// Errors unless the caller may read key (see ReadableSource). (read_rights.cpp)
 void RequireReadable(Datum key, bool key_is_null);
+
+// Appends key's documents to out, comma-separated, in primary-key order, as stored: all of them,
+// or under row-level security those among ids (a jsonb array). Needs an open SPI connection.
+// (snapshot.cpp)
+void AppendKeyDocuments(StringInfo out, Datum key, bool under_rls, Datum ids);
 
 // The version (text) of the active snapshot: what the calling statement reads.
 Datum CurrentVersionText();

@@ -240,6 +240,16 @@ SnapshotRows(FunctionCallInfo fcinfo)
 
 } // namespace
 
+void
+store::pg::AppendKeyDocuments(StringInfo out, Datum key, bool under_rls, Datum ids)
+{
+	SnapshotSink sink = {out, nullptr, nullptr};
+	if (under_rls)
+		EmitVisibleDocuments(&sink, key, ids);
+	else
+		EmitKeyDocuments(&sink, key);
+}
+
 STORE_ENTRY(store_snapshot, WholeSnapshot)
 STORE_ENTRY(store_snapshot_key, SnapshotOfKey)
 STORE_ENTRY(store_snapshot_rows, SnapshotRows)

@@ -2,19 +2,17 @@
 // and columns it uses, and the statements built from them. Renaming one of them in sql/ is a change
 // here plus a compile.
 //
-// Where each group is defined (the 0.3.0 update is built from the fragments sql/0.3.0/NN-*.sql;
-// objects older SQL already has come from the released scripts, which older installs still run):
-// - tables store.keys, store.entries, store.history: sql/store--0.1.0.sql; the column
-//   store.keys.filter_node: sql/0.3.0/35-filter.sql (absent before the update: StoreHasFilters).
+// Where each is defined: the install script's source, sql/src/NN-concern.sql (older installs
+// still run the released scripts' objects until ALTER EXTENSION store UPDATE):
+// - tables store.keys, store.entries, store.history, store.meta: 00-schema.sql; the column
+//   store.keys.filter_node is 0.3.0's (absent before the update: StoreHasFilters).
 // - administration, run as the store owner by admin.cpp: store._register, store._unregister,
-//   store._reload in sql/0.3.0/40-triggers.sql; store._compact in sql/0.3.0/70-admin.sql.
-// - reading rights: store._may_read, store._require_readable in sql/0.3.0/40-triggers.sql (first
-//   in sql/store--0.1.0.sql); store._visibility_query in sql/0.3.0/20-tables.sql (first in
-//   sql/store--0.1.0.sql).
-// - documents: store._source_query in sql/0.3.0/20-tables.sql; store._get_text in
-//   sql/store--0.1.0.sql.
-// - the feed: store._changes_text, store._changes_page_text in sql/0.3.0/30-feed.sql;
-//   store._history_rows in sql/store--0.1.0.sql.
+//   store._reload, store._compact in 60-admin.sql.
+// - reading rights: store._may_read, store._visibility_query in 40-reading.sql; store._trigger_state
+//   in 30-capture.sql (0.3.0's: looked up first).
+// - documents: store._source_query in 20-rendering.sql.
+// - the feed (store_history, store_changes): plain SQL over store.history, store.keys,
+//   store.entries and store.meta, calling store._may_read only.
 //
 // Statements are fully qualified (pg_catalog., OPERATOR(pg_catalog.=)): they mean the same under
 // any search_path. The names are macros so that statements are joined from them at compile time
@@ -32,6 +30,8 @@
 #define STORE_SQL_HISTORY_SEQ_TABLE "history_seq"
 #define STORE_SQL_KEYS STORE_SQL_SCHEMA "." STORE_SQL_KEYS_TABLE
 #define STORE_SQL_ENTRIES STORE_SQL_SCHEMA "." STORE_SQL_ENTRIES_TABLE
+#define STORE_SQL_HISTORY STORE_SQL_SCHEMA "." STORE_SQL_HISTORY_TABLE
+#define STORE_SQL_META STORE_SQL_SCHEMA ".meta"
 
 // Columns of store.keys.
 #define STORE_SQL_KEYS_KEY "key"
@@ -65,17 +65,46 @@
 
 // Reading rights.
 #define STORE_SQL_MAY_READ STORE_SQL_SCHEMA "._may_read"
-#define STORE_SQL_REQUIRE_READABLE STORE_SQL_SCHEMA "._require_readable"
+#define STORE_SQL_TRIGGER_STATE STORE_SQL_SCHEMA "._trigger_state"
 #define STORE_SQL_VISIBILITY_QUERY STORE_SQL_SCHEMA "._visibility_query"
 
 // Documents.
 #define STORE_SQL_SOURCE_QUERY STORE_SQL_SCHEMA "._source_query"
-#define STORE_SQL_GET_TEXT STORE_SQL_SCHEMA "._get_text"
 
-// The feed.
-#define STORE_SQL_CHANGES_TEXT STORE_SQL_SCHEMA "._changes_text"
-#define STORE_SQL_CHANGES_PAGE_TEXT STORE_SQL_SCHEMA "._changes_page_text"
-#define STORE_SQL_HISTORY_ROWS STORE_SQL_SCHEMA "._history_rows"
+// The feed: the history rows after a client's version that a reader may see, in three parts that
+// follow one another in page-key order, each row with its page key (pk): 1, the rows restored from
+// another store (only the "0" version reads them, all on its first page: page key 0); 2, this
+// store's rows of the transactions running in the version (xid = ANY (xip)); 3, its rows of
+// transactions at or after the version's xmax; in parts 2 and 3 the page key is the xid, and each
+// is a range scan of the (origin, xid) index. Parameters: $1 origin (int4), $2 xmax (xid8), $3 xip
+// (xid8[]), $4 from_start (the "0" version), $5 the keys the reader may read and $6 every registered
+// key (text[]; rows saying a key is gone are seen unless the key is registered), $7 and $8 the page
+// keys to stay above and below (exclusive; NULL: none). $9 is each statement's own.
+#define STORE_SQL_SEEN_ROW                                                                                             \
+	"(h.cache_key IS NULL OR h.cache_key OPERATOR(pg_catalog.=) ANY ($5)"                                              \
+	" OR (h.item IS NULL AND h.cache_key OPERATOR(pg_catalog.<>) ALL ($6)))"
+#define STORE_SQL_PAGE_BOUNDS                                                                                          \
+	"($7 IS NULL OR h.xid OPERATOR(pg_catalog.>) $7) AND ($8 IS NULL OR h.xid OPERATOR(pg_catalog.<) $8)"
+#define STORE_SQL_HISTORY_PART1                                                                                        \
+	"SELECT '0'::pg_catalog.xid8 AS pk, h.* FROM " STORE_SQL_HISTORY " AS h WHERE $4 AND $7 IS NULL"                   \
+	" AND ($8 IS NULL OR '0'::pg_catalog.xid8 OPERATOR(pg_catalog.<) $8)"                                              \
+	" AND (h.origin OPERATOR(pg_catalog.<) $1 OR h.origin OPERATOR(pg_catalog.>) $1) AND " STORE_SQL_SEEN_ROW
+#define STORE_SQL_HISTORY_PART2                                                                                        \
+	"SELECT h.xid AS pk, h.* FROM " STORE_SQL_HISTORY " AS h WHERE h.origin OPERATOR(pg_catalog.=) $1"                 \
+	" AND h.xid OPERATOR(pg_catalog.=) ANY ($3) AND h.xid OPERATOR(pg_catalog.<) $2"                                   \
+	" AND " STORE_SQL_PAGE_BOUNDS " AND " STORE_SQL_SEEN_ROW
+#define STORE_SQL_HISTORY_PART3                                                                                        \
+	"SELECT h.xid AS pk, h.* FROM " STORE_SQL_HISTORY " AS h WHERE h.origin OPERATOR(pg_catalog.=) $1"                 \
+	" AND h.xid OPERATOR(pg_catalog.>=) $2 AND " STORE_SQL_PAGE_BOUNDS " AND " STORE_SQL_SEEN_ROW
+// The rows of all three parts (a CTE: WITH h AS MATERIALIZED (...)).
+#define STORE_SQL_SEEN_ROWS                                                                                            \
+	"h AS MATERIALIZED (" STORE_SQL_HISTORY_PART1 " UNION ALL " STORE_SQL_HISTORY_PART2                                \
+	" UNION ALL " STORE_SQL_HISTORY_PART3 ")"
+// The page keys of the first $9 rows of a part, in index order: (rows, first, last).
+#define STORE_SQL_PART_KEYS(part)                                                                                      \
+	"SELECT pg_catalog.count(*), pg_catalog.min(p.pk), pg_catalog.max(p.pk) FROM (" part " ORDER BY 1 LIMIT $9) AS p"
+// The first page key of a part (above $7): where the next transaction begins.
+#define STORE_SQL_PART_NEXT(part) "SELECT pg_catalog.min(p.pk) FROM (" part " ORDER BY 1 LIMIT 1) AS p"
 
 namespace store::pg::sql {
 
@@ -131,12 +160,18 @@ constexpr char kKeySourceQuery[] = "SELECT k." STORE_SQL_KEYS_SOURCE "::pg_catal
 constexpr char kSourceRowsById[] =
     "SELECT s." STORE_SQL_SOURCE_ID ", s." STORE_SQL_SOURCE_DOC " FROM (%s) AS s ORDER BY s." STORE_SQL_SOURCE_ID;
 
-// $1 = key, $2 = reader: the key's source oid; errors unless reader may read the key.
-constexpr char kReadableSource[] =
-    "SELECT k." STORE_SQL_KEYS_SOURCE "::pg_catalog.oid FROM " STORE_SQL_REQUIRE_READABLE "($1, $2) AS k";
+// $1 = key, $2 = reader: the key's source oid and whether reader may read it (no row: not registered).
+constexpr char kKeyReadable[] = "SELECT k.source::pg_catalog.oid, " STORE_SQL_MAY_READ
+                                "(k, $2, false) FROM " STORE_SQL_KEYS " AS k WHERE k.key OPERATOR(pg_catalog.=) $1";
 
-// $1 = key, $2 = reader: errors unless reader may read the key.
-constexpr char kRequireReadable[] = "SELECT " STORE_SQL_REQUIRE_READABLE "($1, $2)";
+// Whether store._trigger_state exists (0.3.0 only).
+constexpr char kHasTriggerState[] = "SELECT pg_catalog.to_regprocedure('" STORE_SQL_TRIGGER_STATE
+                                    "(pg_catalog.regclass, pg_catalog.text)') IS NOT NULL";
+
+// $1 = source, $2 = key: whether a trigger of the key is missing, disabled or replaced.
+constexpr char kTriggersStopped[] =
+    "SELECT EXISTS (SELECT FROM pg_catalog.jsonb_each_text(" STORE_SQL_TRIGGER_STATE "($1, $2)) AS s"
+    " WHERE s.value OPERATOR(pg_catalog.<>) ALL ('{always,enabled,extra}'::pg_catalog.text[]))";
 
 // $1 = reader, $2 = key (NULL: all): the query of the ids row-level security lets reader see.
 constexpr char kVisibilityQuery[] = "SELECT " STORE_SQL_VISIBILITY_QUERY "($1, $2)";
@@ -155,21 +190,76 @@ constexpr char kDocumentsOfIds[] =
     " OPERATOR(pg_catalog.=) $1 AND e." STORE_SQL_ENTRIES_ID
     " OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT pg_catalog.jsonb_array_elements($2))) ORDER BY e." STORE_SQL_ENTRIES_ID;
 
-// $1 = key, $2 = id, $3 = reader, $4 = visible ids: the document as text (NULL: none visible).
-constexpr char kGetText[] = "SELECT " STORE_SQL_GET_TEXT "($1, $2, $3, $4)";
+// $1 = key, $2 = id, $3 = visible ids: the document as text (no row: none visible).
+constexpr char kGetDocument[] =
+    "SELECT e.doc::pg_catalog.text FROM " STORE_SQL_ENTRIES " AS e WHERE e.key OPERATOR(pg_catalog.=) $1"
+    " AND e.id OPERATOR(pg_catalog.=) $2 AND (NOT coalesce($3 OPERATOR(pg_catalog.?) $1, false)"
+    " OR e.id OPERATOR(pg_catalog.=) ANY (SELECT pg_catalog.jsonb_array_elements($3 OPERATOR(pg_catalog.->) $1)))";
 
 // $1 = key: the ids of its documents, in id order (the order of ORDER BY over jsonb).
 constexpr char kKeyEntryIds[] =
     "SELECT e." STORE_SQL_ENTRIES_ID " FROM " STORE_SQL_ENTRIES " AS e WHERE e." STORE_SQL_ENTRIES_KEY
     " OPERATOR(pg_catalog.=) $1 ORDER BY e." STORE_SQL_ENTRIES_ID;
 
-// $1 = after, $2 = reader, $3 = visible ids: the delta after a version, as JSON text.
-constexpr char kChangesText[] = "SELECT " STORE_SQL_CHANGES_TEXT "($1, $2, $3)";
+// $1 = this store's origin: the compaction horizon versions are read against (newest compacted
+// xid of this store, 0 when none; whether any history at all was ever compacted).
+constexpr char kHorizon[] =
+    "SELECT coalesce(pg_catalog.max(m.compacted_xid) FILTER (WHERE m.origin OPERATOR(pg_catalog.=) $1),"
+    " '0'::pg_catalog.xid8),"
+    " coalesce(pg_catalog.bool_or(m.compacted_xid OPERATOR(pg_catalog.>) '0'::pg_catalog.xid8), false)"
+    " FROM " STORE_SQL_META " AS m";
 
-// $1 = after, $2 = max_changes, $3 = reader, $4 = visible ids: one page of the delta, as JSON text.
-constexpr char kChangesPageText[] = "SELECT " STORE_SQL_CHANGES_PAGE_TEXT "($1, $2, $3, $4)";
+// $1 = reader: the keys whose history rows it may see (readable: may read in bulk; registered: all).
+constexpr char kHistoryKeys[] =
+    "SELECT coalesce(pg_catalog.array_agg(k.key) FILTER (WHERE " STORE_SQL_MAY_READ
+    "(k, $1, true)), '{}'::pg_catalog.text[]),"
+    " coalesce(pg_catalog.array_agg(k.key), '{}'::pg_catalog.text[]) FROM " STORE_SQL_KEYS " AS k";
 
-// $1 = after, $2 = reader, $3 = visible ids: the history rows after a version reader may see.
-constexpr char kHistoryRows[] = "SELECT * FROM " STORE_SQL_HISTORY_ROWS "($1, $2, $3)";
+// The page keys of the first $9 (int8) rows of each part (see STORE_SQL_HISTORY_PART1).
+constexpr char kPart1Keys[] = STORE_SQL_PART_KEYS(STORE_SQL_HISTORY_PART1);
+constexpr char kPart2Keys[] = STORE_SQL_PART_KEYS(STORE_SQL_HISTORY_PART2);
+constexpr char kPart3Keys[] = STORE_SQL_PART_KEYS(STORE_SQL_HISTORY_PART3);
+
+// The first page key above $7 of parts 2 and 3.
+constexpr char kPart2Next[] = STORE_SQL_PART_NEXT(STORE_SQL_HISTORY_PART2);
+constexpr char kPart3Next[] = STORE_SQL_PART_NEXT(STORE_SQL_HISTORY_PART3);
+
+// The changes of a page ($8: its end; $9: visible ids, jsonb), one row per key in key order: (key,
+// whole: comes back whole, registered, under row-level security, its visible ids, upserted
+// documents and deleted ids of the others, comma-separated, NULL: none). A key comes back whole
+// when registered, reloaded, truncated or unregistered in the page (every readable key after an F
+// row), or when row-level security filters it (item ids would tell too much).
+constexpr char kPageChanges[] =
+    "WITH " STORE_SQL_SEEN_ROWS ","
+    " everything AS (SELECT EXISTS (SELECT FROM h WHERE h.state OPERATOR(pg_catalog.=) 'F') AS reloaded),"
+    " whole AS (SELECT DISTINCT h.cache_key AS key FROM h WHERE h.item IS NULL AND h.cache_key IS NOT NULL"
+    " UNION SELECT k.key FROM " STORE_SQL_KEYS " AS k, everything"
+    " WHERE everything.reloaded AND k.key OPERATOR(pg_catalog.=) ANY ($5)"
+    " UNION SELECT DISTINCT h.cache_key FROM h WHERE $9 OPERATOR(pg_catalog.?) h.cache_key),"
+    // each changed item once, with its current document (an index lookup each; NULL: gone)
+    " items AS MATERIALIZED (SELECT t.key, t.id, (SELECT e.doc FROM " STORE_SQL_ENTRIES " AS e"
+    " WHERE e.key OPERATOR(pg_catalog.=) t.key AND e.id OPERATOR(pg_catalog.=) t.id) AS doc"
+    " FROM (SELECT DISTINCT h.cache_key AS key, h.item AS id FROM h WHERE h.item IS NOT NULL"
+    " AND h.cache_key OPERATOR(pg_catalog.<>) ALL (SELECT w.key FROM whole AS w)) AS t),"
+    " per_key AS (SELECT w.key, true AS whole, EXISTS (SELECT FROM " STORE_SQL_KEYS " AS k"
+    " WHERE k.key OPERATOR(pg_catalog.=) w.key) AS registered,"
+    " NULL::pg_catalog.text AS upserted, NULL::pg_catalog.text AS deleted FROM whole AS w"
+    " UNION ALL SELECT i.key, false, true,"
+    " pg_catalog.string_agg(i.doc::pg_catalog.text, ',' ORDER BY i.id) FILTER (WHERE i.doc IS NOT NULL),"
+    " pg_catalog.string_agg(i.id::pg_catalog.text, ',' ORDER BY i.id) FILTER (WHERE i.doc IS NULL)"
+    " FROM items AS i GROUP BY i.key)"
+    " SELECT p.key, p.whole, p.registered, $9 OPERATOR(pg_catalog.?) p.key, $9 OPERATOR(pg_catalog.->) p.key,"
+    " p.upserted, p.deleted FROM per_key AS p ORDER BY p.key";
+
+// The history rows after a version ($7, $8 NULL; $9: visible ids, jsonb), in seq order, as
+// store_history returns them after its version column: (cache_key, item_id, state, added_on). Under
+// row-level security a key's item rows become one "reload this key" row.
+constexpr char kHistoryRows[] =
+    "WITH " STORE_SQL_SEEN_ROWS " SELECT r.cache_key, r.item_id, r.state, r.added_on FROM ("
+    " SELECT h.seq, h.cache_key, h.item OPERATOR(pg_catalog.#>>) '{}'::pg_catalog.text[] AS item_id, h.state,"
+    " h.added_on FROM h WHERE h.item IS NULL OR NOT coalesce($9 OPERATOR(pg_catalog.?) h.cache_key, false)"
+    " UNION ALL SELECT pg_catalog.min(h.seq), h.cache_key, NULL, 'U', pg_catalog.max(h.added_on) FROM h"
+    " WHERE h.item IS NOT NULL AND $9 OPERATOR(pg_catalog.?) h.cache_key GROUP BY h.cache_key) AS r"
+    " ORDER BY r.seq";
 
 } // namespace store::pg::sql

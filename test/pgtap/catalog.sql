@@ -80,12 +80,12 @@ SELECT function_privs_are('store', 'capture', ARRAY[]::text[], 'store_tap_user',
                           'nobody else can attach the capture trigger');
 SELECT function_privs_are('public', 'store_compact', ARRAY['interval'], 'store_tap_user', ARRAY[]::text[]);
 SELECT function_privs_are('public', 'store_changes', ARRAY['text'], 'store_tap_user', ARRAY['EXECUTE']);
-SELECT function_privs_are('store', '_changes_text', ARRAY['text', 'oid', 'jsonb'], 'store_tap_user', ARRAY[]::text[],
+SELECT function_privs_are('store', '_visibility_query', ARRAY['oid', 'text'], 'store_tap_user', ARRAY[]::text[],
                           'the readers'' internals (which take a reader argument) are not executable by others');
-SELECT function_privs_are('store', '_key_array', ARRAY['text', 'jsonb'], 'store_tap_user', ARRAY[]::text[]);
-SELECT function_privs_are('store', '_key_documents', ARRAY['text'], 'store_tap_user', ARRAY[]::text[],
-                          'the unchecked document reader is not executable by others');
-SELECT function_privs_are('store', '_history_rows', ARRAY['text', 'oid', 'jsonb'], 'store_tap_user', ARRAY[]::text[]);
+SELECT hasnt_function('store', '_changes_text', ARRAY['text', 'oid', 'jsonb'],
+                      'the feed''s SQL internals are gone: the library reads the history itself');
+SELECT hasnt_function('store', '_key_documents', ARRAY['text'], 'the unchecked document reader is gone from SQL');
+SELECT hasnt_function('store', '_history_rows', ARRAY['text', 'oid', 'jsonb']);
 SELECT function_lang_is('public', 'store_history', ARRAY['text'], 'c', 'store_history is a C gate');
 SELECT function_lang_is('public', 'store_get', ARRAY['text', 'text'], 'c', 'store_get is a C gate');
 SELECT function_returns('store_changes', ARRAY['text'], 'json');

@@ -1,0 +1,58 @@
+// What store_history and store_changes share: a client's version read against the caller's
+// snapshot and the store's compaction horizon, the keys whose history rows the caller may see,
+// and the arguments of the statements over the history's parts (sql_names.hpp, "the feed").
+#pragma once
+
+#include "pg/cursor_glue.hpp"
+#include "pg/postgres_headers.hpp"
+
+namespace store::pg {
+
+// A client's version read against the caller's snapshot: plain, palloc'd data (no destructor).
+struct FeedCursor {
+	SnapshotXids now;                        // the caller's snapshot
+	char store_id[core::kStoreIdLength + 1]; // this store's id
+	int32 origin;                            // this store's origin, on its history rows
+	const char *after;                       // the client's version (NUL-terminated)
+	uint64 xmax;                             // the client's xmax
+	int nxip;                                // the client's running transactions
+	uint64 *xip;                             //   (nxip of them)
+	bool from_start;                         // the "0" version: every row of every origin
+	bool too_old;                            // compaction may have removed changes it lacks
+	bool ahead;                              // it sees more than the caller's snapshot
+	const char *answer;                      // the version to answer with (too_old, ahead)
+};
+
+// Reads after (NULL refused) against the caller's snapshot and the compaction horizon; refuses a
+// writing transaction. Needs an open SPI connection.
+FeedCursor ReadFeedCursor(Datum after, bool after_is_null);
+
+// The keys whose history rows reader may see: readable (may read in bulk) and registered (all),
+// text[] datums valid until SPI_finish. Needs an open SPI connection.
+void HistoryKeys(Oid reader, Datum *readable, Datum *registered);
+
+// The nine arguments of a statement over the history's parts ($1 to $8 as sql_names.hpp says, $9
+// the statement's own), with their types and nulls (' ' or 'n').
+struct PartArgs {
+	Oid types[9];
+	Datum values[9];
+	char nulls[10];
+};
+
+// The arguments for cursor and keys, page keys unbounded; $9 of type ninth_type, NULL.
+PartArgs MakePartArgs(const FeedCursor &cursor, Datum readable, Datum registered, Oid ninth_type);
+
+// Sets argument n (1-based) of args to value (is_null: NULL).
+void SetPartArg(PartArgs *args, int n, Datum value, bool is_null);
+
+// The xid8 datum of a 64-bit transaction id.
+Datum Xid8Datum(uint64 xid);
+
+// Switches JIT off for the feed's statements (cheap queries over many rows, planned with their
+// arguments); returns what LeaveFeedSettings needs.
+int EnterFeedSettings();
+
+// Restores what EnterFeedSettings changed.
+void LeaveFeedSettings(int nest_level);
+
+} // namespace store::pg
