@@ -8,85 +8,10 @@
 CREATE OR REPLACE FUNCTION store._check_key(key text) RETURNS void
     LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'store_check_key';
 
--- The single primary-key column of source; errors for anything but an ordinary table with a
--- single-column, non-deferrable primary key, and for the store's own tables.
-CREATE OR REPLACE FUNCTION store._primary_key_column(source regclass) RETURNS name
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    rel record;
-    pk record;
-BEGIN
-    SELECT c.relkind, c.relnamespace INTO rel FROM pg_catalog.pg_class AS c WHERE c.oid = source;
-    IF rel.relkind IS DISTINCT FROM 'r' THEN
-        RAISE EXCEPTION '"%" is not a table', source
-            USING ERRCODE = 'wrong_object_type',
-                  HINT = 'Only ordinary tables can be registered; views, materialized views, partitioned and foreign tables cannot.';
-    END IF;
-    IF rel.relnamespace = 'store'::regnamespace THEN
-        RAISE EXCEPTION 'the store''s own table "%" cannot be registered', source
-            USING ERRCODE = 'wrong_object_type';
-    END IF;
-    SELECT i.indkey, i.indnkeyatts, i.indimmediate INTO pk
-      FROM pg_catalog.pg_index AS i WHERE i.indrelid = source AND i.indisprimary;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'table "%" has no primary key', source
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'The store identifies documents by a single-column primary key; add one first.';
-    END IF;
-    IF pk.indnkeyatts <> 1 THEN
-        RAISE EXCEPTION 'table "%" has a composite primary key', source
-            USING ERRCODE = 'feature_not_supported',
-                  HINT = 'The store identifies documents by a single-column primary key.';
-    END IF;
-    IF NOT pk.indimmediate THEN
-        RAISE EXCEPTION 'the primary key of table "%" is deferrable', source
-            USING ERRCODE = 'feature_not_supported',
-                  HINT = 'The store needs a primary key that is checked immediately.';
-    END IF;
-    RETURN (SELECT a.attname FROM pg_catalog.pg_attribute AS a
-             WHERE a.attrelid = source AND a.attnum = pk.indkey[0]);
-END
-$$;
-
 -- The primary-key columns of source, in key order; errors for anything but an ordinary or
 -- partitioned table with a non-deferrable primary key, and for the store's own tables.
 CREATE OR REPLACE FUNCTION store._primary_key_columns(source regclass) RETURNS name[]
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    rel record;
-    pk record;
-BEGIN
-    SELECT c.relkind, c.relnamespace INTO rel FROM pg_catalog.pg_class AS c WHERE c.oid = source;
-    IF rel.relkind IS DISTINCT FROM 'r' AND rel.relkind IS DISTINCT FROM 'p' THEN
-        RAISE EXCEPTION '"%" is not a table', source
-            USING ERRCODE = 'wrong_object_type',
-                  HINT = 'Only ordinary and partitioned tables can be registered; views, materialized views and foreign tables cannot.';
-    END IF;
-    IF rel.relnamespace = 'store'::regnamespace THEN
-        RAISE EXCEPTION 'the store''s own table "%" cannot be registered', source
-            USING ERRCODE = 'wrong_object_type';
-    END IF;
-    SELECT i.indkey, i.indnkeyatts, i.indimmediate INTO pk
-      FROM pg_catalog.pg_index AS i WHERE i.indrelid = source AND i.indisprimary;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'table "%" has no primary key', source
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'The store identifies documents by their table''s primary key; add one first.';
-    END IF;
-    IF NOT pk.indimmediate THEN
-        RAISE EXCEPTION 'the primary key of table "%" is deferrable', source
-            USING ERRCODE = 'feature_not_supported',
-                  HINT = 'The store needs a primary key that is checked immediately.';
-    END IF;
-    RETURN (SELECT pg_catalog.array_agg(a.attname ORDER BY s.n)
-              FROM pg_catalog.generate_series(0, pk.indnkeyatts - 1) AS s(n)
-              JOIN pg_catalog.pg_attribute AS a ON a.attrelid = source AND a.attnum = pk.indkey[s.n]);
-END
-$$;
+    LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'store_primary_key_columns';
 
 -- What store.keys.id_type records: the type of a single-column primary key (how store_get
 -- reads an id), or record for a composite key (its columns' types, in key order, read the
@@ -194,21 +119,10 @@ AS $$
       FROM pg_class AS c WHERE c.oid = $1
 $$;
 
--- The document's signature, which DDL handling compares: the chosen columns' names and types,
--- then the primary key's columns.
+-- The document's signature, which DDL handling and readers compare: the chosen columns' names
+-- and types, then the primary key's columns (C: src/pg/signature.cpp).
 CREATE OR REPLACE FUNCTION store._shape(source regclass, column_numbers int2[]) RETURNS text
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT coalesce(string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', '
-                               ORDER BY coalesce(array_position($2, a.attnum), a.attnum)), '')
-           || ' | primary key '
-           || (SELECT string_agg(quote_ident(c.name), ', ' ORDER BY c.n)
-                 FROM unnest(store._primary_key_columns($1)) WITH ORDINALITY AS c(name, n))
-      FROM pg_attribute AS a
-     WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
-       AND ($2 IS NULL OR a.attnum = ANY ($2))
-$$;
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_shape';
 
 -- A query over the registered table giving (id jsonb, doc json) for every row that matches the
 -- key's filter, every partition's rows included: to_json over the chosen columns, which renders

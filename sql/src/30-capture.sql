@@ -94,8 +94,8 @@ $$;
 -- for other events, or with a WHEN or column list) or "missing"; and as "extra" any other
 -- trigger on source running key's capture (a store trigger renamed, or one added by hand); for a
 -- partitioned table also its partitions' triggers that are not as installed (see
--- store._partition_trigger_state). (store._may_read makes the same test in a single query of its
--- own: see there.)
+-- store._partition_trigger_state). (store._may_read makes the same test in C:
+-- src/pg/key_triggers.cpp.)
 CREATE OR REPLACE FUNCTION store._trigger_state(source regclass, key text) RETURNS jsonb
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp

@@ -36,39 +36,9 @@ $$;
 -- them, and the primary key), on the table or column by column. In bulk reads (the whole store,
 -- the history) a key under row-level security also needs a table owner reader trusts (itself, a
 -- role it belongs to, or the store's owner): its policies run as reader, who did not name the
--- table. Readers run it for every key they serve, so it stays one query.
+-- table. Readers run it for every key they serve (C: src/pg/read_rights.cpp).
 CREATE OR REPLACE FUNCTION store._may_read(registration store.keys, reader oid, bulk bool) RETURNS bool
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT EXISTS (SELECT FROM pg_class AS c
-                    WHERE c.oid = ($1).source AND has_schema_privilege($2, c.relnamespace, 'USAGE')
-                      AND (NOT $3 OR NOT store._rls_active(c.oid, $2) OR pg_has_role($2, c.relowner, 'USAGE')
-                           OR c.relowner = (SELECT h.relowner FROM pg_class AS h WHERE h.oid = 'store.history'::regclass)))
-       -- both of the key's triggers work: the test of store._trigger_state ("always" or "enabled"),
-       -- written out (a nested SQL function would be planned again on every call): two index probes
-       AND (SELECT count(*) FROM pg_trigger AS t
-             WHERE t.tgrelid = ($1).source
-               AND t.tgname IN (('store_' || ($1).key)::name, ('store_' || ($1).key || '_truncate')::name)
-               AND t.tgenabled IN ('O', 'A')
-               AND t.tgfoid = 'store.capture()'::regprocedure
-               AND t.tgtype = CASE WHEN t.tgname = ('store_' || ($1).key)::name THEN 29 ELSE 32 END
-               AND t.tgnargs = 1 AND t.tgargs = convert_to(($1).key, getdatabaseencoding()) || decode('00', 'hex')
-               AND t.tgqual IS NULL AND t.tgattr = ''::int2vector AND t.tgconstraint = 0) = 2
-       -- and so do those on its partitions, if it has any
-       AND CASE WHEN (SELECT c.relkind FROM pg_class AS c WHERE c.oid = ($1).source) = 'p'
-                THEN NOT EXISTS (SELECT FROM jsonb_each_text(store._partition_trigger_state(($1).source, ($1).key)) AS s
-                                  WHERE s.value NOT IN ('always', 'enabled'))
-                ELSE true END
-       AND store._shape(($1).source, ($1).column_numbers) = ($1).shape
-       AND NOT EXISTS (
-        SELECT FROM pg_attribute AS a
-         WHERE a.attrelid = ($1).source AND a.attnum > 0 AND NOT a.attisdropped
-           AND (($1).column_numbers IS NULL OR a.attnum = ANY (($1).column_numbers)
-                OR a.attnum IN (SELECT i.indkey[k.n] FROM pg_index AS i CROSS JOIN generate_series(0, i.indnkeyatts - 1) AS k(n)
-                                 WHERE i.indrelid = ($1).source AND i.indisprimary))
-           AND NOT has_column_privilege($2, ($1).source, a.attnum, 'SELECT'))
-$$;
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_may_read';
 
 CREATE OR REPLACE FUNCTION store._visibility_query(reader oid, key text) RETURNS text
     LANGUAGE sql STABLE

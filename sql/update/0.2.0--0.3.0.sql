@@ -25,6 +25,8 @@ ALTER FUNCTION @extschema@.store_register(text, regclass, text[]) RENAME TO stor
 -- symbols, store_current_cursor and store_item_id, for stores not yet updated.)
 DROP FUNCTION store._current_cursor();
 DROP FUNCTION store._item_id(regtype, text);
+-- Single-column keys only (0.1.0); store._primary_key_columns replaces it.
+DROP FUNCTION store._primary_key_column(regclass);
 
 -- The readers' SQL internals: store_changes, store_history and store_get read in C now.
 DROP FUNCTION store._changes_text(text, oid, jsonb);

@@ -1,10 +1,20 @@
-// Reading rights: who may read a store key (reader.hpp). The test itself is store._may_read (SQL,
-// one query: the table exists with its registered shape, the reader may select every column the
-// documents expose, the key's triggers work); here the registration is looked up and a refusal is
-// explained: an unknown key, a key that no longer follows its table, or a lack of privilege.
+// Reading rights: who may read a store key (reader.hpp). store._may_read (C, MayRead here) is the
+// test: the table exists with its registered shape, its key's triggers work, and the reader may
+// use its schema and select every column the documents expose; ReadableSource looks the
+// registration up and explains a refusal: an unknown key, a key that no longer follows its table,
+// or a lack of privilege.
+#include "pg/key_triggers.hpp"
 #include "pg/reader.hpp"
+#include "pg/signature.hpp"
 #include "pg/spi_session.hpp"
 #include "pg/sql_names.hpp"
+#include "pg/store_objects.hpp"
+#include "pg/guard.hpp"
+
+extern "C" {
+#include "utils/acl.h"
+#include "utils/rls.h"
+}
 
 namespace store::pg {
 
@@ -38,7 +48,106 @@ RefuseUnreadable(Oid source, Datum key)
 	                errhint("Reading a key needs SELECT on its table, or on each of its stored columns.")));
 }
 
+// True when reader may use relid's schema and, in a bulk read (the whole store, the history),
+// trusts the table's owner where row-level security applies to it: its policies run as reader,
+// who did not name the table (trusted: reader's own role or one it has the privileges of, or the
+// store's owner).
+bool
+MayUseTable(Oid relid, Oid reader, bool bulk)
+{
+	HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	auto *table = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+	Oid schema = table->relnamespace;
+	Oid owner = table->relowner;
+	ReleaseSysCache(tuple);
+	if (pg_namespace_aclcheck(schema, reader, ACL_USAGE) != ACLCHECK_OK)
+		return false;
+	return !bulk || check_enable_rls(relid, reader, true) != RLS_ENABLED || has_privs_of_role(reader, owner) ||
+	       owner == StoreOwner();
+}
+
+// True when reader may select relid's column attnum (on the table, or the column; a dropped or
+// missing column needs nothing).
+bool
+MaySelectColumn(Oid relid, AttrNumber attnum, Oid reader)
+{
+	HeapTuple tuple = SearchSysCacheAttNum(relid, attnum);
+	if (!HeapTupleIsValid(tuple))
+		return true;
+	ReleaseSysCache(tuple);
+	return pg_attribute_aclcheck(relid, attnum, reader, ACL_SELECT) == ACLCHECK_OK;
+}
+
+// True when reader may select every column the documents expose: the chosen ones (int2[]; all
+// when null) and the primary key's.
+bool
+MaySelectExposedColumns(Oid relid, ArrayType *column_numbers, const AttrNumber *key, int nkeys, Oid reader)
+{
+	if (pg_class_aclcheck(relid, reader, ACL_SELECT) == ACLCHECK_OK)
+		return true;
+	for (int i = 0; i < nkeys; i++)
+		if (!MaySelectColumn(relid, key[i], reader))
+			return false;
+	if (column_numbers == nullptr) {
+		int natts = TableColumnCount(relid);
+		for (AttrNumber attnum = 1; attnum <= natts; attnum++)
+			if (!MaySelectColumn(relid, attnum, reader))
+				return false;
+		return true;
+	}
+	Datum *numbers;
+	bool *nulls;
+	int count;
+	deconstruct_array(column_numbers, INT2OID, 2, true, TYPALIGN_SHORT, &numbers, &nulls, &count);
+	for (int i = 0; i < count; i++)
+		if (!nulls[i] && !MaySelectColumn(relid, DatumGetInt16(numbers[i]), reader))
+			return false;
+	return true;
+}
+
+// The registration's field name (NULL: *is_null).
+Datum
+RegistrationField(HeapTupleHeader registration, const char *name, bool *is_null)
+{
+	return GetAttributeByName(registration, name, is_null);
+}
+
+// store._may_read(registration, reader, bulk): whether reader may read the key (see the top).
+Datum
+MayReadSql(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_BOOL(false);
+	HeapTupleHeader registration = PG_GETARG_HEAPTUPLEHEADER(0);
+	bool source_null, key_null, shape_null, columns_null;
+	Oid relid = DatumGetObjectId(RegistrationField(registration, "source", &source_null));
+	Datum key = RegistrationField(registration, "key", &key_null);
+	Datum shape = RegistrationField(registration, "shape", &shape_null);
+	Datum columns = RegistrationField(registration, "column_numbers", &columns_null);
+	if (source_null || key_null || shape_null)
+		PG_RETURN_BOOL(false);
+	Oid reader = PG_GETARG_OID(1);
+	ArrayType *column_numbers = columns_null ? nullptr : DatumGetArrayTypeP(columns);
+	PG_RETURN_BOOL(MayRead(relid, TextDatumGetCString(key), TextDatumGetCString(shape), column_numbers, reader,
+	                       PG_GETARG_BOOL(2)));
+}
+
 } // namespace
+
+bool
+MayRead(Oid relid, const char *key, const char *shape, ArrayType *column_numbers, Oid reader, bool bulk)
+{
+	if (!MayUseTable(relid, reader, bulk) || !KeyTriggersWork(relid, key))
+		return false;
+	int nkeys;
+	bool immediate;
+	AttrNumber *key_attnums = PrimaryKeyOf(relid, &nkeys, &immediate);
+	if (nkeys == 0 || strcmp(DocumentSignature(relid, column_numbers, key_attnums, nkeys), shape) != 0)
+		return false;
+	return MaySelectExposedColumns(relid, column_numbers, key_attnums, nkeys, reader);
+}
 
 Oid
 ReadableSource(Datum key, bool key_is_null, Oid reader)
@@ -71,3 +180,5 @@ RequireReadable(Datum key, bool key_is_null)
 }
 
 } // namespace store::pg
+
+STORE_ENTRY(store_may_read, store::pg::MayReadSql)

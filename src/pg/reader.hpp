@@ -34,6 +34,11 @@ Datum SingleValue(int rc, bool *is_null);
 // Needs an open SPI connection. (read_rights.cpp)
 Oid ReadableSource(Datum key, bool key_is_null, Oid reader);
 
+// True when reader may read relid's key (its name, recorded document signature and chosen column
+// numbers, int2[] or null): see store._may_read. bulk: a read of the whole store or history.
+// (read_rights.cpp)
+bool MayRead(Oid relid, const char *key, const char *shape, ArrayType *column_numbers, Oid reader, bool bulk);
+
 // Errors unless the caller may read key (see ReadableSource). (read_rights.cpp)
 void RequireReadable(Datum key, bool key_is_null);
 

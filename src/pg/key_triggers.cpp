@@ -1,0 +1,110 @@
+// Whether a store key's capture triggers work (key_triggers.hpp).
+#include "pg/key_triggers.hpp"
+
+extern "C" {
+#include "access/genam.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_trigger.h"
+#include "parser/parse_func.h"
+}
+
+namespace store::pg {
+
+namespace {
+
+// tgtype of the row trigger (AFTER INSERT OR UPDATE OR DELETE, FOR EACH ROW) and of the truncate
+// trigger (AFTER TRUNCATE, FOR EACH STATEMENT).
+constexpr int16 kRowTriggerType = TRIGGER_TYPE_ROW | TRIGGER_TYPE_INSERT | TRIGGER_TYPE_DELETE | TRIGGER_TYPE_UPDATE;
+constexpr int16 kTruncateTriggerType = TRIGGER_TYPE_TRUNCATE;
+
+// The OID of store.capture() (InvalidOid when it is gone).
+Oid
+CaptureFunction()
+{
+	return LookupFuncName(list_make2(makeString(pstrdup("store")), makeString(pstrdup("capture"))), 0, nullptr, true);
+}
+
+// One of key's trigger names, truncated to a name as SQL's ::name truncates it.
+Datum
+TriggerName(const char *key, bool truncate)
+{
+	return DirectFunctionCall1(namein, CStringGetDatum(psprintf("store_%s%s", key, truncate ? "_truncate" : "")));
+}
+
+// True when tgargs holds key alone (its bytes and the terminating zero byte).
+bool
+ArgumentIsKey(HeapTuple tuple, TupleDesc desc, const char *key)
+{
+	bool is_null;
+	Datum args = heap_getattr(tuple, Anum_pg_trigger_tgargs, desc, &is_null);
+	if (is_null)
+		return false;
+	bytea *bytes = DatumGetByteaPP(args);
+	size_t length = strlen(key) + 1;
+	return VARSIZE_ANY_EXHDR(bytes) == length && memcmp(VARDATA_ANY(bytes), key, length) == 0;
+}
+
+// True when tuple is key's trigger of tgtype type as store_register installs it, and enabled.
+bool
+TriggerWorks(HeapTuple tuple, TupleDesc desc, int16 type, const char *key, Oid capture)
+{
+	auto *trigger = reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tuple));
+	return trigger->tgfoid == capture && trigger->tgtype == type && trigger->tgnargs == 1 &&
+	       ArgumentIsKey(tuple, desc, key) && heap_attisnull(tuple, Anum_pg_trigger_tgqual, desc) &&
+	       trigger->tgattr.dim1 == 0 && !OidIsValid(trigger->tgconstraint) &&
+	       (trigger->tgenabled == TRIGGER_FIRES_ALWAYS || trigger->tgenabled == TRIGGER_FIRES_ON_ORIGIN);
+}
+
+// True when relid has key's trigger (row or truncate) and it works.
+bool
+TriggerOnTableWorks(Relation triggers, Oid relid, const char *key, bool truncate, Oid capture)
+{
+	ScanKeyData scan_keys[2];
+	ScanKeyInit(&scan_keys[0], Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	ScanKeyInit(&scan_keys[1], Anum_pg_trigger_tgname, BTEqualStrategyNumber, F_NAMEEQ, TriggerName(key, truncate));
+	SysScanDesc scan = systable_beginscan(triggers, TriggerRelidNameIndexId, true, nullptr, 2, scan_keys);
+	HeapTuple tuple = systable_getnext(scan);
+	bool works = tuple != nullptr && TriggerWorks(tuple, RelationGetDescr(triggers),
+	                                              truncate ? kTruncateTriggerType : kRowTriggerType, key, capture);
+	systable_endscan(scan);
+	return works;
+}
+
+// True when both of key's triggers work on relid.
+bool
+BothWork(Relation triggers, Oid relid, const char *key, Oid capture)
+{
+	return TriggerOnTableWorks(triggers, relid, key, false, capture) &&
+	       TriggerOnTableWorks(triggers, relid, key, true, capture);
+}
+
+// True when both of key's triggers work on every partition of relid, at every depth.
+bool
+PartitionsWork(Relation triggers, Oid relid, const char *key, Oid capture)
+{
+	List *tree = find_all_inheritors(relid, NoLock, nullptr);
+	ListCell *cell;
+	foreach (cell, tree) {
+		Oid partition = lfirst_oid(cell);
+		if (partition != relid && !BothWork(triggers, partition, key, capture))
+			return false;
+	}
+	return true;
+}
+
+} // namespace
+
+bool
+KeyTriggersWork(Oid relid, const char *key)
+{
+	Oid capture = CaptureFunction();
+	if (!OidIsValid(capture))
+		return false;
+	Relation triggers = table_open(TriggerRelationId, AccessShareLock);
+	bool works = BothWork(triggers, relid, key, capture) &&
+	             (get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE || PartitionsWork(triggers, relid, key, capture));
+	table_close(triggers, AccessShareLock);
+	return works;
+}
+
+} // namespace store::pg

@@ -1,0 +1,16 @@
+// Whether a store key's capture triggers work: store_<key> (AFTER INSERT OR UPDATE OR DELETE, FOR
+// EACH ROW) and store_<key>_truncate (AFTER TRUNCATE, FOR EACH STATEMENT), both running
+// store.capture('<key>') without WHEN or column list, enabled (ALWAYS, as store_register installs
+// them, or ORIGIN) on the key's table and, for a partitioned table, on every partition. Readers
+// serve a key only while they do (store._trigger_state reports the details).
+#pragma once
+
+#include "pg/postgres_headers.hpp"
+
+namespace store::pg {
+
+// True when key's triggers work on relid (and its partitions). Reads the catalog only: takes no
+// lock on the tables.
+bool KeyTriggersWork(Oid relid, const char *key);
+
+} // namespace store::pg
