@@ -5,6 +5,7 @@
 #include "pg/canonical.hpp"
 #include "pg/cursor_glue.hpp"
 #include "pg/doc_shape.hpp"
+#include "pg/args.hpp"
 #include "pg/guard.hpp"
 #include "pg/reader.hpp"
 #include "pg/roles.hpp"
@@ -26,16 +27,7 @@ extern "C" {
 namespace {
 
 using namespace store;
-
-// The text argument n as a string_view over its (detoasted) bytes; NULL is refused by name.
-std::string_view
-TextArg(FunctionCallInfo fcinfo, int n, const char *what)
-{
-	if (PG_ARGISNULL(n))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not be NULL", what)));
-	text *arg = PG_GETARG_TEXT_PP(n);
-	return {VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg)};
-}
+using pg::TextArg;
 
 // A text datum holding the C++ string (converted under PgCall: the string is still alive).
 Datum

@@ -1,5 +1,6 @@
 // Resolving document shapes in this database: store._explain_shape and store._shape_query.
 #include "pg/shape_resolve.hpp"
+#include "pg/args.hpp"
 #include "pg/guard.hpp"
 #include "pg/relationships.hpp"
 
@@ -20,16 +21,7 @@ ResolveShapeFor(Oid root, std::string_view shape_text)
 namespace {
 
 using namespace store;
-
-// The text argument n as a string_view over its (detoasted) bytes; NULL is refused by name.
-std::string_view
-TextArg(FunctionCallInfo fcinfo, int n, const char *what)
-{
-	if (PG_ARGISNULL(n))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not be NULL", what)));
-	text *arg = PG_GETARG_TEXT_PP(n);
-	return {VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg)};
-}
+using pg::TextArg;
 
 // The source table argument; NULL is refused by name.
 Oid
