@@ -38,7 +38,7 @@ $$;
 -- role it belongs to, or the store's owner): its policies run as reader, who did not name the
 -- table. Readers run it for every key they serve (C: src/pg/read_rights.cpp).
 CREATE OR REPLACE FUNCTION store._may_read(registration store.keys, reader oid, bulk bool) RETURNS bool
-    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_may_read';
+    LANGUAGE c STABLE COST 100 AS 'MODULE_PATHNAME', 'store_may_read';
 
 CREATE OR REPLACE FUNCTION store._visibility_query(reader oid, key text) RETURNS text
     LANGUAGE sql STABLE

@@ -1,5 +1,7 @@
 // Whether a store key's capture triggers work (key_triggers.hpp).
 #include "pg/key_triggers.hpp"
+#include "pg/signature.hpp"
+#include "pg/sql_names.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -21,7 +23,8 @@ constexpr int16 kTruncateTriggerType = TRIGGER_TYPE_TRUNCATE;
 Oid
 CaptureFunction()
 {
-	return LookupFuncName(list_make2(makeString(pstrdup("store")), makeString(pstrdup("capture"))), 0, nullptr, true);
+	return LookupFuncName(list_make2(makeString(pstrdup(sql::kSchema)), makeString(pstrdup("capture"))), 0, nullptr,
+	                      true);
 }
 
 // One of key's trigger names, truncated to a name as SQL's ::name truncates it.
@@ -62,7 +65,7 @@ TriggerOnTableWorks(Relation triggers, Oid relid, const char *key, bool truncate
 	ScanKeyData scan_keys[2];
 	ScanKeyInit(&scan_keys[0], Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
 	ScanKeyInit(&scan_keys[1], Anum_pg_trigger_tgname, BTEqualStrategyNumber, F_NAMEEQ, TriggerName(key, truncate));
-	SysScanDesc scan = systable_beginscan(triggers, TriggerRelidNameIndexId, true, nullptr, 2, scan_keys);
+	SysScanDesc scan = systable_beginscan(triggers, TriggerRelidNameIndexId, true, ReaderSnapshot(), 2, scan_keys);
 	HeapTuple tuple = systable_getnext(scan);
 	bool works = tuple != nullptr && TriggerWorks(tuple, RelationGetDescr(triggers),
 	                                              truncate ? kTruncateTriggerType : kRowTriggerType, key, capture);
@@ -78,18 +81,36 @@ BothWork(Relation triggers, Oid relid, const char *key, Oid capture)
 	       TriggerOnTableWorks(triggers, relid, key, true, capture);
 }
 
+// The direct partitions of relid, read in ReaderSnapshot (as pg_partition_tree in the reader's
+// statement would: a partition detached or dropped since is still there, with its triggers).
+List *
+DirectPartitions(Relation inherits, Oid relid)
+{
+	List *partitions = NIL;
+	ScanKeyData key;
+	ScanKeyInit(&key, Anum_pg_inherits_inhparent, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	SysScanDesc scan = systable_beginscan(inherits, InheritsParentIndexId, true, ReaderSnapshot(), 1, &key);
+	for (HeapTuple tuple = systable_getnext(scan); tuple != nullptr; tuple = systable_getnext(scan))
+		partitions = lappend_oid(partitions, reinterpret_cast<Form_pg_inherits>(GETSTRUCT(tuple))->inhrelid);
+	systable_endscan(scan);
+	return partitions;
+}
+
 // True when both of key's triggers work on every partition of relid, at every depth.
 bool
 PartitionsWork(Relation triggers, Oid relid, const char *key, Oid capture)
 {
-	List *tree = find_all_inheritors(relid, NoLock, nullptr);
-	ListCell *cell;
-	foreach (cell, tree) {
-		Oid partition = lfirst_oid(cell);
-		if (partition != relid && !BothWork(triggers, partition, key, capture))
-			return false;
+	Relation inherits = table_open(InheritsRelationId, AccessShareLock);
+	List *pending = DirectPartitions(inherits, relid);
+	bool works = true;
+	while (works && pending != NIL) {
+		Oid partition = linitial_oid(pending);
+		pending = list_delete_first(pending);
+		works = BothWork(triggers, partition, key, capture);
+		pending = list_concat(pending, DirectPartitions(inherits, partition));
 	}
-	return true;
+	table_close(inherits, AccessShareLock);
+	return works;
 }
 
 } // namespace

@@ -9,8 +9,8 @@
 
 namespace store::pg {
 
-// True when key's triggers work on relid (and its partitions). Reads the catalog only: takes no
-// lock on the tables.
+// True when key's triggers work on relid (and its partitions), as the catalog reads in the
+// reader's snapshot (ReaderSnapshot, signature.hpp). Takes no lock on the tables.
 bool KeyTriggersWork(Oid relid, const char *key);
 
 } // namespace store::pg

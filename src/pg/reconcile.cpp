@@ -177,8 +177,10 @@ Reconcile(const char *store_key)
 	Datum key = CStringGetTextDatum(store_key);
 	Difference diff;
 	BeginDifference(&diff);
-	CommandCounterIncrement(); // (what this transaction did so far is seen, as by a new statement)
-	PushActiveSnapshot(GetTransactionSnapshot());
+	// what this transaction did so far and what others committed, in every isolation level: under
+	// REPEATABLE READ the transaction's snapshot would miss rows committed since it was taken
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetLatestSnapshot());
 	SavedUser saved = BecomeStoreOwner(); // (the registration is read as the store owner)
 	RenderSourceRows(key, true, diff.rows, diff.rows_desc);
 	RestoreUser(saved);

@@ -2,11 +2,13 @@
 // forms store._primary_key_columns and store._shape, which registration and DDL handling call.
 #include "pg/signature.hpp"
 #include "pg/guard.hpp"
+#include "pg/sql_names.hpp"
 
 extern "C" {
 #include "access/genam.h"
 #include "catalog/pg_namespace.h"
 #include "utils/regproc.h"
+#include "utils/snapmgr.h"
 }
 
 namespace store::pg {
@@ -29,37 +31,63 @@ RequireRegistrableTable(Oid relid)
 		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("\"%s\" is not a table", RelationText(relid)),
 		                errhint("Only ordinary and partitioned tables can be registered; views, materialized views "
 		                        "and foreign tables cannot.")));
-	if (get_rel_namespace(relid) == get_namespace_oid("store", true))
+	if (get_rel_namespace(relid) == get_namespace_oid(sql::kSchema, true))
 		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
 		                errmsg("the store's own table \"%s\" cannot be registered", RelationText(relid))));
 }
 
-// Appends "name type" of relid's live column attnum (nothing when it is dropped or missing);
-// false when nothing was appended.
-bool
-AppendColumn(StringInfo buf, Oid relid, AttrNumber attnum, bool first)
+// relid's live columns by attribute number (nullptr: none or dropped), read in the active
+// snapshot (the reader's, as SQL over pg_attribute would) rather than the latest catalog: a
+// reader compares them with the registration it read in that snapshot. *natts: the highest.
+Form_pg_attribute *
+LiveColumns(Oid relid, int *natts)
 {
-	HeapTuple tuple = SearchSysCacheAttNum(relid, attnum);
-	if (!HeapTupleIsValid(tuple))
+	*natts = 0;
+	List *found = NIL;
+	Relation attributes = table_open(AttributeRelationId, AccessShareLock);
+	ScanKeyData key[2];
+	ScanKeyInit(&key[0], Anum_pg_attribute_attrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	ScanKeyInit(&key[1], Anum_pg_attribute_attnum, BTGreaterStrategyNumber, F_INT2GT, Int16GetDatum(0));
+	SysScanDesc scan = systable_beginscan(attributes, AttributeRelidNumIndexId, true, ReaderSnapshot(), 2, key);
+	for (HeapTuple tuple = systable_getnext(scan); tuple != nullptr; tuple = systable_getnext(scan)) {
+		auto *att = static_cast<Form_pg_attribute>(palloc(ATTRIBUTE_FIXED_PART_SIZE));
+		memcpy(att, GETSTRUCT(tuple), ATTRIBUTE_FIXED_PART_SIZE);
+		found = lappend(found, att);
+		*natts = Max(*natts, (int)att->attnum);
+	}
+	systable_endscan(scan);
+	table_close(attributes, AccessShareLock);
+	auto *columns = static_cast<Form_pg_attribute *>(palloc0(sizeof(Form_pg_attribute) * (*natts + 1)));
+	ListCell *cell;
+	foreach (cell, found) {
+		auto *att = static_cast<Form_pg_attribute>(lfirst(cell));
+		if (!att->attisdropped)
+			columns[att->attnum] = att;
+	}
+	return columns;
+}
+
+// Appends "name type" of a live column (nothing for nullptr); false when nothing was appended.
+bool
+AppendColumn(StringInfo buf, Form_pg_attribute att, bool first)
+{
+	if (att == nullptr)
 		return false;
-	auto *att = reinterpret_cast<Form_pg_attribute>(GETSTRUCT(tuple));
 	// as SQL's format_type(atttypid, atttypmod): a typmod given, -1 included
 	appendStringInfo(
 	    buf, "%s%s %s", first ? "" : ", ", quote_identifier(NameStr(att->attname)),
 	    format_type_extended(att->atttypid, att->atttypmod, FORMAT_TYPE_ALLOW_INVALID | FORMAT_TYPE_TYPEMOD_GIVEN));
-	ReleaseSysCache(tuple);
 	return true;
 }
 
 // Appends the chosen columns (int2[], in array order, each once) or, when null, every column.
 void
-AppendColumns(StringInfo buf, Oid relid, ArrayType *column_numbers)
+AppendColumns(StringInfo buf, Form_pg_attribute *columns, int natts, ArrayType *column_numbers)
 {
 	bool first = true;
 	if (column_numbers == nullptr) {
-		int natts = TableColumnCount(relid);
 		for (AttrNumber attnum = 1; attnum <= natts; attnum++)
-			first = !AppendColumn(buf, relid, attnum, first) && first;
+			first = !AppendColumn(buf, columns[attnum], first) && first;
 		return;
 	}
 	Datum *numbers;
@@ -67,12 +95,37 @@ AppendColumns(StringInfo buf, Oid relid, ArrayType *column_numbers)
 	int count;
 	deconstruct_array(column_numbers, INT2OID, 2, true, TYPALIGN_SHORT, &numbers, &nulls, &count);
 	for (int i = 0; i < count; i++) {
+		int attnum = nulls[i] ? 0 : DatumGetInt16(numbers[i]);
 		bool seen = false;
-		for (int j = 0; j < i && !nulls[i]; j++)
-			seen = seen || (!nulls[j] && DatumGetInt16(numbers[j]) == DatumGetInt16(numbers[i]));
-		if (!nulls[i] && !seen)
-			first = !AppendColumn(buf, relid, DatumGetInt16(numbers[i]), first) && first;
+		for (int j = 0; j < i; j++)
+			seen = seen || (!nulls[j] && DatumGetInt16(numbers[j]) == attnum);
+		if (attnum > 0 && attnum <= natts && !seen)
+			first = !AppendColumn(buf, columns[attnum], first) && first;
 	}
+}
+
+// Enters output settings under which the signature reads the same in every session: type names
+// as under search_path = pg_catalog (qualified unless built in), identifiers quoted only where
+// needed. Returns the GUC nest level to leave (LeaveSignatureSettings).
+int
+EnterSignatureSettings()
+{
+	OverrideSearchPath catalog_only = {};
+	catalog_only.schemas = list_make1_oid(PG_CATALOG_NAMESPACE);
+	PushOverrideSearchPath(&catalog_only);
+	int nest_level = NewGUCNestLevel();
+	if (quote_all_identifiers)
+		(void)set_config_option("quote_all_identifiers", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+		                        false);
+	return nest_level;
+}
+
+// Leaves EnterSignatureSettings.
+void
+LeaveSignatureSettings(int nest_level)
+{
+	AtEOXact_GUC(true, nest_level);
+	PopOverrideSearchPath();
 }
 
 // store._primary_key_columns(source): the primary-key column names of a table that may be
@@ -124,7 +177,7 @@ PrimaryKeyOf(Oid relid, int *count, bool *immediate)
 	Relation index_rel = table_open(IndexRelationId, AccessShareLock);
 	ScanKeyData key;
 	ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-	SysScanDesc scan = systable_beginscan(index_rel, IndexIndrelidIndexId, true, nullptr, 1, &key);
+	SysScanDesc scan = systable_beginscan(index_rel, IndexIndrelidIndexId, true, ReaderSnapshot(), 1, &key);
 	for (HeapTuple tuple = systable_getnext(scan); tuple != nullptr; tuple = systable_getnext(scan)) {
 		auto *index = reinterpret_cast<Form_pg_index>(GETSTRUCT(tuple));
 		if (!index->indisprimary)
@@ -161,18 +214,26 @@ RegistrablePrimaryKey(Oid relid, int *count)
 char *
 DocumentSignature(Oid relid, ArrayType *column_numbers, const AttrNumber *key_attnums, int nkeys)
 {
+	int natts;
+	Form_pg_attribute *columns = LiveColumns(relid, &natts);
 	StringInfoData buf;
 	initStringInfo(&buf);
-	// type names as under search_path = pg_catalog (qualified unless built in), whoever reads
-	OverrideSearchPath catalog_only = {};
-	catalog_only.schemas = list_make1_oid(PG_CATALOG_NAMESPACE);
-	PushOverrideSearchPath(&catalog_only);
-	AppendColumns(&buf, relid, column_numbers);
-	PopOverrideSearchPath();
+	int nest_level = EnterSignatureSettings();
+	AppendColumns(&buf, columns, natts, column_numbers);
 	appendStringInfoString(&buf, " | primary key ");
-	for (int i = 0; i < nkeys; i++)
-		appendStringInfo(&buf, "%s%s", i == 0 ? "" : ", ", quote_identifier(get_attname(relid, key_attnums[i], false)));
+	for (int i = 0; i < nkeys; i++) {
+		Form_pg_attribute key = key_attnums[i] > 0 && key_attnums[i] <= natts ? columns[key_attnums[i]] : nullptr;
+		appendStringInfo(&buf, "%s%s", i == 0 ? "" : ", ",
+		                 key == nullptr ? "?" : quote_identifier(NameStr(key->attname)));
+	}
+	LeaveSignatureSettings(nest_level);
 	return buf.data;
+}
+
+Snapshot
+ReaderSnapshot()
+{
+	return ActiveSnapshotSet() ? GetActiveSnapshot() : nullptr;
 }
 
 } // namespace store::pg

@@ -93,6 +93,24 @@ INSERT INTO public.items VALUES (4, 'four');
 SELECT public.store_snapshot()::jsonb OPERATOR(pg_catalog.-) 'version' AS snapshot;
 
 RESET search_path;
+
+-- quote_all_identifiers makes format_type and quote_ident quote every name: a key registered in
+-- such a session is read in others, and the other way round (the document signature a key is
+-- registered with, and read against, is the same in every session).
+SET quote_all_identifiers = on;
+CREATE TABLE quoted_items (id int PRIMARY KEY, name text, note varchar(10));
+INSERT INTO quoted_items VALUES (1, 'q', 'n');
+SELECT store_register('quoted_items', 'quoted_items');
+SELECT store_get('quoted_items', '1');
+SELECT shape FROM store.keys WHERE key = 'quoted_items';
+RESET quote_all_identifiers;
+SELECT store_get('quoted_items', '1');
+SET quote_all_identifiers = on;
+SELECT json_array_length(store_snapshot() -> 'items') AS items, json_array_length(store_snapshot() -> 'quoted_items') AS quoted_items;
+RESET quote_all_identifiers;
+SELECT store_unregister('quoted_items');
+DROP TABLE quoted_items;
+
 SET client_min_messages = warning;
 DROP SCHEMA evil CASCADE;
 DROP EXTENSION store CASCADE;
