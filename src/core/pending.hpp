@@ -21,10 +21,11 @@
 // Memory is bounded: a key's records at one level hold at most max_rows_per_key distinct value
 // lists (over all its occurrences). One more and the level keeps, for that key, only the flag
 // "rebuild the whole key" (which a TRUNCATE sets too): its flush re-renders every document of the
-// key, set-based, instead of looking rows up. Merging a level into its parent applies the same
-// bound to the merged records. So a transaction holds at most (savepoint depth + 1) *
-// max_rows_per_key value lists per key; values are what the glue chose to record (e.g. each
-// column's text form), compared byte for byte.
+// key, set-based, instead of looking rows up. Merging a level into its parent, and the records a
+// flush keeps per level they came from, apply the same bound: each such set holds at most
+// max_rows_per_key value lists per key, whatever the transaction writes. Values are what the glue
+// chose to record, compared byte for byte: each column's binary send form is the natural choice
+// (typsend; read back with typreceive at the flush, whatever DateStyle and the like say then).
 #pragma once
 
 #include <cstddef>

@@ -35,8 +35,8 @@
 // and each column pair has one type among those whose equality means identical JSON (integers,
 // uuid, date, timestamps, bool, oid): numeric 5.0 = 5.00 and char(n) padding, or a text
 // collation that is not deterministic, would render another id than the root's own column.
-// The rows of a deleted root's children name it through that shortcut only; the root's own
-// occurrence always names it (its key values), which is what a cascaded delete needs.
+// A deleted root: lookups that join up to it no longer find it, but the root's own occurrence
+// names it (its key values), which is what a cascaded delete needs.
 #pragma once
 
 #include "core/shape_resolve.hpp"
