@@ -203,6 +203,15 @@ ColumnNames(const CatalogTable &table, const std::vector<int> &columns)
 	return names;
 }
 
+// attnums sorted, each once.
+std::vector<int>
+Sorted(std::vector<int> attnums)
+{
+	std::sort(attnums.begin(), attnums.end());
+	attnums.erase(std::unique(attnums.begin(), attnums.end()), attnums.end());
+	return attnums;
+}
+
 // Collects the lookups of node (reached by chain, root first) and its descendants.
 void
 Collect(const ResolvedNode &node, std::vector<const ResolvedNode *> *chain, LookupWriter &writer, Catalog &catalog,
@@ -223,6 +232,11 @@ Collect(const ResolvedNode &node, std::vector<const ResolvedNode *> *chain, Look
 		for (const Pair &pair : hops.front().pairs)
 			lookup.columns.push_back(pair.child);
 	lookup.column_names = ColumnNames(table, lookup.columns);
+	lookup.watched = node.read_columns;
+	if (hops.empty()) // the root's key is the document's id
+		lookup.watched.insert(lookup.watched.end(), root.primary_key.begin(), root.primary_key.end());
+	lookup.watched = Sorted(lookup.watched);
+	lookup.watched_names = ColumnNames(table, lookup.watched);
 	lookup.sql = writer.Write(table, lookup.columns, hops, &lookup.reads_tables);
 	out->push_back(std::move(lookup));
 	if (node.kind == EdgeKind::kManyToMany) {
@@ -235,6 +249,8 @@ Collect(const ResolvedNode &node, std::vector<const ResolvedNode *> *chain, Look
 		for (const Pair &pair : from_junction.front().pairs)
 			junction.columns.push_back(pair.child);
 		junction.column_names = ColumnNames(junction_table, junction.columns);
+		junction.watched = Sorted(node.junction_read_columns);
+		junction.watched_names = ColumnNames(junction_table, junction.watched);
 		junction.sql = writer.Write(junction_table, junction.columns, from_junction, &junction.reads_tables);
 		out->push_back(std::move(junction));
 	}

@@ -49,13 +49,18 @@ namespace store::core {
 // One occurrence of a table in a resolved shape and the statement mapping its changed rows to
 // root ids.
 struct ReverseLookup {
-	std::string path;                      // the object's path ("" for the root)
-	CatalogOid table = 0;                  // the table whose changed rows it maps
-	bool junction = false;                 // table is the junction of the many-to-many object at path
-	std::vector<int> columns;              // attnums of table whose values $1..$n take, in this order
-	std::vector<std::string> column_names; // their names, as in the catalog
-	std::string sql;                       // SELECT DISTINCT <id> AS id FROM ... (type jsonb)
-	bool reads_tables = false;             // false: the ids come from the values alone
+	std::string path;                       // the object's path ("" for the root)
+	CatalogOid table = 0;                   // the table whose changed rows it maps
+	bool junction = false;                  // table is the junction of the many-to-many object at path
+	std::vector<int> columns;               // attnums of table whose values $1..$n take, in this order
+	std::vector<std::string> column_names;  // their names, as in the catalog
+	std::vector<int> watched;               // attnums of table whose change can alter a document (shown,
+	                                        // joined or ordered by; the root's key), sorted: an UPDATE
+	                                        // changing none of them needs no record (a root's filter
+	                                        // columns are the glue's to add)
+	std::vector<std::string> watched_names; // their names
+	std::string sql;                        // SELECT DISTINCT <id> AS id FROM ... (type jsonb)
+	bool reads_tables = false;              // false: the ids come from the values alone
 };
 
 // Every occurrence of a table in shape, in document order (the root first, then depth first; a

@@ -38,14 +38,14 @@ SourceArg(FunctionCallInfo fcinfo)
 	return PG_GETARG_OID(0);
 }
 
-// A text[] datum of the lookup's column names (palloc'd; no C++ object is made here).
+// A text[] datum of names (palloc'd; no C++ object is made here).
 Datum
-ColumnNames(const core::ReverseLookup &lookup)
+TextArray(const std::vector<std::string> &names)
 {
-	int count = (int)lookup.column_names.size();
+	int count = (int)names.size();
 	auto *items = static_cast<Datum *>(palloc(sizeof(Datum) * Max(count, 1)));
 	for (int i = 0; i < count; i++)
-		items[i] = CStringGetTextDatum(lookup.column_names[(std::size_t)i].c_str());
+		items[i] = CStringGetTextDatum(names[(std::size_t)i].c_str());
 	return PointerGetDatum(construct_array(items, count, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
@@ -53,13 +53,14 @@ ColumnNames(const core::ReverseLookup &lookup)
 void
 PutLookupRow(ReturnSetInfo *rsinfo, const core::ReverseLookup &lookup)
 {
-	constexpr int kColumns = 4;
+	constexpr int kColumns = 5;
 	Datum values[kColumns];
-	bool nulls[kColumns] = {false, false, false, false};
+	bool nulls[kColumns] = {false, false, false, false, false};
 	values[0] = CStringGetTextDatum(lookup.path.c_str());
 	values[1] = ObjectIdGetDatum(lookup.table);
-	values[2] = ColumnNames(lookup);
-	values[3] = CStringGetTextDatum(lookup.sql.c_str());
+	values[2] = TextArray(lookup.column_names);
+	values[3] = TextArray(lookup.watched_names);
+	values[4] = CStringGetTextDatum(lookup.sql.c_str());
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
@@ -75,7 +76,8 @@ LookupsFor(Oid root, std::string_view shape_text)
 // store._reverse_lookups(source, shape): one row per place a table occurs in the shape resolved for
 // source (the root first, then depth first in document order; a many-to-many object's junction
 // right after it): the object's path, the table, the columns whose values (one array per column,
-// of its type) the statement takes as $1..$n, and the statement (SELECT DISTINCT id: jsonb).
+// of its type) the statement takes as $1..$n, the columns whose change can alter a document, and
+// the statement (SELECT DISTINCT id: jsonb).
 Datum
 ReverseLookupRows(FunctionCallInfo fcinfo)
 {

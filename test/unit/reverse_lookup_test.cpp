@@ -257,6 +257,24 @@ TEST(ReverseLookup, TableTwiceIncludingTheRoot)
 	                          "OPERATOR(pg_catalog.=) \"t1\".original_language_id AND \"t1\".language_id IS NOT NULL");
 }
 
+TEST(ReverseLookup, WatchedColumnsAreThoseADocumentReads)
+{
+	// film: film_id (shown), language_id (joined by the language object); not original_language_id.
+	std::vector<ReverseLookup> lookups =
+	    Lookups(kFilm, "film_id,language:language!film_language_id_fkey(name),actors:actor(last_name)");
+	ASSERT_EQ(Places(lookups), (std::vector<std::string>{":2", "language:1", "actors:3", "actors:4j"}));
+	EXPECT_EQ(lookups[0].watched, (std::vector<int>{1, 3}));
+	EXPECT_EQ(lookups[1].watched, (std::vector<int>{1, 2})); // language_id joined, name shown
+	EXPECT_EQ(lookups[2].watched, (std::vector<int>{1, 2})); // actor_id joined and ordered by, last_name
+	EXPECT_EQ(lookups[3].watched, (std::vector<int>{1, 2})); // the junction's key: both foreign keys
+	// inventory shows only its id, but its film_id joins it to the film.
+	EXPECT_EQ(Lookups(kFilm, "title,inventory(inventory_id)")[1].watched, (std::vector<int>{1, 2}));
+	// The root's key is its document's id, shown or not; its title only when shown.
+	EXPECT_EQ(Lookups(kFilm, "film_id")[0].watched, std::vector<int>{1});
+	EXPECT_EQ(Lookups(kFilm, "title")[0].watched, (std::vector<int>{1, 2}));
+	EXPECT_EQ(Lookups(kRental, "inventory_id")[0].watched, (std::vector<int>{1, 2, 3}));
+}
+
 TEST(ReverseLookup, RootWithoutPrimaryKey)
 {
 	FakeCatalog catalog = Pagila();
