@@ -26,3 +26,17 @@ CREATE OR REPLACE FUNCTION store._shape_query(source regclass, shape text, root_
     RETURNS text
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_shape_query';
 REVOKE ALL ON FUNCTION store._shape_query(regclass, text, text) FROM PUBLIC;
+
+-- For each place a table occurs in the shape resolved for source (the root first, then depth first
+-- in document order; a many-to-many object's junction right after the object): the object's path,
+-- the table, and the statement mapping a set of that table's changed rows to the DISTINCT ids
+-- (jsonb, as the store renders them) of the root rows whose documents show them. The rows are
+-- given as one array per column of columns ($1 .. $n, each of that column's type, zipped row by
+-- row): the columns joining the table to its parent object. watched: the table's columns whose
+-- change can alter a document (shown, joined or ordered by; the root's key); an update changing
+-- none of them affects no document. Maintenance of nested keys runs these with the old and new
+-- values of the rows a transaction changed.
+CREATE OR REPLACE FUNCTION store._reverse_lookups(source regclass, shape text)
+    RETURNS TABLE (path text, table_name regclass, columns text[], watched text[], lookup_sql text)
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_reverse_lookups';
+REVOKE ALL ON FUNCTION store._reverse_lookups(regclass, text) FROM PUBLIC;

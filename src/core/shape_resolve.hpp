@@ -36,6 +36,7 @@ struct CatalogColumn {
 	int attnum = 0;
 	std::string name;     // as in the catalog
 	std::string sql_name; // quoted for SQL as PostgreSQL's quote_identifier does
+	CatalogOid type = 0;  // its type (pg_type oid); 0: unknown
 };
 
 // A top-level foreign key: referencing_table(referencing) REFERENCES referenced_table(referenced).

@@ -48,6 +48,7 @@ struct PlainTable {
 	AttrNumber *attnums;
 	const char **column_names;
 	const char **column_sql_names;
+	Oid *column_types;
 	int nkeys;
 	AttrNumber key[INDEX_MAX_KEYS];
 	int nindexes;
@@ -80,6 +81,7 @@ ReadColumns(Relation rel, PlainTable *table)
 	table->attnums = static_cast<AttrNumber *>(palloc(sizeof(AttrNumber) * Max(desc->natts, 1)));
 	table->column_names = static_cast<const char **>(palloc(sizeof(char *) * Max(desc->natts, 1)));
 	table->column_sql_names = static_cast<const char **>(palloc(sizeof(char *) * Max(desc->natts, 1)));
+	table->column_types = static_cast<Oid *>(palloc(sizeof(Oid) * Max(desc->natts, 1)));
 	table->ncolumns = 0;
 	for (int i = 0; i < desc->natts; i++) {
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -88,6 +90,7 @@ ReadColumns(Relation rel, PlainTable *table)
 		table->attnums[table->ncolumns] = att->attnum;
 		table->column_names[table->ncolumns] = pstrdup(NameStr(att->attname));
 		table->column_sql_names[table->ncolumns] = pstrdup(quote_identifier(NameStr(att->attname)));
+		table->column_types[table->ncolumns] = att->atttypid;
 		table->ncolumns++;
 	}
 }
@@ -233,7 +236,8 @@ ToCore(const PlainTable &plain)
 	table.kind = plain.kind;
 	table.is_partition = plain.is_partition;
 	for (int i = 0; i < plain.ncolumns; i++)
-		table.columns.push_back({plain.attnums[i], plain.column_names[i], plain.column_sql_names[i]});
+		table.columns.push_back(
+		    {plain.attnums[i], plain.column_names[i], plain.column_sql_names[i], plain.column_types[i]});
 	table.primary_key = Attnums(plain.key, plain.nkeys);
 	for (int i = 0; i < plain.nindexes; i++) {
 		table.indexes.push_back(Attnums(plain.indexes[i].columns, plain.indexes[i].count));

@@ -145,7 +145,7 @@ SELECT err($$SELECT store._shape_query('film', 'title', NULL)$$);
 SELECT err($$SELECT store._shape_query('film', 'title', '')$$);
 -- Internal: PUBLIC may not run them.
 SELECT p.oid::regprocedure, has_function_privilege('public', p.oid, 'EXECUTE') AS public_may_run
-  FROM pg_proc AS p WHERE p.proname IN ('_explain_shape', '_shape_query') ORDER BY 1::text;
+  FROM pg_proc AS p WHERE p.proname IN ('_explain_shape', '_shape_query') ORDER BY p.proname;
 
 ---------------------------------------------------------------------------------------------
 -- The rendering query equals the hand-written nested query
