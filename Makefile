@@ -31,11 +31,16 @@ SHLIB_LINK += -lstdc++
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# Objects depend on the headers they include (PGXS tracks no header dependencies): g++ writes a
+# .d file next to each object, read on the next make.
+override CXXFLAGS += -MMD -MP
+-include $(OBJS:.o=.d)
+
 # Debian's PGXS also emits LLVM bitcode with clang (C++14 by default): give it our flags too.
 COMPILE.cxx.bc += $(PG_CXXFLAGS) -Wno-unknown-warning-option -Wno-string-concatenation
 COMPILE.cc.bc += $(PG_CPPFLAGS)
 
-EXTRA_CLEAN = test/results test/regression.diffs test/regression.out test/isolation_output build
+EXTRA_CLEAN = test/results test/regression.diffs test/regression.out test/isolation_output build $(OBJS:.o=.d)
 
 $(STORE_INSTALL_SCRIPT): $(STORE_INSTALL_SOURCES)
 	cat $^ > $@
