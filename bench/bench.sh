@@ -344,9 +344,10 @@ shape_table() {
         *) q "SELECT store_register('$t', '$t', filter => '$reg')" >/dev/null ;;
     esac
 }
-# shape_fill(table, from, to): the INSERT of rows from..to (the fill of the 7-column table, plus grp).
+# shape_fill(table, from, to, [grp]): the INSERT of rows from..to (the fill of the 7-column table,
+# plus grp: the expression over g given, g % 100 by default).
 shape_fill() {
-    echo "INSERT INTO $1 SELECT g % 100, g, 'item ' || g, g * 1.25, g % 100, ARRAY['tag' || g % 7, 'x'], g % 2 = 0, '2026-11-25 12:00:00+00'::timestamptz + g * interval '1 second' FROM generate_series($2, $3) g"
+    echo "INSERT INTO $1 SELECT ${4:-g % 100}, g, 'item ' || g, g * 1.25, g % 100, ARRAY['tag' || g % 7, 'x'], g % 2 = 0, '2026-11-25 12:00:00+00'::timestamptz + g * interval '1 second' FROM generate_series($2, $3) g"
 }
 # shape_cycle(table): one round's batches on an empty table, "insert update delete" in ms: INSERT of
 # SHAPE_ROWS rows, UPDATE of all of them, DELETE of all of them; then the table and the store's
@@ -414,32 +415,41 @@ shape_read() {
     q "VACUUM $1, store.entries"
 }
 
+# Composite ids are read in three layouts: single_s (ids [id]: the documents' index order is the
+# order they were written in), comp_s ([grp,id] with grp = id % 100: index order jumps across the
+# store's pages, as for keys whose first column interleaves writes, e.g. per tenant) and ordered_s
+# ([grp,id] written in id order): ordered_s against single_s is the cost of composite ids
+# themselves, comp_s against ordered_s the cost of reading documents out of their written order.
 section_shapes_read() {
     echo "== S: reading $SHAPE_READ_ROWS rows by id shape, $SHAPE_ROUNDS alternating rounds" >&2
     unregister_all
-    local name round snap rows chg hist
-    shape_table single_s id 0 all; shape_table comp_s grp,id 0 all
+    local name round snap rows chg hist i names=(single comp ordered)
+    shape_table single_s id 0 all; shape_table comp_s grp,id 0 all; shape_table ordered_s grp,id 0 all
     q "$(shape_fill single_s 1 "$SHAPE_READ_ROWS")"; q "$(shape_fill comp_s 1 "$SHAPE_READ_ROWS")"
+    q "$(shape_fill ordered_s 1 "$SHAPE_READ_ROWS" "g * 100 / $SHAPE_READ_ROWS")"
     q "VACUUM FULL ANALYZE"
     declare -A runs=()
     for round in $(seq 1 "$SHAPE_ROUNDS"); do
-        for name in single comp; do # even rounds start with comp
-            [ $((round % 2)) = 0 ] && name=$([ $name = single ] && echo comp || echo single)
+        for i in 0 1 2; do # each round starts one variant further
+            name=${names[$(((i + round) % 3))]}
             read -r snap rows chg hist < <(shape_read "${name}_s")
             runs[$name.snap]+=" $snap"; runs[$name.rows]+=" $rows"; runs[$name.chg]+=" $chg"; runs[$name.hist]+=" $hist"
         done
     done
-    # read_row(label, measure)
+    # read_row(label, variant, measure): the variant against single_s
     read_row() {
         local s c
-        s=$(med ${runs[single.$2]}); c=$(med ${runs[comp.$2]})
+        s=$(med ${runs[single.$3]}); c=$(med ${runs[$2.$3]})
         shape_report "S $1, ms" "-" "$c" "$s" "-" "$(ratio "$c" "$s")"
     }
-    read_row "store_snapshot(key) of $SHAPE_READ_ROWS composite ids [grp,id]" snap
-    read_row "  ... streamed by store_snapshot_rows" rows
-    read_row "  ... store_changes: $SHAPE_CHANGED changed rows" chg
-    read_row "  ... store_history: $SHAPE_CHANGED changed rows" hist
-    q "DROP TABLE single_s, comp_s"
+    for name in ordered comp; do
+        [ $name = ordered ] && read_row "store_snapshot(key), $SHAPE_READ_ROWS ids [grp,id] in written order" $name snap
+        [ $name = comp ] && read_row "store_snapshot(key), $SHAPE_READ_ROWS ids [grp,id], grp = id % 100" $name snap
+        read_row "  ... streamed by store_snapshot_rows" $name rows
+        read_row "  ... store_changes: $SHAPE_CHANGED changed rows" $name chg
+        read_row "  ... store_history: $SHAPE_CHANGED changed rows" $name hist
+    done
+    q "DROP TABLE single_s, comp_s, ordered_s"
     unregister_all
 }
 
