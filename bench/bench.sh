@@ -367,7 +367,7 @@ med() { printf '%s\n' "$@" | median; }
 section_shapes_write() {
     echo "== S: bulk INSERT/UPDATE/DELETE of $SHAPE_ROWS rows by table shape, $SHAPE_ROUNDS alternating rounds" >&2
     unregister_all
-    local spec name t pk parts reg round i n=${#SHAPES[@]} ins upd del
+    local spec name t pk parts reg round i op n=${#SHAPES[@]} ins upd del
     for spec in "${SHAPES[@]}"; do read -r _ t pk parts reg <<<"$spec"; shape_table "$t" "$pk" "$parts" "$reg"; done
     q "VACUUM ANALYZE"
     declare -A runs=()
