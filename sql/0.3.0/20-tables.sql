@@ -14,7 +14,6 @@ AS $$
 DECLARE
     rel record;
     pk record;
-    names name[] := '{}';
 BEGIN
     SELECT c.relkind, c.relnamespace INTO rel FROM pg_catalog.pg_class AS c WHERE c.oid = source;
     IF rel.relkind IS DISTINCT FROM 'r' AND rel.relkind IS DISTINCT FROM 'p' THEN
@@ -38,13 +37,9 @@ BEGIN
             USING ERRCODE = 'feature_not_supported',
                   HINT = 'The store needs a primary key that is checked immediately.';
     END IF;
-    -- one index probe per column, a plan kept for the session (a join over generate_series was
-    -- planned again on every call: readers check every key's shape on every read)
-    FOR n IN 0 .. pk.indnkeyatts - 1 LOOP
-        names := names || (SELECT a.attname FROM pg_catalog.pg_attribute AS a
-                            WHERE a.attrelid = source AND a.attnum = pk.indkey[n]);
-    END LOOP;
-    RETURN names;
+    RETURN (SELECT pg_catalog.array_agg(a.attname ORDER BY s.n)
+              FROM pg_catalog.generate_series(0, pk.indnkeyatts - 1) AS s(n)
+              JOIN pg_catalog.pg_attribute AS a ON a.attrelid = source AND a.attnum = pk.indkey[s.n]);
 END
 $$;
 
@@ -122,22 +117,19 @@ AS $$
 $$;
 
 -- The document's signature (see 0.1.0): the chosen columns' names and types, then the primary
--- key's columns (one name, as before, for a single-column key). PL/pgSQL keeps its plan for the
--- session: as an SQL function called from store._may_read it was planned again for every key read.
+-- key's columns (one name, as before, for a single-column key).
 CREATE OR REPLACE FUNCTION store._shape(source regclass, column_numbers int2[]) RETURNS text
-    LANGUAGE plpgsql STABLE
+    LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-BEGIN
-    RETURN (SELECT coalesce(string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', '
+    SELECT coalesce(string_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod), ', '
                                ORDER BY coalesce(array_position($2, a.attnum), a.attnum)), '')
            || ' | primary key '
            || (SELECT string_agg(quote_ident(c.name), ', ' ORDER BY c.n)
                  FROM unnest(store._primary_key_columns($1)) WITH ORDINALITY AS c(name, n))
       FROM pg_attribute AS a
      WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
-       AND ($2 IS NULL OR a.attnum = ANY ($2)));
-END
+       AND ($2 IS NULL OR a.attnum = ANY ($2))
 $$;
 
 -- Partitioned tables. PostgreSQL clones a root's row triggers to every partition, present and
