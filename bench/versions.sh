@@ -8,6 +8,7 @@
 # the statement (user + system from /proc, 10 ms ticks: short calls run in a loop), which other
 # work on a shared machine disturbs far less than wall-clock time.
 #   bash bench/versions.sh smoke|full HOST:PORT HOST:PORT [HOST:PORT...]   (the first is the base)
+# VERSIONS_ONLY='regex' runs only the workloads whose label matches (e.g. 'W1 delete').
 # e.g. with two private installs (see BENCHMARKS.md for the commands that build them):
 #   bash bench/versions.sh full /tmp/pg-bench020-sock:5493 /tmp/pg-bench-sock:5492
 set -euo pipefail
@@ -22,6 +23,9 @@ else
     ROUNDS=1; W1_SECONDS=2; W1_DELETES=1000; W2_ROWS=5000; R1_ROWS=5000; R2_HISTORY=20000
     R2_CALLS=20; RELOAD_ROWS=5000; MANY_KEYS=10
 fi
+# VERSIONS_ROUNDS=n: more (or fewer) rounds; each table's 100000 rows still cover every round's deletes
+ROUNDS=${VERSIONS_ROUNDS:-$ROUNDS}
+W1_DELETES=$((W1_DELETES < 25000 / ROUNDS ? W1_DELETES : 25000 / ROUNDS))
 work=$(mktemp -d /tmp/store-versions.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -148,6 +152,7 @@ for side in $sides; do versions+=("$(on "$side" setup | tail -n 1):${targets[$si
 results=()
 for spec in "${WORKLOADS[@]}"; do
     label=${spec%%|*}; command=${spec#*|}
+    [[ $label =~ ${VERSIONS_ONLY:-.} ]] || continue
     declare -A runs=()
     for round in $(seq 1 "$ROUNDS"); do
         for side in $sides; do # round r starts with side r - 1 (modulo the number of sides)
