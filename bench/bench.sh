@@ -2,8 +2,8 @@
 # The benchmark: every workload against the bare table, the store extension and the PL/pgSQL
 # baseline, in one run, printing absolute figures and ratios. Runs inside a throwaway cluster
 # (bench/run starts it with pg_virtualenv). Usage: bench.sh smoke|full; BENCH_SECTIONS="r1 memory"
-# runs only those sections (w1 w2 r1 r2 reload notify memory notifier; memory_feed is the part of
-# memory that reads a large history).
+# runs only those sections (w1 w2 r1 r2 reload notify memory notifier shapes; memory_feed is the part
+# of memory that reads a large history; shapes_write and shapes_read are the two halves of shapes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-smoke}
@@ -12,9 +12,11 @@ export PGDATABASE=store_bench
 if [ "$mode" = full ]; then
     W1_ROUNDS=5; W1_ROUND_SECONDS=6; W1_DELETES=4000; W2_SIZES="200000 1000000"; R1_ROWS=270000; R1_KEYS=100; R1_KEY_ROWS=10000
     R2_HISTORY=10000000; RELOAD_ROWS=1000000; NOTIFY_SAMPLES=1000; BIG_ROWS=8000000; FEED_HISTORY=3000000
+    SHAPE_ROUNDS=5; SHAPE_ROWS=100000; SHAPE_READ_ROWS=270000; SHAPE_CHANGED=10000
 else
     W1_ROUNDS=1; W1_ROUND_SECONDS=3; W1_DELETES=2000; W2_SIZES="20000"; R1_ROWS=20000; R1_KEYS=10; R1_KEY_ROWS=1000
     R2_HISTORY=100000; RELOAD_ROWS=20000; NOTIFY_SAMPLES=100; BIG_ROWS=20000; FEED_HISTORY=20000
+    SHAPE_ROUNDS=1; SHAPE_ROWS=5000; SHAPE_READ_ROWS=5000; SHAPE_CHANGED=1000
 fi
 work=$(mktemp -d /tmp/store-bench.XXXXXX)
 chmod 777 "$work"
@@ -32,6 +34,8 @@ ratio() { echo "scale=2; $1 / $2" | bc; }
 row() { printf '%-58s %12s %12s %12s %10s %10s\n' "$@"; }
 results=()
 report() { results+=("$(row "$@")"); printf '%s\n' "$(row "$@")" >&2; }
+shape_results=() # the shapes section's rows: their columns differ (see section_shapes)
+shape_report() { shape_results+=("$(row "$@")"); printf '%s\n' "$(row "$@")" >&2; }
 
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS store_bench" -c "CREATE DATABASE store_bench"
 q "CREATE EXTENSION store"
@@ -306,11 +310,164 @@ section_notifier() {
     psql -X -q -c "ALTER SYSTEM RESET shared_preload_libraries"
 }
 
-for section in ${BENCH_SECTIONS:-w1 w2 r1 r2 reload notify memory notifier}; do
+# ---- The table shapes of 0.3.0: composite keys, partitioned tables, partial keys (filters) ----
+# Every variant is the 7-column table plus grp int (a second key column, grp = id % 100), filled
+# alike; "name table primary-key partitions registration" ('-': not registered, 'all': every row,
+# otherwise the filter). active is true on every other row, so the filter keeps half of them.
+SHAPES=(
+    "bare bare_s id 0 -"
+    "single single_s id 0 all"
+    "bare_comp barec_s grp,id 0 -"
+    "composite comp_s grp,id 0 all"
+    "bare_part barep_s id 4 -"
+    "partitioned part_s id 4 all"
+    "filtered filt_s id 0 active"
+)
+SHAPE_COLUMNS="grp int, id bigint, name text, price numeric(12,2), qty int, tags text[], active bool, updated_at timestamptz"
+
+# shape_table(table, primary-key, partitions, registration): the table afresh, hash-partitioned on
+# id when partitions > 0, registered at its root under its own name as key.
+shape_table() {
+    local t=$1 pk=$2 parts=$3 reg=$4 i
+    q "DROP TABLE IF EXISTS $t CASCADE"
+    if [ "$parts" -gt 0 ]; then
+        q "CREATE TABLE $t ($SHAPE_COLUMNS, PRIMARY KEY ($pk)) PARTITION BY HASH (id)"
+        for i in $(seq 0 $((parts - 1))); do
+            q "CREATE TABLE ${t}_$i PARTITION OF $t FOR VALUES WITH (MODULUS $parts, REMAINDER $i)"
+        done
+    else
+        q "CREATE TABLE $t ($SHAPE_COLUMNS, PRIMARY KEY ($pk))"
+    fi
+    case $reg in
+        -) ;;
+        all) q "SELECT store_register('$t', '$t')" >/dev/null ;;
+        *) q "SELECT store_register('$t', '$t', filter => '$reg')" >/dev/null ;;
+    esac
+}
+# shape_fill(table, from, to, [grp]): the INSERT of rows from..to (the fill of the 7-column table,
+# plus grp: the expression over g given, g % 100 by default).
+shape_fill() {
+    echo "INSERT INTO $1 SELECT ${4:-g % 100}, g, 'item ' || g, g * 1.25, g % 100, ARRAY['tag' || g % 7, 'x'], g % 2 = 0, '2026-11-25 12:00:00+00'::timestamptz + g * interval '1 second' FROM generate_series($2, $3) g"
+}
+# shape_cycle(table): one round's batches on an empty table, "insert update delete" in ms: INSERT of
+# SHAPE_ROWS rows, UPDATE of all of them, DELETE of all of them; then the table and the store's
+# tables are emptied of dead rows (history truncated) so that every round starts alike.
+shape_cycle() {
+    local t=$1 ins upd del
+    ins=$(ms "$(shape_fill "$t" 1 "$SHAPE_ROWS")")
+    upd=$(ms "UPDATE $t SET qty = qty + 1, updated_at = updated_at + interval '1 second'")
+    del=$(ms "DELETE FROM $t")
+    q "TRUNCATE store.history"
+    q "VACUUM $t, store.entries, store.history"
+    echo "$ins $upd $del"
+}
+# med(values...): the median of its arguments.
+med() { printf '%s\n' "$@" | median; }
+
+section_shapes_write() {
+    echo "== S: bulk INSERT/UPDATE/DELETE of $SHAPE_ROWS rows by table shape, $SHAPE_ROUNDS alternating rounds" >&2
+    unregister_all
+    local spec name t pk parts reg round i op n=${#SHAPES[@]} ins upd del
+    for spec in "${SHAPES[@]}"; do read -r _ t pk parts reg <<<"$spec"; shape_table "$t" "$pk" "$parts" "$reg"; done
+    q "VACUUM ANALYZE"
+    declare -A runs=()
+    for round in $(seq 1 "$SHAPE_ROUNDS"); do
+        for i in $(seq 0 $((n - 1))); do # each round starts one variant further: no variant always first
+            read -r name t pk parts reg <<<"${SHAPES[$(((i + round) % n))]}"
+            read -r ins upd del < <(shape_cycle "$t")
+            runs[$name.insert]+=" $ins"; runs[$name.update]+=" $upd"; runs[$name.delete]+=" $del"
+        done
+    done
+    declare -A m=()
+    for spec in "${SHAPES[@]}"; do
+        read -r name _ <<<"$spec"
+        for op in insert update delete; do m[$name.$op]=$(med ${runs[$name.$op]}); done
+    done
+    # shape_row(label, bare variant, shape variant, reference variant or -, op)
+    shape_row() {
+        local ref="-" vs="-"
+        [ "$4" != - ] && ref=${m[$4.$5]} && vs=$(ratio "${m[$3.$5]}" "$ref")
+        shape_report "S $1: bulk $5 of $SHAPE_ROWS rows, ms" "${m[$2.$5]}" "${m[$3.$5]}" "$ref" \
+            "$(ratio "${m[$3.$5]}" "${m[$2.$5]}")" "$vs"
+    }
+    for op in insert update delete; do
+        shape_row "single key (id)" bare single - $op
+        shape_row "composite key (grp, id)" bare_comp composite single $op
+        shape_row "partitioned, 4 hash partitions" bare_part partitioned single $op
+        shape_row "filter active (half the rows)" bare filtered single $op
+    done
+    for spec in "${SHAPES[@]}"; do read -r _ t _ <<<"$spec"; q "DROP TABLE $t CASCADE"; done
+    unregister_all
+}
+
+# shape_read(key): "snapshot rows changes history" in ms for one key: store_snapshot as one value
+# and streamed, then store_changes and store_history since a version after which SHAPE_CHANGED of
+# its rows (and nothing else) changed; the dead rows are vacuumed for the next round.
+shape_read() {
+    local snap rows version
+    snap=$(ms "COPY (SELECT store_snapshot('$1')) TO '/dev/null'")
+    rows=$(ms "COPY (SELECT * FROM store_snapshot_rows('$1')) TO '/dev/null'")
+    version=$(q "SELECT store_version()")
+    q "UPDATE $1 SET qty = qty + 1 WHERE id <= $SHAPE_CHANGED"
+    echo "$snap $rows" \
+         "$(ms "COPY (SELECT store_changes('$version')) TO '/dev/null'")" \
+         "$(ms "COPY (SELECT * FROM store_history('$version')) TO '/dev/null'")"
+    q "VACUUM $1, store.entries"
+}
+
+# Composite ids are read in three layouts: single_s (ids [id]: the documents' index order is the
+# order they were written in), comp_s ([grp,id] with grp = id % 100: index order jumps across the
+# store's pages, as for keys whose first column interleaves writes, e.g. per tenant) and ordered_s
+# ([grp,id] written in id order): ordered_s against single_s is the cost of composite ids
+# themselves, comp_s against ordered_s the cost of reading documents out of their written order.
+section_shapes_read() {
+    echo "== S: reading $SHAPE_READ_ROWS rows by id shape, $SHAPE_ROUNDS alternating rounds" >&2
+    unregister_all
+    local name round snap rows chg hist i names=(single comp ordered)
+    shape_table single_s id 0 all; shape_table comp_s grp,id 0 all; shape_table ordered_s grp,id 0 all
+    q "$(shape_fill single_s 1 "$SHAPE_READ_ROWS")"; q "$(shape_fill comp_s 1 "$SHAPE_READ_ROWS")"
+    q "$(shape_fill ordered_s 1 "$SHAPE_READ_ROWS" "g * 100 / $SHAPE_READ_ROWS")"
+    q "VACUUM FULL ANALYZE"
+    declare -A runs=()
+    for round in $(seq 1 "$SHAPE_ROUNDS"); do
+        for i in 0 1 2; do # each round starts one variant further
+            name=${names[$(((i + round) % 3))]}
+            read -r snap rows chg hist < <(shape_read "${name}_s")
+            runs[$name.snap]+=" $snap"; runs[$name.rows]+=" $rows"; runs[$name.chg]+=" $chg"; runs[$name.hist]+=" $hist"
+        done
+    done
+    # read_row(label, variant, measure): the variant against single_s
+    read_row() {
+        local s c
+        s=$(med ${runs[single.$3]}); c=$(med ${runs[$2.$3]})
+        shape_report "S $1, ms" "-" "$c" "$s" "-" "$(ratio "$c" "$s")"
+    }
+    for name in ordered comp; do
+        [ $name = ordered ] && read_row "store_snapshot(key), $SHAPE_READ_ROWS ids [grp,id] in written order" $name snap
+        [ $name = comp ] && read_row "store_snapshot(key), $SHAPE_READ_ROWS ids [grp,id], grp = id % 100" $name snap
+        read_row "  ... streamed by store_snapshot_rows" $name rows
+        read_row "  ... store_changes: $SHAPE_CHANGED changed rows" $name chg
+        read_row "  ... store_history: $SHAPE_CHANGED changed rows" $name hist
+    done
+    q "DROP TABLE single_s, comp_s, ordered_s"
+    unregister_all
+}
+
+section_shapes() {
+    section_shapes_write
+    section_shapes_read
+}
+
+for section in ${BENCH_SECTIONS:-w1 w2 r1 r2 reload notify memory shapes notifier}; do
     "section_$section"
 done
 
 echo
 row "workload" "bare" "store" "plpgsql" "store/bare" "store/pl"
 printf '%s\n' "${results[@]}"
+if [ ${#shape_results[@]} -gt 0 ]; then # shapes: bare = the same shape unregistered, ref = the single-key store
+    echo
+    row "table shape" "bare" "shape" "single key" "shape/bare" "shape/single"
+    printf '%s\n' "${shape_results[@]}"
+fi
 rm -rf "$work"
