@@ -23,8 +23,8 @@ constexpr int16 kTruncateTriggerType = TRIGGER_TYPE_TRUNCATE;
 Oid
 CaptureFunction()
 {
-	return LookupFuncName(list_make2(makeString(pstrdup(sql::kSchema)), makeString(pstrdup("capture"))), 0, nullptr,
-	                      true);
+	return LookupFuncName(list_make2(makeString(pstrdup(sql::kSchema)), makeString(pstrdup(sql::kCaptureFunction))), 0,
+	                      nullptr, true);
 }
 
 // One of key's trigger names, truncated to a name as SQL's ::name truncates it.

@@ -122,10 +122,10 @@ MayReadSql(FunctionCallInfo fcinfo)
 		PG_RETURN_BOOL(false);
 	HeapTupleHeader registration = PG_GETARG_HEAPTUPLEHEADER(0);
 	bool source_null, key_null, shape_null, columns_null;
-	Oid relid = DatumGetObjectId(RegistrationField(registration, "source", &source_null));
-	Datum key = RegistrationField(registration, "key", &key_null);
-	Datum shape = RegistrationField(registration, "shape", &shape_null);
-	Datum columns = RegistrationField(registration, "column_numbers", &columns_null);
+	Oid relid = DatumGetObjectId(RegistrationField(registration, sql::kKeysSource, &source_null));
+	Datum key = RegistrationField(registration, sql::kKeysKey, &key_null);
+	Datum shape = RegistrationField(registration, sql::kKeysShape, &shape_null);
+	Datum columns = RegistrationField(registration, sql::kKeysColumnNumbers, &columns_null);
 	if (source_null || key_null || shape_null)
 		PG_RETURN_BOOL(false);
 	Oid reader = PG_GETARG_OID(1);

@@ -37,6 +37,7 @@
 #define STORE_SQL_KEYS_KEY "key"
 #define STORE_SQL_KEYS_SOURCE "source"
 #define STORE_SQL_KEYS_COLUMN_NUMBERS "column_numbers"
+#define STORE_SQL_KEYS_SHAPE "shape"
 #define STORE_SQL_FILTER_NODE_COLUMN "filter_node"
 
 // Columns of store.entries.
@@ -111,6 +112,14 @@ namespace store::pg::sql {
 // Catalog lookups by name (unqualified: the schema is looked up on its own).
 constexpr char kSchema[] = STORE_SQL_SCHEMA;
 constexpr char kKeysTable[] = STORE_SQL_KEYS_TABLE;
+
+// The capture trigger function (store.capture()), and the fields of a store.keys row that
+// store._may_read reads.
+constexpr char kCaptureFunction[] = "capture";
+constexpr char kKeysKey[] = STORE_SQL_KEYS_KEY;
+constexpr char kKeysSource[] = STORE_SQL_KEYS_SOURCE;
+constexpr char kKeysShape[] = STORE_SQL_KEYS_SHAPE;
+constexpr char kKeysColumnNumbers[] = STORE_SQL_KEYS_COLUMN_NUMBERS;
 constexpr char kEntriesTable[] = STORE_SQL_ENTRIES_TABLE;
 constexpr char kHistoryTable[] = STORE_SQL_HISTORY_TABLE;
 constexpr char kHistorySeq[] = STORE_SQL_HISTORY_SEQ_TABLE;
