@@ -731,7 +731,7 @@ CheckStatement(const ApplyTable &table, const JsonValue &expect, const JsonValue
 		const ApplyColumn *column = FindColumn(table, member.first);
 		if (column == nullptr || !column->writable)
 			NotAField(table, member.first, change, index);
-		same += (same.empty() ? "" : " AND ") + std::string("pg_catalog.coalesce(pg_catalog.to_jsonb(x.") +
+		same += (same.empty() ? "" : " AND ") + std::string("COALESCE(pg_catalog.to_jsonb(x.") +
 		        QuoteIdentifier(member.first) +
 		        "), 'null'::pg_catalog.jsonb) OPERATOR(pg_catalog.=) ($1::pg_catalog.jsonb " +
 		        "OPERATOR(pg_catalog.->) " + QuoteLiteral(member.first) + ")";
