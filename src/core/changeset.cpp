@@ -552,6 +552,14 @@ IsIdAlias(const ApplyTable &table, std::string_view field)
 	return field == "id" && FindColumn(table, "id") == nullptr;
 }
 
+// True for a value a key column can take from an id: a number, a string or a boolean.
+bool
+IsScalar(const JsonValue &value)
+{
+	return value.kind == JsonValue::Kind::kNumber || value.kind == JsonValue::Kind::kString ||
+	       value.kind == JsonValue::Kind::kBool;
+}
+
 [[noreturn]] void
 NotAField(const ApplyTable &table, const std::string &field, std::size_t change, std::size_t index)
 {
@@ -568,10 +576,7 @@ KeyObject(const ApplyTable &table, const JsonValue &id, std::size_t change, std:
 {
 	JsonValue key;
 	key.kind = JsonValue::Kind::kObject;
-	auto scalar = [](const JsonValue &v) {
-		return v.kind == JsonValue::Kind::kNumber || v.kind == JsonValue::Kind::kString ||
-		       v.kind == JsonValue::Kind::kBool;
-	};
+	auto scalar = IsScalar;
 	if (table.primary_key.size() == 1) {
 		if (!scalar(id))
 			Malformed(change, index, "the id of key \"" + table.key + "\" is one value (a number or a string)");
@@ -658,6 +663,8 @@ RowValues(const ApplyTable &table, ChangeOp op, const ChangeEntity &entity, std:
 		const ApplyColumn *column = FindColumn(table, member.first);
 		if (column == nullptr || !column->writable)
 			NotAField(table, member.first, change, index);
+		if (column->primary_key && !IsScalar(member.second))
+			Malformed(change, index, "key column \"" + member.first + "\" takes one value (a number or a string)");
 		values.members.push_back(member);
 	}
 	for (std::size_t i = 0; i < values.members.size(); i++) {

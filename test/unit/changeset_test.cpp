@@ -255,3 +255,15 @@ TEST(Plan, RefusesFieldsTheKeyDoesNotHold)
 	    PlanState(Orders(), R"({"changes":[{"op":"add","entityName":"o","entities":[{"status":{"$tmp":"t"}}]}]})"),
 	    "22023");
 }
+
+TEST(Plan, KeyColumnsTakeOneValue)
+{
+	ApplyTable table = Orders();
+	EXPECT_EQ(PlanState(table, R"({"changes":[{"op":"upsert","entityName":"o","entities":[{"id":[1,2]}]}]})"), "22023");
+	EXPECT_EQ(PlanState(table, R"({"changes":[{"op":"upsert","entityName":"o","entities":[{"id":null}]}]})"), "22023");
+	EXPECT_EQ(PlanState(table, R"({"changes":[{"op":"add","entityName":"o","entities":[{"id":{"a":1}}]}]})"), "22023");
+	EXPECT_EQ(
+	    PlanState(Lines(), R"({"changes":[{"op":"add","entityName":"l","entities":[{"order_id":[1],"line_no":1}]}]})"),
+	    "22023");
+	EXPECT_EQ(PlanState(table, R"({"changes":[{"op":"upsert","entityName":"o","entities":[{"id":"7"}]}]})"), "");
+}
