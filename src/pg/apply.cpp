@@ -116,6 +116,7 @@ Execute(const std::string &sql, const std::vector<std::string> &args, bool as_ow
 			for (uint64 r = 0; r < rows; r++)
 				for (int c = 0; c < columns; c++)
 					cells[r * columns + c] = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, c + 1);
+			SPI_freetuptable(SPI_tuptable);
 		}
 	});
 	std::vector<Row> result;

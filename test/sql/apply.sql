@@ -18,6 +18,9 @@ CREATE FUNCTION apply_audit() RETURNS trigger LANGUAGE plpgsql AS
 CREATE TRIGGER apply_audit AFTER INSERT OR UPDATE OR DELETE ON apply_lines FOR EACH ROW EXECUTE FUNCTION apply_audit();
 SELECT store_register('orders', 'apply_orders', ARRAY['id', 'customer_id', 'status', 'price', 'tags', 'extra']);
 SELECT store_register('lines', 'apply_lines');
+-- A second key over the orders: the open ones (a filtered key). Its documents change with the
+-- writes to orders too, and the answers list them.
+SELECT store_register('open_orders', 'apply_orders', ARRAY['id', 'status'], 'status = ''new''');
 
 -- add: an order and its lines in one call; the order's id comes from its default ($tmp) and
 -- lands in the lines ($ref). Numbers keep their digits, arrays and objects go to array and jsonb
