@@ -63,11 +63,13 @@ SELECT jsonb_pretty(store_apply($$
   {"op": "update", "entityName": "orders", "entities": [{"id": 1, "changes": {"status": "shipped"}, "$expect": {"status": "new"}}]}]}
 $$));
 SELECT count(*) AS line_4 FROM apply_lines WHERE line_no = 4;
+SELECT count(*) AS line_4_documents FROM store.entries WHERE key = 'lines' AND id = '[1, 4]';
 -- A gone row is a conflict too (current null); a delete can carry $expect.
 SELECT store_apply('{"changes": [{"op": "delete", "entityName": "lines", "entities": [{"id": [5, 5], "$expect": {"qty": 1}}]}]}');
 SELECT store_apply('{"changes": [{"op": "update", "entityName": "orders", "entities": [{"id": 1, "changes": {}, "$expect": {"status": "paid", "extra": {"gift": true}}}]}]}');
 COMMIT;
 SELECT id, status FROM apply_orders ORDER BY id;
+SELECT count(*) AS problems FROM store_verify();
 
 -- Replays: the first mutation of a client applies and is recorded; the same one again (or an
 -- older one) writes nothing; a newer one applies.
@@ -114,6 +116,8 @@ SELECT err($$SELECT * FROM store.mutations$$);
 RESET ROLE;
 SELECT * FROM apply_lines ORDER BY order_id, line_no;
 SELECT client_id, last_mutation FROM store.mutations ORDER BY client_id;
+-- The documents follow the tables after all of it.
+SELECT count(*) AS problems FROM store_verify();
 
 SET client_min_messages = warning;
 DROP EXTENSION store CASCADE;
