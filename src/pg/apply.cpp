@@ -64,13 +64,17 @@ constexpr const char *kRecordMutation =
     "UPDATE store.mutations SET last_mutation = $2::pg_catalog.int8, applied_at = pg_catalog.now() "
     "WHERE client_id OPERATOR(pg_catalog.=) $1";
 
-// The last history row this transaction wrote before the batch (0: none).
-constexpr const char *kHistoryBefore = "SELECT COALESCE(pg_catalog.max(seq), 0) FROM store.history "
-                                       "WHERE xid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id_if_assigned()";
+// The last history row this transaction wrote before the batch (0: none); by the (origin, xid)
+// index.
+constexpr const char *kHistoryBefore =
+    "SELECT COALESCE(pg_catalog.max(seq), 0) FROM store.history "
+    "WHERE origin OPERATOR(pg_catalog.=) store._origin() AND xid OPERATOR(pg_catalog.=) "
+    "pg_catalog.pg_current_xact_id_if_assigned()";
 // The documents the batch changed: this transaction's history rows after $1.
 constexpr const char *kHistoryAfter =
     "SELECT cache_key, item::pg_catalog.text, state FROM store.history "
-    "WHERE xid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id_if_assigned() "
+    "WHERE origin OPERATOR(pg_catalog.=) store._origin() AND xid OPERATOR(pg_catalog.=) "
+    "pg_catalog.pg_current_xact_id_if_assigned() "
     "AND seq OPERATOR(pg_catalog.>) $1::pg_catalog.int8 AND item IS NOT NULL AND cache_key IS NOT NULL ORDER BY seq";
 // Whether reader $1 may read key $2 (store_get would not refuse it).
 constexpr const char *kMayRead = "SELECT store._may_read(k, $1::pg_catalog.oid, false) FROM store.keys k "
