@@ -606,12 +606,26 @@ IdExpression(const ApplyTable &table)
 	return sql + ")::pg_catalog.text";
 }
 
-// jsonb_populate_record over the table's row type for parameter $n.
+// The record of parameter $n (a jsonb object) as alias(column type, ...) over the named columns
+// only, converted by each column type's input (jsonb_to_record: arrays, composites, domains).
 std::string
-Populate(const ApplyTable &table, int parameter)
+Record(const ApplyTable &table, int parameter, const char *alias, const std::vector<std::string> &names)
 {
-	return "pg_catalog.jsonb_populate_record(NULL::" + table.relation + ", $" + std::to_string(parameter) +
-	       "::pg_catalog.jsonb)";
+	std::string sql =
+	    "pg_catalog.jsonb_to_record($" + std::to_string(parameter) + "::pg_catalog.jsonb) AS " + alias + "(";
+	for (std::size_t i = 0; i < names.size(); i++)
+		sql += (i ? ", " : "") + QuoteIdentifier(names[i]) + " " + FindColumn(table, names[i])->type;
+	return sql + ")";
+}
+
+// The names of the key's columns, in key order.
+std::vector<std::string>
+KeyNames(const ApplyTable &table)
+{
+	std::vector<std::string> names;
+	for (std::size_t k : table.primary_key)
+		names.push_back(table.columns[k].name);
+	return names;
 }
 
 // x.key = k.key for every key column, with each type's own equality.
@@ -710,7 +724,7 @@ InsertStatement(const ApplyTable &table, ChangeOp op, const std::vector<std::str
 			list += (i ? ", " : "") + QuoteIdentifier(columns[i]);
 			select += (i ? ", r." : "r.") + QuoteIdentifier(columns[i]);
 		}
-		sql += "(" + list + ") SELECT " + select + " FROM " + Populate(table, 1) + " AS r";
+		sql += "(" + list + ") SELECT " + select + " FROM " + Record(table, 1, "r", columns);
 	}
 	if (op == ChangeOp::kUpsert) {
 		std::string conflict, set;
@@ -745,7 +759,7 @@ CheckStatement(const ApplyTable &table, const JsonValue &expect, const JsonValue
 	}
 	ApplyStatement statement;
 	statement.sql = "SELECT " + (same.empty() ? std::string("true") : same) + " FROM " + table.relation + " AS x, " +
-	                Populate(table, 2) + " AS k WHERE " + KeyMatch(table) + " FOR UPDATE OF x";
+	                Record(table, 2, "k", KeyNames(table)) + " WHERE " + KeyMatch(table) + " FOR UPDATE OF x";
 	statement.values = RenderJson(expect);
 	statement.key = RenderJson(key);
 	return statement;
@@ -896,12 +910,13 @@ PlanEntity(const ApplyTable &table, ChangeOp op, const ChangeEntity &entity, std
 	write.values = RenderJson(entity.fields);
 	if (op == ChangeOp::kDelete) {
 		write.values = "{}";
-		write.sql = "DELETE FROM " + table.relation + " AS x USING " + Populate(table, 2) + " AS k WHERE " +
-		            KeyMatch(table) + " RETURNING " + IdExpression(table);
+		write.sql = "DELETE FROM " + table.relation + " AS x USING " + Record(table, 2, "k", KeyNames(table)) +
+		            " WHERE " + KeyMatch(table) + " RETURNING " + IdExpression(table);
 		plan.write = write;
 		return plan;
 	}
 	std::string set;
+	std::vector<std::string> names;
 	for (const auto &member : entity.fields.members) {
 		const ApplyColumn *column = FindColumn(table, member.first);
 		if (column == nullptr || !column->writable)
@@ -915,11 +930,13 @@ PlanEntity(const ApplyTable &table, ChangeOp op, const ChangeEntity &entity, std
 				Malformed(change, index, "field \"" + member.first + "\" is given twice");
 		}
 		set += (set.empty() ? "" : ", ") + QuoteIdentifier(member.first) + " = r." + QuoteIdentifier(member.first);
+		names.push_back(member.first);
 	}
 	if (set.empty())
 		return plan; // nothing to write: only the $expect check (if any) runs
-	write.sql = "UPDATE " + table.relation + " AS x SET " + set + " FROM " + Populate(table, 1) + " AS r, " +
-	            Populate(table, 2) + " AS k WHERE " + KeyMatch(table) + " RETURNING " + IdExpression(table);
+	write.sql = "UPDATE " + table.relation + " AS x SET " + set + " FROM " + Record(table, 1, "r", names) + ", " +
+	            Record(table, 2, "k", KeyNames(table)) + " WHERE " + KeyMatch(table) + " RETURNING " +
+	            IdExpression(table);
 	plan.write = write;
 	return plan;
 }

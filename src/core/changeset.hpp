@@ -86,6 +86,7 @@ struct ApplyColumn {
 	bool primary_key = false;
 	bool writable = false; // one of the key's chosen columns (every column when the key has none)
 	std::string equality;  // for a key column: the "OPERATOR(schema.=)" of its type
+	std::string type;      // its type as SQL, schema-qualified, with its modifier ("numeric(10,2)")
 };
 
 // The key's source table: its quoted, schema-qualified name and columns (key columns in key order).

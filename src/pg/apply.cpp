@@ -42,12 +42,12 @@ using store::pg::PgError;
 using Row = std::vector<std::optional<std::string>>;
 
 // The columns of a registered key's source table: its qualified name, each column's name and
-// type, its place in the primary key (NULL: none) and whether the key serializes it.
+// type, its place in the primary key (NULL: none), whether the key serializes it and its type modifier.
 constexpr const char *kTableColumns =
     "SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) "
     "pg_catalog.quote_ident(c.relname), a.attname::pg_catalog.text, a.atttypid::pg_catalog.oid::pg_catalog.text, "
     "pg_catalog.array_position(store._primary_key_columns(k.source), a.attname), "
-    "(k.column_numbers IS NULL OR a.attnum OPERATOR(pg_catalog.=) ANY (k.column_numbers)) "
+    "(k.column_numbers IS NULL OR a.attnum OPERATOR(pg_catalog.=) ANY (k.column_numbers)), a.atttypmod "
     "FROM store.keys k JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) k.source "
     "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
     "JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) k.source AND a.attnum OPERATOR(pg_catalog.>) "
@@ -157,6 +157,16 @@ EqualityOperator(Oid type)
 	return std::string("OPERATOR(") + ns + "." + name + ")";
 }
 
+// A column type as SQL that means the same under any search_path: schema-qualified, with its
+// modifier ("pg_catalog.numeric(10,2)", "public.mood").
+std::string
+TypeName(Oid type, int32 typmod)
+{
+	char *name = nullptr;
+	PgCall([&] { name = format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY); });
+	return name;
+}
+
 // The registration of key: its table and columns; 42704 when no such key is registered.
 ApplyTable
 LoadTable(const std::string &key, std::size_t change)
@@ -174,6 +184,7 @@ LoadTable(const std::string &key, std::size_t change)
 		column.name = *row[1];
 		column.primary_key = row[3].has_value();
 		column.writable = *row[4] == "t" || column.primary_key;
+		column.type = TypeName(static_cast<Oid>(std::stoul(*row[2])), std::stoi(*row[5]));
 		if (column.primary_key) {
 			column.equality = EqualityOperator(static_cast<Oid>(std::stoul(*row[2])));
 			key_columns.emplace_back(std::stoi(*row[3]), table.columns.size());

@@ -74,7 +74,10 @@ FuzzChangeSet(std::string_view text)
 	JsonValue root = ParseJson(text);
 	if (ParseJson(RenderJson(root)) != root)
 		std::abort();
-	ApplyTable table{"t", "\"s\".\"t\"", {{"id", true, true, "OPERATOR(pg_catalog.=)"}, {"v", false, true, ""}}, {0}};
+	ApplyTable table{"t",
+	                 "\"s\".\"t\"",
+	                 {{"id", true, true, "OPERATOR(pg_catalog.=)", "integer"}, {"v", false, true, "", "text"}},
+	                 {0}};
 	std::map<std::string, JsonValue> ids;
 	for (std::size_t c = 0; c < set.changes.size(); c++)
 		for (std::size_t e = 0; e < set.changes[c].entities.size(); e++) {
