@@ -355,13 +355,14 @@ ChangedDocuments(const std::string &schema, const std::string &history_before)
 
 // Starts (begin) or ends (commit or roll back) the batch's subtransaction, back in the caller's
 // memory context and resource owner, as PL/pgSQL's exception blocks do.
+enum class Batch { kBegin, kCommit, kRollBack };
 void
-Subtransaction(int action, MemoryContext context, ResourceOwner owner)
+Subtransaction(Batch action, MemoryContext context, ResourceOwner owner)
 {
 	PgCall([&] {
-		if (action == 0)
+		if (action == Batch::kBegin)
 			BeginInternalSubTransaction(nullptr);
-		else if (action == 1)
+		else if (action == Batch::kCommit)
 			ReleaseCurrentSubTransaction();
 		else
 			RollbackAndReleaseCurrentSubTransaction();
@@ -421,33 +422,33 @@ Apply(FunctionCallInfo fcinfo)
 		PgCall([&] { store::pg::ConnectSpi(); });
 		MemoryContext context = CurrentMemoryContext;
 		ResourceOwner owner = CurrentResourceOwner;
-		Subtransaction(0, context, owner);
+		Subtransaction(Batch::kBegin, context, owner);
 		Place place;
 		Outcome outcome;
 		try {
 			outcome = RunBatch(set, place);
 		} catch (PgError &error) {
-			Subtransaction(2, context, owner);
+			Subtransaction(Batch::kRollBack, context, owner);
 			if (place.known)
 				NameThePlace(error, place);
 			throw;
 		} catch (...) {
-			Subtransaction(2, context, owner);
+			Subtransaction(Batch::kRollBack, context, owner);
 			throw;
 		}
 		std::string result;
 		if (outcome.duplicate) {
-			Subtransaction(2, context, owner);
+			Subtransaction(Batch::kRollBack, context, owner);
 			result = "{\"applied\":true,\"duplicate\":true}";
 		} else if (outcome.conflict) {
-			Subtransaction(2, context, owner);
+			Subtransaction(Batch::kRollBack, context, owner);
 			result =
 			    "{\"applied\":false,\"tag\":" + (set.tag ? RenderJson(*set.tag) : std::string("null")) +
 			    ",\"conflicts\":[" +
 			    EntityRef(outcome.conflict_change, outcome.conflict_index, outcome.conflict_key, outcome.conflict_id) +
 			    ",\"current\":" + CurrentDocument(schema, outcome.conflict_key, outcome.conflict_id) + "}]}";
 		} else {
-			Subtransaction(1, context, owner);
+			Subtransaction(Batch::kCommit, context, owner);
 			result = AppliedAnswer(set, outcome, ChangedDocuments(schema, outcome.history_before));
 		}
 		const char *result_text = result.c_str();
