@@ -98,3 +98,14 @@ SELECT pg_catalog.pg_extension_config_dump('store.meta', '');
 -- Only the extension owner writes these tables (the triggers switch to that role to write).
 REVOKE ALL ON store.keys, store.entries, store.history, store.history_seq, store.meta FROM PUBLIC;
 
+
+-- store_apply's replays: per client, the last mutationId it applied (written as the store owner in
+-- the applying transaction). pg_dump keeps it, so a restored store still refuses old replays.
+CREATE TABLE store.mutations (
+    client_id text PRIMARY KEY,
+    last_mutation bigint NOT NULL,
+    applied_at timestamptz
+);
+COMMENT ON TABLE store.mutations IS 'store_apply: the last applied mutationId per clientId (replays of it or older ones write nothing)';
+SELECT pg_catalog.pg_extension_config_dump('store.mutations', '');
+REVOKE ALL ON store.mutations FROM PUBLIC;

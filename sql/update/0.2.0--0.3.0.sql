@@ -40,6 +40,16 @@ DROP FUNCTION store._require_readable(text, oid);
 DROP FUNCTION store._key_array(text, jsonb);
 DROP FUNCTION store._key_documents(text);
 
+-- store_apply's replays (see 00-schema.sql).
+CREATE TABLE store.mutations (
+    client_id text PRIMARY KEY,
+    last_mutation bigint NOT NULL,
+    applied_at timestamptz
+);
+COMMENT ON TABLE store.mutations IS 'store_apply: the last applied mutationId per clientId (replays of it or older ones write nothing)';
+SELECT pg_catalog.pg_extension_config_dump('store.mutations', '');
+REVOKE ALL ON store.mutations FROM PUBLIC;
+
 \ir ../src/10-versions.sql
 \ir ../src/20-rendering.sql
 \ir ../src/25-shapes.sql
@@ -48,6 +58,7 @@ DROP FUNCTION store._key_documents(text);
 \ir ../src/50-feed.sql
 \ir ../src/60-admin.sql
 \ir ../src/70-ddl.sql
+\ir ../src/80-apply.sql
 \ir ../src/90-event-triggers.sql
 
 -- A store written by an earlier version may hold keys this version refuses (ids that do not

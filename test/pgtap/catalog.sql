@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 BEGIN;
 CREATE EXTENSION store;
-SELECT plan(66);
+SELECT plan(68);
 
 -- The notifier's settings exist whether or not the library is preloaded (README "Notifications").
 LOAD 'store';
@@ -41,6 +41,8 @@ SELECT function_returns('store_reload', ARRAY['text'], 'void');
 SELECT function_returns('store_snapshot', ARRAY[]::text[], 'json');
 SELECT function_returns('store_snapshot', ARRAY['text'], 'json');
 SELECT function_returns('store_get', ARRAY['text', 'text'], 'json');
+SELECT function_returns('store_apply', ARRAY['jsonb'], 'jsonb');
+SELECT function_lang_is('public', 'store_apply', ARRAY['jsonb'], 'c', 'store_apply is C (SECURITY INVOKER: see the SECURITY DEFINER list)');
 SELECT function_returns('store_history', ARRAY['text'], 'setof record');
 SELECT is((SELECT pg_get_function_result('store_history(text)'::regprocedure)),
           'TABLE(version text, cache_key text, item_id text, state text, added_on timestamp with time zone)',
@@ -109,11 +111,11 @@ SELECT is((SELECT encode(tgargs, 'escape') FROM pg_trigger WHERE tgname = 'store
 SELECT store_unregister('tap_items');
 SELECT triggers_are('public', 'tap_items', ARRAY[]::text[], 'unregister removes the triggers');
 
--- pg_dump keeps registrations, documents and history.
+-- pg_dump keeps registrations, documents, history and store_apply's replay records.
 SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_extension e,
                   unnest(e.extconfig) AS cfg(oid) JOIN pg_class c ON c.oid = cfg.oid
             WHERE e.extname = 'store'),
-          ARRAY['entries', 'history', 'history_seq', 'keys', 'meta'], 'store tables are dumped by pg_dump');
+          ARRAY['entries', 'history', 'history_seq', 'keys', 'meta', 'mutations'], 'store tables are dumped by pg_dump');
 
 -- The extension is not relocatable and lives in the schema it was created in.
 SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'store'), false, 'not relocatable');

@@ -1,0 +1,465 @@
+// store_apply(changeset jsonb): writes an @ngrx/data ChangeSet to the keys' source tables as the
+// calling role, in array order, inside an internal subtransaction (as a PL/pgSQL exception block
+// runs one): a conflict or an error rolls the whole batch back. The core parses and plans
+// (core/changeset.hpp); this file looks the tables up, runs each statement through SPI and builds
+// the answer. C++ objects live in this file's C++ frames; every PostgreSQL call runs in PgCall.
+#include "core/changeset.hpp"
+#include "core/error.hpp"
+#include "core/payload.hpp"
+#include "pg/guard.hpp"
+#include "pg/roles.hpp"
+#include "pg/spi_session.hpp"
+
+extern "C" {
+#include "utils/resowner.h"
+#include "utils/typcache.h"
+#include "catalog/pg_operator.h"
+}
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace {
+
+using store::core::ApplyColumn;
+using store::core::ApplyStatement;
+using store::core::ApplyTable;
+using store::core::ChangeOp;
+using store::core::ChangeSet;
+using store::core::EntityPlan;
+using store::core::Error;
+using store::core::JsonString;
+using store::core::JsonValue;
+using store::core::ParseJson;
+using store::core::RenderJson;
+using store::pg::PgCall;
+using store::pg::PgError;
+
+using Row = std::vector<std::optional<std::string>>;
+
+// The columns of a registered key's source table: its qualified name, each column's name and
+// type, its place in the primary key (NULL: none), whether the key serializes it and its type modifier.
+constexpr const char *kTableColumns =
+    "SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) "
+    "pg_catalog.quote_ident(c.relname), a.attname::pg_catalog.text, a.atttypid::pg_catalog.oid::pg_catalog.text, "
+    "pg_catalog.array_position(store._primary_key_columns(k.source), a.attname), "
+    "(k.column_numbers IS NULL OR a.attnum OPERATOR(pg_catalog.=) ANY (k.column_numbers)), a.atttypmod "
+    "FROM store.keys k JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) k.source "
+    "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+    "JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) k.source AND a.attnum OPERATOR(pg_catalog.>) "
+    "0 "
+    "AND NOT a.attisdropped WHERE k.key OPERATOR(pg_catalog.=) $1 ORDER BY a.attnum";
+
+// Makes sure the client has a row and locks it (concurrent replays of one client serialize here);
+// then its last applied mutation.
+constexpr const char *kAddClient = "INSERT INTO store.mutations (client_id, last_mutation) VALUES ($1, -1) "
+                                   "ON CONFLICT (client_id) DO NOTHING";
+constexpr const char *kLockClient = "SELECT last_mutation FROM store.mutations WHERE client_id OPERATOR(pg_catalog.=) "
+                                    "$1 FOR UPDATE";
+constexpr const char *kRecordMutation =
+    "UPDATE store.mutations SET last_mutation = $2::pg_catalog.int8, applied_at = pg_catalog.now() "
+    "WHERE client_id OPERATOR(pg_catalog.=) $1";
+
+// The last history row this transaction wrote before the batch (0: none); by the (origin, xid)
+// index.
+constexpr const char *kHistoryBefore =
+    "SELECT COALESCE(pg_catalog.max(seq), 0) FROM store.history "
+    "WHERE origin OPERATOR(pg_catalog.=) store._origin() AND xid OPERATOR(pg_catalog.=) "
+    "pg_catalog.pg_current_xact_id_if_assigned()";
+// The documents the batch changed: this transaction's history rows after $1.
+constexpr const char *kHistoryAfter =
+    "SELECT cache_key, item::pg_catalog.text, state FROM store.history "
+    "WHERE origin OPERATOR(pg_catalog.=) store._origin() AND xid OPERATOR(pg_catalog.=) "
+    "pg_catalog.pg_current_xact_id_if_assigned() "
+    "AND seq OPERATOR(pg_catalog.>) $1::pg_catalog.int8 AND item IS NOT NULL AND cache_key IS NOT NULL ORDER BY seq";
+// Whether reader $1 may read key $2 (store_get would not refuse it).
+constexpr const char *kMayRead = "SELECT store._may_read(k, $1::pg_catalog.oid, false) FROM store.keys k "
+                                 "WHERE k.key OPERATOR(pg_catalog.=) $2";
+
+// Where the batch is, for the DETAIL of an error raised by a statement.
+struct Place {
+	bool known = false;
+	std::size_t change = 0;
+	std::size_t index = 0;
+	std::string key;
+};
+
+// Runs sql with text parameters (at most 4) as the caller or as the store owner; the rows, as text.
+std::vector<Row>
+Execute(const std::string &sql, const std::vector<std::string> &args, bool as_owner, bool read_only = false)
+{
+	const char *sql_text = sql.c_str();
+	const char *arg_text[4] = {nullptr, nullptr, nullptr, nullptr};
+	int nargs = static_cast<int>(args.size());
+	for (int i = 0; i < nargs && i < 4; i++)
+		arg_text[i] = args[i].c_str();
+	char **cells = nullptr;
+	uint64 rows = 0;
+	int columns = 0;
+	PgCall([&] {
+		Datum values[4];
+		Oid types[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+		for (int i = 0; i < nargs; i++)
+			values[i] = CStringGetTextDatum(arg_text[i]);
+		store::pg::SavedUser saved = {};
+		if (as_owner)
+			saved = store::pg::BecomeStoreOwner();
+		int rc = SPI_execute_with_args(sql_text, nargs, types, values, nullptr, read_only, 0);
+		if (rc < 0)
+			elog(ERROR, "store_apply: SPI failed: %s", SPI_result_code_string(rc));
+		if (as_owner)
+			store::pg::RestoreUser(saved);
+		if (SPI_tuptable != nullptr) {
+			rows = SPI_processed;
+			columns = SPI_tuptable->tupdesc->natts;
+			cells = static_cast<char **>(palloc0(sizeof(char *) * (rows * columns + 1)));
+			for (uint64 r = 0; r < rows; r++)
+				for (int c = 0; c < columns; c++)
+					cells[r * columns + c] = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, c + 1);
+			SPI_freetuptable(SPI_tuptable);
+		}
+	});
+	std::vector<Row> result;
+	for (uint64 r = 0; r < rows; r++) {
+		Row row;
+		for (int c = 0; c < columns; c++) {
+			const char *cell = cells[r * columns + c];
+			row.push_back(cell ? std::optional<std::string>(cell) : std::nullopt);
+		}
+		result.push_back(std::move(row));
+	}
+	return result;
+}
+
+// "OPERATOR(schema.=)": the default equality of type (the one its btree opclass uses).
+std::string
+EqualityOperator(Oid type)
+{
+	char *ns = nullptr;
+	char *name = nullptr;
+	PgCall([&] {
+		TypeCacheEntry *entry = lookup_type_cache(type, TYPECACHE_EQ_OPR);
+		if (!OidIsValid(entry->eq_opr))
+			ereport(ERROR, (errcode(ERRCODE_UNDEFINED_FUNCTION),
+			                errmsg("store_apply: key type %s has no equality operator", format_type_be(type))));
+		HeapTuple tuple = SearchSysCache1(OPEROID, ObjectIdGetDatum(entry->eq_opr));
+		if (!HeapTupleIsValid(tuple))
+			elog(ERROR, "store_apply: cache lookup failed for operator %u", entry->eq_opr);
+		Form_pg_operator op = (Form_pg_operator)GETSTRUCT(tuple);
+		ns = pstrdup(quote_identifier(get_namespace_name(op->oprnamespace)));
+		name = pstrdup(NameStr(op->oprname));
+		ReleaseSysCache(tuple);
+	});
+	return std::string("OPERATOR(") + ns + "." + name + ")";
+}
+
+// A column type as SQL that means the same under any search_path: schema-qualified, with its
+// modifier ("pg_catalog.numeric(10,2)", "public.mood").
+std::string
+TypeName(Oid type, int32 typmod)
+{
+	char *name = nullptr;
+	PgCall([&] { name = format_type_extended(type, typmod, FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY); });
+	return name;
+}
+
+// The registration of key: its table and columns; 42704 when no such key is registered.
+ApplyTable
+LoadTable(const std::string &key, std::size_t change)
+{
+	std::vector<Row> rows = Execute(kTableColumns, {key}, true);
+	if (rows.empty())
+		throw Error("42704", "store_apply: change " + std::to_string(change) + ": no store key \"" + key + "\"",
+		            "\"entityName\" names a registered key (store.keys).");
+	ApplyTable table;
+	table.key = key;
+	table.relation = *rows[0][0];
+	std::vector<std::pair<int, std::size_t>> key_columns;
+	for (const Row &row : rows) {
+		ApplyColumn column;
+		column.name = *row[1];
+		column.primary_key = row[3].has_value();
+		column.writable = *row[4] == "t" || column.primary_key;
+		column.type = TypeName(static_cast<Oid>(std::stoul(*row[2])), std::stoi(*row[5]));
+		if (column.primary_key) {
+			column.equality = EqualityOperator(static_cast<Oid>(std::stoul(*row[2])));
+			key_columns.emplace_back(std::stoi(*row[3]), table.columns.size());
+		}
+		table.columns.push_back(std::move(column));
+	}
+	std::sort(key_columns.begin(), key_columns.end());
+	for (const auto &k : key_columns)
+		table.primary_key.push_back(k.second);
+	return table;
+}
+
+// What the batch did: temporary ids, rows it did not find, the first conflict.
+struct Outcome {
+	bool duplicate = false;
+	std::vector<std::pair<std::string, JsonValue>> ids;
+	std::vector<std::string> unmatched; // rendered {"change","index","entityName","id"}
+	bool conflict = false;
+	std::size_t conflict_change = 0;
+	std::size_t conflict_index = 0;
+	std::string conflict_key;
+	JsonValue conflict_id;
+	std::string history_before = "0";
+};
+
+// Runs one statement with its parameters as the caller.
+std::vector<Row>
+Run(const ApplyStatement &statement)
+{
+	return Execute(statement.sql, {statement.values, statement.key.empty() ? "{}" : statement.key}, false);
+}
+
+// The {"change","index","entityName","id"} object naming an entity.
+std::string
+EntityRef(std::size_t change, std::size_t index, const std::string &key, const JsonValue &id)
+{
+	return "{\"change\":" + std::to_string(change) + ",\"index\":" + std::to_string(index) +
+	       ",\"entityName\":" + JsonString(key) + ",\"id\":" + RenderJson(id);
+}
+
+// Checks and records the replay of (client, mutation); true when it was applied already.
+bool
+IsReplay(const ChangeSet &set)
+{
+	Execute(kAddClient, {*set.client_id}, true);
+	std::vector<Row> rows = Execute(kLockClient, {*set.client_id}, true);
+	return !rows.empty() && rows[0][0] && std::stoll(*rows[0][0]) >= *set.mutation_id;
+}
+
+// The batch, inside the subtransaction: every change in order, stopping at the first conflict.
+Outcome
+RunBatch(const ChangeSet &set, Place &place)
+{
+	Outcome outcome;
+	if (set.client_id && IsReplay(set)) {
+		outcome.duplicate = true;
+		return outcome;
+	}
+	outcome.history_before = *Execute(kHistoryBefore, {}, true)[0][0];
+	std::map<std::string, ApplyTable> tables;
+	std::map<std::string, JsonValue> ids;
+	for (std::size_t c = 0; c < set.changes.size(); c++) {
+		const auto &change = set.changes[c];
+		place = Place{false, c, 0, change.entity_name};
+		auto found = tables.find(change.entity_name);
+		if (found == tables.end())
+			found = tables.emplace(change.entity_name, LoadTable(change.entity_name, c)).first;
+		const ApplyTable &table = found->second;
+		for (std::size_t e = 0; e < change.entities.size(); e++) {
+			store::core::ChangeEntity entity = change.entities[e];
+			if (entity.id)
+				entity.id = store::core::ResolveRefs(*entity.id, ids);
+			entity.fields = store::core::ResolveRefs(entity.fields, ids);
+			if (entity.expect)
+				entity.expect = store::core::ResolveRefs(*entity.expect, ids);
+			EntityPlan plan = store::core::PlanEntity(table, change.op, entity, c, e);
+			place = Place{true, c, e, change.entity_name};
+			if (plan.check) {
+				std::vector<Row> same = Run(*plan.check);
+				if (same.empty() || !same[0][0] || *same[0][0] != "t") {
+					outcome.conflict = true;
+					outcome.conflict_change = c;
+					outcome.conflict_index = e;
+					outcome.conflict_key = change.entity_name;
+					outcome.conflict_id = *plan.id;
+					return outcome;
+				}
+			}
+			if (!plan.write)
+				continue;
+			std::vector<Row> written = Run(*plan.write);
+			if (written.empty()) {
+				if (plan.id)
+					outcome.unmatched.push_back(EntityRef(c, e, change.entity_name, *plan.id) + "}");
+				continue;
+			}
+			if (!entity.tmp.empty()) {
+				JsonValue id = ParseJson(*written[0][0]);
+				ids[entity.tmp] = id;
+				outcome.ids.emplace_back(entity.tmp, id);
+			}
+		}
+	}
+	place.known = false;
+	if (set.client_id)
+		Execute(kRecordMutation, {*set.client_id, std::to_string(*set.mutation_id)}, true);
+	return outcome;
+}
+
+// The text store_get reads as id: a string's content, any other id as its JSON text.
+std::string
+IdText(const JsonValue &id)
+{
+	return id.kind == JsonValue::Kind::kString ? id.text : RenderJson(id);
+}
+
+// Whether the caller may read key (store_get would answer, not refuse).
+bool
+MayRead(const std::string &key)
+{
+	Oid reader = InvalidOid;
+	PgCall([&] { reader = GetUserId(); });
+	std::vector<Row> rows = Execute(kMayRead, {std::to_string(reader), key}, true);
+	return !rows.empty() && rows[0][0] && *rows[0][0] == "t";
+}
+
+// The document of id in key as the caller reads it (store_get), or "null".
+std::string
+CurrentDocument(const std::string &schema, const std::string &key, const JsonValue &id)
+{
+	if (!MayRead(key))
+		return "null";
+	std::vector<Row> rows = Execute("SELECT " + schema + ".store_get($1, $2)", {key, IdText(id)}, false);
+	return rows.empty() || !rows[0][0] ? "null" : *rows[0][0];
+}
+
+// {"<key>": {"upserted": [...], "deleted": [...]}, ...} of the history rows the batch wrote.
+std::string
+ChangedDocuments(const std::string &schema, const std::string &history_before)
+{
+	std::vector<Row> rows = Execute(kHistoryAfter, {history_before}, true);
+	std::vector<std::string> keys;
+	std::map<std::string, std::vector<JsonValue>> ids;
+	std::set<std::pair<std::string, std::string>> seen;
+	for (const Row &row : rows) {
+		JsonValue id = ParseJson(*row[1]);
+		if (!seen.insert({*row[0], RenderJson(id)}).second)
+			continue;
+		if (ids.find(*row[0]) == ids.end())
+			keys.push_back(*row[0]);
+		ids[*row[0]].push_back(id);
+	}
+	std::string out = "{";
+	for (const std::string &key : keys) {
+		if (!MayRead(key))
+			continue;
+		std::string upserted, deleted;
+		for (const JsonValue &id : ids[key]) {
+			std::string doc = CurrentDocument(schema, key, id);
+			std::string &list = doc == "null" ? deleted : upserted;
+			list += (list.empty() ? "" : ",") + (doc == "null" ? RenderJson(id) : doc);
+		}
+		out += (out.size() > 1 ? "," : "") + JsonString(key) + ":{\"upserted\":[" + upserted + "],\"deleted\":[" +
+		       deleted + "]}";
+	}
+	return out + "}";
+}
+
+// Starts (begin) or ends (commit or roll back) the batch's subtransaction, back in the caller's
+// memory context and resource owner, as PL/pgSQL's exception blocks do.
+enum class Batch { kBegin, kCommit, kRollBack };
+void
+Subtransaction(Batch action, MemoryContext context, ResourceOwner owner)
+{
+	PgCall([&] {
+		if (action == Batch::kBegin)
+			BeginInternalSubTransaction(nullptr);
+		else if (action == Batch::kCommit)
+			ReleaseCurrentSubTransaction();
+		else
+			RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(context);
+		CurrentResourceOwner = owner;
+	});
+}
+
+// Adds "store_apply: change C, entity E (key K)" to the DETAIL of a PostgreSQL error.
+void
+NameThePlace(PgError &error, const Place &place)
+{
+	std::string where =
+	    "store_apply: " + store::core::ChangePlace(place.change, place.index) + " (key \"" + place.key + "\")";
+	const char *where_text = where.c_str();
+	PgCall([&] {
+		ErrorData *data = error.data;
+		data->detail = data->detail ? psprintf("%s; %s", where_text, data->detail) : pstrdup(where_text);
+	});
+}
+
+// The answer of an applied batch.
+std::string
+AppliedAnswer(const ChangeSet &set, const Outcome &outcome, const std::string &documents)
+{
+	std::string out =
+	    "{\"applied\":true,\"tag\":" + (set.tag ? RenderJson(*set.tag) : std::string("null")) + ",\"ids\":{";
+	for (std::size_t i = 0; i < outcome.ids.size(); i++)
+		out += (i ? "," : "") + JsonString(outcome.ids[i].first) + ":" + RenderJson(outcome.ids[i].second);
+	out += "},\"documents\":" + documents;
+	if (!outcome.unmatched.empty()) {
+		out += ",\"unmatched\":[";
+		for (std::size_t i = 0; i < outcome.unmatched.size(); i++)
+			out += (i ? "," : "") + outcome.unmatched[i];
+		out += "]";
+	}
+	return out + "}";
+}
+
+// store_apply(changeset jsonb) -> jsonb.
+Datum
+Apply(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+		        (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("store_apply: the change set must not be NULL")));
+	char *text = nullptr;
+	const char *schema_name = nullptr;
+	Oid function = fcinfo->flinfo->fn_oid;
+	Jsonb *changeset = PG_GETARG_JSONB_P(0);
+	text = JsonbToCString(nullptr, &changeset->root, (int)VARSIZE(changeset));
+	schema_name = quote_identifier(get_namespace_name(get_func_namespace(function)));
+	char *answer = nullptr;
+	[&] {
+		ChangeSet set = store::core::ParseChangeSet(text);
+		std::string schema = schema_name;
+		PgCall([&] { store::pg::ConnectSpi(); });
+		MemoryContext context = CurrentMemoryContext;
+		ResourceOwner owner = CurrentResourceOwner;
+		Subtransaction(Batch::kBegin, context, owner);
+		Place place;
+		Outcome outcome;
+		try {
+			outcome = RunBatch(set, place);
+		} catch (PgError &error) {
+			Subtransaction(Batch::kRollBack, context, owner);
+			if (place.known)
+				NameThePlace(error, place);
+			throw;
+		} catch (...) {
+			Subtransaction(Batch::kRollBack, context, owner);
+			throw;
+		}
+		std::string result;
+		if (outcome.duplicate) {
+			Subtransaction(Batch::kRollBack, context, owner);
+			result = "{\"applied\":true,\"duplicate\":true}";
+		} else if (outcome.conflict) {
+			Subtransaction(Batch::kRollBack, context, owner);
+			result =
+			    "{\"applied\":false,\"tag\":" + (set.tag ? RenderJson(*set.tag) : std::string("null")) +
+			    ",\"conflicts\":[" +
+			    EntityRef(outcome.conflict_change, outcome.conflict_index, outcome.conflict_key, outcome.conflict_id) +
+			    ",\"current\":" + CurrentDocument(schema, outcome.conflict_key, outcome.conflict_id) + "}]}";
+		} else {
+			Subtransaction(Batch::kCommit, context, owner);
+			result = AppliedAnswer(set, outcome, ChangedDocuments(schema, outcome.history_before));
+		}
+		const char *result_text = result.c_str();
+		PgCall([&] {
+			SPI_finish();
+			answer = pstrdup(result_text);
+		});
+	}();
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(answer));
+}
+
+} // namespace
+
+STORE_ENTRY(store_apply, Apply)
