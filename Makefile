@@ -69,7 +69,7 @@ integration:
 
 .PHONY: fuzz
 # A short libFuzzer run (with ASan and UBSan) over the core's parsers of client input (versions,
-# keys, document shapes).
+# keys, document shapes, change sets).
 FUZZ_SECONDS ?= 30
 fuzz:
 	mkdir -p build/fuzz-corpus
@@ -77,6 +77,8 @@ fuzz:
 	printf '0a1b2c3d:748:760:748,751,759' > build/fuzz-corpus/cursor
 	printf 'order_lines' > build/fuzz-corpus/key
 	printf 'film_id,title,language:language!film_language_id_fkey(name),actors:actor(actor_id,first_name,last_name),categories:category(name)' > build/fuzz-corpus/shape
+	printf '{"changes":[{"op":"add","entityName":"t","entities":[{"id":{"$$tmp":"a"},"v":1}]},{"op":"update","entityName":"t","entities":[{"id":{"$$ref":"a"},"changes":{"v":2},"$$expect":{"v":1}}]}],"clientId":"c","mutationId":1}' > build/fuzz-corpus/changeset
 	clang++-14 -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc \
-		test/fuzz/parsers_fuzz.cpp src/core/cursor.cpp src/core/key.cpp src/core/shape.cpp -o build/parsers_fuzz
-	build/parsers_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=256 build/fuzz-corpus
+		test/fuzz/parsers_fuzz.cpp src/core/cursor.cpp src/core/key.cpp src/core/shape.cpp \
+		src/core/changeset.cpp src/core/payload.cpp -o build/parsers_fuzz
+	build/parsers_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=512 build/fuzz-corpus
