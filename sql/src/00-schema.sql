@@ -39,7 +39,8 @@ COMMENT ON COLUMN store.keys.filter IS 'the rows the key stores (NULL: every row
 
 -- Entries are found by (key, id) on every write and read in id order by every snapshot. jsonb's
 -- own btree comparison walks both values with iterators; store.id_ops orders ids exactly as
--- jsonb does (same operators) but compares single numbers and strings directly.
+-- jsonb does (same operators) but compares single numbers and strings, and arrays of them
+-- (composite ids), from their elements directly.
 CREATE FUNCTION store._id_cmp(jsonb, jsonb) RETURNS int4
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'store_id_cmp';
 CREATE OPERATOR CLASS store.id_ops FOR TYPE jsonb USING btree AS
