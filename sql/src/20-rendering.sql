@@ -126,7 +126,8 @@ CREATE OR REPLACE FUNCTION store._shape(source regclass, column_numbers int2[]) 
 
 -- A query over the registered table giving (id jsonb, doc json) for every row that matches the
 -- key's filter, every partition's rows included: to_json over the chosen columns, which renders
--- exactly what the capture trigger renders.
+-- exactly what the capture trigger renders; for a nested key, its shape's nested query
+-- (store._nested_query).
 CREATE OR REPLACE FUNCTION store._source_query(registration store.keys) RETURNS text
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -134,6 +135,13 @@ AS $$
 DECLARE
     chosen text := 't.*';
 BEGIN
+    IF registration.nested IS NOT NULL THEN -- a nested key: its shape's query over the root row t
+        RETURN pg_catalog.format('SELECT %s AS id, %s AS doc FROM %s AS t',
+                                 store._id_expression(registration.source),
+                                 store._nested_query(registration.source, registration.nested),
+                                 store._rows_of(registration.source))
+            || coalesce(' WHERE ' || store._filter_condition(registration.source, registration.filter_node, registration.key), '');
+    END IF;
     IF registration.columns IS NOT NULL THEN
         SELECT pg_catalog.string_agg(pg_catalog.format('t.%I', c), ', ' ORDER BY o) INTO chosen
           FROM pg_catalog.unnest(registration.columns) WITH ORDINALITY AS u(c, o);
