@@ -1,5 +1,6 @@
 // Nested keys: what registration checks (store._nested_registration), the SQL rendering their
 // documents (store._nested_query, used by store._source_query) and store_explain.
+#include "core/error.hpp"
 #include "pg/nested.hpp"
 #include "pg/args.hpp"
 #include "pg/guard.hpp"
@@ -148,9 +149,51 @@ NestedQuery(FunctionCallInfo fcinfo)
 	return TextOf(core::ShapeQuery(resolved, "t"));
 }
 
+// True when reader may read table relid's columns (attnums, n) as a nested key's embedded table.
+// Only trivially destructible locals.
+bool
+ReaderMayReadTable(Oid relid, Oid reader, const int *columns, int n)
+{
+	if (pg_namespace_aclcheck(get_rel_namespace(relid), reader, ACL_USAGE) != ACLCHECK_OK)
+		return false;
+	if (check_enable_rls(relid, reader, true) == RLS_ENABLED)
+		return false;
+	if (pg_class_aclcheck(relid, reader, ACL_SELECT) == ACLCHECK_OK)
+		return true;
+	for (int i = 0; i < n; i++)
+		if (pg_attribute_aclcheck(relid, (AttrNumber)columns[i], reader, ACL_SELECT) != ACLCHECK_OK)
+			return false;
+	return true;
+}
+
 } // namespace
 
 namespace store::pg {
+
+bool
+MayReadNested(Oid root, const char *shape, Oid reader)
+{
+	core::ResolvedShape resolved;
+	try {
+		resolved = ResolveShapeFor(root, shape);
+	} catch (const core::Error &) {
+		return false; // the catalog changed under the key: it no longer follows its tables
+	}
+	for (const core::ResolvedNode *node : core::ResolvedNodes(resolved)) {
+		if (node == &resolved.root)
+			continue;
+		bool may = false;
+		const std::vector<int> &columns = node->read_columns;
+		PgCall([&] { may = ReaderMayReadTable(node->table, reader, columns.data(), (int)columns.size()); });
+		if (may && node->kind == core::EdgeKind::kManyToMany) {
+			const std::vector<int> &junction = node->junction_read_columns;
+			PgCall([&] { may = ReaderMayReadTable(node->junction, reader, junction.data(), (int)junction.size()); });
+		}
+		if (!may)
+			return false;
+	}
+	return true;
+}
 
 void
 RequireNestedRenderable(const core::ResolvedShape &shape)

@@ -12,6 +12,12 @@ namespace store::pg {
 // through code that owner trusts (trust.hpp). C++ frame: call where C++ objects may live.
 void RequireNestedRenderable(const core::ResolvedShape &shape);
 
+// True when reader may read the documents of a nested key (shape: its store.keys.nested) beyond
+// its root table, which the caller checks: reader may use each embedded table's schema and select
+// every column the shape reads there, and no row-level security on an embedded table applies to
+// reader (one rendering serves everyone). False too when the shape no longer resolves.
+bool MayReadNested(Oid root, const char *shape, Oid reader);
+
 // Sets up the pending changes and the key cache; called from _PG_init.
 void InitNested();
 
