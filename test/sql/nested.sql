@@ -153,6 +153,16 @@ RELEASE SAVEPOINT t;
 COMMIT;
 SELECT * FROM changes();
 SELECT check_docs();
+-- store_get in the writing transaction reads its own writes (a flush first), and the commit's
+-- flush merges into the same history row.
+BEGIN;
+INSERT INTO line VALUES (53, 2, 2, 4, NULL);
+SELECT store_get('o', '2') -> 'lines' AS lines;
+UPDATE line SET qty = 6 WHERE id = 53;
+SELECT store_get('o', '2') -> 'lines' AS lines;
+COMMIT;
+SELECT * FROM changes();
+SELECT check_docs();
 -- A cascaded delete: one D (its lines, detail and tags go with it).
 DELETE FROM orders WHERE id = 1;
 SELECT * FROM changes();
