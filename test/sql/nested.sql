@@ -190,6 +190,20 @@ SET ROLE nested_reader;
 SELECT err($$SELECT store_get('o', '2')$$);
 RESET ROLE;
 ALTER TABLE line DISABLE ROW LEVEL SECURITY;
+DROP POLICY mine ON line;
+
+-- DDL on embedded tables: their store triggers cannot be dropped or disabled, the columns the
+-- shape reads cannot be dropped or renamed, the tables cannot be dropped; other columns can.
+SELECT err($$DROP TRIGGER store_o ON line$$);
+SELECT err($$DROP TRIGGER store_o_flush ON tag$$);
+SELECT err($$ALTER TABLE line DISABLE TRIGGER store_o_flush$$);
+SELECT err($$ALTER TABLE line DROP COLUMN qty$$);
+SELECT err($$ALTER TABLE product RENAME COLUMN name TO title$$);
+SELECT err($$DROP TABLE order_detail$$);
+ALTER TABLE line DROP COLUMN note;
+ALTER TABLE country ADD COLUMN code text;
+SELECT * FROM changes();
+SELECT check_docs();
 
 -- Reload rebuilds from the shape; unregistering drops the triggers of every table.
 SELECT store_reload('o');
