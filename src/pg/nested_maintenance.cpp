@@ -385,14 +385,12 @@ RenderDocuments(const KeyInfo &info, Datum key, Datum ids)
 		Datum args[1] = {key};
 		pg::SavedUser saved = pg::BecomeStoreOwner();
 		int rc = SPI_execute_with_args(
-		    "SELECT store._source_query(k) FROM store.keys AS k WHERE k.key OPERATOR(pg_catalog.=) $1", 1, types, args,
-		    nullptr, true, 1);
+		    "SELECT store._nested_render_query(k) FROM store.keys AS k WHERE k.key OPERATOR(pg_catalog.=) $1", 1, types,
+		    args, nullptr, true, 1);
 		pg::RestoreUser(saved);
 		if (rc != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "store: reading a nested key's query failed");
-		char *query = psprintf("SELECT s.id::pg_catalog.text, s.doc::pg_catalog.text FROM (%s) AS s WHERE s.id "
-		                       "OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.jsonb[])",
-		                       SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+		char *query = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 		Oid render_types[1] = {TEXTARRAYOID};
 		Datum render_args[1] = {ids};
 		int nest_level = pg::EnterCanonicalOutput();

@@ -172,6 +172,22 @@ TRUNCATE order_detail;
 SELECT * FROM changes();
 SELECT check_docs();
 
+-- A composite primary key at the root: ids are JSON arrays.
+CREATE TABLE shelf (room int, slot text, label text, PRIMARY KEY (room, slot));
+CREATE TABLE book (id int PRIMARY KEY, room int, slot text, title text, FOREIGN KEY (room, slot) REFERENCES shelf);
+CREATE INDEX ON book (room, slot);
+INSERT INTO shelf VALUES (1, 'a', 'top'), (1, 'b', 'low'), (2, 'a', 'new');
+INSERT INTO book VALUES (1, 1, 'a', 'Emma');
+SELECT store_register('shelves', 'shelf', shape => 'room,slot,books:book(title)');
+INSERT INTO book VALUES (2, 1, 'b', 'Ulysses');
+UPDATE book SET room = 2 WHERE id = 1;
+SELECT item, state FROM store.history WHERE cache_key = 'shelves' ORDER BY seq;
+SELECT id, doc FROM store.entries WHERE key = 'shelves' ORDER BY id;
+SELECT count(*) AS differences FROM store_verify('shelves');
+SELECT store_unregister('shelves');
+DROP TABLE book, shelf;
+UPDATE mark SET seq = (SELECT max(seq) FROM store.history);
+
 -- Reading rights: SELECT on every column the shape reads, in every table.
 CREATE ROLE nested_reader;
 GRANT SELECT ON orders TO nested_reader;
