@@ -302,6 +302,30 @@ ValuesArray(const std::set<core::LookupValues> &rows, size_t column, Oid type)
 	return result;
 }
 
+// The first two columns' text of the rows SPI_tuptable holds (b NULL with one column), copied into
+// context: plain palloc'd data, so that the C++ containers are filled outside PgCall (a C++
+// exception must never leave a PG_TRY block).
+struct TextRows {
+	uint64 count;
+	char **a;
+	char **b;
+};
+
+TextRows
+CollectTextRows(int columns, MemoryContext context)
+{
+	TextRows rows = {SPI_processed, nullptr, nullptr};
+	rows.a = static_cast<char **>(MemoryContextAllocZero(context, sizeof(char *) * Max(rows.count, uint64{1})));
+	rows.b = static_cast<char **>(MemoryContextAllocZero(context, sizeof(char *) * Max(rows.count, uint64{1})));
+	for (uint64 i = 0; i < rows.count; i++) {
+		char *a = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		char *b = columns > 1 ? SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2) : nullptr;
+		rows.a[i] = MemoryContextStrdup(context, a == nullptr ? "" : a);
+		rows.b[i] = MemoryContextStrdup(context, b == nullptr ? "" : b);
+	}
+	return rows;
+}
+
 // Runs occurrence's lookup over rows as the root's owner under canonical output; adds the ids
 // (jsonb text) to ids.
 void
@@ -315,8 +339,9 @@ LookUp(const KeyInfo &info, const Occurrence &occurrence, const std::set<core::L
 		args[j] = ValuesArray(rows, j, occurrence.types[j]);
 		pg::PgCall([&] { types[j] = get_array_type(occurrence.types[j]); });
 	}
-	std::vector<std::string> found;
+	TextRows found = {0, nullptr, nullptr};
 	pg::PgCall([&] {
+		MemoryContext caller = CurrentMemoryContext;
 		pg::ConnectSpi();
 		int nest_level = pg::EnterCanonicalOutput();
 		pg::SavedUser saved = pg::BecomeRole(pg::RelationOwner(info.root), SECURITY_NOFORCE_RLS);
@@ -325,14 +350,12 @@ LookUp(const KeyInfo &info, const Occurrence &occurrence, const std::set<core::L
 		pg::LeaveCanonicalOutput(nest_level);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "store: a nested key's lookup failed: %s", SPI_result_code_string(rc));
-		for (uint64 i = 0; i < SPI_processed; i++) {
-			char *id = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-			if (id != nullptr)
-				found.emplace_back(id);
-		}
+		found = CollectTextRows(1, caller);
 		SPI_finish();
 	});
-	ids->insert(found.begin(), found.end());
+	for (uint64 i = 0; i < found.count; i++)
+		if (found.a[i][0] != '\0')
+			ids->insert(found.a[i]);
 }
 
 // A text[] datum of strings.
@@ -355,7 +378,7 @@ void
 RunAsStore(const char *sql, int nargs, Oid *types, Datum *args, const char *nulls, bool read_only,
            std::vector<std::pair<std::string, std::string>> *rows)
 {
-	std::vector<std::pair<std::string, std::string>> got;
+	TextRows got = {0, nullptr, nullptr};
 	pg::PgCall([&] {
 		pg::SavedUser saved = pg::BecomeStoreOwner();
 		int rc = SPI_execute_with_args(sql, nargs, types, args, nulls, read_only, 0);
@@ -364,14 +387,13 @@ RunAsStore(const char *sql, int nargs, Oid *types, Datum *args, const char *null
 			elog(ERROR, "store: writing a nested key failed: %s", SPI_result_code_string(rc));
 		if (rows == nullptr || SPI_tuptable == nullptr)
 			return;
-		for (uint64 i = 0; i < SPI_processed; i++) {
-			char *a = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-			char *b = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-			got.emplace_back(a == nullptr ? "" : a, b == nullptr ? "" : b);
-		}
+		got = CollectTextRows(2, CurrentMemoryContext);
 	});
-	if (rows != nullptr)
-		*rows = std::move(got);
+	if (rows == nullptr)
+		return;
+	rows->clear();
+	for (uint64 i = 0; i < got.count; i++)
+		rows->emplace_back(got.a[i], got.b[i]);
 }
 
 // The documents of ids rendered now (id text -> doc text), as the root's owner in a
@@ -379,7 +401,7 @@ RunAsStore(const char *sql, int nargs, Oid *types, Datum *args, const char *null
 std::map<std::string, std::string>
 RenderDocuments(const KeyInfo &info, Datum key, Datum ids)
 {
-	std::vector<std::pair<std::string, std::string>> rows;
+	TextRows rows = {0, nullptr, nullptr};
 	pg::PgCall([&] {
 		Oid types[1] = {TEXTOID};
 		Datum args[1] = {key};
@@ -400,11 +422,12 @@ RenderDocuments(const KeyInfo &info, Datum key, Datum ids)
 		pg::LeaveCanonicalOutput(nest_level);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "store: rendering nested documents failed: %s", SPI_result_code_string(rc));
-		for (uint64 i = 0; i < SPI_processed; i++)
-			rows.emplace_back(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
-			                  SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+		rows = CollectTextRows(2, CurrentMemoryContext);
 	});
-	return {rows.begin(), rows.end()};
+	std::map<std::string, std::string> documents;
+	for (uint64 i = 0; i < rows.count; i++)
+		documents.emplace(rows.a[i], rows.b[i]);
+	return documents;
 }
 
 constexpr char kLockEntries[] =
