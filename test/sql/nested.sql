@@ -172,6 +172,29 @@ TRUNCATE order_detail;
 SELECT * FROM changes();
 SELECT check_docs();
 
+-- A filter applies to root rows: a root row leaving it is D, entering it C; a child of a root
+-- outside the filter changes nothing.
+SELECT store_register('open_orders', 'orders', filter => $$status <> 'closed'$$, shape => 'id,status,lines:line(id)');
+SELECT id FROM store.entries WHERE key = 'open_orders' ORDER BY id;
+UPDATE mark SET seq = (SELECT max(seq) FROM store.history);
+CREATE VIEW open_changes AS SELECT h.item, h.state FROM store.history AS h, mark AS m
+ WHERE h.seq > m.seq AND h.cache_key = 'open_orders' ORDER BY h.seq;
+UPDATE orders SET status = 'closed' WHERE id = 2;
+SELECT * FROM open_changes;
+UPDATE mark SET seq = (SELECT max(seq) FROM store.history);
+INSERT INTO line VALUES (60, 2, 1, 1);
+SELECT * FROM open_changes;
+UPDATE mark SET seq = (SELECT max(seq) FROM store.history);
+UPDATE orders SET status = 'open' WHERE id = 3;
+SELECT * FROM open_changes;
+DROP VIEW open_changes;
+SELECT cache_key, count(*) AS differences FROM store_verify() GROUP BY 1;
+SELECT store_unregister('open_orders');
+UPDATE orders SET status = 'open' WHERE id = 2;
+UPDATE orders SET status = 'closed' WHERE id = 3;
+UPDATE mark SET seq = (SELECT max(seq) FROM store.history);
+SELECT check_docs();
+
 -- A composite primary key at the root: ids are JSON arrays.
 CREATE TABLE shelf (room int, slot text, label text, PRIMARY KEY (room, slot));
 CREATE TABLE book (id int PRIMARY KEY, room int, slot text, title text, FOREIGN KEY (room, slot) REFERENCES shelf);
