@@ -83,10 +83,7 @@ ReadNestedRegistration(const char *key, Oid *source, char **nested, bool *filter
 	Oid types[1] = {TEXTOID};
 	Datum args[1] = {CStringGetTextDatum(key)};
 	pg::SavedUser saved = pg::BecomeStoreOwner();
-	int rc = SPI_execute_with_args(
-	    "SELECT k.source::pg_catalog.oid, k.nested, k.filter_node IS NOT NULL FROM store.keys AS k"
-	    " WHERE k.key OPERATOR(pg_catalog.=) $1 AND k.nested IS NOT NULL",
-	    1, types, args, nullptr, true, 1);
+	int rc = SPI_execute_with_args(pg::sql::kNestedRegistration, 1, types, args, nullptr, true, 1);
 	pg::RestoreUser(saved);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "store: reading a nested key's registration failed: %s", SPI_result_code_string(rc));
@@ -406,9 +403,7 @@ RenderDocuments(const KeyInfo &info, Datum key, Datum ids)
 		Oid types[1] = {TEXTOID};
 		Datum args[1] = {key};
 		pg::SavedUser saved = pg::BecomeStoreOwner();
-		int rc = SPI_execute_with_args(
-		    "SELECT store._nested_render_query(k) FROM store.keys AS k WHERE k.key OPERATOR(pg_catalog.=) $1", 1, types,
-		    args, nullptr, true, 1);
+		int rc = SPI_execute_with_args(pg::sql::kNestedRenderQuery, 1, types, args, nullptr, true, 1);
 		pg::RestoreUser(saved);
 		if (rc != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "store: reading a nested key's query failed");
@@ -430,30 +425,13 @@ RenderDocuments(const KeyInfo &info, Datum key, Datum ids)
 	return documents;
 }
 
-constexpr char kLockEntries[] =
-    "SELECT e.id::pg_catalog.text, e.doc::pg_catalog.text FROM store.entries AS e"
-    " WHERE e.key OPERATOR(pg_catalog.=) $1 AND e.id OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.jsonb[])"
-    " ORDER BY e.id FOR UPDATE";
-constexpr char kWrittenStates[] =
-    "SELECT h.item::pg_catalog.text, h.state FROM store.history AS h"
-    " WHERE h.origin OPERATOR(pg_catalog.=) store._origin() AND h.xid OPERATOR(pg_catalog.=) "
-    "pg_catalog.pg_current_xact_id()"
-    " AND h.cache_key OPERATOR(pg_catalog.=) $1 AND h.item OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.jsonb[])";
-constexpr char kInsertEntry[] =
-    "INSERT INTO store.entries (key, id, doc) VALUES ($1, $2::pg_catalog.jsonb, $3::pg_catalog.json)";
-constexpr char kUpdateEntry[] =
-    "UPDATE store.entries AS e SET doc = $3::pg_catalog.json WHERE e.key OPERATOR(pg_catalog.=) $1"
-    " AND e.id OPERATOR(pg_catalog.=) $2::pg_catalog.jsonb";
-constexpr char kDeleteEntry[] = "DELETE FROM store.entries AS e WHERE e.key OPERATOR(pg_catalog.=) $1"
-                                " AND e.id OPERATOR(pg_catalog.=) $2::pg_catalog.jsonb";
-constexpr char kChangeHistory[] =
-    "UPDATE store.history AS h SET state = $3 WHERE h.origin OPERATOR(pg_catalog.=) store._origin()"
-    " AND h.xid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id() AND h.cache_key OPERATOR(pg_catalog.=) $1"
-    " AND h.item OPERATOR(pg_catalog.=) $2::pg_catalog.jsonb";
-constexpr char kRemoveHistory[] =
-    "DELETE FROM store.history AS h WHERE h.origin OPERATOR(pg_catalog.=) store._origin()"
-    " AND h.xid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id() AND h.cache_key OPERATOR(pg_catalog.=) $1"
-    " AND h.item OPERATOR(pg_catalog.=) $2::pg_catalog.jsonb";
+using pg::sql::kChangeNestedHistory;
+using pg::sql::kDeleteNestedEntry;
+using pg::sql::kInsertNestedEntry;
+using pg::sql::kLockNestedEntries;
+using pg::sql::kNestedWrittenStates;
+using pg::sql::kRemoveNestedHistory;
+using pg::sql::kUpdateNestedEntry;
 
 // Applies one document's decision: entry and history row. Needs SPI.
 void
@@ -469,9 +447,9 @@ ApplyDecision(const char *key_text, Datum key, const std::string &id, const std:
 	Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
 	Datum args[3] = {key, id_text, doc_text};
 	if (decision.entry == core::EntryWrite::kUpsert)
-		RunAsStore(stored_present ? kUpdateEntry : kInsertEntry, 3, types, args, nullptr, false, nullptr);
+		RunAsStore(stored_present ? kUpdateNestedEntry : kInsertNestedEntry, 3, types, args, nullptr, false, nullptr);
 	else if (decision.entry == core::EntryWrite::kDelete)
-		RunAsStore(kDeleteEntry, 2, types, args, nullptr, false, nullptr);
+		RunAsStore(kDeleteNestedEntry, 2, types, args, nullptr, false, nullptr);
 	args[2] = state;
 	if (decision.history == core::HistoryWrite::kInsert) {
 		const char *letter = core::NetOpName(decision.state);
@@ -480,9 +458,9 @@ ApplyDecision(const char *key_text, Datum key, const std::string &id, const std:
 			pg::AppendHistoryRow(key_text, item, false, letter);
 		});
 	} else if (decision.history == core::HistoryWrite::kChange) {
-		RunAsStore(kChangeHistory, 3, types, args, nullptr, false, nullptr);
+		RunAsStore(kChangeNestedHistory, 3, types, args, nullptr, false, nullptr);
 	} else if (decision.history == core::HistoryWrite::kRemove) {
-		RunAsStore(kRemoveHistory, 2, types, args, nullptr, false, nullptr);
+		RunAsStore(kRemoveNestedHistory, 2, types, args, nullptr, false, nullptr);
 	}
 }
 
@@ -503,7 +481,7 @@ FlushWholeKey(Datum key)
 {
 	Oid types[1] = {TEXTOID};
 	Datum args[1] = {key};
-	RunAsStore("SELECT store._rebuild($1), store._log($1, 'U', ARRAY[$1])", 1, types, args, nullptr, false, nullptr);
+	RunAsStore(pg::sql::kRebuildNestedKey, 1, types, args, nullptr, false, nullptr);
 }
 
 // Flushes one key's changes (see the top).
@@ -535,8 +513,8 @@ FlushKey(const std::string &key_name, const core::KeyChanges &changes)
 	Datum args[2] = {key, id_array};
 	std::vector<std::pair<std::string, std::string>> stored_rows, written_rows;
 	pg::PgCall([] { pg::ConnectSpi(); });
-	RunAsStore(kLockEntries, 2, types, args, nullptr, false, &stored_rows);
-	RunAsStore(kWrittenStates, 2, types, args, nullptr, true, &written_rows);
+	RunAsStore(kLockNestedEntries, 2, types, args, nullptr, false, &stored_rows);
+	RunAsStore(kNestedWrittenStates, 2, types, args, nullptr, true, &written_rows);
 	std::map<std::string, std::string> now = RenderDocuments(info, key, id_array);
 	// ids as the database prints them (the lookups' and the renderer's agree: both jsonb_out)
 	std::map<std::string, std::string> stored(stored_rows.begin(), stored_rows.end());

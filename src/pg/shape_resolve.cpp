@@ -6,6 +6,7 @@
 #include "pg/relationships.hpp"
 #include "pg/roles.hpp"
 #include "pg/spi_session.hpp"
+#include "pg/sql_names.hpp"
 
 #include <string>
 
@@ -117,11 +118,7 @@ ReadableKeyShape(FunctionCallInfo fcinfo, Oid *source)
 	Oid types[1] = {TEXTOID};
 	Datum args[1] = {PG_GETARG_DATUM(0)};
 	pg::SavedUser saved = pg::BecomeStoreOwner();
-	int rc = SPI_execute_with_args("SELECT COALESCE(k.nested, (SELECT pg_catalog.string_agg("
-	                               "pg_catalog.quote_ident(c), ',' ORDER BY o) FROM pg_catalog.unnest(k.columns) "
-	                               "WITH ORDINALITY AS u(c, o)), '*') FROM store.keys AS k "
-	                               "WHERE k.key OPERATOR(pg_catalog.=) $1",
-	                               1, types, args, nullptr, true, 1);
+	int rc = SPI_execute_with_args(pg::sql::kKeyShapeText, 1, types, args, nullptr, true, 1);
 	pg::RestoreUser(saved);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "store: reading the key's shape failed: %s", SPI_result_code_string(rc));
