@@ -102,16 +102,6 @@ $$;
 -- ALWAYS, so they also fire where session_replication_role = replica (logical replication's
 -- apply workers, restores and loads that set it).
 
--- The function key's row and truncate triggers run: store.capture, or store.capture_nested for a
--- nested key.
-CREATE OR REPLACE FUNCTION store._capture_function(key text) RETURNS regprocedure
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE WHEN EXISTS (SELECT FROM store.keys AS k WHERE k.key = $1 AND k.nested IS NOT NULL)
-                THEN 'store.capture_nested()'::regprocedure ELSE 'store.capture()'::regprocedure END
-$$;
-
 -- The tables a nested key's shape reaches (root included), each once; none for a flat key.
 CREATE OR REPLACE FUNCTION store._nested_tables(key text) RETURNS SETOF regclass
     LANGUAGE sql STABLE
@@ -163,7 +153,9 @@ CREATE OR REPLACE FUNCTION store._trigger_state(source regclass, key text) RETUR
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT jsonb_object_agg(n.name, coalesce(
-               (SELECT CASE WHEN NOT (t.tgfoid = store._capture_function($2) AND t.tgtype = n.type
+               (SELECT CASE WHEN NOT (t.tgfoid = CASE WHEN x.nested THEN 'store.capture_nested()'::regprocedure
+                                                           ELSE 'store.capture()'::regprocedure END
+                                      AND t.tgtype = n.type
                                       AND t.tgnargs = 1
                                       AND t.tgargs = convert_to($2, getdatabaseencoding()) || decode('00', 'hex')
                                       AND t.tgqual IS NULL AND t.tgattr = ''::int2vector AND t.tgconstraint = 0)
@@ -180,8 +172,10 @@ AS $$
                            AND t.tgname NOT IN (('store_' || $2)::name, ('store_' || $2 || '_truncate')::name)),
                        '{}')
            || store._partition_trigger_state($1, $2)
-           || store._nested_trigger_state($1, $2)
+           || CASE WHEN x.nested THEN store._nested_trigger_state($1, $2) ELSE '{}' END
       FROM (VALUES (('store_' || $2)::name, 29), (('store_' || $2 || '_truncate')::name, 32)) AS n(name, type)
+     CROSS JOIN (SELECT EXISTS (SELECT FROM store.keys AS k WHERE k.key = $2 AND k.nested IS NOT NULL) AS nested) AS x
+     GROUP BY x.nested
 $$;
 
 -- The state of key's triggers right after store_register or store_reload.

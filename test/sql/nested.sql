@@ -163,6 +163,18 @@ SELECT store_get('o', '2') -> 'lines' AS lines;
 COMMIT;
 SELECT * FROM changes();
 SELECT check_docs();
+-- A flush inside a savepoint that rolls back: its documents roll back, the changes recorded
+-- before the savepoint are flushed again at commit (one U, the line with its first qty).
+BEGIN;
+INSERT INTO line VALUES (54, 3, 1, 1, NULL);
+SAVEPOINT a;
+UPDATE line SET qty = 2 WHERE id = 54;
+SET CONSTRAINTS ALL IMMEDIATE;
+ROLLBACK TO SAVEPOINT a;
+COMMIT;
+SELECT * FROM changes();
+SELECT store_get('o', '3') -> 'lines' AS lines;
+SELECT check_docs();
 -- A cascaded delete: one D (its lines, detail and tags go with it).
 DELETE FROM orders WHERE id = 1;
 SELECT * FROM changes();
