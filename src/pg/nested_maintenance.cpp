@@ -23,6 +23,7 @@
 #include "core/reverse_lookup.hpp"
 #include "pg/canonical.hpp"
 #include "pg/guard.hpp"
+#include "pg/kept_plan.hpp"
 #include "pg/nested.hpp"
 #include "pg/relationships.hpp"
 #include "pg/roles.hpp"
@@ -34,6 +35,7 @@
 
 extern "C" {
 #include "utils/inval.h"
+#include "utils/syscache.h"
 }
 
 #include <map>
@@ -62,6 +64,7 @@ struct KeyInfo {
 	Oid root = InvalidOid;
 	bool filtered = false; // a filter on root rows: every root UPDATE is recorded
 	std::vector<Occurrence> occurrences;
+	mutable std::string render_query; // store._nested_render_query's, read on first use
 };
 
 core::PendingChanges *pending = nullptr;
@@ -74,6 +77,13 @@ InvalidateKeyInfos(Datum, Oid)
 {
 	if (key_infos != nullptr)
 		key_infos->clear();
+}
+
+// The same after a change of casts, functions, types or roles.
+void
+InvalidateKeyInfosSyscache(Datum, int, uint32)
+{
+	InvalidateKeyInfos((Datum)0, InvalidOid);
 }
 
 // The registration of key: (source, nested, filtered); false when it is no nested key. Needs SPI.
@@ -369,17 +379,37 @@ TextArrayOf(const std::vector<std::string> &items)
 	return result;
 }
 
-// Runs sql (args: $1 key text, $2 ids text[], more as given) as the store owner; each row's
-// (text, text) pair into rows when given. Needs SPI.
+// The kept plan of one of the flush's fixed statements (sql: a constant of sql_names.hpp, told
+// apart by address; at most 3 parameters), prepared on first use for this backend.
+pg::KeptPlan *
+KeptPlanFor(const char *sql, int nargs, const Oid *types)
+{
+	constexpr int kSlots = 8;
+	static pg::KeptPlan plans[kSlots];
+	static Oid plan_types[kSlots][3];
+	for (int i = 0; i < kSlots; i++) {
+		if (plans[i].sql == sql)
+			return &plans[i];
+		if (plans[i].sql != nullptr)
+			continue;
+		for (int j = 0; j < nargs && j < 3; j++)
+			plan_types[i][j] = types[j];
+		plans[i] = {sql, nargs, plan_types[i], nullptr};
+		return &plans[i];
+	}
+	elog(ERROR, "store: too many nested statements");
+	return nullptr;
+}
+
+// Runs sql (args: $1 key text, $2 ids text[], more as given) as the store owner through a kept
+// plan; each row's (text, text) pair into rows when given. Needs SPI.
 void
 RunAsStore(const char *sql, int nargs, Oid *types, Datum *args, const char *nulls, bool read_only,
            std::vector<std::pair<std::string, std::string>> *rows)
 {
 	TextRows got = {0, nullptr, nullptr};
 	pg::PgCall([&] {
-		pg::SavedUser saved = pg::BecomeStoreOwner();
-		int rc = SPI_execute_with_args(sql, nargs, types, args, nulls, read_only, 0);
-		pg::RestoreUser(saved);
+		int rc = pg::ExecuteKeptPlan(KeptPlanFor(sql, nargs, types), args, read_only);
 		if (rc < 0)
 			elog(ERROR, "store: writing a nested key failed: %s", SPI_result_code_string(rc));
 		if (rows == nullptr || SPI_tuptable == nullptr)
@@ -398,21 +428,28 @@ RunAsStore(const char *sql, int nargs, Oid *types, Datum *args, const char *null
 std::map<std::string, std::string>
 RenderDocuments(const KeyInfo &info, Datum key, Datum ids)
 {
+	if (info.render_query.empty()) {
+		char *text = nullptr;
+		pg::PgCall([&] {
+			Oid types[1] = {TEXTOID};
+			Datum args[1] = {key};
+			pg::SavedUser saved = pg::BecomeStoreOwner();
+			int rc = SPI_execute_with_args(pg::sql::kNestedRenderQuery, 1, types, args, nullptr, true, 1);
+			pg::RestoreUser(saved);
+			if (rc != SPI_OK_SELECT || SPI_processed != 1)
+				elog(ERROR, "store: reading a nested key's query failed");
+			text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		});
+		info.render_query = text;
+	}
+	const char *query = info.render_query.c_str();
 	TextRows rows = {0, nullptr, nullptr};
 	pg::PgCall([&] {
-		Oid types[1] = {TEXTOID};
-		Datum args[1] = {key};
-		pg::SavedUser saved = pg::BecomeStoreOwner();
-		int rc = SPI_execute_with_args(pg::sql::kNestedRenderQuery, 1, types, args, nullptr, true, 1);
-		pg::RestoreUser(saved);
-		if (rc != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "store: reading a nested key's query failed");
-		char *query = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 		Oid render_types[1] = {TEXTARRAYOID};
 		Datum render_args[1] = {ids};
 		int nest_level = pg::EnterCanonicalOutput();
-		saved = pg::BecomeRole(pg::RelationOwner(info.root), SECURITY_NOFORCE_RLS);
-		rc = SPI_execute_with_args(query, 1, render_types, render_args, nullptr, false, 0);
+		pg::SavedUser saved = pg::BecomeRole(pg::RelationOwner(info.root), SECURITY_NOFORCE_RLS);
+		int rc = SPI_execute_with_args(query, 1, render_types, render_args, nullptr, false, 0);
 		pg::RestoreUser(saved);
 		pg::LeaveCanonicalOutput(nest_level);
 		if (rc != SPI_OK_SELECT)
@@ -604,6 +641,10 @@ InitNested()
 		key_infos = new std::map<std::string, std::shared_ptr<const KeyInfo>>();
 	});
 	CacheRegisterRelcacheCallback(InvalidateKeyInfos, (Datum)0);
+	// who renders (casts, functions, types, roles) decides whether a cached render query may run
+	const int caches[] = {CASTSOURCETARGET, PROCOID, TYPEOID, AUTHOID, AUTHMEMROLEMEM};
+	for (int cache : caches)
+		CacheRegisterSyscacheCallback(cache, InvalidateKeyInfosSyscache, (Datum)0);
 }
 
 } // namespace store::pg
