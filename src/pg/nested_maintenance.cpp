@@ -56,6 +56,7 @@ struct Occurrence {
 	std::vector<Oid> types;   // their types
 	std::vector<int> watched; // columns whose change can alter a document
 	std::string sql;          // the lookup
+	bool shared = false;      // reached through a to-one or many-to-many edge (see SharedPaths)
 };
 
 // What a key's maintenance needs, built from its latest registration.
@@ -106,6 +107,27 @@ ReadNestedRegistration(const char *key, Oid *source, char **nested, bool *filter
 	return true;
 }
 
+// The paths of the objects whose rows a document may start showing without its writer locking
+// them: those reached through an edge whose target the embedding side points to (many-to-one,
+// one-to-one held by the parent, many-to-many's far table), and everything below. A transaction
+// changing such a row cannot rely on the entries' locks alone (the writer linking a document to it
+// locks neither the row nor the documents the change re-renders), so its flush takes the key's
+// lock exclusively (see LockKey).
+std::set<std::string>
+SharedPaths(const core::ResolvedShape &resolved)
+{
+	std::set<std::string> shared;
+	for (const core::ResolvedNode *node : core::ResolvedNodes(resolved)) {
+		bool to_target = node->kind == core::EdgeKind::kManyToOne || node->kind == core::EdgeKind::kManyToMany ||
+		                 (node->kind == core::EdgeKind::kOneToOne && !node->child_holds_key);
+		std::string::size_type dot = node->path.rfind('.');
+		std::string parent = dot == std::string::npos ? std::string() : node->path.substr(0, dot);
+		if (to_target || (!parent.empty() && shared.count(parent) > 0))
+			shared.insert(node->path);
+	}
+	return shared;
+}
+
 // Builds key's KeyInfo from its registration.
 KeyInfo
 BuildKeyInfo(const char *key)
@@ -129,9 +151,13 @@ BuildKeyInfo(const char *key)
 	core::Shape shape = core::ParseShape(nested);
 	pg::PgCatalog catalog;
 	core::ResolvedShape resolved = core::ResolveShape(shape, source, catalog);
+	const std::set<std::string> shared = SharedPaths(resolved);
 	for (core::ReverseLookup &lookup : core::ReverseLookups(resolved, catalog)) {
 		Occurrence occurrence;
 		occurrence.table = lookup.table;
+		// a junction's own rows are the links (locked by whoever changes them), unless below a shared edge
+		occurrence.shared =
+		    shared.count(lookup.path) > 0 && !(lookup.junction && lookup.path.find('.') == std::string::npos);
 		occurrence.columns = lookup.columns;
 		occurrence.watched = lookup.watched;
 		occurrence.sql = std::move(lookup.sql);
@@ -521,6 +547,59 @@ FlushWholeKey(Datum key)
 	RunAsStore(pg::sql::kRebuildNestedKey, 1, types, args, nullptr, false, nullptr);
 }
 
+// Locks key for this transaction (an advisory lock on the key's name): shared by every flush,
+// exclusive by one that re-renders documents for a change of a shared row (Occurrence::shared).
+// So such a flush waits for every concurrent flush of the key to commit, and its lookups (a new
+// statement, READ COMMITTED) see the rows they linked; any later flush waits for it and renders
+// the changed row. Flushes take keys in name order, so they cannot deadlock on these locks.
+void
+LockKey(Datum key, bool exclusive)
+{
+	pg::PgCall([&] {
+		pg::ConnectSpi();
+		Oid types[1] = {TEXTOID};
+		Datum args[1] = {key};
+		int rc = SPI_execute_with_args(exclusive ? pg::sql::kLockNestedKeyExclusive : pg::sql::kLockNestedKeyShared, 1,
+		                               types, args, nullptr, false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "store: locking a nested key failed: %s", SPI_result_code_string(rc));
+		SPI_finish();
+	});
+}
+
+// Documents the lock found no entry for but the render found (a root row created by a transaction
+// that committed in between, READ COMMITTED) may have got their entry from that transaction's
+// flush meanwhile: their entries are locked too (a new statement sees them) and, for those that
+// appeared, the documents rendered again after the lock, so they are updated, never inserted twice.
+void
+LockAppearedEntries(const KeyInfo &info, Datum key, std::map<std::string, std::string> &now,
+                    std::map<std::string, std::string> *stored)
+{
+	for (int round = 0; round < 3; round++) {
+		std::vector<std::string> unlocked;
+		for (const auto &[id, doc] : now)
+			if (stored->count(id) == 0)
+				unlocked.push_back(id);
+		if (unlocked.empty())
+			return;
+		Datum unlocked_array = TextArrayOf(unlocked);
+		Oid types[2] = {TEXTOID, TEXTARRAYOID};
+		Datum args[2] = {key, unlocked_array};
+		std::vector<std::pair<std::string, std::string>> appeared;
+		RunAsStore(kLockNestedEntries, 2, types, args, nullptr, false, &appeared);
+		if (appeared.empty())
+			return;
+		std::vector<std::string> again;
+		for (const auto &[id, doc] : appeared) {
+			(*stored)[id] = doc;
+			again.push_back(id);
+			now.erase(id);
+		}
+		for (const auto &[id, doc] : RenderDocuments(info, key, TextArrayOf(again)))
+			now[id] = doc;
+	}
+}
+
 // Flushes one key's changes (see the top).
 void
 FlushKey(const std::string &key_name, const core::KeyChanges &changes)
@@ -538,6 +617,11 @@ FlushKey(const std::string &key_name, const core::KeyChanges &changes)
 		pg::NoteChange(key_name.c_str());
 		return;
 	}
+	bool exclusive = false;
+	for (const auto &[index, rows] : changes.rows)
+		exclusive = exclusive || (index >= 0 && (size_t)index < info.occurrences.size() &&
+		                          info.occurrences[(size_t)index].shared && !rows.empty());
+	LockKey(key, exclusive);
 	std::set<std::string> id_set;
 	for (const auto &[index, rows] : changes.rows)
 		if (index >= 0 && (size_t)index < info.occurrences.size() && !rows.empty())
@@ -556,6 +640,7 @@ FlushKey(const std::string &key_name, const core::KeyChanges &changes)
 	// ids as the database prints them (the lookups' and the renderer's agree: both jsonb_out)
 	std::map<std::string, std::string> stored(stored_rows.begin(), stored_rows.end());
 	std::map<std::string, std::string> written(written_rows.begin(), written_rows.end());
+	LockAppearedEntries(info, key, now, &stored);
 	bool changed = false;
 	for (const std::string &id : ids) {
 		auto s = stored.find(id);

@@ -313,6 +313,12 @@ constexpr char kRemoveNestedHistory[] = "DELETE FROM " STORE_SQL_HISTORY " AS h 
 // Rebuilds all of the key's documents and logs a key-level U.
 constexpr char kRebuildNestedKey[] =
     "SELECT " STORE_SQL_SCHEMA "._rebuild($1), " STORE_SQL_SCHEMA "._log($1, 'U', ARRAY[$1])";
+// The key's advisory lock for this transaction (class 0x53544f52, "STOR"; the key's hash),
+// shared or exclusive.
+constexpr char kLockNestedKeyShared[] =
+    "SELECT pg_catalog.pg_advisory_xact_lock_shared(1398034258, pg_catalog.hashtext($1))";
+constexpr char kLockNestedKeyExclusive[] =
+    "SELECT pg_catalog.pg_advisory_xact_lock(1398034258, pg_catalog.hashtext($1))";
 // The key's shape for store_explain: the nested shape, or the chosen columns ("*": all).
 constexpr char kKeyShapeText[] =
     "SELECT COALESCE(k." STORE_SQL_KEYS_NESTED ", (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ','"
