@@ -35,6 +35,7 @@
 
 extern "C" {
 #include "utils/inval.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 }
 
@@ -359,6 +360,22 @@ CollectTextRows(int columns, MemoryContext context)
 	return rows;
 }
 
+// Runs a query in the latest snapshot (what committed until now, and this transaction's own
+// changes), whatever the isolation level: lookups and renders follow the data as it is when the
+// flush holds its locks (after waiting for the key's lock, READ COMMITTED's statement snapshot
+// could be older; REPEATABLE READ's transaction snapshot is). Conflicts of REPEATABLE READ are the
+// entries' (their lock in the transaction snapshot: 40001). Needs SPI; PostgreSQL calls only.
+int
+ExecuteLatest(const char *sql, int nargs, Oid *types, Datum *args)
+{
+	SPIPlanPtr plan = SPI_prepare(sql, nargs, types);
+	if (plan == nullptr)
+		elog(ERROR, "store: preparing a nested key's query failed: %s", SPI_result_code_string(SPI_result));
+	int rc = SPI_execute_snapshot(plan, args, nullptr, GetLatestSnapshot(), InvalidSnapshot, false, false, 0);
+	SPI_freeplan(plan);
+	return rc;
+}
+
 // Runs occurrence's lookup over rows as the root's owner under canonical output; adds the ids
 // (jsonb text) to ids.
 void
@@ -378,7 +395,7 @@ LookUp(const KeyInfo &info, const Occurrence &occurrence, const std::set<core::L
 		pg::ConnectSpi();
 		int nest_level = pg::EnterCanonicalOutput();
 		pg::SavedUser saved = pg::BecomeRole(pg::RelationOwner(info.root), SECURITY_NOFORCE_RLS);
-		int rc = SPI_execute_with_args(occurrence.sql.c_str(), (int)n, types.data(), args.data(), nullptr, true, 0);
+		int rc = ExecuteLatest(occurrence.sql.c_str(), (int)n, types.data(), args.data());
 		pg::RestoreUser(saved);
 		pg::LeaveCanonicalOutput(nest_level);
 		if (rc != SPI_OK_SELECT)
@@ -475,7 +492,7 @@ RenderDocuments(const KeyInfo &info, Datum key, Datum ids)
 		Datum render_args[1] = {ids};
 		int nest_level = pg::EnterCanonicalOutput();
 		pg::SavedUser saved = pg::BecomeRole(pg::RelationOwner(info.root), SECURITY_NOFORCE_RLS);
-		int rc = SPI_execute_with_args(query, 1, render_types, render_args, nullptr, false, 0);
+		int rc = ExecuteLatest(query, 1, render_types, render_args);
 		pg::RestoreUser(saved);
 		pg::LeaveCanonicalOutput(nest_level);
 		if (rc != SPI_OK_SELECT)
@@ -567,6 +584,32 @@ LockKey(Datum key, bool exclusive)
 	});
 }
 
+// REPEATABLE READ: errors (40001) when one of the entries (ids: text[] of jsonb) exists in the
+// latest snapshot though the transaction's snapshot has none: another transaction created it since,
+// and writing it would either fail or lose that transaction's document.
+void
+RequireNoNewEntries(Datum key, Datum ids)
+{
+	bool found = false;
+	pg::PgCall([&] {
+		Oid types[2] = {TEXTOID, TEXTARRAYOID};
+		Datum args[2] = {key, ids};
+		pg::SavedUser saved = pg::BecomeStoreOwner();
+		int rc = ExecuteLatest(pg::sql::kNestedEntriesExist, 2, types, args);
+		pg::RestoreUser(saved);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "store: reading nested entries failed: %s", SPI_result_code_string(rc));
+		found = SPI_processed > 0;
+	});
+	if (found)
+		pg::PgCall([] {
+			ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			                errmsg("could not serialize access due to concurrent update of a store document"),
+			                errdetail("Another transaction created the document since this transaction's snapshot."),
+			                errhint("Retry the transaction.")));
+		});
+}
+
 // Documents the lock found no entry for but the render found (a root row created by a transaction
 // that committed in between, READ COMMITTED) may have got their entry from that transaction's
 // flush meanwhile: their entries are locked too (a new statement sees them) and, for those that
@@ -587,6 +630,8 @@ LockAppearedEntries(const KeyInfo &info, Datum key, std::map<std::string, std::s
 		Datum args[2] = {key, unlocked_array};
 		std::vector<std::pair<std::string, std::string>> appeared;
 		RunAsStore(kLockNestedEntries, 2, types, args, nullptr, false, &appeared);
+		if (appeared.empty() && IsolationUsesXactSnapshot())
+			RequireNoNewEntries(key, unlocked_array);
 		if (appeared.empty())
 			return;
 		std::vector<std::string> again;

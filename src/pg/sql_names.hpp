@@ -313,6 +313,10 @@ constexpr char kRemoveNestedHistory[] = "DELETE FROM " STORE_SQL_HISTORY " AS h 
 // Rebuilds all of the key's documents and logs a key-level U.
 constexpr char kRebuildNestedKey[] =
     "SELECT " STORE_SQL_SCHEMA "._rebuild($1), " STORE_SQL_SCHEMA "._log($1, 'U', ARRAY[$1])";
+// Whether entries of ids $2 exist (read in the latest snapshot).
+constexpr char kNestedEntriesExist[] = "SELECT 1 FROM " STORE_SQL_ENTRIES " AS e WHERE e." STORE_SQL_ENTRIES_KEY
+                                       " OPERATOR(pg_catalog.=) $1 AND e." STORE_SQL_ENTRIES_ID
+                                       " OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.jsonb[]) LIMIT 1";
 // The key's advisory lock for this transaction (class 0x53544f52, "STOR"; the key's hash),
 // shared or exclusive.
 constexpr char kLockNestedKeyShared[] =
