@@ -102,14 +102,25 @@ $$;
 -- ALWAYS, so they also fire where session_replication_role = replica (logical replication's
 -- apply workers, restores and loads that set it).
 
--- The tables a nested key's shape reaches (root included), each once; none for a flat key.
+-- The tables a nested key's shape reaches (root included), each once; none for a flat key. While
+-- the shape does not resolve (a restore has not created the foreign keys yet; DDL handling refuses
+-- to break it otherwise), the tables that hold the key's triggers.
 CREATE OR REPLACE FUNCTION store._nested_tables(key text) RETURNS SETOF regclass
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT DISTINCT l.table_name FROM store.keys AS k
-     CROSS JOIN LATERAL store._reverse_lookups(k.source, k.nested) AS l
-     WHERE k.key = $1 AND k.nested IS NOT NULL
+DECLARE
+    tables regclass[];
+BEGIN
+    BEGIN
+        SELECT array_agg(DISTINCT l.table_name) INTO tables FROM store.keys AS k
+         CROSS JOIN LATERAL store._reverse_lookups(k.source, k.nested) AS l
+         WHERE k.key = _nested_tables.key AND k.nested IS NOT NULL;
+    EXCEPTION WHEN OTHERS THEN
+        SELECT array_agg(t) INTO tables FROM store._key_trigger_tables(0, _nested_tables.key) AS t;
+    END;
+    RETURN QUERY SELECT t FROM unnest(tables) AS t;
+END
 $$;
 
 -- A nested key's triggers that are not as installed, named '<trigger> on <table>': store_<key>_flush

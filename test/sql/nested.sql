@@ -251,6 +251,7 @@ SELECT err($$ALTER TABLE line DISABLE TRIGGER store_o_flush$$);
 SELECT err($$ALTER TABLE line DROP COLUMN qty$$);
 SELECT err($$ALTER TABLE product RENAME COLUMN name TO title$$);
 SELECT err($$DROP TABLE order_detail$$);
+SELECT err($$ALTER TABLE line DROP CONSTRAINT line_product_id_fkey$$);
 ALTER TABLE line DROP COLUMN note;
 ALTER TABLE country ADD COLUMN code text;
 SELECT * FROM changes();
