@@ -22,7 +22,9 @@ CREATE FUNCTION store._origin() RETURNS int4
 -- its primary key (record for a composite key). column_numbers follows the chosen columns through
 -- renames; shape is the signature of the document (column names and types, primary key) that DDL
 -- handling compares; filter is the rows the key stores, filter_node the same expression checked
--- and analyzed (nodeToString), which the capture trigger evaluates.
+-- and analyzed (nodeToString), which the capture trigger evaluates. nested is a nested key's shape
+-- (PostgREST select syntax, canonical text; NULL for a flat key): its columns and column_numbers
+-- are then the root columns the shape reads, so DDL handling protects them.
 CREATE TABLE store.keys (
     key text PRIMARY KEY,
     source regclass NOT NULL,
@@ -32,10 +34,12 @@ CREATE TABLE store.keys (
     shape text NOT NULL,
     registered_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     filter text,
-    filter_node text
+    filter_node text,
+    nested text
 );
 COMMENT ON TABLE store.keys IS 'registered store keys: key -> source table, chosen columns, primary-key type';
 COMMENT ON COLUMN store.keys.filter IS 'the rows the key stores (NULL: every row), as SQL over its table''s columns';
+COMMENT ON COLUMN store.keys.nested IS 'a nested key''s shape (canonical text; NULL: a flat key)';
 
 -- Entries are found by (key, id) on every write and read in id order by every snapshot. jsonb's
 -- own btree comparison walks both values with iterators; store.id_ops orders ids exactly as

@@ -126,7 +126,8 @@ CREATE OR REPLACE FUNCTION store._shape(source regclass, column_numbers int2[]) 
 
 -- A query over the registered table giving (id jsonb, doc json) for every row that matches the
 -- key's filter, every partition's rows included: to_json over the chosen columns, which renders
--- exactly what the capture trigger renders.
+-- exactly what the capture trigger renders; for a nested key, its shape's nested query
+-- (store._nested_query).
 CREATE OR REPLACE FUNCTION store._source_query(registration store.keys) RETURNS text
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -134,6 +135,13 @@ AS $$
 DECLARE
     chosen text := 't.*';
 BEGIN
+    IF registration.nested IS NOT NULL THEN -- a nested key: its shape's query over the root row t
+        RETURN pg_catalog.format('SELECT %s AS id, %s AS doc FROM %s AS t',
+                                 store._id_expression(registration.source),
+                                 store._nested_query(registration.source, registration.nested),
+                                 store._rows_of(registration.source))
+            || coalesce(' WHERE ' || store._filter_condition(registration.source, registration.filter_node, registration.key), '');
+    END IF;
     IF registration.columns IS NOT NULL THEN
         SELECT pg_catalog.string_agg(pg_catalog.format('t.%I', c), ', ' ORDER BY o) INTO chosen
           FROM pg_catalog.unnest(registration.columns) WITH ORDINALITY AS u(c, o);
@@ -144,6 +152,31 @@ BEGIN
         store._id_expression(registration.source), store._rows_of(registration.source), chosen)
         || coalesce(' WHERE ' || store._filter_condition(registration.source, registration.filter_node, registration.key), '');
 END
+$$;
+
+-- The query re-rendering some documents of a nested key after a write: (id text, doc text) of the
+-- root rows whose ids ($1, jsonb[]) are given and that match the key's filter. The ids are read
+-- back into the key columns' (base) types so the primary key's index finds the rows; the ids as
+-- rendered are compared too, so only exactly those documents come back.
+CREATE OR REPLACE FUNCTION store._nested_render_query(registration store.keys) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('SELECT %s::pg_catalog.text AS id, (%s)::pg_catalog.text AS doc FROM %s AS t WHERE (%s) IN (SELECT %s FROM '
+                  'pg_catalog.unnest($1::pg_catalog.jsonb[]) AS x(v)) AND %s OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.jsonb[])',
+                  store._id_expression($1.source), store._nested_query($1.source, $1.nested), store._rows_of($1.source),
+                  string_agg(format('t.%I', c.name), ', ' ORDER BY c.n),
+                  string_agg(format('(x.v OPERATOR(pg_catalog.%s) %s)::%s',
+                                    CASE WHEN cardinality(k.columns) = 1 THEN '#>>' ELSE '->>' END,
+                                    CASE WHEN cardinality(k.columns) = 1 THEN '''{}''::pg_catalog.text[]' ELSE (c.n - 1)::text END,
+                                    format_type(coalesce(nullif(ty.typbasetype, 0), a.atttypid), NULL)), ', ' ORDER BY c.n),
+                  store._id_expression($1.source))
+           || coalesce(' AND ' || store._filter_condition($1.source, $1.filter_node, $1.key), '')
+      FROM (SELECT store._primary_key_columns($1.source)) AS k(columns)
+     CROSS JOIN LATERAL unnest(k.columns) WITH ORDINALITY AS c(name, n)
+      JOIN pg_attribute AS a ON a.attrelid = $1.source AND a.attname = c.name
+      JOIN pg_type AS ty ON ty.oid = a.atttypid
+     GROUP BY k.columns
 $$;
 
 CREATE OR REPLACE FUNCTION store._source_rows(key text, OUT id jsonb, OUT doc json) RETURNS SETOF record

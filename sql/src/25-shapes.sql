@@ -2,7 +2,7 @@
 -----------------------------------------------------------------------------------------------
 -- Shapes of nested documents (issue 11): a shape (PostgREST's select syntax) resolved for a root
 -- table against the catalog's foreign keys, and the query rendering a root row's document.
--- Internal until keys can be registered with a shape (store_explain(key) will show a key's tree).
+-- store_register(..., shape => ...) registers a nested key; store_explain(key) shows its tree.
 -----------------------------------------------------------------------------------------------
 
 -- The shape resolved for source: one row per object, the root first (path ''), then depth first
@@ -40,3 +40,28 @@ CREATE OR REPLACE FUNCTION store._reverse_lookups(source regclass, shape text)
     RETURNS TABLE (path text, table_name regclass, columns text[], watched text[], lookup_sql text)
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_reverse_lookups';
 REVOKE ALL ON FUNCTION store._reverse_lookups(regclass, text) FROM PUBLIC;
+
+-- Registering a nested key: the shape's canonical text and the root columns it reads (store.keys'
+-- nested and columns), after checking that the root table's owner may read every column the shape
+-- reads, in every table, without row-level security and only through code it trusts (42501); a
+-- NOTICE for each edge whose lookup has no index.
+CREATE OR REPLACE FUNCTION store._nested_registration(source regclass, shape text, OUT nested text, OUT columns text[])
+    RETURNS record
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_nested_registration';
+REVOKE ALL ON FUNCTION store._nested_registration(regclass, text) FROM PUBLIC;
+
+-- The SQL expression (json) rendering a nested key's document of its root row aliased t, after
+-- the checks of store._nested_registration (for store._source_query).
+CREATE OR REPLACE FUNCTION store._nested_query(source regclass, nested text) RETURNS text
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_nested_query';
+REVOKE ALL ON FUNCTION store._nested_query(regclass, text) FROM PUBLIC;
+
+-- store_explain(key): the resolved tree of a key's documents, for whoever may read the key (as
+-- store_get): one row per object, the root first (see store._explain_shape); a flat key shows its
+-- root alone.
+CREATE OR REPLACE FUNCTION @extschema@.store_explain(key text)
+    RETURNS TABLE (path text, table_name regclass, kind text, constraint_name name, junction regclass,
+                   far_constraint_name name, join_columns text, index_ok bool)
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_explain';
+COMMENT ON FUNCTION @extschema@.store_explain(text) IS
+    'the resolved tree of a key''s documents: each object''s table, relationship, foreign key and whether its lookup is indexed';

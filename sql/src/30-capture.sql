@@ -12,6 +12,19 @@ CREATE OR REPLACE FUNCTION store.capture() RETURNS trigger
 REVOKE ALL ON FUNCTION store.capture() FROM PUBLIC;
 COMMENT ON FUNCTION store.capture() IS 'store trigger: keeps store.entries and store.history current';
 
+-- The triggers of nested keys (src/pg/nested_maintenance.cpp), on every table a key's shape
+-- reaches: store_<key> (row) and store_<key>_truncate (statement) run store.capture_nested, which
+-- records what changed; store_<key>_flush, a DEFERRABLE INITIALLY DEFERRED constraint trigger, runs
+-- store.flush_nested, which re-renders the documents concerned at commit. Not executable by PUBLIC.
+CREATE OR REPLACE FUNCTION store.capture_nested() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'store_capture_nested';
+REVOKE ALL ON FUNCTION store.capture_nested() FROM PUBLIC;
+COMMENT ON FUNCTION store.capture_nested() IS 'store trigger: records the changes nested documents must follow';
+CREATE OR REPLACE FUNCTION store.flush_nested() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'store_flush_nested';
+REVOKE ALL ON FUNCTION store.flush_nested() FROM PUBLIC;
+COMMENT ON FUNCTION store.flush_nested() IS 'store trigger: re-renders the nested documents the transaction changed';
+
 -- Marks the transaction as having changed key (NULL: changed the store) for its NOTIFY.
 CREATE OR REPLACE FUNCTION store._note_change(key text) RETURNS void
     LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'store_note_change';
@@ -89,6 +102,56 @@ $$;
 -- ALWAYS, so they also fire where session_replication_role = replica (logical replication's
 -- apply workers, restores and loads that set it).
 
+-- The tables a nested key's shape reaches (root included), each once; none for a flat key. While
+-- the shape does not resolve (a restore has not created the foreign keys yet; DDL handling refuses
+-- to break it otherwise), the tables that hold the key's triggers.
+CREATE OR REPLACE FUNCTION store._nested_tables(key text) RETURNS SETOF regclass
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tables regclass[];
+BEGIN
+    BEGIN
+        SELECT array_agg(DISTINCT l.table_name) INTO tables FROM store.keys AS k
+         CROSS JOIN LATERAL store._reverse_lookups(k.source, k.nested) AS l
+         WHERE k.key = _nested_tables.key AND k.nested IS NOT NULL;
+    EXCEPTION WHEN OTHERS THEN
+        SELECT array_agg(t) INTO tables FROM store._key_trigger_tables(0, _nested_tables.key) AS t;
+    END;
+    RETURN QUERY SELECT t FROM unnest(tables) AS t;
+END
+$$;
+
+-- A nested key's triggers that are not as installed, named '<trigger> on <table>': store_<key>_flush
+-- on every table the shape reaches, and store_<key>, store_<key>_truncate on those other than source
+-- (states as store._trigger_state's); empty for a flat key.
+CREATE OR REPLACE FUNCTION store._nested_trigger_state(source regclass, key text) RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(jsonb_object_agg(format('%s on %s', n.name, r.rel), s.state), '{}')
+      FROM store._nested_tables($2) AS r(rel)
+     CROSS JOIN (VALUES (('store_' || $2)::name, 29, 'store.capture_nested()'::regprocedure, false),
+                        (('store_' || $2 || '_truncate')::name, 32, 'store.capture_nested()'::regprocedure, false),
+                        (('store_' || $2 || '_flush')::name, 29, 'store.flush_nested()'::regprocedure, true))
+                 AS n(name, type, fn, deferred)
+     CROSS JOIN LATERAL (SELECT coalesce(
+               (SELECT CASE WHEN NOT (t.tgfoid = n.fn AND t.tgtype = n.type AND t.tgnargs = 1
+                                      AND t.tgargs = convert_to($2, getdatabaseencoding()) || decode('00', 'hex')
+                                      AND t.tgqual IS NULL AND t.tgattr = ''::int2vector
+                                      AND (t.tgconstraint <> 0) = n.deferred
+                                      AND t.tgdeferrable = n.deferred AND t.tginitdeferred = n.deferred)
+                                 THEN 'replaced'
+                            WHEN t.tgenabled = 'A' THEN 'always'
+                            WHEN t.tgenabled = 'O' THEN 'enabled'
+                            WHEN t.tgenabled = 'R' THEN 'replica'
+                            ELSE 'disabled' END
+                  FROM pg_trigger AS t WHERE t.tgrelid = r.rel AND t.tgname = n.name),
+               'missing') AS state) AS s
+     WHERE s.state <> 'always' AND (n.deferred OR r.rel <> $1)
+$$;
+
 -- Key's triggers on source, by name: "always" or "enabled" (they work), "disabled", "replica"
 -- (ENABLE REPLICA: silent in ordinary sessions), "replaced" (the name runs something else, or
 -- for other events, or with a WHEN or column list) or "missing"; and as "extra" any other
@@ -101,7 +164,9 @@ CREATE OR REPLACE FUNCTION store._trigger_state(source regclass, key text) RETUR
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT jsonb_object_agg(n.name, coalesce(
-               (SELECT CASE WHEN NOT (t.tgfoid = 'store.capture()'::regprocedure AND t.tgtype = n.type
+               (SELECT CASE WHEN NOT (t.tgfoid = CASE WHEN x.nested THEN 'store.capture_nested()'::regprocedure
+                                                           ELSE 'store.capture()'::regprocedure END
+                                      AND t.tgtype = n.type
                                       AND t.tgnargs = 1
                                       AND t.tgargs = convert_to($2, getdatabaseencoding()) || decode('00', 'hex')
                                       AND t.tgqual IS NULL AND t.tgattr = ''::int2vector AND t.tgconstraint = 0)
@@ -118,7 +183,10 @@ AS $$
                            AND t.tgname NOT IN (('store_' || $2)::name, ('store_' || $2 || '_truncate')::name)),
                        '{}')
            || store._partition_trigger_state($1, $2)
+           || CASE WHEN x.nested THEN store._nested_trigger_state($1, $2) ELSE '{}' END
       FROM (VALUES (('store_' || $2)::name, 29), (('store_' || $2 || '_truncate')::name, 32)) AS n(name, type)
+     CROSS JOIN (SELECT EXISTS (SELECT FROM store.keys AS k WHERE k.key = $2 AND k.nested IS NOT NULL) AS nested) AS x
+     GROUP BY x.nested
 $$;
 
 -- The state of key's triggers right after store_register or store_reload.
@@ -137,11 +205,41 @@ CREATE OR REPLACE FUNCTION store._key_triggers(source regclass, key text) RETURN
 AS $$
     SELECT t.tgname FROM pg_trigger AS t
      WHERE t.tgrelid = $1 AND NOT t.tgisinternal
-       AND (t.tgname IN (('store_' || $2)::name, ('store_' || $2 || '_truncate')::name)
-            OR (t.tgfoid = 'store.capture()'::regprocedure
+       AND (t.tgname IN (('store_' || $2)::name, ('store_' || $2 || '_truncate')::name, ('store_' || $2 || '_flush')::name)
+            OR (t.tgfoid IN ('store.capture()'::regprocedure, 'store.capture_nested()'::regprocedure,
+                             'store.flush_nested()'::regprocedure)
                 AND t.tgargs = convert_to($2, getdatabaseencoding()) || decode('00', 'hex')))
      ORDER BY t.tgname
 $$;
+
+-- The tables other than source holding triggers of key's (see _key_triggers): a nested key's.
+CREATE OR REPLACE FUNCTION store._key_trigger_tables(source regclass, key text) RETURNS SETOF regclass
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT DISTINCT t.tgrelid::regclass FROM pg_trigger AS t
+     WHERE t.tgrelid <> $1 AND NOT t.tgisinternal AND t.tgparentid = 0
+       AND t.tgfoid IN ('store.capture_nested()'::regprocedure, 'store.flush_nested()'::regprocedure)
+       AND t.tgargs = convert_to($2, getdatabaseencoding()) || decode('00', 'hex')
+$$;
+
+-- Drops key's triggers from every table other than source (a nested key's), after locking it.
+CREATE OR REPLACE FUNCTION store._drop_nested_triggers(source regclass, key text) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r regclass;
+    t name;
+BEGIN
+    FOR r IN SELECT store._key_trigger_tables(source, key) ORDER BY 1 LOOP
+        FOR t IN SELECT store._key_triggers(r, key) LOOP
+            EXECUTE format('DROP TRIGGER %I ON %s', t, r);
+        END LOOP;
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION store._drop_nested_triggers(regclass, text) FROM PUBLIC;
 
 -- Drops key's truncate triggers from tables other than source that are not (any more) its
 -- partitions (all of them, with every_table: unregistering); true when it dropped one.
@@ -207,6 +305,10 @@ DECLARE
     registration store.keys;
     t name;
 BEGIN
+    IF EXISTS (SELECT FROM store.keys AS k WHERE k.key = _install_triggers.key AND k.nested IS NOT NULL) THEN
+        PERFORM store._install_nested_triggers(key, replace);
+        RETURN;
+    END IF;
     DELETE FROM store.keys AS k WHERE k.key = _install_triggers.key RETURNING k.* INTO STRICT registration;
     IF replace THEN
         FOR t IN SELECT store._key_triggers(registration.source, registration.key) LOOP
@@ -226,6 +328,47 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION store._install_triggers(text, bool) FROM PUBLIC;
+
+-- A nested key's triggers on every table its shape reaches (see store.capture_nested), ENABLE
+-- ALWAYS; with replace, first drops whatever stands in their place, on those tables and any other.
+-- Partitioned tables are refused at registration (their clones and truncate triggers: not yet).
+CREATE OR REPLACE FUNCTION store._install_nested_triggers(key text, replace bool) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    registration store.keys;
+    tables regclass[];
+    r regclass;
+    t name;
+BEGIN
+    SELECT array_agg(n ORDER BY n::oid) INTO tables FROM store._nested_tables(key) AS n;
+    DELETE FROM store.keys AS k WHERE k.key = _install_nested_triggers.key RETURNING k.* INTO STRICT registration;
+    IF replace THEN
+        PERFORM store._drop_nested_triggers(registration.source, key);
+        FOR t IN SELECT store._key_triggers(registration.source, key) LOOP
+            EXECUTE format('DROP TRIGGER %I ON %s', t, registration.source);
+        END LOOP;
+    END IF;
+    FOREACH r IN ARRAY tables LOOP
+        CONTINUE WHEN NOT replace AND EXISTS (SELECT FROM pg_trigger AS g WHERE g.tgrelid = r AND g.tgname = ('store_' || key)::name);
+        EXECUTE format(
+            'CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION store.capture_nested(%L)',
+            'store_' || key, r, key);
+        EXECUTE format(
+            'CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION store.capture_nested(%L)',
+            'store_' || key || '_truncate', r, key);
+        EXECUTE format(
+            'CREATE CONSTRAINT TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s DEFERRABLE INITIALLY DEFERRED '
+            'FOR EACH ROW EXECUTE FUNCTION store.flush_nested(%L)',
+            'store_' || key || '_flush', r, key);
+        EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I, ENABLE ALWAYS TRIGGER %I, ENABLE ALWAYS TRIGGER %I',
+                       r, 'store_' || key, 'store_' || key || '_truncate', 'store_' || key || '_flush');
+    END LOOP;
+    INSERT INTO store.keys SELECT (registration).*;
+END
+$$;
+REVOKE ALL ON FUNCTION store._install_nested_triggers(text, bool) FROM PUBLIC;
 
 -- Reinstalls key's triggers unless they are exactly as installed (so also turns a trigger set
 -- to plain ENABLE back to ENABLE ALWAYS). Needs what store_register needs: ownership of the

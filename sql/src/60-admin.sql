@@ -46,13 +46,15 @@ REVOKE ALL ON FUNCTION store._rebuild(text) FROM PUBLIC;
 -- (store._check_source), installs the triggers ALWAYS and builds the documents; with a filter
 -- (store._parse_filter), only the rows that match it are stored. Runs as the store owner for
 -- store_register, which checks the caller (src/pg/admin.cpp).
-CREATE OR REPLACE FUNCTION store._register(key text, source regclass, columns text[] DEFAULT NULL, filter text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION store._register(key text, source regclass, columns text[] DEFAULT NULL, filter text DEFAULT NULL,
+                                           shape text DEFAULT NULL)
     RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     parsed record;
+    nested_text text;
 BEGIN
     PERFORM store._check_key(key);
     IF source IS NULL THEN
@@ -63,6 +65,14 @@ BEGIN
         RAISE EXCEPTION 'must be owner of table % to register it', source
             USING ERRCODE = 'insufficient_privilege';
     END IF;
+    IF shape IS NOT NULL THEN -- a nested key: columns are the root columns its shape reads
+        IF columns IS NOT NULL THEN
+            RAISE EXCEPTION 'columns and shape cannot both be given'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'A shape names the columns itself: store_register(key, source, shape => ''id,name,...'').';
+        END IF;
+        SELECT n.nested, n.columns INTO nested_text, columns FROM store._nested_registration(source, shape) AS n;
+    END IF;
     PERFORM store._check_columns(source, columns);
     PERFORM store._check_source(source, store._column_numbers(source, columns));
     SELECT f.* INTO parsed FROM store._parse_filter(source, _register.filter) AS f;
@@ -72,15 +82,16 @@ BEGIN
             USING ERRCODE = 'duplicate_object',
                   HINT = 'Choose another key, or store_unregister() it first.';
     END IF;
-    INSERT INTO store.keys (key, source, columns, column_numbers, id_type, shape, filter, filter_node)
+    INSERT INTO store.keys (key, source, columns, column_numbers, id_type, shape, filter, filter_node, nested)
     VALUES (key, source, columns, store._column_numbers(source, columns), store._id_type(source),
-            store._shape(source, store._column_numbers(source, columns)), parsed.filter, parsed.filter_node);
+            store._shape(source, store._column_numbers(source, columns)), parsed.filter, parsed.filter_node,
+            nested_text);
     PERFORM store._install_triggers(key, false);
     PERFORM store._rebuild(key);
     PERFORM store._log(key, 'U', ARRAY[key]);
 END
 $$;
-REVOKE ALL ON FUNCTION store._register(text, regclass, text[], text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION store._register(text, regclass, text[], text, text) FROM PUBLIC;
 
 -- Unregistering forgets the key before it drops the triggers (the DDL guards let them go only
 -- then), after taking the lock DROP TRIGGER takes: writers and reloads in flight commit first,
@@ -104,6 +115,7 @@ BEGIN
         EXECUTE pg_catalog.format('DROP TRIGGER %I ON %s', t, registration.source);
     END LOOP;
     PERFORM store._drop_partition_triggers(registration.source, registration.key, true);
+    PERFORM store._drop_nested_triggers(registration.source, registration.key);
 END
 $$;
 REVOKE ALL ON FUNCTION store._unregister(text) FROM PUBLIC;
@@ -172,11 +184,11 @@ $$;
 REVOKE ALL ON FUNCTION store._compact(interval) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.store_register(key text, source regclass, columns text[] DEFAULT NULL,
-                                           filter text DEFAULT NULL)
+                                           filter text DEFAULT NULL, shape text DEFAULT NULL)
     RETURNS void LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'store_register';
-REVOKE ALL ON FUNCTION @extschema@.store_register(text, regclass, text[], text) FROM PUBLIC;
-COMMENT ON FUNCTION @extschema@.store_register(text, regclass, text[], text) IS
-    'adds a table to the store under key (columns: which to serialize, NULL for all; filter: which rows, NULL for all) and builds its documents';
+REVOKE ALL ON FUNCTION @extschema@.store_register(text, regclass, text[], text, text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.store_register(text, regclass, text[], text, text) IS
+    'adds a table to the store under key (columns: which to serialize, NULL for all; filter: which rows, NULL for all; shape: nested documents, PostgREST select syntax) and builds its documents';
 
 -- store_unregister(key), store_reload(key): the caller must own the key's table.
 CREATE OR REPLACE FUNCTION @extschema@.store_unregister(key text)

@@ -107,9 +107,55 @@ BEGIN
               WHERE c.classid = 'pg_class'::regclass ORDER BY r.key LOOP
         PERFORM store._refresh(k);
     END LOOP;
+    FOR k IN SELECT DISTINCT r.key FROM pg_event_trigger_ddl_commands() AS c
+               JOIN store.keys AS r ON r.nested IS NOT NULL
+              WHERE c.classid = 'pg_class'::regclass
+                AND c.objid IN (SELECT store._key_trigger_tables(0, r.key)) ORDER BY r.key LOOP
+        PERFORM store._nested_refresh(k, false);
+    END LOOP;
 END
 $$;
 REVOKE ALL ON FUNCTION store._on_alter_table() FROM PUBLIC;
+
+-- After DDL on a table a nested key's shape reaches: the shape must still resolve to readable,
+-- trusted columns (a column it reads cannot be dropped, renamed or retyped into something
+-- refused: 2BP01 with the hint to unregister), and when the documents changed (a column added
+-- under *, a new type's text) they are rebuilt with a key-level U.
+CREATE OR REPLACE FUNCTION store._nested_refresh(key text, dropped bool) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    registration store.keys := store._require_key(key);
+BEGIN
+    BEGIN
+        PERFORM store._nested_query(registration.source, registration.nested);
+    EXCEPTION WHEN undefined_object THEN
+        -- a relationship is missing: refused when this command dropped it; otherwise a restore that
+        -- creates the foreign keys after the triggers (store_verify tells meanwhile)
+        IF NOT dropped THEN
+            RETURN;
+        END IF;
+        RAISE EXCEPTION 'store key "%" would no longer render: %', key, SQLERRM
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  HINT = format('The shape %L reads it. Unregister the key first: SELECT store_unregister(%L);',
+                                registration.nested, key);
+    WHEN OTHERS THEN
+        RAISE EXCEPTION 'store key "%" would no longer render: %', key, SQLERRM
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  HINT = format('The shape %L reads it. Unregister the key first: SELECT store_unregister(%L);',
+                                registration.nested, key);
+    END;
+    IF EXISTS (SELECT FROM store._source_rows(key) AS s
+                 FULL JOIN (SELECT e.id, e.doc FROM store.entries AS e WHERE e.key = _nested_refresh.key) AS e
+                   ON e.id = s.id
+                WHERE s.doc::text IS DISTINCT FROM e.doc::text) THEN
+        PERFORM store._rebuild(key);
+        PERFORM store._log(key, 'U', ARRAY[key]);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION store._nested_refresh(text, bool) FROM PUBLIC;
 
 -- After DROP: dropped tables unregister their keys, dropped columns refresh them; and first,
 -- dropping a trigger of a registered key whose table stays is refused. (Unregistering forgets
@@ -129,9 +175,9 @@ BEGIN
       FROM pg_event_trigger_dropped_objects() AS d
       JOIN pg_namespace AS n ON n.nspname = d.address_names[1]
       JOIN pg_class AS c ON c.relnamespace = n.oid AND c.relname = d.address_names[2]
-      JOIN store.keys AS r ON r.source = c.oid OR r.source IN (SELECT pg_partition_ancestors(c.oid))
+      JOIN store.keys AS r ON r.source = c.oid OR r.source IN (SELECT pg_partition_ancestors(c.oid)) OR r.nested IS NOT NULL
      WHERE d.classid = 'pg_trigger'::regclass
-       AND d.address_names[3] IN ('store_' || r.key, 'store_' || r.key || '_truncate')
+       AND d.address_names[3] IN ('store_' || r.key, 'store_' || r.key || '_truncate', CASE WHEN r.nested IS NOT NULL THEN 'store_' || r.key || '_flush' END)
      ORDER BY r.key, 3
      LIMIT 1;
     IF FOUND THEN
@@ -139,15 +185,41 @@ BEGIN
             USING ERRCODE = 'dependent_objects_still_exist',
                   HINT = format('Unregister the key first: SELECT store_unregister(%L);', bad.key);
     END IF;
+    -- a table a nested key embeds (its store triggers went with it) cannot be dropped
+    SELECT r.key, format('%I.%I', d.address_names[1], d.address_names[2]) AS name INTO bad
+      FROM pg_event_trigger_dropped_objects() AS d
+      JOIN store.keys AS r ON r.nested IS NOT NULL AND d.address_names[3] = 'store_' || r.key
+     WHERE d.classid = 'pg_trigger'::regclass
+       AND NOT EXISTS (SELECT FROM pg_event_trigger_dropped_objects() AS x
+                        WHERE x.classid = 'pg_class'::regclass AND x.objsubid = 0 AND x.objid = r.source)
+     ORDER BY r.key
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'cannot drop table %: store key "%" embeds it', bad.name, bad.key
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  HINT = format('Unregister the key first: SELECT store_unregister(%L);', bad.key);
+    END IF;
     FOR k IN SELECT r.key FROM pg_event_trigger_dropped_objects() AS d
                JOIN store.keys AS r ON r.source = d.objid
               WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 ORDER BY r.key LOOP
         PERFORM store._forget(k);
+        PERFORM store._drop_nested_triggers(0, k); -- a nested key's triggers on the tables that stay
     END LOOP;
     FOR k IN SELECT DISTINCT r.key FROM pg_event_trigger_dropped_objects() AS d
                JOIN store.keys AS r ON r.source = d.objid
               WHERE d.classid = 'pg_class'::regclass AND d.objsubid <> 0 ORDER BY r.key LOOP
         PERFORM store._refresh(k);
+    END LOOP;
+    FOR k IN SELECT DISTINCT r.key FROM pg_event_trigger_dropped_objects() AS d
+               JOIN store.keys AS r ON r.nested IS NOT NULL
+              WHERE (d.classid = 'pg_class'::regclass AND d.objsubid <> 0
+                     AND d.objid IN (SELECT store._key_trigger_tables(0, r.key)))
+                 OR (d.classid = 'pg_constraint'::regclass
+                     AND EXISTS (SELECT FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+                                  WHERE n.nspname = d.address_names[1] AND c.relname = d.address_names[2]
+                                    AND c.oid IN (SELECT store._key_trigger_tables(0, r.key))))
+              ORDER BY r.key LOOP
+        PERFORM store._nested_refresh(k, true);
     END LOOP;
     -- a dropped partition (its truncate trigger went with it) takes its rows' documents along
     FOR k IN SELECT DISTINCT r.key FROM pg_event_trigger_dropped_objects() AS d
@@ -222,7 +294,7 @@ BEGIN
     SELECT r.key, r.source, s.name, s.state INTO bad
       FROM store.keys AS r
       CROSS JOIN LATERAL jsonb_each_text(store._trigger_state(r.source, r.key)) AS s(name, state)
-     WHERE (r.source IN (SELECT touched.rel FROM touched) OR r.source IN (SELECT pg_partition_ancestors(touched.rel) FROM touched))
+     WHERE (r.source IN (SELECT touched.rel FROM touched) OR r.source IN (SELECT pg_partition_ancestors(touched.rel) FROM touched) OR (r.nested IS NOT NULL AND EXISTS (SELECT FROM touched WHERE touched.rel IN (SELECT store._key_trigger_tables(0, r.key)))))
        AND s.state NOT IN ('always', 'enabled', 'missing')
      ORDER BY r.key, s.name
      LIMIT 1;

@@ -16,6 +16,9 @@ DROP EVENT TRIGGER store_drop;
 -- Partial keys: the filter columns (see 00-schema.sql).
 ALTER TABLE store.keys ADD COLUMN filter text, ADD COLUMN filter_node text;
 COMMENT ON COLUMN store.keys.filter IS 'the rows the key stores (NULL: every row), as SQL over its table''s columns';
+-- Nested keys: the shape (see 00-schema.sql).
+ALTER TABLE store.keys ADD COLUMN nested text;
+COMMENT ON COLUMN store.keys.nested IS 'a nested key''s shape (canonical text; NULL: a flat key)';
 
 -- store_register gained an argument (filter), which makes it a new function: the old one is set
 -- aside here, and its grants are given to the new one below.
@@ -89,7 +92,7 @@ BEGIN
                FROM pg_catalog.pg_proc AS p, pg_catalog.aclexplode(p.proacl) AS a
               WHERE p.oid = '@extschema@.store_register_0_2(text, regclass, text[])'::pg_catalog.regprocedure
                 AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner LOOP
-        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION @extschema@.store_register(text, regclass, text[], text) TO %s%s',
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION @extschema@.store_register(text, regclass, text[], text, text) TO %s%s',
                                   CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::pg_catalog.regrole::text END,
                                   CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
     END LOOP;

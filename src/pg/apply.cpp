@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/payload.hpp"
 #include "pg/guard.hpp"
+#include "pg/nested.hpp"
 #include "pg/roles.hpp"
 #include "pg/spi_session.hpp"
 
@@ -449,6 +450,7 @@ Apply(FunctionCallInfo fcinfo)
 			    ",\"current\":" + CurrentDocument(schema, outcome.conflict_key, outcome.conflict_id) + "}]}";
 		} else {
 			Subtransaction(Batch::kCommit, context, owner);
+			PgCall([] { store::pg::FlushNested(); }); // nested documents the batch touched, written now
 			result = AppliedAnswer(set, outcome, ChangedDocuments(schema, outcome.history_before));
 		}
 		const char *result_text = result.c_str();

@@ -3,9 +3,14 @@
 #include "pg/canonical.hpp"
 #include "pg/doc_shape.hpp"
 #include "pg/guard.hpp"
+#include "pg/nested.hpp"
 #include "pg/reader.hpp"
 #include "pg/spi_session.hpp"
 #include "pg/sql_names.hpp"
+
+extern "C" {
+#include "utils/snapmgr.h"
+}
 
 namespace {
 
@@ -119,6 +124,15 @@ Get(FunctionCallInfo fcinfo)
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("id must not be NULL")));
 	if (PG_ARGISNULL(0))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("store key must not be NULL")));
+	// read-your-writes: nested documents this transaction changed are flushed first, and read in a
+	// copy of the snapshot that sees the flush (and nothing else new)
+	bool flushed = pg::NestedPending();
+	if (flushed) {
+		pg::FlushNested();
+		CommandCounterIncrement();
+		PushCopiedSnapshot(GetActiveSnapshot());
+		UpdateActiveSnapshotCommandId();
+	}
 	Oid reader = GetUserId();
 	pg::ConnectSpi();
 	Oid source = pg::ReadableSource(PG_GETARG_DATUM(0), false, reader);
@@ -127,6 +141,8 @@ Get(FunctionCallInfo fcinfo)
 	Datum visible = pg::VisibleIds(reader, PG_GETARG_DATUM(0), false, &visible_is_null);
 	Datum doc = VisibleDocument(PG_GETARG_DATUM(0), id, visible, visible_is_null, &is_null);
 	SPI_finish();
+	if (flushed)
+		PopActiveSnapshot();
 	if (is_null)
 		PG_RETURN_NULL();
 	return doc;

@@ -19,12 +19,13 @@ namespace {
 constexpr int16 kRowTriggerType = TRIGGER_TYPE_ROW | TRIGGER_TYPE_INSERT | TRIGGER_TYPE_DELETE | TRIGGER_TYPE_UPDATE;
 constexpr int16 kTruncateTriggerType = TRIGGER_TYPE_TRUNCATE;
 
-// The OID of store.capture() (InvalidOid when it is gone).
+// The OID of store.capture() (store.capture_nested() with nested; InvalidOid when it is gone).
 Oid
-CaptureFunction()
+CaptureFunction(bool nested = false)
 {
-	return LookupFuncName(list_make2(makeString(pstrdup(sql::kSchema)), makeString(pstrdup(sql::kCaptureFunction))), 0,
-	                      nullptr, true);
+	return LookupFuncName(list_make2(makeString(pstrdup(sql::kSchema)),
+	                                 makeString(pstrdup(nested ? sql::kCaptureNestedFunction : sql::kCaptureFunction))),
+	                      0, nullptr, true);
 }
 
 // One of key's trigger names, truncated to a name as SQL's ::name truncates it.
@@ -124,6 +125,10 @@ KeyTriggersWork(Oid relid, const char *key)
 	Relation triggers = table_open(TriggerRelationId, AccessShareLock);
 	bool works = BothWork(triggers, relid, key, capture) &&
 	             (get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE || PartitionsWork(triggers, relid, key, capture));
+	// a nested key's root (its other tables: store._trigger_state)
+	Oid nested = works ? InvalidOid : CaptureFunction(true);
+	if (OidIsValid(nested))
+		works = BothWork(triggers, relid, key, nested);
 	table_close(triggers, AccessShareLock);
 	return works;
 }

@@ -1,5 +1,6 @@
 // The store extension's module: magic block and one-time initialisation.
 #include "pg/doc_shape.hpp"
+#include "pg/nested.hpp"
 #include "pg/notifier.hpp"
 #include "pg/store_objects.hpp"
 #include "pg/xact.hpp"
@@ -17,5 +18,6 @@ _PG_init(void)
 	store::pg::InitStoreObjects();
 	store::pg::InitXactCallbacks();
 	store::pg::InitNotifier();
+	store::pg::InitNested();
 }
 }

@@ -4,6 +4,7 @@
 // registration up and explains a refusal: an unknown key, a key that no longer follows its table,
 // or a lack of privilege.
 #include "pg/key_triggers.hpp"
+#include "pg/nested.hpp"
 #include "pg/reader.hpp"
 #include "pg/signature.hpp"
 #include "pg/spi_session.hpp"
@@ -14,6 +15,7 @@
 extern "C" {
 #include "utils/acl.h"
 #include "utils/rls.h"
+#include "utils/typcache.h"
 }
 
 namespace store::pg {
@@ -114,6 +116,22 @@ RegistrationField(HeapTupleHeader registration, const char *name, bool *is_null)
 	return GetAttributeByName(registration, name, is_null);
 }
 
+// A nested key's shape (store.keys.nested, 0.3.0's), or nullptr: a flat key, or older SQL objects.
+char *
+NestedShapeOf(HeapTupleHeader registration)
+{
+	TupleDesc desc =
+	    lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(registration), HeapTupleHeaderGetTypMod(registration));
+	bool has_nested = false;
+	for (int i = 0; i < desc->natts; i++)
+		if (!TupleDescAttr(desc, i)->attisdropped && strcmp(NameStr(TupleDescAttr(desc, i)->attname), "nested") == 0)
+			has_nested = true;
+	ReleaseTupleDesc(desc);
+	bool is_null = true;
+	Datum nested = has_nested ? RegistrationField(registration, "nested", &is_null) : (Datum)0;
+	return is_null ? nullptr : TextDatumGetCString(nested);
+}
+
 // store._may_read(registration, reader, bulk): whether reader may read the key (see the top).
 Datum
 MayReadSql(FunctionCallInfo fcinfo)
@@ -130,8 +148,11 @@ MayReadSql(FunctionCallInfo fcinfo)
 		PG_RETURN_BOOL(false);
 	Oid reader = PG_GETARG_OID(1);
 	ArrayType *column_numbers = columns_null ? nullptr : DatumGetArrayTypeP(columns);
-	PG_RETURN_BOOL(MayRead(relid, TextDatumGetCString(key), TextDatumGetCString(shape), column_numbers, reader,
-	                       PG_GETARG_BOOL(2)));
+	if (!MayRead(relid, TextDatumGetCString(key), TextDatumGetCString(shape), column_numbers, reader,
+	             PG_GETARG_BOOL(2)))
+		PG_RETURN_BOOL(false);
+	char *nested = NestedShapeOf(registration);
+	PG_RETURN_BOOL(nested == nullptr || MayReadNested(relid, nested, reader));
 }
 
 } // namespace

@@ -2,7 +2,11 @@
 #include "pg/shape_resolve.hpp"
 #include "pg/args.hpp"
 #include "pg/guard.hpp"
+#include "pg/reader.hpp"
 #include "pg/relationships.hpp"
+#include "pg/roles.hpp"
+#include "pg/spi_session.hpp"
+#include "pg/sql_names.hpp"
 
 #include <string>
 
@@ -103,7 +107,43 @@ ShapeQueryText(FunctionCallInfo fcinfo)
 	return result;
 }
 
+// The shape of key's documents, after checking the caller may read the key (as store_get does):
+// a nested key's shape, or a flat key's columns as a shape ("*" for all). palloc'd.
+char *
+ReadableKeyShape(FunctionCallInfo fcinfo, Oid *source)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	pg::ConnectSpi();
+	*source = pg::ReadableSource(PG_GETARG_DATUM(0), PG_ARGISNULL(0), GetUserId());
+	Oid types[1] = {TEXTOID};
+	Datum args[1] = {PG_GETARG_DATUM(0)};
+	pg::SavedUser saved = pg::BecomeStoreOwner();
+	int rc = SPI_execute_with_args(pg::sql::kKeyShapeText, 1, types, args, nullptr, true, 1);
+	pg::RestoreUser(saved);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "store: reading the key's shape failed: %s", SPI_result_code_string(rc));
+	char *shape = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	SPI_finish();
+	return shape;
+}
+
+// store_explain(key): the resolved tree of a key's documents (as store._explain_shape shows it),
+// for any role that may read the key.
+Datum
+Explain(FunctionCallInfo fcinfo)
+{
+	Oid source;
+	char *shape = ReadableKeyShape(fcinfo, &source);
+	InitMaterializedSRF(fcinfo, 0);
+	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	const core::ResolvedShape resolved = pg::ResolveShapeFor(source, shape);
+	for (const core::ResolvedNode *node : core::ResolvedNodes(resolved))
+		pg::PgCall([&] { PutExplainRow(rsinfo, *node); });
+	return (Datum)0;
+}
+
 } // namespace
 
+STORE_ENTRY(store_explain, Explain)
 STORE_ENTRY(store_explain_shape, ExplainShape)
 STORE_ENTRY(store_shape_query, ShapeQueryText)

@@ -72,6 +72,17 @@
 // Documents.
 #define STORE_SQL_SOURCE_QUERY STORE_SQL_SCHEMA "._source_query"
 
+// Nested keys (0.3.0 only: a nested key exists only there): store.keys.nested in 00-schema.sql,
+// store._nested_render_query in 20-rendering.sql, store._rebuild and store._log as above.
+#define STORE_SQL_KEYS_NESTED "nested"
+#define STORE_SQL_NESTED_RENDER_QUERY STORE_SQL_SCHEMA "._nested_render_query"
+#define STORE_SQL_ORIGIN STORE_SQL_SCHEMA "._origin"
+// This transaction's history rows of one key ($1) and some items ($2, text[] of jsonb ids).
+#define STORE_SQL_OWN_HISTORY_ROWS                                                                                     \
+	" h." STORE_SQL_HISTORY_ORIGIN " OPERATOR(pg_catalog.=) " STORE_SQL_ORIGIN "() AND h." STORE_SQL_HISTORY_XID       \
+	" OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id() AND h." STORE_SQL_HISTORY_CACHE_KEY                       \
+	" OPERATOR(pg_catalog.=) $1"
+
 // The feed: the history rows after a client's version that a reader may see, in three parts that
 // follow one another in page-key order, each row with its page key (pk): 1, the rows restored from
 // another store (only the "0" version reads them, all on its first page: page key 0); 2, this
@@ -116,6 +127,7 @@ constexpr char kKeysTable[] = STORE_SQL_KEYS_TABLE;
 // The capture trigger function (store.capture()), and the fields of a store.keys row that
 // store._may_read reads.
 constexpr char kCaptureFunction[] = "capture";
+constexpr char kCaptureNestedFunction[] = "capture_nested";
 constexpr char kKeysKey[] = STORE_SQL_KEYS_KEY;
 constexpr char kKeysSource[] = STORE_SQL_KEYS_SOURCE;
 constexpr char kKeysShape[] = STORE_SQL_KEYS_SHAPE;
@@ -270,5 +282,61 @@ constexpr char kHistoryRows[] =
     " UNION ALL SELECT pg_catalog.min(h.seq), h.cache_key, NULL, 'U', pg_catalog.max(h.added_on) FROM h"
     " WHERE h.item IS NOT NULL AND $9 OPERATOR(pg_catalog.?) h.cache_key GROUP BY h.cache_key) AS r"
     " ORDER BY r.seq";
+
+// Nested keys (nested_maintenance.cpp; $1 is the key). Its registration: (source oid, nested
+// shape, whether it has a filter); no row: no nested key.
+constexpr char kNestedRegistration[] =
+    "SELECT k." STORE_SQL_KEYS_SOURCE "::pg_catalog.oid, k." STORE_SQL_KEYS_NESTED ", k." STORE_SQL_FILTER_NODE_COLUMN
+    " IS NOT NULL FROM " STORE_SQL_KEYS " AS k WHERE k." STORE_SQL_KEYS_KEY
+    " OPERATOR(pg_catalog.=) $1 AND k." STORE_SQL_KEYS_NESTED " IS NOT NULL";
+// The query re-rendering some of its documents (store._nested_render_query).
+constexpr char kNestedRenderQuery[] = "SELECT " STORE_SQL_NESTED_RENDER_QUERY "(k) FROM " STORE_SQL_KEYS
+                                      " AS k WHERE k." STORE_SQL_KEYS_KEY " OPERATOR(pg_catalog.=) $1";
+// Locks the entries of ids $2 (text[] of jsonb) in id order: (id text, doc text).
+constexpr char kLockNestedEntries[] =
+    "SELECT e." STORE_SQL_ENTRIES_ID "::pg_catalog.text, e." STORE_SQL_ENTRIES_DOC
+    "::pg_catalog.text FROM " STORE_SQL_ENTRIES " AS e WHERE e." STORE_SQL_ENTRIES_KEY
+    " OPERATOR(pg_catalog.=) $1 AND e." STORE_SQL_ENTRIES_ID
+    " OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.jsonb[]) ORDER BY e." STORE_SQL_ENTRIES_ID " FOR UPDATE";
+// The states of this transaction's history rows of ids $2: (item text, state).
+constexpr char kNestedWrittenStates[] =
+    "SELECT h." STORE_SQL_HISTORY_ITEM "::pg_catalog.text, h." STORE_SQL_HISTORY_STATE " FROM " STORE_SQL_HISTORY
+    " AS h WHERE" STORE_SQL_OWN_HISTORY_ROWS " AND h." STORE_SQL_HISTORY_ITEM
+    " OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.jsonb[])";
+// Entry (key $1, id $2 as text, document $3 as text): inserted, replaced, deleted.
+constexpr char kInsertNestedEntry[] =
+    "INSERT INTO " STORE_SQL_ENTRIES " (" STORE_SQL_ENTRIES_KEY ", " STORE_SQL_ENTRIES_ID ", " STORE_SQL_ENTRIES_DOC
+    ") VALUES ($1, $2::pg_catalog.jsonb, $3::pg_catalog.json)";
+constexpr char kUpdateNestedEntry[] =
+    "UPDATE " STORE_SQL_ENTRIES " AS e SET " STORE_SQL_ENTRIES_DOC
+    " = $3::pg_catalog.json WHERE e." STORE_SQL_ENTRIES_KEY " OPERATOR(pg_catalog.=) $1"
+    " AND e." STORE_SQL_ENTRIES_ID " OPERATOR(pg_catalog.=) $2::pg_catalog.jsonb";
+constexpr char kDeleteNestedEntry[] =
+    "DELETE FROM " STORE_SQL_ENTRIES " AS e WHERE e." STORE_SQL_ENTRIES_KEY
+    " OPERATOR(pg_catalog.=) $1 AND e." STORE_SQL_ENTRIES_ID " OPERATOR(pg_catalog.=) $2::pg_catalog.jsonb";
+// This transaction's history row of item $2: its state set to $3, or deleted.
+constexpr char kChangeNestedHistory[] =
+    "UPDATE " STORE_SQL_HISTORY " AS h SET " STORE_SQL_HISTORY_STATE " = $3 WHERE" STORE_SQL_OWN_HISTORY_ROWS
+    " AND h." STORE_SQL_HISTORY_ITEM " OPERATOR(pg_catalog.=) $2::pg_catalog.jsonb";
+constexpr char kRemoveNestedHistory[] = "DELETE FROM " STORE_SQL_HISTORY " AS h WHERE" STORE_SQL_OWN_HISTORY_ROWS
+                                        " AND h." STORE_SQL_HISTORY_ITEM " OPERATOR(pg_catalog.=) $2::pg_catalog.jsonb";
+// Rebuilds all of the key's documents and logs a key-level U.
+constexpr char kRebuildNestedKey[] =
+    "SELECT " STORE_SQL_SCHEMA "._rebuild($1), " STORE_SQL_SCHEMA "._log($1, 'U', ARRAY[$1])";
+// Whether entries of ids $2 exist (read in the latest snapshot).
+constexpr char kNestedEntriesExist[] = "SELECT 1 FROM " STORE_SQL_ENTRIES " AS e WHERE e." STORE_SQL_ENTRIES_KEY
+                                       " OPERATOR(pg_catalog.=) $1 AND e." STORE_SQL_ENTRIES_ID
+                                       " OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.jsonb[]) LIMIT 1";
+// The key's advisory lock for this transaction (class 0x53544f52, "STOR"; the key's hash),
+// shared or exclusive.
+constexpr char kLockNestedKeyShared[] =
+    "SELECT pg_catalog.pg_advisory_xact_lock_shared(1398034258, pg_catalog.hashtext($1))";
+constexpr char kLockNestedKeyExclusive[] =
+    "SELECT pg_catalog.pg_advisory_xact_lock(1398034258, pg_catalog.hashtext($1))";
+// The key's shape for store_explain: the nested shape, or the chosen columns ("*": all).
+constexpr char kKeyShapeText[] =
+    "SELECT COALESCE(k." STORE_SQL_KEYS_NESTED ", (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ','"
+    " ORDER BY o) FROM pg_catalog.unnest(k.columns) WITH ORDINALITY AS u(c, o)), '*') FROM " STORE_SQL_KEYS
+    " AS k WHERE k." STORE_SQL_KEYS_KEY " OPERATOR(pg_catalog.=) $1";
 
 } // namespace store::pg::sql

@@ -2,6 +2,7 @@
 #include "pg/xact.hpp"
 #include "pg/cursor_glue.hpp"
 #include "pg/guard.hpp"
+#include "pg/nested.hpp"
 #include "pg/notifier.hpp"
 #include "core/changes.hpp"
 #include "core/payload.hpp"
@@ -77,6 +78,8 @@ store_on_xact_event(XactEvent event, void *)
 {
 	if (announcer != Announcer::kWriter && (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT))
 		SettleNotifier(event);
+	if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PARALLEL_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE)
+		store::pg::NestedClear(); // nested keys' pending changes end with the transaction
 	if (changes->Empty())
 		return;
 	switch (event) {
@@ -101,6 +104,10 @@ store_on_xact_event(XactEvent event, void *)
 extern "C" void
 store_on_subxact_event(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, void *)
 {
+	if (event == SUBXACT_EVENT_PRE_COMMIT_SUB)
+		CallGuarded("store subtransaction commit", [&] { store::pg::NestedSubCommit(sub, parent); });
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+		CallGuarded("store subtransaction abort", [&] { store::pg::NestedSubAbort(sub); });
 	if (changes->Empty())
 		return;
 	if (event == SUBXACT_EVENT_PRE_COMMIT_SUB)

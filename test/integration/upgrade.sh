@@ -87,9 +87,9 @@ psql -X -q -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" -c "DROP DA
 q store_granted "CREATE EXTENSION store VERSION '$first'"
 q store_granted "GRANT EXECUTE ON FUNCTION store_register(text, regclass, text[]) TO store_upgrade_admin WITH GRANT OPTION"
 q store_granted "SET client_min_messages = warning; ALTER EXTENSION store UPDATE"
-[ "$(q store_granted "SELECT has_function_privilege('store_upgrade_admin', 'store_register(text, regclass, text[], text)', 'EXECUTE WITH GRANT OPTION')")" = "t" ] ||
+[ "$(q store_granted "SELECT has_function_privilege('store_upgrade_admin', 'store_register(text, regclass, text[], text, text)', 'EXECUTE WITH GRANT OPTION')")" = "t" ] ||
     fail "the update lost the grant on store_register"
-[ "$(q store_granted "SELECT has_function_privilege('public', 'store_register(text, regclass, text[], text)', 'EXECUTE')")" = "f" ] ||
+[ "$(q store_granted "SELECT has_function_privilege('public', 'store_register(text, regclass, text[], text, text)', 'EXECUTE')")" = "f" ] ||
     fail "the update made store_register executable by PUBLIC"
 psql -X -q -c "DROP DATABASE store_granted" -c "DROP ROLE store_upgrade_admin"
 psql -X -q -c "DROP DATABASE store_fresh" -c "DROP DATABASE store_upgraded"

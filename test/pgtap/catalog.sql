@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 BEGIN;
 CREATE EXTENSION store;
-SELECT plan(68);
+SELECT plan(73);
 
 -- The notifier's settings exist whether or not the library is preloaded (README "Notifications").
 LOAD 'store';
@@ -33,8 +33,11 @@ SELECT col_type_is('store', 'keys', 'filter', 'text', 'keys show their filter as
 SELECT sequence_privs_are('store', 'history_seq', 'public', ARRAY[]::text[], 'PUBLIC cannot touch the history sequence');
 
 -- The public SQL surface and its return types.
-SELECT function_returns('store_register', ARRAY['text', 'regclass', 'text[]', 'text'], 'void');
+SELECT function_returns('store_register', ARRAY['text', 'regclass', 'text[]', 'text', 'text'], 'void');
 SELECT hasnt_function('store_register', ARRAY['text', 'regclass', 'text[]'], 'store_register has one signature (filter is its fourth argument)');
+SELECT hasnt_function('store_register', ARRAY['text', 'regclass', 'text[]', 'text'], 'store_register has one signature (shape is its fifth argument)');
+SELECT function_returns('store_explain', ARRAY['text'], 'setof record');
+SELECT col_type_is('store', 'keys', 'nested', 'text', 'nested keys keep their shape as text');
 SELECT function_returns('store_unregister', ARRAY['text'], 'void');
 SELECT function_returns('store_reload', ARRAY[]::text[], 'void');
 SELECT function_returns('store_reload', ARRAY['text'], 'void');
@@ -49,6 +52,7 @@ SELECT is((SELECT pg_get_function_result('store_history(text)'::regprocedure)),
           'store_history returns version, cache_key, item_id, state, added_on');
 SELECT function_lang_is('store', 'capture', ARRAY[]::text[], 'c', 'the capture trigger is C');
 SELECT function_returns('store', 'capture', ARRAY[]::text[], 'trigger');
+SELECT function_lang_is('store', 'capture_nested', ARRAY[]::text[], 'c', 'the nested capture trigger is C');
 
 -- Every extension function runs with a fixed search_path.
 SELECT is((SELECT count(*)::int FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
@@ -70,7 +74,7 @@ CREATE ROLE store_tap_user;
 SELECT table_privs_are('store', 'entries', 'store_tap_user', ARRAY[]::text[], 'ordinary users have no rights on store.entries');
 SELECT table_privs_are('store', 'history', 'store_tap_user', ARRAY[]::text[], 'ordinary users have no rights on store.history');
 SELECT table_privs_are('store', 'keys', 'store_tap_user', ARRAY[]::text[], 'ordinary users have no rights on store.keys');
-SELECT function_privs_are('public', 'store_register', ARRAY['text', 'regclass', 'text[]', 'text'], 'store_tap_user', ARRAY[]::text[]);
+SELECT function_privs_are('public', 'store_register', ARRAY['text', 'regclass', 'text[]', 'text', 'text'], 'store_tap_user', ARRAY[]::text[]);
 SELECT function_privs_are('public', 'store_unregister', ARRAY['text'], 'store_tap_user', ARRAY[]::text[]);
 SELECT function_privs_are('public', 'store_reload', ARRAY[]::text[], 'store_tap_user', ARRAY[]::text[]);
 SELECT function_privs_are('public', 'store_reload', ARRAY['text'], 'store_tap_user', ARRAY[]::text[]);
@@ -80,6 +84,8 @@ SELECT function_privs_are('store', '_on_drop', ARRAY[]::text[], 'store_tap_user'
 SELECT function_privs_are('store', '_refresh', ARRAY['text'], 'store_tap_user', ARRAY[]::text[]);
 SELECT function_privs_are('store', 'capture', ARRAY[]::text[], 'store_tap_user', ARRAY[]::text[],
                           'nobody else can attach the capture trigger');
+SELECT function_privs_are('store', 'capture_nested', ARRAY[]::text[], 'store_tap_user', ARRAY[]::text[],
+                          'nobody else can attach the nested capture trigger');
 SELECT function_privs_are('public', 'store_compact', ARRAY['interval'], 'store_tap_user', ARRAY[]::text[]);
 SELECT function_privs_are('public', 'store_changes', ARRAY['text'], 'store_tap_user', ARRAY['EXECUTE']);
 SELECT function_privs_are('store', '_visibility_query', ARRAY['oid', 'text'], 'store_tap_user', ARRAY[]::text[],

@@ -16,13 +16,13 @@ CREATE ROLE admin_team NOLOGIN;                          -- a group role owning 
 GRANT admin_team TO admin_alice;                         -- alice inherits its privileges
 CREATE ROLE admin_dave NOINHERIT IN ROLE admin_team;     -- dave is a member without inheriting
 GRANT CREATE ON SCHEMA public TO admin_alice, admin_bob, admin_carol, admin_team;
-GRANT EXECUTE ON FUNCTION store_register(text, regclass, text[], text), store_unregister(text), store_reload(),
+GRANT EXECUTE ON FUNCTION store_register(text, regclass, text[], text, text), store_unregister(text), store_reload(),
                           store_reload(text), store_compact(interval) TO admin_alice, admin_bob, admin_dave;
 
 -- The grantees have no privilege on the store's schema, tables or internal functions.
 SELECT r AS role, has_schema_privilege(r, 'store', 'USAGE') AS store_schema,
        has_table_privilege(r, 'store.keys', 'SELECT') AS keys_table,
-       has_function_privilege(r, 'store._register(text, regclass, text[], text)', 'EXECUTE') AS _register,
+       has_function_privilege(r, 'store._register(text, regclass, text[], text, text)', 'EXECUTE') AS _register,
        has_function_privilege(r, 'store._unregister(text)', 'EXECUTE') AS _unregister,
        has_function_privilege(r, 'store._reload()', 'EXECUTE') AS _reload_all,
        has_function_privilege(r, 'store._reload(text)', 'EXECUTE') AS _reload,

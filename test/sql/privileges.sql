@@ -72,11 +72,11 @@ RESET ROLE;
 
 -- Registering needs ownership of the table, even with EXECUTE on store_register (no grant on
 -- the store's schema is needed: see admin_grants.sql).
-GRANT EXECUTE ON FUNCTION store_register(text, regclass, text[], text) TO store_nobody;
+GRANT EXECUTE ON FUNCTION store_register(text, regclass, text[], text, text) TO store_nobody;
 SET ROLE store_nobody;
 SELECT err($$SELECT store_register('mine', 'items')$$);
 RESET ROLE;
-REVOKE EXECUTE ON FUNCTION store_register(text, regclass, text[], text) FROM store_nobody;
+REVOKE EXECUTE ON FUNCTION store_register(text, regclass, text[], text, text) FROM store_nobody;
 
 -- Row-level security: through the store, a reader sees exactly the rows the table shows it, and
 -- the history never names a row it cannot see (a changed key comes back whole instead).

@@ -1,0 +1,218 @@
+// Nested keys: what registration checks (store._nested_registration), the SQL rendering their
+// documents (store._nested_query, used by store._source_query) and store_explain.
+#include "core/error.hpp"
+#include "pg/nested.hpp"
+#include "pg/args.hpp"
+#include "pg/guard.hpp"
+#include "pg/reader.hpp"
+#include "pg/roles.hpp"
+#include "pg/shape_resolve.hpp"
+#include "pg/spi_session.hpp"
+#include "pg/trust.hpp"
+
+extern "C" {
+#include "utils/acl.h"
+#include "utils/rls.h"
+}
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace store;
+using pg::TextArg;
+
+// Errors (42501) unless owner may select column attnum of relid.
+void
+RequireOwnerSelects(Oid relid, AttrNumber attnum, Oid owner)
+{
+	if (pg_class_aclcheck(relid, owner, ACL_SELECT) == ACLCHECK_OK ||
+	    pg_attribute_aclcheck(relid, attnum, owner, ACL_SELECT) == ACLCHECK_OK)
+		return;
+	ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+	                errmsg("the owner \"%s\" of the key's table cannot read column \"%s\" of table \"%s\"",
+	                       GetUserNameFromId(owner, false), get_attname(relid, attnum, false), get_rel_name(relid)),
+	                errdetail("Nested documents are rendered with the rights of the root table's owner."),
+	                errhint("GRANT SELECT on the column to that role, or leave the column out of the shape.")));
+}
+
+// Errors (42501) when row-level security on the embedded table relid applies to owner: one
+// rendering serves every reader, so rows hidden from the owner would silently vanish.
+void
+RequireNoRls(Oid relid, Oid owner)
+{
+	if (check_enable_rls(relid, owner, true) != RLS_ENABLED)
+		return;
+	ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+	                errmsg("row-level security on table \"%s\" applies to \"%s\", the owner of the key's table",
+	                       get_rel_name(relid), GetUserNameFromId(owner, false)),
+	                errhint("Embed only tables whose rows the root table's owner reads in full.")));
+}
+
+// The checks of one table the shape reads (columns: attnums, count n) for the root's owner;
+// the root itself goes through RequireRenderableSource (its key must render canonically too).
+// Only trivially destructible locals: PostgreSQL calls only.
+void
+CheckTable(Oid relid, bool root, Oid owner, const int *columns, int n)
+{
+	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		                errmsg("nested keys cannot read partitioned table \"%s\" yet", get_rel_name(relid)),
+		                errhint("Register a flat key for a partitioned table.")));
+	if (root) {
+		AttrNumber *attnums = static_cast<AttrNumber *>(palloc(sizeof(AttrNumber) * Max(n, 1)));
+		for (int i = 0; i < n; i++)
+			attnums[i] = (AttrNumber)columns[i];
+		pg::RequireRenderableSource(relid, attnums, n);
+		return;
+	}
+	RequireNoRls(relid, owner);
+	for (int i = 0; i < n; i++) {
+		RequireOwnerSelects(relid, (AttrNumber)columns[i], owner);
+		pg::RequireTrustedRendering(relid, owner, (AttrNumber)columns[i]);
+	}
+}
+
+// A NOTICE that the lookup from node's table back to its documents has no index.
+void
+NoticeUnindexed(const char *path, const char *join)
+{
+	ereport(NOTICE, (errmsg("no index serves the lookup of the documents embedding \"%s\" (%s)", path, join),
+	                 errdetail("A change to that table finds its documents by scanning; so does rendering."),
+	                 errhint("Create an index on the foreign-key columns of the table holding them.")));
+}
+
+// text[] of the root's read columns' names, in attnum order.
+Datum
+ColumnNames(Oid relid, const std::vector<int> &attnums)
+{
+	Datum result = 0;
+	pg::PgCall([&] {
+		Datum *names = static_cast<Datum *>(palloc(sizeof(Datum) * Max(attnums.size(), size_t{1})));
+		for (size_t i = 0; i < attnums.size(); i++)
+			names[i] = CStringGetTextDatum(get_attname(relid, (AttrNumber)attnums[i], false));
+		result = PointerGetDatum(construct_array(names, (int)attnums.size(), TEXTOID, -1, false, TYPALIGN_INT));
+	});
+	return result;
+}
+
+// A text datum of a C++ string.
+Datum
+TextOf(const std::string &value)
+{
+	Datum result = 0;
+	pg::PgCall([&] { result = PointerGetDatum(cstring_to_text_with_len(value.data(), (int)value.size())); });
+	return result;
+}
+
+// store._nested_registration(source, shape): (nested, columns) for store.keys: the shape's
+// canonical text and the root columns it reads; errors for what registration refuses (see
+// RequireNestedRenderable), NOTICEs for unindexed lookups.
+Datum
+NestedRegistration(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("source table must not be NULL")));
+	Oid source = PG_GETARG_OID(0);
+	std::string_view text = TextArg(fcinfo, 1, "shape");
+	const core::ResolvedShape resolved = pg::ResolveShapeFor(source, text);
+	pg::RequireNestedRenderable(resolved);
+	for (const core::ResolvedNode *node : core::ResolvedNodes(resolved))
+		if (!node->index_ok)
+			pg::PgCall([&] { NoticeUnindexed(node->path.c_str(), node->join_text.c_str()); });
+	std::vector<int> columns = resolved.root.read_columns;
+	std::sort(columns.begin(), columns.end());
+	Datum values[2] = {TextOf(core::RenderShape(core::ParseShape(text))), ColumnNames(source, columns)};
+	Datum result = 0;
+	pg::PgCall([&] {
+		TupleDesc desc;
+		if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "store._nested_registration must return a record");
+		bool nulls[2] = {false, false};
+		result = HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
+	});
+	return result;
+}
+
+// store._nested_query(source, nested): the SQL expression (json) rendering the document of
+// source's row aliased t, after the checks of registration (rendering must still be allowed).
+Datum
+NestedQuery(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("source table must not be NULL")));
+	Oid source = PG_GETARG_OID(0);
+	const core::ResolvedShape resolved = pg::ResolveShapeFor(source, TextArg(fcinfo, 1, "shape"));
+	pg::RequireNestedRenderable(resolved);
+	return TextOf(core::ShapeQuery(resolved, "t"));
+}
+
+// True when reader may read table relid's columns (attnums, n) as a nested key's embedded table.
+// Only trivially destructible locals.
+bool
+ReaderMayReadTable(Oid relid, Oid reader, const int *columns, int n)
+{
+	if (pg_namespace_aclcheck(get_rel_namespace(relid), reader, ACL_USAGE) != ACLCHECK_OK)
+		return false;
+	if (check_enable_rls(relid, reader, true) == RLS_ENABLED)
+		return false;
+	if (pg_class_aclcheck(relid, reader, ACL_SELECT) == ACLCHECK_OK)
+		return true;
+	for (int i = 0; i < n; i++)
+		if (pg_attribute_aclcheck(relid, (AttrNumber)columns[i], reader, ACL_SELECT) != ACLCHECK_OK)
+			return false;
+	return true;
+}
+
+} // namespace
+
+namespace store::pg {
+
+bool
+MayReadNested(Oid root, const char *shape, Oid reader)
+{
+	core::ResolvedShape resolved;
+	try {
+		resolved = ResolveShapeFor(root, shape);
+	} catch (const core::Error &) {
+		return false; // the catalog changed under the key: it no longer follows its tables
+	}
+	for (const core::ResolvedNode *node : core::ResolvedNodes(resolved)) {
+		if (node == &resolved.root)
+			continue;
+		bool may = false;
+		const std::vector<int> &columns = node->read_columns;
+		PgCall([&] { may = ReaderMayReadTable(node->table, reader, columns.data(), (int)columns.size()); });
+		if (may && node->kind == core::EdgeKind::kManyToMany) {
+			const std::vector<int> &junction = node->junction_read_columns;
+			PgCall([&] { may = ReaderMayReadTable(node->junction, reader, junction.data(), (int)junction.size()); });
+		}
+		if (!may)
+			return false;
+	}
+	return true;
+}
+
+void
+RequireNestedRenderable(const core::ResolvedShape &shape)
+{
+	Oid root = shape.root.table;
+	Oid owner = InvalidOid;
+	PgCall([&] { owner = RelationOwner(root); });
+	for (const core::ResolvedNode *node : core::ResolvedNodes(shape)) {
+		bool is_root = node == &shape.root;
+		const std::vector<int> &columns = node->read_columns;
+		PgCall([&] { CheckTable(node->table, is_root, owner, columns.data(), (int)columns.size()); });
+		if (node->kind == core::EdgeKind::kManyToMany) {
+			const std::vector<int> &junction = node->junction_read_columns;
+			PgCall([&] { CheckTable(node->junction, false, owner, junction.data(), (int)junction.size()); });
+		}
+	}
+}
+
+} // namespace store::pg
+
+STORE_ENTRY(store_nested_registration, NestedRegistration)
+STORE_ENTRY(store_nested_query, NestedQuery)

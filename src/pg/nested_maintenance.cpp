@@ -1,0 +1,783 @@
+// Keeping nested documents exact in the writing transaction.
+//
+// store.capture_nested('<key>') runs AFTER each row change (and TRUNCATE) of every table a nested
+// key's shape reaches: it only records, per occurrence of the table in the shape, the values of
+// the columns the occurrence's reverse lookup takes (old and new row; binary send form), in
+// core::PendingChanges under the current subtransaction (xact.cpp merges or forgets them at
+// subtransaction end). An UPDATE that changes none of the occurrence's watched columns records
+// nothing. TRUNCATE marks the key whole.
+//
+// store.flush_nested('<key>') is a DEFERRABLE INITIALLY DEFERRED constraint trigger on the same
+// tables: its first firing at commit (or at SET CONSTRAINTS ... IMMEDIATE) flushes everything
+// pending, of every key; later firings find nothing. A flush, per key: the lookups map the recorded
+// values to root ids (as the root table's owner); the entries of those ids are locked in id order
+// (SELECT ... FOR UPDATE as the store owner: concurrent flushes of one document serialize, and
+// under REPEATABLE READ a concurrently updated entry is a 40001); the documents are rendered by
+// the key's source query (a new statement: under READ COMMITTED it sees what committed meanwhile)
+// as the root table's owner in a security-restricted operation under canonical output settings;
+// each is compared with its entry and with the history row earlier flushes of this transaction
+// wrote (core::DecideFlush: at most one row per transaction, key and document, the net change).
+// A key marked whole is rebuilt set-based (store._rebuild) with a key-level U.
+#include "core/net_change.hpp"
+#include "core/pending.hpp"
+#include "core/reverse_lookup.hpp"
+#include "pg/canonical.hpp"
+#include "pg/guard.hpp"
+#include "pg/kept_plan.hpp"
+#include "pg/nested.hpp"
+#include "pg/relationships.hpp"
+#include "pg/roles.hpp"
+#include "pg/shape_resolve.hpp"
+#include "pg/spi_session.hpp"
+#include "pg/sql_names.hpp"
+#include "pg/writer.hpp"
+#include "pg/xact.hpp"
+
+extern "C" {
+#include "utils/inval.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+}
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace store;
+
+// One occurrence of a table in a key's shape, as capture and flush use it.
+struct Occurrence {
+	Oid table = InvalidOid;
+	std::vector<int> columns; // the lookup's columns (attnums of table)
+	std::vector<Oid> types;   // their types
+	std::vector<int> watched; // columns whose change can alter a document
+	std::string sql;          // the lookup
+	bool shared = false;      // reached through a to-one or many-to-many edge (see SharedPaths)
+};
+
+// What a key's maintenance needs, built from its latest registration.
+struct KeyInfo {
+	bool registered = false;
+	Oid root = InvalidOid;
+	bool filtered = false; // a filter on root rows: every root UPDATE is recorded
+	std::vector<Occurrence> occurrences;
+	mutable std::string render_query; // store._nested_render_query's, read on first use
+};
+
+core::PendingChanges *pending = nullptr;
+std::map<std::string, std::shared_ptr<const KeyInfo>> *key_infos = nullptr;
+bool flushing = false;
+
+// Forgets every KeyInfo after any relcache invalidation (DDL, re-registration: triggers change).
+void
+InvalidateKeyInfos(Datum, Oid)
+{
+	if (key_infos != nullptr)
+		key_infos->clear();
+}
+
+// The same after a change of casts, functions, types or roles.
+void
+InvalidateKeyInfosSyscache(Datum, int, uint32)
+{
+	InvalidateKeyInfos((Datum)0, InvalidOid);
+}
+
+// The registration of key: (source, nested, filtered); false when it is no nested key. Needs SPI.
+bool
+ReadNestedRegistration(const char *key, Oid *source, char **nested, bool *filtered)
+{
+	Oid types[1] = {TEXTOID};
+	Datum args[1] = {CStringGetTextDatum(key)};
+	pg::SavedUser saved = pg::BecomeStoreOwner();
+	int rc = SPI_execute_with_args(pg::sql::kNestedRegistration, 1, types, args, nullptr, true, 1);
+	pg::RestoreUser(saved);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "store: reading a nested key's registration failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		return false;
+	bool is_null;
+	*source = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &is_null));
+	*nested = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	*filtered = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &is_null));
+	return true;
+}
+
+// The paths of the objects whose rows a document may start showing without its writer locking
+// them: those reached through an edge whose target the embedding side points to (many-to-one,
+// one-to-one held by the parent, many-to-many's far table), and everything below. A transaction
+// changing such a row cannot rely on the entries' locks alone (the writer linking a document to it
+// locks neither the row nor the documents the change re-renders), so its flush takes the key's
+// lock exclusively (see LockKey).
+std::set<std::string>
+SharedPaths(const core::ResolvedShape &resolved)
+{
+	std::set<std::string> shared;
+	for (const core::ResolvedNode *node : core::ResolvedNodes(resolved)) {
+		bool to_target = node->kind == core::EdgeKind::kManyToOne || node->kind == core::EdgeKind::kManyToMany ||
+		                 (node->kind == core::EdgeKind::kOneToOne && !node->child_holds_key);
+		std::string::size_type dot = node->path.rfind('.');
+		std::string parent = dot == std::string::npos ? std::string() : node->path.substr(0, dot);
+		if (to_target || (!parent.empty() && shared.count(parent) > 0))
+			shared.insert(node->path);
+	}
+	return shared;
+}
+
+// Builds key's KeyInfo from its registration.
+KeyInfo
+BuildKeyInfo(const char *key)
+{
+	KeyInfo info;
+	Oid source = InvalidOid;
+	char *nested = nullptr;
+	bool filtered = false, found = false;
+	pg::PgCall([&] {
+		pg::ConnectSpi();
+		found = ReadNestedRegistration(key, &source, &nested, &filtered);
+		if (found)
+			nested = MemoryContextStrdup(TopTransactionContext, nested);
+		SPI_finish();
+	});
+	if (!found)
+		return info;
+	info.registered = true;
+	info.root = source;
+	info.filtered = filtered;
+	core::Shape shape = core::ParseShape(nested);
+	pg::PgCatalog catalog;
+	core::ResolvedShape resolved = core::ResolveShape(shape, source, catalog);
+	const std::set<std::string> shared = SharedPaths(resolved);
+	for (core::ReverseLookup &lookup : core::ReverseLookups(resolved, catalog)) {
+		Occurrence occurrence;
+		occurrence.table = lookup.table;
+		// a junction's own rows are the links (locked by whoever changes them), unless below a shared edge
+		occurrence.shared =
+		    shared.count(lookup.path) > 0 && !(lookup.junction && lookup.path.find('.') == std::string::npos);
+		occurrence.columns = lookup.columns;
+		occurrence.watched = lookup.watched;
+		occurrence.sql = std::move(lookup.sql);
+		for (int attnum : occurrence.columns) {
+			Oid type = InvalidOid;
+			pg::PgCall([&] { type = get_atttype(occurrence.table, (AttrNumber)attnum); });
+			occurrence.types.push_back(type);
+		}
+		info.occurrences.push_back(std::move(occurrence));
+	}
+	return info;
+}
+
+// key's KeyInfo, built on first use after an invalidation (shared: an invalidation while it is
+// used drops the cache's copy only).
+std::shared_ptr<const KeyInfo>
+KeyInfoFor(const char *key)
+{
+	auto found = key_infos->find(key);
+	if (found != key_infos->end())
+		return found->second;
+	auto info = std::make_shared<const KeyInfo>(BuildKeyInfo(key));
+	(*key_infos)[key] = info;
+	return info;
+}
+
+// The send form of column attnum of row (nullopt: NULL).
+std::optional<std::string>
+ColumnValue(HeapTuple row, TupleDesc desc, int attnum, Oid type)
+{
+	bool is_null = true;
+	bytea *sent = nullptr;
+	pg::PgCall([&] {
+		Datum value = heap_getattr(row, attnum, desc, &is_null);
+		if (is_null)
+			return;
+		Oid send;
+		bool varlena;
+		getTypeBinaryOutputInfo(type, &send, &varlena);
+		sent = OidSendFunctionCall(send, value);
+	});
+	if (is_null)
+		return std::nullopt;
+	return std::string(VARDATA_ANY(sent), VARSIZE_ANY_EXHDR(sent));
+}
+
+// The lookup values of row for occurrence.
+core::LookupValues
+RowValues(const Occurrence &occurrence, HeapTuple row, TupleDesc desc)
+{
+	core::LookupValues values;
+	for (size_t i = 0; i < occurrence.columns.size(); i++)
+		values.push_back(ColumnValue(row, desc, occurrence.columns[i], occurrence.types[i]));
+	return values;
+}
+
+// True when an UPDATE from old_row to new_row changed one of the watched columns (binary
+// inequality: a conservative test).
+bool
+WatchedChanged(const std::vector<int> &watched, HeapTuple old_row, HeapTuple new_row, TupleDesc desc)
+{
+	bool changed = false;
+	pg::PgCall([&] {
+		for (int attnum : watched) {
+			bool old_null, new_null;
+			Datum a = heap_getattr(old_row, attnum, desc, &old_null);
+			Datum b = heap_getattr(new_row, attnum, desc, &new_null);
+			Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
+			if (old_null != new_null || (!old_null && !datumIsEqual(a, b, att->attbyval, att->attlen))) {
+				changed = true;
+				return;
+			}
+		}
+	});
+	return changed;
+}
+
+void FlushWholeKey(Datum key);
+
+// Checks that PostgreSQL called a nested trigger function as store_register installs it.
+TriggerData *
+CheckNestedTriggerCall(FunctionCallInfo fcinfo, const char *name)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+		        (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED), errmsg("%s must be called as a trigger", name)));
+	auto *data = reinterpret_cast<TriggerData *>(fcinfo->context);
+	if (!TRIGGER_FIRED_AFTER(data->tg_event) || data->tg_trigger->tgnargs != 1)
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+		                errmsg("%s must be an AFTER trigger with the store key as its argument", name),
+		                errhint("Use store_register() to install store triggers.")));
+	return data;
+}
+
+// store.capture_nested(): records the changed row's lookup values per occurrence of its table.
+Datum
+CaptureNested(FunctionCallInfo fcinfo)
+{
+	TriggerData *data = CheckNestedTriggerCall(fcinfo, "store.capture_nested()");
+	const char *key = data->tg_trigger->tgargs[0];
+	SubTransactionId sub = GetCurrentSubTransactionId();
+	if (TRIGGER_FIRED_BY_TRUNCATE(data->tg_event)) {
+		// no row events follow, so no deferred flush would: rebuild the key now (key-level U)
+		Datum key_text = 0;
+		pg::PgCall([&] {
+			key_text = CStringGetTextDatum(key);
+			pg::ConnectSpi();
+		});
+		FlushWholeKey(key_text);
+		pg::PgCall([] { SPI_finish(); });
+		pg::NoteChange(key);
+		return PointerGetDatum(nullptr);
+	}
+	std::shared_ptr<const KeyInfo> shared = KeyInfoFor(key);
+	const KeyInfo &info = *shared;
+	if (!info.registered)
+		return PointerGetDatum(nullptr);
+	Oid relid = RelationGetRelid(data->tg_relation);
+	TupleDesc desc = RelationGetDescr(data->tg_relation);
+	bool inserted = TRIGGER_FIRED_BY_INSERT(data->tg_event);
+	bool deleted = TRIGGER_FIRED_BY_DELETE(data->tg_event);
+	HeapTuple old_row = inserted ? nullptr : data->tg_trigtuple;
+	HeapTuple new_row = inserted ? data->tg_trigtuple : deleted ? nullptr : data->tg_newtuple;
+	for (size_t i = 0; i < info.occurrences.size(); i++) {
+		const Occurrence &occurrence = info.occurrences[i];
+		if (occurrence.table != relid)
+			continue;
+		if (old_row != nullptr && new_row != nullptr) {
+			bool root_filtered = info.filtered && relid == info.root;
+			if (!root_filtered && !WatchedChanged(occurrence.watched, old_row, new_row, desc))
+				continue;
+			pending->RecordUpdate(sub, key, (int)i, RowValues(occurrence, old_row, desc),
+			                      RowValues(occurrence, new_row, desc));
+		} else {
+			pending->Record(sub, key, (int)i, RowValues(occurrence, old_row != nullptr ? old_row : new_row, desc));
+		}
+	}
+	return PointerGetDatum(nullptr);
+}
+
+// An array (of type's array type) of one lookup column's recorded values, read back with the
+// type's receive function.
+Datum
+ValuesArray(const std::set<core::LookupValues> &rows, size_t column, Oid type)
+{
+	Datum result = 0;
+	std::vector<const std::optional<std::string> *> cells;
+	for (const core::LookupValues &row : rows)
+		cells.push_back(&row[column]);
+	pg::PgCall([&] {
+		int count = (int)cells.size();
+		Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * Max(count, 1)));
+		bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * Max(count, 1)));
+		Oid receive, param;
+		getTypeBinaryInputInfo(type, &receive, &param);
+		int16 typlen;
+		bool typbyval;
+		char typalign;
+		get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+		for (int i = 0; i < count; i++) {
+			nulls[i] = !cells[i]->has_value();
+			values[i] = 0;
+			if (nulls[i])
+				continue;
+			const std::string &bytes = **cells[i];
+			StringInfoData buffer;
+			initStringInfo(&buffer);
+			appendBinaryStringInfo(&buffer, bytes.data(), (int)bytes.size());
+			values[i] = OidReceiveFunctionCall(receive, &buffer, param, -1);
+		}
+		int dims[1] = {count};
+		int lbs[1] = {1};
+		result = PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs, type, typlen, typbyval, typalign));
+	});
+	return result;
+}
+
+// The first two columns' text of the rows SPI_tuptable holds (b NULL with one column), copied into
+// context: plain palloc'd data, so that the C++ containers are filled outside PgCall (a C++
+// exception must never leave a PG_TRY block).
+struct TextRows {
+	uint64 count;
+	char **a;
+	char **b;
+};
+
+TextRows
+CollectTextRows(int columns, MemoryContext context)
+{
+	TextRows rows = {SPI_processed, nullptr, nullptr};
+	rows.a = static_cast<char **>(MemoryContextAllocZero(context, sizeof(char *) * Max(rows.count, uint64{1})));
+	rows.b = static_cast<char **>(MemoryContextAllocZero(context, sizeof(char *) * Max(rows.count, uint64{1})));
+	for (uint64 i = 0; i < rows.count; i++) {
+		char *a = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		char *b = columns > 1 ? SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2) : nullptr;
+		rows.a[i] = MemoryContextStrdup(context, a == nullptr ? "" : a);
+		rows.b[i] = MemoryContextStrdup(context, b == nullptr ? "" : b);
+	}
+	return rows;
+}
+
+// Runs a query in the latest snapshot (what committed until now, and this transaction's own
+// changes), whatever the isolation level: lookups and renders follow the data as it is when the
+// flush holds its locks (after waiting for the key's lock, READ COMMITTED's statement snapshot
+// could be older; REPEATABLE READ's transaction snapshot is). Conflicts of REPEATABLE READ are the
+// entries' (their lock in the transaction snapshot: 40001). Needs SPI; PostgreSQL calls only.
+int
+ExecuteLatest(const char *sql, int nargs, Oid *types, Datum *args)
+{
+	SPIPlanPtr plan = SPI_prepare(sql, nargs, types);
+	if (plan == nullptr)
+		elog(ERROR, "store: preparing a nested key's query failed: %s", SPI_result_code_string(SPI_result));
+	int rc = SPI_execute_snapshot(plan, args, nullptr, GetLatestSnapshot(), InvalidSnapshot, false, false, 0);
+	SPI_freeplan(plan);
+	return rc;
+}
+
+// Runs occurrence's lookup over rows as the root's owner under canonical output; adds the ids
+// (jsonb text) to ids.
+void
+LookUp(const KeyInfo &info, const Occurrence &occurrence, const std::set<core::LookupValues> &rows,
+       std::set<std::string> *ids)
+{
+	size_t n = occurrence.columns.size();
+	std::vector<Datum> args(n);
+	std::vector<Oid> types(n);
+	for (size_t j = 0; j < n; j++) {
+		args[j] = ValuesArray(rows, j, occurrence.types[j]);
+		pg::PgCall([&] { types[j] = get_array_type(occurrence.types[j]); });
+	}
+	TextRows found = {0, nullptr, nullptr};
+	pg::PgCall([&] {
+		MemoryContext caller = CurrentMemoryContext;
+		pg::ConnectSpi();
+		int nest_level = pg::EnterCanonicalOutput();
+		pg::SavedUser saved = pg::BecomeRole(pg::RelationOwner(info.root), SECURITY_NOFORCE_RLS);
+		int rc = ExecuteLatest(occurrence.sql.c_str(), (int)n, types.data(), args.data());
+		pg::RestoreUser(saved);
+		pg::LeaveCanonicalOutput(nest_level);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "store: a nested key's lookup failed: %s", SPI_result_code_string(rc));
+		found = CollectTextRows(1, caller);
+		SPI_finish();
+	});
+	for (uint64 i = 0; i < found.count; i++)
+		if (found.a[i][0] != '\0')
+			ids->insert(found.a[i]);
+}
+
+// A text[] datum of strings.
+Datum
+TextArrayOf(const std::vector<std::string> &items)
+{
+	Datum result = 0;
+	pg::PgCall([&] {
+		Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * Max(items.size(), size_t{1})));
+		for (size_t i = 0; i < items.size(); i++)
+			values[i] = PointerGetDatum(cstring_to_text_with_len(items[i].data(), (int)items[i].size()));
+		result = PointerGetDatum(construct_array(values, (int)items.size(), TEXTOID, -1, false, TYPALIGN_INT));
+	});
+	return result;
+}
+
+// The kept plan of one of the flush's fixed statements (sql: a constant of sql_names.hpp, told
+// apart by address; at most 3 parameters), prepared on first use for this backend.
+pg::KeptPlan *
+KeptPlanFor(const char *sql, int nargs, const Oid *types)
+{
+	constexpr int kSlots = 8;
+	static pg::KeptPlan plans[kSlots];
+	static Oid plan_types[kSlots][3];
+	for (int i = 0; i < kSlots; i++) {
+		if (plans[i].sql == sql)
+			return &plans[i];
+		if (plans[i].sql != nullptr)
+			continue;
+		for (int j = 0; j < nargs && j < 3; j++)
+			plan_types[i][j] = types[j];
+		plans[i] = {sql, nargs, plan_types[i], nullptr};
+		return &plans[i];
+	}
+	elog(ERROR, "store: too many nested statements");
+	return nullptr;
+}
+
+// Runs sql (args: $1 key text, $2 ids text[], more as given) as the store owner through a kept
+// plan; each row's (text, text) pair into rows when given. Needs SPI.
+void
+RunAsStore(const char *sql, int nargs, Oid *types, Datum *args, const char *nulls, bool read_only,
+           std::vector<std::pair<std::string, std::string>> *rows)
+{
+	TextRows got = {0, nullptr, nullptr};
+	pg::PgCall([&] {
+		int rc = pg::ExecuteKeptPlan(KeptPlanFor(sql, nargs, types), args, read_only);
+		if (rc < 0)
+			elog(ERROR, "store: writing a nested key failed: %s", SPI_result_code_string(rc));
+		if (rows == nullptr || SPI_tuptable == nullptr)
+			return;
+		got = CollectTextRows(2, CurrentMemoryContext);
+	});
+	if (rows == nullptr)
+		return;
+	rows->clear();
+	for (uint64 i = 0; i < got.count; i++)
+		rows->emplace_back(got.a[i], got.b[i]);
+}
+
+// The documents of ids rendered now (id text -> doc text), as the root's owner in a
+// security-restricted operation under canonical settings, in a new statement.
+std::map<std::string, std::string>
+RenderDocuments(const KeyInfo &info, Datum key, Datum ids)
+{
+	if (info.render_query.empty()) {
+		char *text = nullptr;
+		pg::PgCall([&] {
+			Oid types[1] = {TEXTOID};
+			Datum args[1] = {key};
+			pg::SavedUser saved = pg::BecomeStoreOwner();
+			int rc = SPI_execute_with_args(pg::sql::kNestedRenderQuery, 1, types, args, nullptr, true, 1);
+			pg::RestoreUser(saved);
+			if (rc != SPI_OK_SELECT || SPI_processed != 1)
+				elog(ERROR, "store: reading a nested key's query failed");
+			text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		});
+		info.render_query = text;
+	}
+	const char *query = info.render_query.c_str();
+	TextRows rows = {0, nullptr, nullptr};
+	pg::PgCall([&] {
+		Oid render_types[1] = {TEXTARRAYOID};
+		Datum render_args[1] = {ids};
+		int nest_level = pg::EnterCanonicalOutput();
+		pg::SavedUser saved = pg::BecomeRole(pg::RelationOwner(info.root), SECURITY_NOFORCE_RLS);
+		int rc = ExecuteLatest(query, 1, render_types, render_args);
+		pg::RestoreUser(saved);
+		pg::LeaveCanonicalOutput(nest_level);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "store: rendering nested documents failed: %s", SPI_result_code_string(rc));
+		rows = CollectTextRows(2, CurrentMemoryContext);
+	});
+	std::map<std::string, std::string> documents;
+	for (uint64 i = 0; i < rows.count; i++)
+		documents.emplace(rows.a[i], rows.b[i]);
+	return documents;
+}
+
+using pg::sql::kChangeNestedHistory;
+using pg::sql::kDeleteNestedEntry;
+using pg::sql::kInsertNestedEntry;
+using pg::sql::kLockNestedEntries;
+using pg::sql::kNestedWrittenStates;
+using pg::sql::kRemoveNestedHistory;
+using pg::sql::kUpdateNestedEntry;
+
+// Applies one document's decision: entry and history row. Needs SPI.
+void
+ApplyDecision(const char *key_text, Datum key, const std::string &id, const std::string &doc,
+              const core::FlushDecision &decision, bool stored_present)
+{
+	Datum id_text = 0, doc_text = 0, state = 0;
+	pg::PgCall([&] {
+		id_text = PointerGetDatum(cstring_to_text_with_len(id.data(), (int)id.size()));
+		doc_text = PointerGetDatum(cstring_to_text_with_len(doc.data(), (int)doc.size()));
+		state = CStringGetTextDatum(core::NetOpName(decision.state));
+	});
+	Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum args[3] = {key, id_text, doc_text};
+	if (decision.entry == core::EntryWrite::kUpsert)
+		RunAsStore(stored_present ? kUpdateNestedEntry : kInsertNestedEntry, 3, types, args, nullptr, false, nullptr);
+	else if (decision.entry == core::EntryWrite::kDelete)
+		RunAsStore(kDeleteNestedEntry, 2, types, args, nullptr, false, nullptr);
+	args[2] = state;
+	if (decision.history == core::HistoryWrite::kInsert) {
+		const char *letter = core::NetOpName(decision.state);
+		pg::PgCall([&] {
+			Datum item = DirectFunctionCall1(jsonb_in, CStringGetDatum(id.c_str()));
+			pg::AppendHistoryRow(key_text, item, false, letter);
+		});
+	} else if (decision.history == core::HistoryWrite::kChange) {
+		RunAsStore(kChangeNestedHistory, 3, types, args, nullptr, false, nullptr);
+	} else if (decision.history == core::HistoryWrite::kRemove) {
+		RunAsStore(kRemoveNestedHistory, 2, types, args, nullptr, false, nullptr);
+	}
+}
+
+// The state letter's NetOp.
+core::NetOp
+NetOpOf(const std::string &letter)
+{
+	if (letter == "C")
+		return core::NetOp::kCreate;
+	if (letter == "D")
+		return core::NetOp::kDelete;
+	return letter == "U" ? core::NetOp::kUpdate : core::NetOp::kNone;
+}
+
+// Rebuilds all of key's documents (TRUNCATE, or too many rows): set-based, a key-level U.
+void
+FlushWholeKey(Datum key)
+{
+	Oid types[1] = {TEXTOID};
+	Datum args[1] = {key};
+	RunAsStore(pg::sql::kRebuildNestedKey, 1, types, args, nullptr, false, nullptr);
+}
+
+// Locks key for this transaction (an advisory lock on the key's name): shared by every flush,
+// exclusive by one that re-renders documents for a change of a shared row (Occurrence::shared).
+// So such a flush waits for every concurrent flush of the key to commit, and its lookups (a new
+// statement, READ COMMITTED) see the rows they linked; any later flush waits for it and renders
+// the changed row. Flushes take keys in name order, so they cannot deadlock on these locks.
+void
+LockKey(Datum key, bool exclusive)
+{
+	pg::PgCall([&] {
+		pg::ConnectSpi();
+		Oid types[1] = {TEXTOID};
+		Datum args[1] = {key};
+		int rc = SPI_execute_with_args(exclusive ? pg::sql::kLockNestedKeyExclusive : pg::sql::kLockNestedKeyShared, 1,
+		                               types, args, nullptr, false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "store: locking a nested key failed: %s", SPI_result_code_string(rc));
+		SPI_finish();
+	});
+}
+
+// REPEATABLE READ: errors (40001) when one of the entries (ids: text[] of jsonb) exists in the
+// latest snapshot though the transaction's snapshot has none: another transaction created it since,
+// and writing it would either fail or lose that transaction's document.
+void
+RequireNoNewEntries(Datum key, Datum ids)
+{
+	bool found = false;
+	pg::PgCall([&] {
+		Oid types[2] = {TEXTOID, TEXTARRAYOID};
+		Datum args[2] = {key, ids};
+		pg::SavedUser saved = pg::BecomeStoreOwner();
+		int rc = ExecuteLatest(pg::sql::kNestedEntriesExist, 2, types, args);
+		pg::RestoreUser(saved);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "store: reading nested entries failed: %s", SPI_result_code_string(rc));
+		found = SPI_processed > 0;
+	});
+	if (found)
+		pg::PgCall([] {
+			ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			                errmsg("could not serialize access due to concurrent update of a store document"),
+			                errdetail("Another transaction created the document since this transaction's snapshot."),
+			                errhint("Retry the transaction.")));
+		});
+}
+
+// Documents the lock found no entry for but the render found (a root row created by a transaction
+// that committed in between, READ COMMITTED) may have got their entry from that transaction's
+// flush meanwhile: their entries are locked too (a new statement sees them) and, for those that
+// appeared, the documents rendered again after the lock, so they are updated, never inserted twice.
+void
+LockAppearedEntries(const KeyInfo &info, Datum key, std::map<std::string, std::string> &now,
+                    std::map<std::string, std::string> *stored)
+{
+	for (int round = 0; round < 3; round++) {
+		std::vector<std::string> unlocked;
+		for (const auto &[id, doc] : now)
+			if (stored->count(id) == 0)
+				unlocked.push_back(id);
+		if (unlocked.empty())
+			return;
+		Datum unlocked_array = TextArrayOf(unlocked);
+		Oid types[2] = {TEXTOID, TEXTARRAYOID};
+		Datum args[2] = {key, unlocked_array};
+		std::vector<std::pair<std::string, std::string>> appeared;
+		RunAsStore(kLockNestedEntries, 2, types, args, nullptr, false, &appeared);
+		if (appeared.empty() && IsolationUsesXactSnapshot())
+			RequireNoNewEntries(key, unlocked_array);
+		if (appeared.empty())
+			return;
+		std::vector<std::string> again;
+		for (const auto &[id, doc] : appeared) {
+			(*stored)[id] = doc;
+			again.push_back(id);
+			now.erase(id);
+		}
+		for (const auto &[id, doc] : RenderDocuments(info, key, TextArrayOf(again)))
+			now[id] = doc;
+	}
+}
+
+// Flushes one key's changes (see the top).
+void
+FlushKey(const std::string &key_name, const core::KeyChanges &changes)
+{
+	std::shared_ptr<const KeyInfo> shared = KeyInfoFor(key_name.c_str());
+	const KeyInfo &info = *shared;
+	if (!info.registered)
+		return;
+	Datum key = 0;
+	pg::PgCall([&] { key = PointerGetDatum(cstring_to_text_with_len(key_name.data(), (int)key_name.size())); });
+	if (changes.whole_key) {
+		pg::PgCall([] { pg::ConnectSpi(); });
+		FlushWholeKey(key);
+		pg::PgCall([] { SPI_finish(); });
+		pg::NoteChange(key_name.c_str());
+		return;
+	}
+	bool exclusive = false;
+	for (const auto &[index, rows] : changes.rows)
+		exclusive = exclusive || (index >= 0 && (size_t)index < info.occurrences.size() &&
+		                          info.occurrences[(size_t)index].shared && !rows.empty());
+	LockKey(key, exclusive);
+	std::set<std::string> id_set;
+	for (const auto &[index, rows] : changes.rows)
+		if (index >= 0 && (size_t)index < info.occurrences.size() && !rows.empty())
+			LookUp(info, info.occurrences[(size_t)index], rows, &id_set);
+	if (id_set.empty())
+		return;
+	std::vector<std::string> ids(id_set.begin(), id_set.end());
+	Datum id_array = TextArrayOf(ids);
+	Oid types[2] = {TEXTOID, TEXTARRAYOID};
+	Datum args[2] = {key, id_array};
+	std::vector<std::pair<std::string, std::string>> stored_rows, written_rows;
+	pg::PgCall([] { pg::ConnectSpi(); });
+	RunAsStore(kLockNestedEntries, 2, types, args, nullptr, false, &stored_rows);
+	RunAsStore(kNestedWrittenStates, 2, types, args, nullptr, true, &written_rows);
+	std::map<std::string, std::string> now = RenderDocuments(info, key, id_array);
+	// ids as the database prints them (the lookups' and the renderer's agree: both jsonb_out)
+	std::map<std::string, std::string> stored(stored_rows.begin(), stored_rows.end());
+	std::map<std::string, std::string> written(written_rows.begin(), written_rows.end());
+	LockAppearedEntries(info, key, now, &stored);
+	bool changed = false;
+	for (const std::string &id : ids) {
+		auto s = stored.find(id);
+		auto n = now.find(id);
+		auto w = written.find(id);
+		core::DocState stored_state = s == stored.end() ? core::DocState::Absent() : core::DocState::Present(s->second);
+		core::DocState now_state = n == now.end() ? core::DocState::Absent() : core::DocState::Present(n->second);
+		core::NetOp written_op = w == written.end() ? core::NetOp::kNone : NetOpOf(w->second);
+		core::FlushDecision decision = core::DecideFlush(written_op, stored_state, now_state);
+		if (decision.entry == core::EntryWrite::kKeep && decision.history == core::HistoryWrite::kKeep)
+			continue;
+		ApplyDecision(key_name.c_str(), key, id, now_state.text, decision, stored_state.present);
+		changed = true;
+	}
+	pg::PgCall([] { SPI_finish(); });
+	if (changed)
+		pg::NoteChange(key_name.c_str());
+}
+
+// store.flush_nested(): the deferred trigger; flushes whatever is pending.
+Datum
+FlushNestedTrigger(FunctionCallInfo fcinfo)
+{
+	(void)CheckNestedTriggerCall(fcinfo, "store.flush_nested()");
+	pg::FlushNested();
+	return PointerGetDatum(nullptr);
+}
+
+// Resets the flushing flag on every exit of a flush.
+struct FlushingScope {
+	FlushingScope() { flushing = true; }
+	~FlushingScope() { flushing = false; }
+};
+
+} // namespace
+
+namespace store::pg {
+
+void
+FlushNested()
+{
+	if (pending == nullptr || flushing || !pending->HasPending())
+		return;
+	FlushingScope scope;
+	std::map<std::string, core::KeyChanges> all = pending->Flush(GetCurrentSubTransactionId());
+	for (const auto &[key, changes] : all)
+		FlushKey(key, changes);
+}
+
+bool
+NestedPending()
+{
+	return pending != nullptr && pending->HasPending();
+}
+
+void
+NestedSubCommit(SubTransactionId sub, SubTransactionId parent)
+{
+	if (pending != nullptr)
+		pending->CommitSub(sub, parent);
+}
+
+void
+NestedSubAbort(SubTransactionId sub)
+{
+	if (pending != nullptr)
+		pending->AbortSub(sub);
+}
+
+void
+NestedClear()
+{
+	if (pending != nullptr)
+		pending->Clear();
+	flushing = false;
+}
+
+void
+InitNested()
+{
+	CallGuarded("store initialisation", [] {
+		pending = new core::PendingChanges();
+		key_infos = new std::map<std::string, std::shared_ptr<const KeyInfo>>();
+	});
+	CacheRegisterRelcacheCallback(InvalidateKeyInfos, (Datum)0);
+	// who renders (casts, functions, types, roles) decides whether a cached render query may run
+	const int caches[] = {CASTSOURCETARGET, PROCOID, TYPEOID, AUTHOID, AUTHMEMROLEMEM};
+	for (int cache : caches)
+		CacheRegisterSyscacheCallback(cache, InvalidateKeyInfosSyscache, (Datum)0);
+}
+
+} // namespace store::pg
+
+STORE_ENTRY(store_capture_nested, CaptureNested)
+STORE_ENTRY(store_flush_nested, FlushNestedTrigger)
