@@ -351,6 +351,17 @@ BEGIN
         END LOOP;
     END IF;
     FOREACH r IN ARRAY tables LOOP
+        -- a trigger of the key's name that is not the key's own: another key's (key "x" has
+        -- store_x_flush, key "x_flush" would want it too) or the user's
+        IF EXISTS (SELECT FROM pg_trigger AS g
+                    WHERE g.tgrelid = r AND g.tgname IN (('store_' || key)::name, ('store_' || key || '_truncate')::name,
+                                                         ('store_' || key || '_flush')::name)
+                      AND NOT (g.tgfoid IN ('store.capture_nested()'::regprocedure, 'store.flush_nested()'::regprocedure)
+                               AND g.tgargs = convert_to(key, getdatabaseencoding()) || decode('00', 'hex'))) THEN
+            RAISE EXCEPTION 'store key "%" cannot have its triggers on table %: a trigger of the same name is there', key, r
+                USING ERRCODE = 'duplicate_object',
+                      HINT = 'Another key''s triggers may have that name (store_<key>, store_<key>_truncate, store_<key>_flush): choose another key.';
+        END IF;
         CONTINUE WHEN NOT replace AND EXISTS (SELECT FROM pg_trigger AS g WHERE g.tgrelid = r AND g.tgname = ('store_' || key)::name);
         EXECUTE format(
             'CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION store.capture_nested(%L)',

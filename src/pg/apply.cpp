@@ -450,7 +450,7 @@ Apply(FunctionCallInfo fcinfo)
 			    ",\"current\":" + CurrentDocument(schema, outcome.conflict_key, outcome.conflict_id) + "}]}";
 		} else {
 			Subtransaction(Batch::kCommit, context, owner);
-			PgCall([] { store::pg::FlushNested(); }); // nested documents the batch touched, written now
+			store::pg::FlushNested(); // nested documents the batch touched, written now (throws C++ errors)
 			result = AppliedAnswer(set, outcome, ChangedDocuments(schema, outcome.history_before));
 		}
 		const char *result_text = result.c_str();

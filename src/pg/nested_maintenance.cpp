@@ -34,6 +34,7 @@
 #include "pg/xact.hpp"
 
 extern "C" {
+#include "catalog/pg_namespace.h"
 #include "utils/inval.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -368,11 +369,17 @@ CollectTextRows(int columns, MemoryContext context)
 int
 ExecuteLatest(const char *sql, int nargs, Oid *types, Datum *args)
 {
+	// operators and functions named without a schema resolve in pg_catalog only, whatever the
+	// writer's search_path: the query runs as the root table's owner
+	OverrideSearchPath catalog_only = {};
+	catalog_only.schemas = list_make1_oid(PG_CATALOG_NAMESPACE);
+	PushOverrideSearchPath(&catalog_only);
 	SPIPlanPtr plan = SPI_prepare(sql, nargs, types);
 	if (plan == nullptr)
 		elog(ERROR, "store: preparing a nested key's query failed: %s", SPI_result_code_string(SPI_result));
 	int rc = SPI_execute_snapshot(plan, args, nullptr, GetLatestSnapshot(), InvalidSnapshot, false, false, 0);
 	SPI_freeplan(plan);
+	PopOverrideSearchPath();
 	return rc;
 }
 
@@ -564,14 +571,16 @@ FlushWholeKey(Datum key)
 	RunAsStore(pg::sql::kRebuildNestedKey, 1, types, args, nullptr, false, nullptr);
 }
 
-// Locks key for this transaction (an advisory lock on the key's name): shared by every flush,
-// exclusive by one that re-renders documents for a change of a shared row (Occurrence::shared).
-// So such a flush waits for every concurrent flush of the key to commit, and its lookups (a new
-// statement, READ COMMITTED) see the rows they linked; any later flush waits for it and renders
-// the changed row. Flushes take keys in name order, so they cannot deadlock on these locks.
+// Locks key for this transaction (an advisory lock on the key's name), exclusively: a flush waits
+// for every concurrent flush of the key to commit, so its lookups (a new statement, READ
+// COMMITTED) see the rows they linked, and a later flush renders a changed shared row. Always
+// exclusive (exclusive was only needed for a change of a shared row, Occurrence::shared): a
+// transaction that flushed early, shared, and later needed it exclusive deadlocked with another
+// doing the same. Flushes take keys in name order, so they cannot deadlock on these locks.
 void
-LockKey(Datum key, bool exclusive)
+LockKey(Datum key, bool /*exclusive*/)
 {
+	const bool exclusive = true;
 	pg::PgCall([&] {
 		pg::ConnectSpi();
 		Oid types[1] = {TEXTOID};
