@@ -137,7 +137,7 @@ InitXactCallbacks()
 bool
 TransactionChangedStore()
 {
-	return !changes->Empty();
+	return !changes->Empty() || NestedPending(); // (nested keys' changes are written at commit)
 }
 
 void

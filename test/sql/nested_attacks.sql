@@ -37,6 +37,15 @@ RESET ROLE;
 SELECT count(*) AS evil_calls FROM evil.calls;
 SELECT store_get('na_orders', '1');
 
+-- A transaction whose nested changes are still pending (written at commit) reads no versions,
+-- as one that wrote a flat key.
+BEGIN;
+UPDATE na.lines SET qty = 9 WHERE id = 10;
+\set VERBOSITY terse
+SELECT store_version();
+\set VERBOSITY default
+ROLLBACK;
+
 -- A key whose triggers would take another key's names: "na_orders" + "_flush".
 \set VERBOSITY terse
 SELECT store_register('na_orders_flush', 'na.orders', shape => 'id,lines(id)');
