@@ -10,6 +10,7 @@
 #include "pg/nested.hpp"
 #include "pg/roles.hpp"
 #include "pg/spi_session.hpp"
+#include "pg/sql_names.hpp"
 
 extern "C" {
 #include "utils/resowner.h"
@@ -41,45 +42,6 @@ using store::pg::PgCall;
 using store::pg::PgError;
 
 using Row = std::vector<std::optional<std::string>>;
-
-// The columns of a registered key's source table: its qualified name, each column's name and
-// type, its place in the primary key (NULL: none), whether the key serializes it and its type modifier.
-constexpr const char *kTableColumns =
-    "SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) "
-    "pg_catalog.quote_ident(c.relname), a.attname::pg_catalog.text, a.atttypid::pg_catalog.oid::pg_catalog.text, "
-    "pg_catalog.array_position(store._primary_key_columns(k.source), a.attname), "
-    "(k.column_numbers IS NULL OR a.attnum OPERATOR(pg_catalog.=) ANY (k.column_numbers)), a.atttypmod "
-    "FROM store.keys k JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) k.source "
-    "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
-    "JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) k.source AND a.attnum OPERATOR(pg_catalog.>) "
-    "0 "
-    "AND NOT a.attisdropped WHERE k.key OPERATOR(pg_catalog.=) $1 ORDER BY a.attnum";
-
-// Makes sure the client has a row and locks it (concurrent replays of one client serialize here);
-// then its last applied mutation.
-constexpr const char *kAddClient = "INSERT INTO store.mutations (client_id, last_mutation) VALUES ($1, -1) "
-                                   "ON CONFLICT (client_id) DO NOTHING";
-constexpr const char *kLockClient = "SELECT last_mutation FROM store.mutations WHERE client_id OPERATOR(pg_catalog.=) "
-                                    "$1 FOR UPDATE";
-constexpr const char *kRecordMutation =
-    "UPDATE store.mutations SET last_mutation = $2::pg_catalog.int8, applied_at = pg_catalog.now() "
-    "WHERE client_id OPERATOR(pg_catalog.=) $1";
-
-// The last history row this transaction wrote before the batch (0: none); by the (origin, xid)
-// index.
-constexpr const char *kHistoryBefore =
-    "SELECT COALESCE(pg_catalog.max(seq), 0) FROM store.history "
-    "WHERE origin OPERATOR(pg_catalog.=) store._origin() AND xid OPERATOR(pg_catalog.=) "
-    "pg_catalog.pg_current_xact_id_if_assigned()";
-// The documents the batch changed: this transaction's history rows after $1.
-constexpr const char *kHistoryAfter =
-    "SELECT cache_key, item::pg_catalog.text, state FROM store.history "
-    "WHERE origin OPERATOR(pg_catalog.=) store._origin() AND xid OPERATOR(pg_catalog.=) "
-    "pg_catalog.pg_current_xact_id_if_assigned() "
-    "AND seq OPERATOR(pg_catalog.>) $1::pg_catalog.int8 AND item IS NOT NULL AND cache_key IS NOT NULL ORDER BY seq";
-// Whether reader $1 may read key $2 (store_get would not refuse it).
-constexpr const char *kMayRead = "SELECT store._may_read(k, $1::pg_catalog.oid, false) FROM store.keys k "
-                                 "WHERE k.key OPERATOR(pg_catalog.=) $2";
 
 // Where the batch is, for the DETAIL of an error raised by a statement.
 struct Place {
@@ -172,7 +134,7 @@ TypeName(Oid type, int32 typmod)
 ApplyTable
 LoadTable(const std::string &key, std::size_t change)
 {
-	std::vector<Row> rows = Execute(kTableColumns, {key}, true);
+	std::vector<Row> rows = Execute(store::pg::sql::kApplyTableColumns, {key}, true);
 	if (rows.empty())
 		throw Error("42704", "store_apply: change " + std::to_string(change) + ": no store key \"" + key + "\"",
 		            "\"entityName\" names a registered key (store.keys).");
@@ -230,8 +192,8 @@ EntityRef(std::size_t change, std::size_t index, const std::string &key, const J
 bool
 IsReplay(const ChangeSet &set)
 {
-	Execute(kAddClient, {*set.client_id}, true);
-	std::vector<Row> rows = Execute(kLockClient, {*set.client_id}, true);
+	Execute(store::pg::sql::kApplyAddClient, {*set.client_id}, true);
+	std::vector<Row> rows = Execute(store::pg::sql::kApplyLockClient, {*set.client_id}, true);
 	return !rows.empty() && rows[0][0] && std::stoll(*rows[0][0]) >= *set.mutation_id;
 }
 
@@ -244,7 +206,7 @@ RunBatch(const ChangeSet &set, Place &place)
 		outcome.duplicate = true;
 		return outcome;
 	}
-	outcome.history_before = *Execute(kHistoryBefore, {}, true)[0][0];
+	outcome.history_before = *Execute(store::pg::sql::kApplyHistoryBefore, {}, true)[0][0];
 	std::map<std::string, ApplyTable> tables;
 	std::map<std::string, JsonValue> ids;
 	for (std::size_t c = 0; c < set.changes.size(); c++) {
@@ -291,7 +253,7 @@ RunBatch(const ChangeSet &set, Place &place)
 	}
 	place.known = false;
 	if (set.client_id)
-		Execute(kRecordMutation, {*set.client_id, std::to_string(*set.mutation_id)}, true);
+		Execute(store::pg::sql::kApplyRecordMutation, {*set.client_id, std::to_string(*set.mutation_id)}, true);
 	return outcome;
 }
 
@@ -308,7 +270,7 @@ MayRead(const std::string &key)
 {
 	Oid reader = InvalidOid;
 	PgCall([&] { reader = GetUserId(); });
-	std::vector<Row> rows = Execute(kMayRead, {std::to_string(reader), key}, true);
+	std::vector<Row> rows = Execute(store::pg::sql::kApplyMayRead, {std::to_string(reader), key}, true);
 	return !rows.empty() && rows[0][0] && *rows[0][0] == "t";
 }
 
@@ -326,7 +288,7 @@ CurrentDocument(const std::string &schema, const std::string &key, const JsonVal
 std::string
 ChangedDocuments(const std::string &schema, const std::string &history_before)
 {
-	std::vector<Row> rows = Execute(kHistoryAfter, {history_before}, true);
+	std::vector<Row> rows = Execute(store::pg::sql::kApplyHistoryAfter, {history_before}, true);
 	std::vector<std::string> keys;
 	std::map<std::string, std::vector<JsonValue>> ids;
 	std::set<std::pair<std::string, std::string>> seen;

@@ -32,6 +32,7 @@
 #define STORE_SQL_ENTRIES STORE_SQL_SCHEMA "." STORE_SQL_ENTRIES_TABLE
 #define STORE_SQL_HISTORY STORE_SQL_SCHEMA "." STORE_SQL_HISTORY_TABLE
 #define STORE_SQL_META STORE_SQL_SCHEMA ".meta"
+#define STORE_SQL_MUTATIONS STORE_SQL_SCHEMA ".mutations"
 
 // Columns of store.keys.
 #define STORE_SQL_KEYS_KEY "key"
@@ -338,5 +339,48 @@ constexpr char kKeyShapeText[] =
     "SELECT COALESCE(k." STORE_SQL_KEYS_NESTED ", (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ','"
     " ORDER BY o) FROM pg_catalog.unnest(k.columns) WITH ORDINALITY AS u(c, o)), '*') FROM " STORE_SQL_KEYS
     " AS k WHERE k." STORE_SQL_KEYS_KEY " OPERATOR(pg_catalog.=) $1";
+
+// store_apply (apply.cpp).
+
+// The columns of a registered key's source table: its qualified name, each column's name and
+// type, its place in the primary key (NULL: none), whether the key serializes it and its type modifier.
+constexpr char kApplyTableColumns[] =
+    "SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) "
+    "pg_catalog.quote_ident(c.relname), a.attname::pg_catalog.text, a.atttypid::pg_catalog.oid::pg_catalog.text, "
+    "pg_catalog.array_position(" STORE_SQL_SCHEMA "._primary_key_columns(k.source), a.attname), "
+    "(k.column_numbers IS NULL OR a.attnum OPERATOR(pg_catalog.=) ANY (k.column_numbers)), a.atttypmod "
+    "FROM " STORE_SQL_KEYS " k JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) k.source "
+    "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+    "JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) k.source AND a.attnum OPERATOR(pg_catalog.>) "
+    "0 "
+    "AND NOT a.attisdropped WHERE k.key OPERATOR(pg_catalog.=) $1 ORDER BY a.attnum";
+
+// Makes sure the client has a row and locks it (concurrent replays of one client serialize here);
+// then its last applied mutation.
+constexpr char kApplyAddClient[] = "INSERT INTO " STORE_SQL_MUTATIONS " (client_id, last_mutation) VALUES ($1, -1) "
+                                   "ON CONFLICT (client_id) DO NOTHING";
+constexpr char kApplyLockClient[] =
+    "SELECT last_mutation FROM " STORE_SQL_MUTATIONS " WHERE client_id OPERATOR(pg_catalog.=) "
+    "$1 FOR UPDATE";
+constexpr char kApplyRecordMutation[] =
+    "UPDATE " STORE_SQL_MUTATIONS " SET last_mutation = $2::pg_catalog.int8, applied_at = pg_catalog.now() "
+    "WHERE client_id OPERATOR(pg_catalog.=) $1";
+
+// The last history row this transaction wrote before the batch (0: none); by the (origin, xid)
+// index.
+constexpr char kApplyHistoryBefore[] =
+    "SELECT COALESCE(pg_catalog.max(seq), 0) FROM " STORE_SQL_HISTORY " "
+    "WHERE origin OPERATOR(pg_catalog.=) " STORE_SQL_SCHEMA "._origin() AND xid OPERATOR(pg_catalog.=) "
+    "pg_catalog.pg_current_xact_id_if_assigned()";
+// The documents the batch changed: this transaction's history rows after $1.
+constexpr char kApplyHistoryAfter[] =
+    "SELECT cache_key, item::pg_catalog.text, state FROM " STORE_SQL_HISTORY " "
+    "WHERE origin OPERATOR(pg_catalog.=) " STORE_SQL_SCHEMA "._origin() AND xid OPERATOR(pg_catalog.=) "
+    "pg_catalog.pg_current_xact_id_if_assigned() "
+    "AND seq OPERATOR(pg_catalog.>) $1::pg_catalog.int8 AND item IS NOT NULL AND cache_key IS NOT NULL ORDER BY seq";
+// Whether reader $1 may read key $2 (store_get would not refuse it).
+constexpr char kApplyMayRead[] =
+    "SELECT " STORE_SQL_MAY_READ "(k, $1::pg_catalog.oid, false) FROM " STORE_SQL_KEYS " k "
+    "WHERE k.key OPERATOR(pg_catalog.=) $2";
 
 } // namespace store::pg::sql
