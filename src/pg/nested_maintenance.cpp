@@ -58,7 +58,6 @@ struct Occurrence {
 	std::vector<Oid> types;   // their types
 	std::vector<int> watched; // columns whose change can alter a document
 	std::string sql;          // the lookup
-	bool shared = false;      // reached through a to-one or many-to-many edge (see SharedPaths)
 };
 
 // What a key's maintenance needs, built from its latest registration.
@@ -109,27 +108,6 @@ ReadNestedRegistration(const char *key, Oid *source, char **nested, bool *filter
 	return true;
 }
 
-// The paths of the objects whose rows a document may start showing without its writer locking
-// them: those reached through an edge whose target the embedding side points to (many-to-one,
-// one-to-one held by the parent, many-to-many's far table), and everything below. A transaction
-// changing such a row cannot rely on the entries' locks alone (the writer linking a document to it
-// locks neither the row nor the documents the change re-renders), so its flush takes the key's
-// lock exclusively (see LockKey).
-std::set<std::string>
-SharedPaths(const core::ResolvedShape &resolved)
-{
-	std::set<std::string> shared;
-	for (const core::ResolvedNode *node : core::ResolvedNodes(resolved)) {
-		bool to_target = node->kind == core::EdgeKind::kManyToOne || node->kind == core::EdgeKind::kManyToMany ||
-		                 (node->kind == core::EdgeKind::kOneToOne && !node->child_holds_key);
-		std::string::size_type dot = node->path.rfind('.');
-		std::string parent = dot == std::string::npos ? std::string() : node->path.substr(0, dot);
-		if (to_target || (!parent.empty() && shared.count(parent) > 0))
-			shared.insert(node->path);
-	}
-	return shared;
-}
-
 // Builds key's KeyInfo from its registration.
 KeyInfo
 BuildKeyInfo(const char *key)
@@ -153,13 +131,9 @@ BuildKeyInfo(const char *key)
 	core::Shape shape = core::ParseShape(nested);
 	pg::PgCatalog catalog;
 	core::ResolvedShape resolved = core::ResolveShape(shape, source, catalog);
-	const std::set<std::string> shared = SharedPaths(resolved);
 	for (core::ReverseLookup &lookup : core::ReverseLookups(resolved, catalog)) {
 		Occurrence occurrence;
 		occurrence.table = lookup.table;
-		// a junction's own rows are the links (locked by whoever changes them), unless below a shared edge
-		occurrence.shared =
-		    shared.count(lookup.path) > 0 && !(lookup.junction && lookup.path.find('.') == std::string::npos);
 		occurrence.columns = lookup.columns;
 		occurrence.watched = lookup.watched;
 		occurrence.sql = std::move(lookup.sql);
@@ -573,20 +547,18 @@ FlushWholeKey(Datum key)
 
 // Locks key for this transaction (an advisory lock on the key's name), exclusively: a flush waits
 // for every concurrent flush of the key to commit, so its lookups (a new statement, READ
-// COMMITTED) see the rows they linked, and a later flush renders a changed shared row. Always
-// exclusive (exclusive was only needed for a change of a shared row, Occurrence::shared): a
-// transaction that flushed early, shared, and later needed it exclusive deadlocked with another
-// doing the same. Flushes take keys in name order, so they cannot deadlock on these locks.
+// COMMITTED) see the rows they linked, and a later flush renders a changed row that documents
+// reach through a to-one or many-to-many edge (whose writer locks none of those documents). (A
+// shared lock for flushes without such rows, upgraded later in the transaction, deadlocked.)
+// Flushes take keys in name order, so they cannot deadlock on these locks.
 void
-LockKey(Datum key, bool /*exclusive*/)
+LockKey(Datum key)
 {
-	const bool exclusive = true;
 	pg::PgCall([&] {
 		pg::ConnectSpi();
 		Oid types[1] = {TEXTOID};
 		Datum args[1] = {key};
-		int rc = SPI_execute_with_args(exclusive ? pg::sql::kLockNestedKeyExclusive : pg::sql::kLockNestedKeyShared, 1,
-		                               types, args, nullptr, false, 0);
+		int rc = SPI_execute_with_args(pg::sql::kLockNestedKey, 1, types, args, nullptr, false, 0);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "store: locking a nested key failed: %s", SPI_result_code_string(rc));
 		SPI_finish();
@@ -671,11 +643,7 @@ FlushKey(const std::string &key_name, const core::KeyChanges &changes)
 		pg::NoteChange(key_name.c_str());
 		return;
 	}
-	bool exclusive = false;
-	for (const auto &[index, rows] : changes.rows)
-		exclusive = exclusive || (index >= 0 && (size_t)index < info.occurrences.size() &&
-		                          info.occurrences[(size_t)index].shared && !rows.empty());
-	LockKey(key, exclusive);
+	LockKey(key);
 	std::set<std::string> id_set;
 	for (const auto &[index, rows] : changes.rows)
 		if (index >= 0 && (size_t)index < info.occurrences.size() && !rows.empty())
