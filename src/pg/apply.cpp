@@ -284,21 +284,27 @@ CurrentDocument(const std::string &schema, const std::string &key, const JsonVal
 	return rows.empty() || !rows[0][0] ? "null" : *rows[0][0];
 }
 
-// {"<key>": {"upserted": [...], "deleted": [...]}, ...} of the history rows the batch wrote.
+// {"<key>": {"upserted": [...], "deleted": [...]}, ...} of the documents the batch changed: its
+// history rows (flat keys append one per write) and the nested documents its flush wrote (which
+// may merge into a history row an earlier call of the transaction wrote, older than the batch).
 std::string
-ChangedDocuments(const std::string &schema, const std::string &history_before)
+ChangedDocuments(const std::string &schema, const std::string &history_before,
+                 const std::vector<std::pair<std::string, std::string>> &flushed)
 {
-	std::vector<Row> rows = Execute(store::pg::sql::kApplyHistoryAfter, {history_before}, true);
+	std::vector<std::pair<std::string, std::string>> changed;
+	for (const Row &row : Execute(store::pg::sql::kApplyHistoryAfter, {history_before}, true))
+		changed.emplace_back(*row[0], *row[1]);
+	changed.insert(changed.end(), flushed.begin(), flushed.end());
 	std::vector<std::string> keys;
 	std::map<std::string, std::vector<JsonValue>> ids;
 	std::set<std::pair<std::string, std::string>> seen;
-	for (const Row &row : rows) {
-		JsonValue id = ParseJson(*row[1]);
-		if (!seen.insert({*row[0], RenderJson(id)}).second)
+	for (const auto &[key, id_text] : changed) {
+		JsonValue id = ParseJson(id_text);
+		if (!seen.insert({key, RenderJson(id)}).second)
 			continue;
-		if (ids.find(*row[0]) == ids.end())
-			keys.push_back(*row[0]);
-		ids[*row[0]].push_back(id);
+		if (ids.find(key) == ids.end())
+			keys.push_back(key);
+		ids[key].push_back(id);
 	}
 	std::string out = "{";
 	for (const std::string &key : keys) {
@@ -382,6 +388,7 @@ Apply(FunctionCallInfo fcinfo)
 	[&] {
 		ChangeSet set = store::core::ParseChangeSet(text);
 		std::string schema = schema_name;
+		store::pg::FlushNested(); // the caller's earlier writes: not the batch's documents
 		PgCall([&] { store::pg::ConnectSpi(); });
 		MemoryContext context = CurrentMemoryContext;
 		ResourceOwner owner = CurrentResourceOwner;
@@ -412,8 +419,9 @@ Apply(FunctionCallInfo fcinfo)
 			    ",\"current\":" + CurrentDocument(schema, outcome.conflict_key, outcome.conflict_id) + "}]}";
 		} else {
 			Subtransaction(Batch::kCommit, context, owner);
-			store::pg::FlushNested(); // nested documents the batch touched, written now (throws C++ errors)
-			result = AppliedAnswer(set, outcome, ChangedDocuments(schema, outcome.history_before));
+			std::vector<std::pair<std::string, std::string>> flushed;
+			store::pg::FlushNested(&flushed); // nested documents the batch touched, written now (throws C++ errors)
+			result = AppliedAnswer(set, outcome, ChangedDocuments(schema, outcome.history_before, flushed));
 		}
 		const char *result_text = result.c_str();
 		PgCall([&] {
