@@ -160,16 +160,22 @@ LoadTable(const std::string &key, std::size_t change)
 	return table;
 }
 
-// What the batch did: temporary ids, rows it did not find, the first conflict.
+// An entity whose $expect did not hold.
+struct Conflict {
+	std::size_t change = 0;
+	std::size_t index = 0;
+	std::string key;
+	JsonValue id;
+};
+
+// What the batch did: temporary ids, rows it did not find, its conflicts (in order) and, when a
+// statement failed after a conflict, where it stopped.
 struct Outcome {
 	bool duplicate = false;
 	std::vector<std::pair<std::string, JsonValue>> ids;
 	std::vector<std::string> unmatched; // rendered {"change","index","entityName","id"}
-	bool conflict = false;
-	std::size_t conflict_change = 0;
-	std::size_t conflict_index = 0;
-	std::string conflict_key;
-	JsonValue conflict_id;
+	std::vector<Conflict> conflicts;
+	std::string stopped; // rendered {"change","index","entityName","sqlstate","message"}, or empty
 	std::string history_before = "0";
 };
 
@@ -197,7 +203,63 @@ IsReplay(const ChangeSet &set)
 	return !rows.empty() && rows[0][0] && std::stoll(*rows[0][0]) >= *set.mutation_id;
 }
 
-// The batch, inside the subtransaction: every change in order, stopping at the first conflict.
+// {"change","index","entityName","sqlstate","message"}: the statement that failed after a conflict.
+std::string
+StoppedAt(const Place &place, const PgError &error)
+{
+	const char *sqlstate = nullptr;
+	const char *message = nullptr;
+	PgCall([&] {
+		sqlstate = pstrdup(unpack_sql_state(error.data->sqlerrcode));
+		message = pstrdup(error.data->message ? error.data->message : "");
+	});
+	return "{\"change\":" + std::to_string(place.change) + ",\"index\":" + std::to_string(place.index) +
+	       ",\"entityName\":" + JsonString(place.key) + ",\"sqlstate\":" + JsonString(sqlstate) +
+	       ",\"message\":" + JsonString(message) + "}";
+}
+
+// The SQLSTATE of a PostgreSQL error.
+std::string
+SqlState(const PgError &error)
+{
+	const char *sqlstate = nullptr;
+	PgCall([&] { sqlstate = pstrdup(unpack_sql_state(error.data->sqlerrcode)); });
+	return sqlstate;
+}
+
+// Runs one entity's check and write; a $expect that does not hold is a conflict, recorded in
+// outcome, and the entity writes nothing.
+void
+RunEntity(const EntityPlan &plan, const store::core::ChangeEntity &entity, const Place &place,
+          std::map<std::string, JsonValue> &ids, Outcome &outcome)
+{
+	if (plan.check) {
+		std::vector<Row> same = Run(*plan.check);
+		if (same.empty() || !same[0][0] || *same[0][0] != "t") {
+			outcome.conflicts.push_back(Conflict{place.change, place.index, place.key, *plan.id});
+			return;
+		}
+	}
+	if (!plan.write)
+		return;
+	std::vector<Row> written = Run(*plan.write);
+	if (written.empty()) {
+		if (plan.id)
+			outcome.unmatched.push_back(EntityRef(place.change, place.index, place.key, *plan.id) + "}");
+		return;
+	}
+	if (!entity.tmp.empty()) {
+		JsonValue id = ParseJson(*written[0][0]);
+		ids[entity.tmp] = id;
+		outcome.ids.emplace_back(entity.tmp, id);
+	}
+	return;
+}
+
+// The batch, inside the subtransaction: every change in order. A conflict does not stop it (the
+// conflicted entity writes nothing, the rest is evaluated, so every conflict is found); a
+// statement that fails after a conflict stops it (unless its error must raise: see
+// core::RaisesAfterConflict), the batch being rolled back anyway.
 Outcome
 RunBatch(const ChangeSet &set, Place &place)
 {
@@ -225,33 +287,19 @@ RunBatch(const ChangeSet &set, Place &place)
 				entity.expect = store::core::ResolveRefs(*entity.expect, ids);
 			EntityPlan plan = store::core::PlanEntity(table, change.op, entity, c, e);
 			place = Place{true, c, e, change.entity_name};
-			if (plan.check) {
-				std::vector<Row> same = Run(*plan.check);
-				if (same.empty() || !same[0][0] || *same[0][0] != "t") {
-					outcome.conflict = true;
-					outcome.conflict_change = c;
-					outcome.conflict_index = e;
-					outcome.conflict_key = change.entity_name;
-					outcome.conflict_id = *plan.id;
-					return outcome;
-				}
-			}
-			if (!plan.write)
-				continue;
-			std::vector<Row> written = Run(*plan.write);
-			if (written.empty()) {
-				if (plan.id)
-					outcome.unmatched.push_back(EntityRef(c, e, change.entity_name, *plan.id) + "}");
-				continue;
-			}
-			if (!entity.tmp.empty()) {
-				JsonValue id = ParseJson(*written[0][0]);
-				ids[entity.tmp] = id;
-				outcome.ids.emplace_back(entity.tmp, id);
+			try {
+				RunEntity(plan, entity, place, ids, outcome);
+			} catch (PgError &error) {
+				if (outcome.conflicts.empty() || store::core::RaisesAfterConflict(SqlState(error)))
+					throw;
+				outcome.stopped = StoppedAt(place, error);
+				return outcome;
 			}
 		}
 	}
 	place.known = false;
+	if (!outcome.conflicts.empty())
+		return outcome;
 	if (set.client_id)
 		Execute(store::pg::sql::kApplyRecordMutation, {*set.client_id, std::to_string(*set.mutation_id)}, true);
 	return outcome;
@@ -323,7 +371,9 @@ ChangedDocuments(const std::string &schema, const std::string &history_before,
 }
 
 // Starts (begin) or ends (commit or roll back) the batch's subtransaction, back in the caller's
-// memory context and resource owner, as PL/pgSQL's exception blocks do.
+// memory context, as PL/pgSQL's exception blocks do: the batch runs under the subtransaction's
+// resource owner (so a rollback after a statement's error releases what that statement held),
+// and the caller's owner is back after the end.
 enum class Batch { kBegin, kCommit, kRollBack };
 void
 Subtransaction(Batch action, MemoryContext context, ResourceOwner owner)
@@ -336,7 +386,8 @@ Subtransaction(Batch action, MemoryContext context, ResourceOwner owner)
 		else
 			RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(context);
-		CurrentResourceOwner = owner;
+		if (action != Batch::kBegin)
+			CurrentResourceOwner = owner;
 	});
 }
 
@@ -368,6 +419,23 @@ AppliedAnswer(const ChangeSet &set, const Outcome &outcome, const std::string &d
 			out += (i ? "," : "") + outcome.unmatched[i];
 		out += "]";
 	}
+	return out + "}";
+}
+
+// The answer of a batch with conflicts (rolled back): each conflict with the document as it is now.
+std::string
+ConflictAnswer(const std::string &schema, const ChangeSet &set, const Outcome &outcome)
+{
+	std::string out =
+	    "{\"applied\":false,\"tag\":" + (set.tag ? RenderJson(*set.tag) : std::string("null")) + ",\"conflicts\":[";
+	for (std::size_t i = 0; i < outcome.conflicts.size(); i++) {
+		const Conflict &conflict = outcome.conflicts[i];
+		out += (i ? "," : "") + EntityRef(conflict.change, conflict.index, conflict.key, conflict.id) +
+		       ",\"current\":" + CurrentDocument(schema, conflict.key, conflict.id) + "}";
+	}
+	out += "]";
+	if (!outcome.stopped.empty())
+		out += ",\"stopped\":" + outcome.stopped;
 	return out + "}";
 }
 
@@ -410,13 +478,9 @@ Apply(FunctionCallInfo fcinfo)
 		if (outcome.duplicate) {
 			Subtransaction(Batch::kRollBack, context, owner);
 			result = "{\"applied\":true,\"duplicate\":true}";
-		} else if (outcome.conflict) {
+		} else if (!outcome.conflicts.empty()) {
 			Subtransaction(Batch::kRollBack, context, owner);
-			result =
-			    "{\"applied\":false,\"tag\":" + (set.tag ? RenderJson(*set.tag) : std::string("null")) +
-			    ",\"conflicts\":[" +
-			    EntityRef(outcome.conflict_change, outcome.conflict_index, outcome.conflict_key, outcome.conflict_id) +
-			    ",\"current\":" + CurrentDocument(schema, outcome.conflict_key, outcome.conflict_id) + "}]}";
+			result = ConflictAnswer(schema, set, outcome);
 		} else {
 			Subtransaction(Batch::kCommit, context, owner);
 			std::vector<std::pair<std::string, std::string>> flushed;

@@ -70,6 +70,31 @@ SELECT store_apply('{"changes": [{"op": "update", "entityName": "orders", "entit
 COMMIT;
 SELECT id, status FROM apply_orders ORDER BY id;
 SELECT count(*) AS problems FROM store_verify();
+-- Every conflict of the batch at once, in order: after a conflict the batch goes on evaluating
+-- (the conflicted entity writes nothing; the others write, so later expectations see them: order
+-- 2's second $expect holds), then rolls back whole.
+SELECT jsonb_pretty(store_apply($$
+{"tag": "all", "changes": [
+  {"op": "update", "entityName": "orders", "entities": [
+    {"id": 1, "changes": {"status": "shipped"}, "$expect": {"status": "new"}},
+    {"id": 2, "changes": {"status": "packed"}, "$expect": {"status": "new"}}]},
+  {"op": "delete", "entityName": "lines", "entities": [{"id": [1, 1], "$expect": {"qty": 0}}, {"id": [5, 5], "$expect": {"qty": 1}}]},
+  {"op": "update", "entityName": "orders", "entities": [{"id": 2, "changes": {}, "$expect": {"status": "packed"}}]}]}
+$$));
+SELECT id, status FROM apply_orders ORDER BY id;
+-- A later statement that fails after a conflict (here because the conflicted delete of line [1, 3]
+-- was skipped: the add of the same line is a duplicate) ends the batch: the answer holds the
+-- conflicts found so far and where it stopped, and nothing raises.
+SELECT jsonb_pretty(store_apply($$
+{"changes": [
+  {"op": "delete", "entityName": "lines", "entities": [{"id": [1, 3], "$expect": {"qty": 99}}]},
+  {"op": "add", "entityName": "lines", "entities": [{"order_id": 1, "line_no": 3, "qty": 1}]},
+  {"op": "update", "entityName": "orders", "entities": [{"id": 2, "changes": {}, "$expect": {"status": "other"}}]}]}
+$$));
+SELECT count(*) AS lines FROM apply_lines;
+-- Errors in the input itself still raise after a conflict (here an unknown key), as do errors of
+-- the session (a cancelled statement, a deadlock: see core::RaisesAfterConflict).
+SELECT err($$SELECT store_apply('{"changes": [{"op": "delete", "entityName": "lines", "entities": [{"id": [1, 3], "$expect": {"qty": 99}}]}, {"op": "add", "entityName": "nope", "entities": [{}]}]}')$$);
 
 -- Replays: the first mutation of a client applies and is recorded; the same one again (or an
 -- older one) writes nothing; a newer one applies.
