@@ -194,12 +194,21 @@ EntityRef(std::size_t change, std::size_t index, const std::string &key, const J
 	       ",\"entityName\":" + JsonString(key) + ",\"id\":" + RenderJson(id);
 }
 
-// Checks and records the replay of (client, mutation); true when it was applied already.
-bool
-IsReplay(const ChangeSet &set)
+// The name of the role running store_apply (current_user): replays are recorded per role.
+std::string
+CallerRole()
 {
-	Execute(store::pg::sql::kApplyAddClient, {*set.client_id}, true);
-	std::vector<Row> rows = Execute(store::pg::sql::kApplyLockClient, {*set.client_id}, true);
+	const char *name = nullptr;
+	PgCall([&] { name = pstrdup(GetUserNameFromId(GetUserId(), false)); });
+	return name;
+}
+
+// Checks and records the replay of (role, client, mutation); true when it was applied already.
+bool
+IsReplay(const ChangeSet &set, const std::string &role)
+{
+	Execute(store::pg::sql::kApplyAddClient, {role, *set.client_id}, true);
+	std::vector<Row> rows = Execute(store::pg::sql::kApplyLockClient, {role, *set.client_id}, true);
 	return !rows.empty() && rows[0][0] && std::stoll(*rows[0][0]) >= *set.mutation_id;
 }
 
@@ -264,7 +273,8 @@ Outcome
 RunBatch(const ChangeSet &set, Place &place)
 {
 	Outcome outcome;
-	if (set.client_id && IsReplay(set)) {
+	std::string role = set.client_id ? CallerRole() : std::string();
+	if (set.client_id && IsReplay(set, role)) {
 		outcome.duplicate = true;
 		return outcome;
 	}
@@ -301,7 +311,7 @@ RunBatch(const ChangeSet &set, Place &place)
 	if (!outcome.conflicts.empty())
 		return outcome;
 	if (set.client_id)
-		Execute(store::pg::sql::kApplyRecordMutation, {*set.client_id, std::to_string(*set.mutation_id)}, true);
+		Execute(store::pg::sql::kApplyRecordMutation, {role, *set.client_id, std::to_string(*set.mutation_id)}, true);
 	return outcome;
 }
 

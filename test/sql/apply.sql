@@ -149,8 +149,22 @@ SELECT store_apply('{"changes": [{"op": "update", "entityName": "lines", "entiti
 SELECT store_apply('{"changes": [{"op": "update", "entityName": "lines", "entities": [{"id": [1, 3], "changes": {"qty": 1}, "$expect": {"qty": 3}}, {"id": [2, 1], "changes": {"qty": 1}, "$expect": {"qty": 7}}]}]}');
 SELECT err($$SELECT * FROM store.mutations$$);
 RESET ROLE;
+-- Replays are recorded per role (the one running store_apply) and clientId: another role that
+-- knows the clerk's clientId does not make the clerk's mutations count as duplicates.
+CREATE ROLE apply_intruder;
+GRANT SELECT, UPDATE ON apply_lines TO apply_intruder;
+GRANT INSERT ON apply_audit TO apply_intruder;
+SET ROLE apply_intruder;
+SELECT store_apply('{"clientId": "clerk", "mutationId": 7, "changes": [{"op": "update", "entityName": "lines", "entities": [{"id": [1, 1], "changes": {"qty": 8}}]}]}') ->> 'applied' AS intruder_applied;
+RESET ROLE;
+SET ROLE apply_clerk;
+-- the clerk's own next mutations still apply, its replays are still duplicates
+SELECT store_apply('{"clientId": "clerk", "mutationId": 2, "changes": [{"op": "update", "entityName": "lines", "entities": [{"id": [1, 1], "changes": {"qty": 9}}]}]}') -> 'documents';
+SELECT store_apply('{"clientId": "clerk", "mutationId": 2, "changes": [{"op": "update", "entityName": "lines", "entities": [{"id": [1, 1], "changes": {"qty": 10}}]}]}');
+RESET ROLE;
 SELECT * FROM apply_lines ORDER BY order_id, line_no;
-SELECT client_id, last_mutation FROM store.mutations ORDER BY client_id;
+SELECT CASE WHEN role = current_user THEN '(test user)' ELSE role END AS role, client_id, last_mutation
+    FROM store.mutations ORDER BY last_mutation;
 -- The documents follow the tables after all of it.
 SELECT count(*) AS problems FROM store_verify();
 
@@ -159,5 +173,5 @@ DROP EXTENSION store CASCADE;
 DROP TABLE apply_lines, apply_orders, apply_audit, apply_items;
 DROP SCHEMA apply_types CASCADE;
 DROP FUNCTION apply_audit();
-DROP ROLE apply_clerk;
+DROP ROLE apply_clerk, apply_intruder;
 DROP FUNCTION err(text);
