@@ -175,6 +175,7 @@ struct Outcome {
 	std::vector<std::pair<std::string, JsonValue>> ids;
 	std::vector<std::string> unmatched; // rendered {"change","index","entityName","id"}
 	std::vector<Conflict> conflicts;
+	bool wrote = false;  // a statement of the batch wrote a row
 	std::string stopped; // rendered {"change","index","entityName","sqlstate","message"}, or empty
 	std::string history_before = "0";
 };
@@ -252,6 +253,7 @@ RunEntity(const EntityPlan &plan, const store::core::ChangeEntity &entity, const
 	if (!plan.write)
 		return;
 	std::vector<Row> written = Run(*plan.write);
+	outcome.wrote = outcome.wrote || !written.empty();
 	if (written.empty()) {
 		if (plan.id)
 			outcome.unmatched.push_back(EntityRef(place.change, place.index, place.key, *plan.id) + "}");
@@ -310,8 +312,11 @@ RunBatch(const ChangeSet &set, Place &place)
 	place.known = false;
 	if (!outcome.conflicts.empty())
 		return outcome;
-	if (set.client_id)
+	// a batch that wrote nothing records nothing (no row grows for it): its replay runs again
+	if (set.client_id && outcome.wrote)
 		Execute(store::pg::sql::kApplyRecordMutation, {role, *set.client_id, std::to_string(*set.mutation_id)}, true);
+	else if (set.client_id)
+		Execute(store::pg::sql::kApplyForgetNewClient, {role, *set.client_id}, true);
 	return outcome;
 }
 

@@ -362,6 +362,10 @@ constexpr char kApplyLockClient[] =
 constexpr char kApplyRecordMutation[] =
     "UPDATE " STORE_SQL_MUTATIONS " SET last_mutation = $3::pg_catalog.int8, applied_at = pg_catalog.now() "
     "WHERE role OPERATOR(pg_catalog.=) $1 AND client_id OPERATOR(pg_catalog.=) $2";
+// Removes the row kApplyAddClient added for a batch that wrote nothing (-1: never applied).
+constexpr char kApplyForgetNewClient[] =
+    "DELETE FROM " STORE_SQL_MUTATIONS " WHERE role OPERATOR(pg_catalog.=) $1 "
+    "AND client_id OPERATOR(pg_catalog.=) $2 AND last_mutation OPERATOR(pg_catalog.=) -1";
 
 // The last history row this transaction wrote before the batch (0: none); by the (origin, xid)
 // index.

@@ -101,8 +101,15 @@ SELECT err($$SELECT store_apply('{"changes": [{"op": "delete", "entityName": "li
 SELECT store_apply('{"clientId": "c-9", "mutationId": 5, "changes": [{"op": "update", "entityName": "orders", "entities": [{"id": 2, "changes": {"status": "m5"}}]}]}') ->> 'applied' AS applied;
 SELECT store_apply('{"clientId": "c-9", "mutationId": 5, "changes": [{"op": "update", "entityName": "orders", "entities": [{"id": 2, "changes": {"status": "m5 again"}}]}]}');
 SELECT store_apply('{"clientId": "c-9", "mutationId": 4, "changes": [{"op": "update", "entityName": "orders", "entities": [{"id": 2, "changes": {"status": "m4"}}]}]}');
-SELECT store_apply('{"clientId": "c-9", "mutationId": 6, "changes": []}');
 SELECT client_id, last_mutation, applied_at IS NOT NULL AS stamped FROM store.mutations;
+-- A batch that writes no row records nothing (no row grows for it): an empty one, one whose
+-- updates and deletes find no row, one of $expect checks only. Its replay runs it again.
+SELECT store_apply('{"clientId": "c-9", "mutationId": 6, "changes": []}');
+SELECT store_apply('{"clientId": "idle", "mutationId": 1, "changes": []}');
+SELECT store_apply('{"clientId": "idle", "mutationId": 2, "changes": [{"op": "update", "entityName": "orders", "entities": [{"id": 99, "changes": {"status": "x"}}]}, {"op": "delete", "entityName": "lines", "entities": [[9, 9]]}]}');
+SELECT store_apply('{"clientId": "idle", "mutationId": 3, "changes": [{"op": "update", "entityName": "orders", "entities": [{"id": 2, "changes": {}, "$expect": {"status": "m5"}}]}]}');
+SELECT store_apply('{"clientId": "idle", "mutationId": 3, "changes": [{"op": "update", "entityName": "orders", "entities": [{"id": 2, "changes": {}, "$expect": {"status": "m5"}}]}]}');
+SELECT client_id, last_mutation FROM store.mutations;
 SELECT status FROM apply_orders WHERE id = 2;
 -- A conflicting mutation is not recorded: its replay applies later.
 SELECT store_apply('{"clientId": "c-9", "mutationId": 7, "changes": [{"op": "delete", "entityName": "lines", "entities": [{"id": [1, 1], "$expect": {"qty": 0}}]}]}') ->> 'applied' AS applied;
