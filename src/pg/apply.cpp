@@ -511,6 +511,23 @@ Apply(FunctionCallInfo fcinfo)
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(answer));
 }
 
+// store_forget_client(client_id text) -> boolean (STRICT): forgets the record of client_id's last
+// mutation for the calling role only (written as the store owner, like store_apply's records).
+Datum
+ForgetClient(FunctionCallInfo fcinfo)
+{
+	const char *client = TextDatumGetCString(PG_GETARG_DATUM(0));
+	bool forgotten = false;
+	[&] {
+		std::string role = CallerRole();
+		PgCall([&] { store::pg::ConnectSpi(); });
+		forgotten = !Execute(store::pg::sql::kApplyForgetClient, {role, client}, true).empty();
+		PgCall([&] { SPI_finish(); });
+	}();
+	PG_RETURN_BOOL(forgotten);
+}
+
 } // namespace
 
 STORE_ENTRY(store_apply, Apply)
+STORE_ENTRY(store_forget_client, ForgetClient)

@@ -362,6 +362,9 @@ constexpr char kApplyLockClient[] =
 constexpr char kApplyRecordMutation[] =
     "UPDATE " STORE_SQL_MUTATIONS " SET last_mutation = $3::pg_catalog.int8, applied_at = pg_catalog.now() "
     "WHERE role OPERATOR(pg_catalog.=) $1 AND client_id OPERATOR(pg_catalog.=) $2";
+// store_forget_client: removes the (role $1, client $2) row; a row when there was one.
+constexpr char kApplyForgetClient[] = "DELETE FROM " STORE_SQL_MUTATIONS " WHERE role OPERATOR(pg_catalog.=) $1 "
+                                      "AND client_id OPERATOR(pg_catalog.=) $2 RETURNING true";
 // Removes the row kApplyAddClient added for a batch that wrote nothing (-1: never applied).
 constexpr char kApplyForgetNewClient[] =
     "DELETE FROM " STORE_SQL_MUTATIONS " WHERE role OPERATOR(pg_catalog.=) $1 "

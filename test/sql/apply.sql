@@ -168,6 +168,12 @@ SET ROLE apply_clerk;
 -- the clerk's own next mutations still apply, its replays are still duplicates
 SELECT store_apply('{"clientId": "clerk", "mutationId": 2, "changes": [{"op": "update", "entityName": "lines", "entities": [{"id": [1, 1], "changes": {"qty": 9}}]}]}') -> 'documents';
 SELECT store_apply('{"clientId": "clerk", "mutationId": 2, "changes": [{"op": "update", "entityName": "lines", "entities": [{"id": [1, 1], "changes": {"qty": 10}}]}]}');
+-- store_forget_client forgets the caller's own record of a client (true when there was one):
+-- the client's replays apply again; another role's record of the same clientId stays.
+SELECT store_forget_client('clerk') AS forgotten;
+SELECT store_forget_client('clerk') AS forgotten_again;
+SELECT store_forget_client(NULL) AS forgotten_null;
+SELECT store_apply('{"clientId": "clerk", "mutationId": 2, "changes": [{"op": "update", "entityName": "lines", "entities": [{"id": [1, 1], "changes": {"qty": 9}}]}]}') ? 'duplicate' AS duplicate;
 RESET ROLE;
 SELECT * FROM apply_lines ORDER BY order_id, line_no;
 SELECT CASE WHEN role = current_user THEN '(test user)' ELSE role END AS role, client_id, last_mutation
