@@ -264,7 +264,6 @@ RunEntity(const EntityPlan &plan, const store::core::ChangeEntity &entity, const
 		ids[entity.tmp] = id;
 		outcome.ids.emplace_back(entity.tmp, id);
 	}
-	return;
 }
 
 // The batch, inside the subtransaction: every change in order. A conflict does not stop it (the
