@@ -104,13 +104,19 @@ SELECT pg_catalog.pg_extension_config_dump('store.meta', '');
 REVOKE ALL ON store.keys, store.entries, store.history, store.history_seq, store.meta FROM PUBLIC;
 
 
--- store_apply's replays: per client, the last mutationId it applied (written as the store owner in
--- the applying transaction). pg_dump keeps it, so a restored store still refuses old replays.
+-- store_apply's replays: per role and client, the last mutationId it applied (written as the store
+-- owner in the applying transaction). Per role, so that a role knowing another's clientId cannot
+-- make that client's replays count as duplicates; by the role's name, which pg_dump keeps (an oid
+-- would not survive a restore). pg_dump keeps the table, so a restored store still refuses old
+-- replays.
 CREATE TABLE store.mutations (
-    client_id text PRIMARY KEY,
+    role text NOT NULL,
+    client_id text NOT NULL,
     last_mutation bigint NOT NULL,
-    applied_at timestamptz
+    applied_at timestamptz,
+    PRIMARY KEY (role, client_id)
 );
-COMMENT ON TABLE store.mutations IS 'store_apply: the last applied mutationId per clientId (replays of it or older ones write nothing)';
+COMMENT ON TABLE store.mutations IS 'store_apply: the last applied mutationId per role and clientId (replays of it or older ones write nothing)';
+COMMENT ON COLUMN store.mutations.role IS 'the role that ran store_apply (current_user), by name: a dump restores it to the role of that name';
 SELECT pg_catalog.pg_extension_config_dump('store.mutations', '');
 REVOKE ALL ON store.mutations FROM PUBLIC;

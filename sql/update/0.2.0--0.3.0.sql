@@ -45,11 +45,14 @@ DROP FUNCTION store._key_documents(text);
 
 -- store_apply's replays (see 00-schema.sql).
 CREATE TABLE store.mutations (
-    client_id text PRIMARY KEY,
+    role text NOT NULL,
+    client_id text NOT NULL,
     last_mutation bigint NOT NULL,
-    applied_at timestamptz
+    applied_at timestamptz,
+    PRIMARY KEY (role, client_id)
 );
-COMMENT ON TABLE store.mutations IS 'store_apply: the last applied mutationId per clientId (replays of it or older ones write nothing)';
+COMMENT ON TABLE store.mutations IS 'store_apply: the last applied mutationId per role and clientId (replays of it or older ones write nothing)';
+COMMENT ON COLUMN store.mutations.role IS 'the role that ran store_apply (current_user), by name: a dump restores it to the role of that name';
 SELECT pg_catalog.pg_extension_config_dump('store.mutations', '');
 REVOKE ALL ON store.mutations FROM PUBLIC;
 

@@ -815,6 +815,18 @@ ChangeOpName(ChangeOp op)
 	return "?";
 }
 
+bool
+RaisesAfterConflict(std::string_view sqlstate)
+{
+	static const char *const kRaising[] = {"08", "25", "40", "53", "54", "55", "57", "58", "F0", "XX"};
+	if (sqlstate.size() != 5)
+		return true;
+	for (const char *error_class : kRaising)
+		if (sqlstate.substr(0, 2) == error_class)
+			return true;
+	return false;
+}
+
 std::string
 ChangePlace(std::size_t change, std::size_t index)
 {

@@ -160,16 +160,23 @@ LoadTable(const std::string &key, std::size_t change)
 	return table;
 }
 
-// What the batch did: temporary ids, rows it did not find, the first conflict.
+// An entity whose $expect did not hold.
+struct Conflict {
+	std::size_t change = 0;
+	std::size_t index = 0;
+	std::string key;
+	JsonValue id;
+};
+
+// What the batch did: temporary ids, rows it did not find, its conflicts (in order) and, when a
+// statement failed after a conflict, where it stopped.
 struct Outcome {
 	bool duplicate = false;
 	std::vector<std::pair<std::string, JsonValue>> ids;
 	std::vector<std::string> unmatched; // rendered {"change","index","entityName","id"}
-	bool conflict = false;
-	std::size_t conflict_change = 0;
-	std::size_t conflict_index = 0;
-	std::string conflict_key;
-	JsonValue conflict_id;
+	std::vector<Conflict> conflicts;
+	bool wrote = false;  // a statement of the batch wrote a row
+	std::string stopped; // rendered {"change","index","entityName","sqlstate","message"}, or empty
 	std::string history_before = "0";
 };
 
@@ -188,21 +195,87 @@ EntityRef(std::size_t change, std::size_t index, const std::string &key, const J
 	       ",\"entityName\":" + JsonString(key) + ",\"id\":" + RenderJson(id);
 }
 
-// Checks and records the replay of (client, mutation); true when it was applied already.
-bool
-IsReplay(const ChangeSet &set)
+// The name of the role running store_apply (current_user): replays are recorded per role.
+std::string
+CallerRole()
 {
-	Execute(store::pg::sql::kApplyAddClient, {*set.client_id}, true);
-	std::vector<Row> rows = Execute(store::pg::sql::kApplyLockClient, {*set.client_id}, true);
+	const char *name = nullptr;
+	PgCall([&] { name = pstrdup(GetUserNameFromId(GetUserId(), false)); });
+	return name;
+}
+
+// Checks and records the replay of (role, client, mutation); true when it was applied already.
+bool
+IsReplay(const ChangeSet &set, const std::string &role)
+{
+	Execute(store::pg::sql::kApplyAddClient, {role, *set.client_id}, true);
+	std::vector<Row> rows = Execute(store::pg::sql::kApplyLockClient, {role, *set.client_id}, true);
 	return !rows.empty() && rows[0][0] && std::stoll(*rows[0][0]) >= *set.mutation_id;
 }
 
-// The batch, inside the subtransaction: every change in order, stopping at the first conflict.
+// {"change","index","entityName","sqlstate","message"}: the statement that failed after a conflict.
+std::string
+StoppedAt(const Place &place, const PgError &error)
+{
+	const char *sqlstate = nullptr;
+	const char *message = nullptr;
+	PgCall([&] {
+		sqlstate = pstrdup(unpack_sql_state(error.data->sqlerrcode));
+		message = pstrdup(error.data->message ? error.data->message : "");
+	});
+	return "{\"change\":" + std::to_string(place.change) + ",\"index\":" + std::to_string(place.index) +
+	       ",\"entityName\":" + JsonString(place.key) + ",\"sqlstate\":" + JsonString(sqlstate) +
+	       ",\"message\":" + JsonString(message) + "}";
+}
+
+// The SQLSTATE of a PostgreSQL error.
+std::string
+SqlState(const PgError &error)
+{
+	const char *sqlstate = nullptr;
+	PgCall([&] { sqlstate = pstrdup(unpack_sql_state(error.data->sqlerrcode)); });
+	return sqlstate;
+}
+
+// Runs one entity's check and write; a $expect that does not hold is a conflict, recorded in
+// outcome, and the entity writes nothing.
+void
+RunEntity(const EntityPlan &plan, const store::core::ChangeEntity &entity, const Place &place,
+          std::map<std::string, JsonValue> &ids, Outcome &outcome)
+{
+	if (plan.check) {
+		std::vector<Row> same = Run(*plan.check);
+		if (same.empty() || !same[0][0] || *same[0][0] != "t") {
+			outcome.conflicts.push_back(Conflict{place.change, place.index, place.key, *plan.id});
+			return;
+		}
+	}
+	if (!plan.write)
+		return;
+	std::vector<Row> written = Run(*plan.write);
+	outcome.wrote = outcome.wrote || !written.empty();
+	if (written.empty()) {
+		if (plan.id)
+			outcome.unmatched.push_back(EntityRef(place.change, place.index, place.key, *plan.id) + "}");
+		return;
+	}
+	if (!entity.tmp.empty()) {
+		JsonValue id = ParseJson(*written[0][0]);
+		ids[entity.tmp] = id;
+		outcome.ids.emplace_back(entity.tmp, id);
+	}
+}
+
+// The batch, inside the subtransaction: every change in order. A conflict does not stop it (the
+// conflicted entity writes nothing, the rest is evaluated, so every conflict is found); a
+// statement that fails after a conflict stops it (unless its error must raise: see
+// core::RaisesAfterConflict), the batch being rolled back anyway.
 Outcome
 RunBatch(const ChangeSet &set, Place &place)
 {
 	Outcome outcome;
-	if (set.client_id && IsReplay(set)) {
+	std::string role = set.client_id ? CallerRole() : std::string();
+	if (set.client_id && IsReplay(set, role)) {
 		outcome.duplicate = true;
 		return outcome;
 	}
@@ -225,35 +298,24 @@ RunBatch(const ChangeSet &set, Place &place)
 				entity.expect = store::core::ResolveRefs(*entity.expect, ids);
 			EntityPlan plan = store::core::PlanEntity(table, change.op, entity, c, e);
 			place = Place{true, c, e, change.entity_name};
-			if (plan.check) {
-				std::vector<Row> same = Run(*plan.check);
-				if (same.empty() || !same[0][0] || *same[0][0] != "t") {
-					outcome.conflict = true;
-					outcome.conflict_change = c;
-					outcome.conflict_index = e;
-					outcome.conflict_key = change.entity_name;
-					outcome.conflict_id = *plan.id;
-					return outcome;
-				}
-			}
-			if (!plan.write)
-				continue;
-			std::vector<Row> written = Run(*plan.write);
-			if (written.empty()) {
-				if (plan.id)
-					outcome.unmatched.push_back(EntityRef(c, e, change.entity_name, *plan.id) + "}");
-				continue;
-			}
-			if (!entity.tmp.empty()) {
-				JsonValue id = ParseJson(*written[0][0]);
-				ids[entity.tmp] = id;
-				outcome.ids.emplace_back(entity.tmp, id);
+			try {
+				RunEntity(plan, entity, place, ids, outcome);
+			} catch (PgError &error) {
+				if (outcome.conflicts.empty() || store::core::RaisesAfterConflict(SqlState(error)))
+					throw;
+				outcome.stopped = StoppedAt(place, error);
+				return outcome;
 			}
 		}
 	}
 	place.known = false;
-	if (set.client_id)
-		Execute(store::pg::sql::kApplyRecordMutation, {*set.client_id, std::to_string(*set.mutation_id)}, true);
+	if (!outcome.conflicts.empty())
+		return outcome;
+	// a batch that wrote nothing records nothing (no row grows for it): its replay runs again
+	if (set.client_id && outcome.wrote)
+		Execute(store::pg::sql::kApplyRecordMutation, {role, *set.client_id, std::to_string(*set.mutation_id)}, true);
+	else if (set.client_id)
+		Execute(store::pg::sql::kApplyForgetNewClient, {role, *set.client_id}, true);
 	return outcome;
 }
 
@@ -284,21 +346,27 @@ CurrentDocument(const std::string &schema, const std::string &key, const JsonVal
 	return rows.empty() || !rows[0][0] ? "null" : *rows[0][0];
 }
 
-// {"<key>": {"upserted": [...], "deleted": [...]}, ...} of the history rows the batch wrote.
+// {"<key>": {"upserted": [...], "deleted": [...]}, ...} of the documents the batch changed: its
+// history rows (flat keys append one per write) and the nested documents its flush wrote (which
+// may merge into a history row an earlier call of the transaction wrote, older than the batch).
 std::string
-ChangedDocuments(const std::string &schema, const std::string &history_before)
+ChangedDocuments(const std::string &schema, const std::string &history_before,
+                 const std::vector<std::pair<std::string, std::string>> &flushed)
 {
-	std::vector<Row> rows = Execute(store::pg::sql::kApplyHistoryAfter, {history_before}, true);
+	std::vector<std::pair<std::string, std::string>> changed;
+	for (const Row &row : Execute(store::pg::sql::kApplyHistoryAfter, {history_before}, true))
+		changed.emplace_back(*row[0], *row[1]);
+	changed.insert(changed.end(), flushed.begin(), flushed.end());
 	std::vector<std::string> keys;
 	std::map<std::string, std::vector<JsonValue>> ids;
 	std::set<std::pair<std::string, std::string>> seen;
-	for (const Row &row : rows) {
-		JsonValue id = ParseJson(*row[1]);
-		if (!seen.insert({*row[0], RenderJson(id)}).second)
+	for (const auto &[key, id_text] : changed) {
+		JsonValue id = ParseJson(id_text);
+		if (!seen.insert({key, RenderJson(id)}).second)
 			continue;
-		if (ids.find(*row[0]) == ids.end())
-			keys.push_back(*row[0]);
-		ids[*row[0]].push_back(id);
+		if (ids.find(key) == ids.end())
+			keys.push_back(key);
+		ids[key].push_back(id);
 	}
 	std::string out = "{";
 	for (const std::string &key : keys) {
@@ -317,7 +385,9 @@ ChangedDocuments(const std::string &schema, const std::string &history_before)
 }
 
 // Starts (begin) or ends (commit or roll back) the batch's subtransaction, back in the caller's
-// memory context and resource owner, as PL/pgSQL's exception blocks do.
+// memory context, as PL/pgSQL's exception blocks do: the batch runs under the subtransaction's
+// resource owner (so a rollback after a statement's error releases what that statement held),
+// and the caller's owner is back after the end.
 enum class Batch { kBegin, kCommit, kRollBack };
 void
 Subtransaction(Batch action, MemoryContext context, ResourceOwner owner)
@@ -330,7 +400,8 @@ Subtransaction(Batch action, MemoryContext context, ResourceOwner owner)
 		else
 			RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(context);
-		CurrentResourceOwner = owner;
+		if (action != Batch::kBegin)
+			CurrentResourceOwner = owner;
 	});
 }
 
@@ -365,6 +436,23 @@ AppliedAnswer(const ChangeSet &set, const Outcome &outcome, const std::string &d
 	return out + "}";
 }
 
+// The answer of a batch with conflicts (rolled back): each conflict with the document as it is now.
+std::string
+ConflictAnswer(const std::string &schema, const ChangeSet &set, const Outcome &outcome)
+{
+	std::string out =
+	    "{\"applied\":false,\"tag\":" + (set.tag ? RenderJson(*set.tag) : std::string("null")) + ",\"conflicts\":[";
+	for (std::size_t i = 0; i < outcome.conflicts.size(); i++) {
+		const Conflict &conflict = outcome.conflicts[i];
+		out += (i ? "," : "") + EntityRef(conflict.change, conflict.index, conflict.key, conflict.id) +
+		       ",\"current\":" + CurrentDocument(schema, conflict.key, conflict.id) + "}";
+	}
+	out += "]";
+	if (!outcome.stopped.empty())
+		out += ",\"stopped\":" + outcome.stopped;
+	return out + "}";
+}
+
 // store_apply(changeset jsonb) -> jsonb.
 Datum
 Apply(FunctionCallInfo fcinfo)
@@ -382,6 +470,7 @@ Apply(FunctionCallInfo fcinfo)
 	[&] {
 		ChangeSet set = store::core::ParseChangeSet(text);
 		std::string schema = schema_name;
+		store::pg::FlushNested(); // the caller's earlier writes: not the batch's documents
 		PgCall([&] { store::pg::ConnectSpi(); });
 		MemoryContext context = CurrentMemoryContext;
 		ResourceOwner owner = CurrentResourceOwner;
@@ -403,17 +492,14 @@ Apply(FunctionCallInfo fcinfo)
 		if (outcome.duplicate) {
 			Subtransaction(Batch::kRollBack, context, owner);
 			result = "{\"applied\":true,\"duplicate\":true}";
-		} else if (outcome.conflict) {
+		} else if (!outcome.conflicts.empty()) {
 			Subtransaction(Batch::kRollBack, context, owner);
-			result =
-			    "{\"applied\":false,\"tag\":" + (set.tag ? RenderJson(*set.tag) : std::string("null")) +
-			    ",\"conflicts\":[" +
-			    EntityRef(outcome.conflict_change, outcome.conflict_index, outcome.conflict_key, outcome.conflict_id) +
-			    ",\"current\":" + CurrentDocument(schema, outcome.conflict_key, outcome.conflict_id) + "}]}";
+			result = ConflictAnswer(schema, set, outcome);
 		} else {
 			Subtransaction(Batch::kCommit, context, owner);
-			store::pg::FlushNested(); // nested documents the batch touched, written now (throws C++ errors)
-			result = AppliedAnswer(set, outcome, ChangedDocuments(schema, outcome.history_before));
+			std::vector<std::pair<std::string, std::string>> flushed;
+			store::pg::FlushNested(&flushed); // nested documents the batch touched, written now (throws C++ errors)
+			result = AppliedAnswer(set, outcome, ChangedDocuments(schema, outcome.history_before, flushed));
 		}
 		const char *result_text = result.c_str();
 		PgCall([&] {
@@ -424,6 +510,23 @@ Apply(FunctionCallInfo fcinfo)
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(answer));
 }
 
+// store_forget_client(client_id text) -> boolean (STRICT): forgets the record of client_id's last
+// mutation for the calling role only (written as the store owner, like store_apply's records).
+Datum
+ForgetClient(FunctionCallInfo fcinfo)
+{
+	const char *client = TextDatumGetCString(PG_GETARG_DATUM(0));
+	bool forgotten = false;
+	[&] {
+		std::string role = CallerRole();
+		PgCall([&] { store::pg::ConnectSpi(); });
+		forgotten = !Execute(store::pg::sql::kApplyForgetClient, {role, client}, true).empty();
+		PgCall([&] { SPI_finish(); });
+	}();
+	PG_RETURN_BOOL(forgotten);
+}
+
 } // namespace
 
 STORE_ENTRY(store_apply, Apply)
+STORE_ENTRY(store_forget_client, ForgetClient)

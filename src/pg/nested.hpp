@@ -5,6 +5,10 @@
 #include "core/shape_resolve.hpp"
 #include "pg/postgres_headers.hpp"
 
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace store::pg {
 
 // Errors unless every column shape reads, in every table, can be read by the root table's owner
@@ -22,7 +26,9 @@ bool MayReadNested(Oid root, const char *shape, Oid reader);
 void InitNested();
 
 // Flushes every nested key with pending changes (see nested.cpp); nothing when there are none.
-void FlushNested();
+// written, when given, receives the (key, id) of every document whose entry or history row the
+// flush changed (ids as jsonb prints them): store_apply lists them in its answer.
+void FlushNested(std::vector<std::pair<std::string, std::string>> *written = nullptr);
 
 // True when the transaction recorded changes of nested keys not flushed yet.
 bool NestedPending();

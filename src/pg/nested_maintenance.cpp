@@ -626,9 +626,10 @@ LockAppearedEntries(const KeyInfo &info, Datum key, std::map<std::string, std::s
 	}
 }
 
-// Flushes one key's changes (see the top).
+// Flushes one key's changes (see the top); adds the documents it changed to *written when given.
 void
-FlushKey(const std::string &key_name, const core::KeyChanges &changes)
+FlushKey(const std::string &key_name, const core::KeyChanges &changes,
+         std::vector<std::pair<std::string, std::string>> *written_ids)
 {
 	std::shared_ptr<const KeyInfo> shared = KeyInfoFor(key_name.c_str());
 	const KeyInfo &info = *shared;
@@ -676,6 +677,8 @@ FlushKey(const std::string &key_name, const core::KeyChanges &changes)
 			continue;
 		ApplyDecision(key_name.c_str(), key, id, now_state.text, decision, stored_state.present);
 		changed = true;
+		if (written_ids != nullptr)
+			written_ids->emplace_back(key_name, id);
 	}
 	pg::PgCall([] { SPI_finish(); });
 	if (changed)
@@ -702,14 +705,14 @@ struct FlushingScope {
 namespace store::pg {
 
 void
-FlushNested()
+FlushNested(std::vector<std::pair<std::string, std::string>> *written)
 {
 	if (pending == nullptr || flushing || !pending->HasPending())
 		return;
 	FlushingScope scope;
 	std::map<std::string, core::KeyChanges> all = pending->Flush(GetCurrentSubTransactionId());
 	for (const auto &[key, changes] : all)
-		FlushKey(key, changes);
+		FlushKey(key, changes, written);
 }
 
 bool

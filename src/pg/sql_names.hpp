@@ -351,16 +351,24 @@ constexpr char kApplyTableColumns[] =
     "0 "
     "AND NOT a.attisdropped WHERE k.key OPERATOR(pg_catalog.=) $1 ORDER BY a.attnum";
 
-// Makes sure the client has a row and locks it (concurrent replays of one client serialize here);
-// then its last applied mutation.
-constexpr char kApplyAddClient[] = "INSERT INTO " STORE_SQL_MUTATIONS " (client_id, last_mutation) VALUES ($1, -1) "
-                                   "ON CONFLICT (client_id) DO NOTHING";
+// Makes sure the (role $1, client $2) has a row and locks it (concurrent replays of one client
+// serialize here); then its last applied mutation.
+constexpr char kApplyAddClient[] =
+    "INSERT INTO " STORE_SQL_MUTATIONS " (role, client_id, last_mutation) VALUES ($1, $2, -1) "
+    "ON CONFLICT (role, client_id) DO NOTHING";
 constexpr char kApplyLockClient[] =
-    "SELECT last_mutation FROM " STORE_SQL_MUTATIONS " WHERE client_id OPERATOR(pg_catalog.=) "
-    "$1 FOR UPDATE";
+    "SELECT last_mutation FROM " STORE_SQL_MUTATIONS " WHERE role OPERATOR(pg_catalog.=) $1 "
+    "AND client_id OPERATOR(pg_catalog.=) $2 FOR UPDATE";
 constexpr char kApplyRecordMutation[] =
-    "UPDATE " STORE_SQL_MUTATIONS " SET last_mutation = $2::pg_catalog.int8, applied_at = pg_catalog.now() "
-    "WHERE client_id OPERATOR(pg_catalog.=) $1";
+    "UPDATE " STORE_SQL_MUTATIONS " SET last_mutation = $3::pg_catalog.int8, applied_at = pg_catalog.now() "
+    "WHERE role OPERATOR(pg_catalog.=) $1 AND client_id OPERATOR(pg_catalog.=) $2";
+// store_forget_client: removes the (role $1, client $2) row; a row when there was one.
+constexpr char kApplyForgetClient[] = "DELETE FROM " STORE_SQL_MUTATIONS " WHERE role OPERATOR(pg_catalog.=) $1 "
+                                      "AND client_id OPERATOR(pg_catalog.=) $2 RETURNING true";
+// Removes the row kApplyAddClient added for a batch that wrote nothing (-1: never applied).
+constexpr char kApplyForgetNewClient[] =
+    "DELETE FROM " STORE_SQL_MUTATIONS " WHERE role OPERATOR(pg_catalog.=) $1 "
+    "AND client_id OPERATOR(pg_catalog.=) $2 AND last_mutation OPERATOR(pg_catalog.=) -1";
 
 // The last history row this transaction wrote before the batch (0: none); by the (origin, xid)
 // index.

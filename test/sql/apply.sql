@@ -70,14 +70,46 @@ SELECT store_apply('{"changes": [{"op": "update", "entityName": "orders", "entit
 COMMIT;
 SELECT id, status FROM apply_orders ORDER BY id;
 SELECT count(*) AS problems FROM store_verify();
+-- Every conflict of the batch at once, in order: after a conflict the batch goes on evaluating
+-- (the conflicted entity writes nothing; the others write, so later expectations see them: order
+-- 2's second $expect holds), then rolls back whole.
+SELECT jsonb_pretty(store_apply($$
+{"tag": "all", "changes": [
+  {"op": "update", "entityName": "orders", "entities": [
+    {"id": 1, "changes": {"status": "shipped"}, "$expect": {"status": "new"}},
+    {"id": 2, "changes": {"status": "packed"}, "$expect": {"status": "new"}}]},
+  {"op": "delete", "entityName": "lines", "entities": [{"id": [1, 1], "$expect": {"qty": 0}}, {"id": [5, 5], "$expect": {"qty": 1}}]},
+  {"op": "update", "entityName": "orders", "entities": [{"id": 2, "changes": {}, "$expect": {"status": "packed"}}]}]}
+$$));
+SELECT id, status FROM apply_orders ORDER BY id;
+-- A later statement that fails after a conflict (here because the conflicted delete of line [1, 3]
+-- was skipped: the add of the same line is a duplicate) ends the batch: the answer holds the
+-- conflicts found so far and where it stopped, and nothing raises.
+SELECT jsonb_pretty(store_apply($$
+{"changes": [
+  {"op": "delete", "entityName": "lines", "entities": [{"id": [1, 3], "$expect": {"qty": 99}}]},
+  {"op": "add", "entityName": "lines", "entities": [{"order_id": 1, "line_no": 3, "qty": 1}]},
+  {"op": "update", "entityName": "orders", "entities": [{"id": 2, "changes": {}, "$expect": {"status": "other"}}]}]}
+$$));
+SELECT count(*) AS lines FROM apply_lines;
+-- Errors in the input itself still raise after a conflict (here an unknown key), as do errors of
+-- the session (a cancelled statement, a deadlock: see core::RaisesAfterConflict).
+SELECT err($$SELECT store_apply('{"changes": [{"op": "delete", "entityName": "lines", "entities": [{"id": [1, 3], "$expect": {"qty": 99}}]}, {"op": "add", "entityName": "nope", "entities": [{}]}]}')$$);
 
 -- Replays: the first mutation of a client applies and is recorded; the same one again (or an
 -- older one) writes nothing; a newer one applies.
 SELECT store_apply('{"clientId": "c-9", "mutationId": 5, "changes": [{"op": "update", "entityName": "orders", "entities": [{"id": 2, "changes": {"status": "m5"}}]}]}') ->> 'applied' AS applied;
 SELECT store_apply('{"clientId": "c-9", "mutationId": 5, "changes": [{"op": "update", "entityName": "orders", "entities": [{"id": 2, "changes": {"status": "m5 again"}}]}]}');
 SELECT store_apply('{"clientId": "c-9", "mutationId": 4, "changes": [{"op": "update", "entityName": "orders", "entities": [{"id": 2, "changes": {"status": "m4"}}]}]}');
-SELECT store_apply('{"clientId": "c-9", "mutationId": 6, "changes": []}');
 SELECT client_id, last_mutation, applied_at IS NOT NULL AS stamped FROM store.mutations;
+-- A batch that writes no row records nothing (no row grows for it): an empty one, one whose
+-- updates and deletes find no row, one of $expect checks only. Its replay runs it again.
+SELECT store_apply('{"clientId": "c-9", "mutationId": 6, "changes": []}');
+SELECT store_apply('{"clientId": "idle", "mutationId": 1, "changes": []}');
+SELECT store_apply('{"clientId": "idle", "mutationId": 2, "changes": [{"op": "update", "entityName": "orders", "entities": [{"id": 99, "changes": {"status": "x"}}]}, {"op": "delete", "entityName": "lines", "entities": [[9, 9]]}]}');
+SELECT store_apply('{"clientId": "idle", "mutationId": 3, "changes": [{"op": "update", "entityName": "orders", "entities": [{"id": 2, "changes": {}, "$expect": {"status": "m5"}}]}]}');
+SELECT store_apply('{"clientId": "idle", "mutationId": 3, "changes": [{"op": "update", "entityName": "orders", "entities": [{"id": 2, "changes": {}, "$expect": {"status": "m5"}}]}]}');
+SELECT client_id, last_mutation FROM store.mutations;
 SELECT status FROM apply_orders WHERE id = 2;
 -- A conflicting mutation is not recorded: its replay applies later.
 SELECT store_apply('{"clientId": "c-9", "mutationId": 7, "changes": [{"op": "delete", "entityName": "lines", "entities": [{"id": [1, 1], "$expect": {"qty": 0}}]}]}') ->> 'applied' AS applied;
@@ -124,8 +156,28 @@ SELECT store_apply('{"changes": [{"op": "update", "entityName": "lines", "entiti
 SELECT store_apply('{"changes": [{"op": "update", "entityName": "lines", "entities": [{"id": [1, 3], "changes": {"qty": 1}, "$expect": {"qty": 3}}, {"id": [2, 1], "changes": {"qty": 1}, "$expect": {"qty": 7}}]}]}');
 SELECT err($$SELECT * FROM store.mutations$$);
 RESET ROLE;
+-- Replays are recorded per role (the one running store_apply) and clientId: another role that
+-- knows the clerk's clientId does not make the clerk's mutations count as duplicates.
+CREATE ROLE apply_intruder;
+GRANT SELECT, UPDATE ON apply_lines TO apply_intruder;
+GRANT INSERT ON apply_audit TO apply_intruder;
+SET ROLE apply_intruder;
+SELECT store_apply('{"clientId": "clerk", "mutationId": 7, "changes": [{"op": "update", "entityName": "lines", "entities": [{"id": [1, 1], "changes": {"qty": 8}}]}]}') ->> 'applied' AS intruder_applied;
+RESET ROLE;
+SET ROLE apply_clerk;
+-- the clerk's own next mutations still apply, its replays are still duplicates
+SELECT store_apply('{"clientId": "clerk", "mutationId": 2, "changes": [{"op": "update", "entityName": "lines", "entities": [{"id": [1, 1], "changes": {"qty": 9}}]}]}') -> 'documents';
+SELECT store_apply('{"clientId": "clerk", "mutationId": 2, "changes": [{"op": "update", "entityName": "lines", "entities": [{"id": [1, 1], "changes": {"qty": 10}}]}]}');
+-- store_forget_client forgets the caller's own record of a client (true when there was one):
+-- the client's replays apply again; another role's record of the same clientId stays.
+SELECT store_forget_client('clerk') AS forgotten;
+SELECT store_forget_client('clerk') AS forgotten_again;
+SELECT store_forget_client(NULL) AS forgotten_null;
+SELECT store_apply('{"clientId": "clerk", "mutationId": 2, "changes": [{"op": "update", "entityName": "lines", "entities": [{"id": [1, 1], "changes": {"qty": 9}}]}]}') ? 'duplicate' AS duplicate;
+RESET ROLE;
 SELECT * FROM apply_lines ORDER BY order_id, line_no;
-SELECT client_id, last_mutation FROM store.mutations ORDER BY client_id;
+SELECT CASE WHEN role = current_user THEN '(test user)' ELSE role END AS role, client_id, last_mutation
+    FROM store.mutations ORDER BY last_mutation;
 -- The documents follow the tables after all of it.
 SELECT count(*) AS problems FROM store_verify();
 
@@ -134,5 +186,5 @@ DROP EXTENSION store CASCADE;
 DROP TABLE apply_lines, apply_orders, apply_audit, apply_items;
 DROP SCHEMA apply_types CASCADE;
 DROP FUNCTION apply_audit();
-DROP ROLE apply_clerk;
+DROP ROLE apply_clerk, apply_intruder;
 DROP FUNCTION err(text);

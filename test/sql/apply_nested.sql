@@ -21,6 +21,19 @@ COMMIT;
 -- one row per document and transaction: C then U
 SELECT cache_key, item_id, state FROM store_history(:'v0') WHERE item_id IS NOT NULL ORDER BY cache_key, state;
 SELECT cache_key, item_id, state FROM store_history(:'v1') ORDER BY cache_key, state;
+-- Several calls in one transaction: each lists every document it changed, also a nested document
+-- an earlier call of the transaction wrote (the flush updates that history row, whose seq is older
+-- than the call), and only those (the caller's own pending writes are flushed before the batch).
+BEGIN;
+SELECT store_apply('{"changes": [
+    {"op": "add", "entityName": "orders_nested", "entities": [{"id": {"$tmp": "o"}}]},
+    {"op": "add", "entityName": "lines", "entities": [{"id": {"$tmp": "l"}, "order_id": {"$ref": "o"}, "qty": 1}]}]}') -> 'documents';
+SELECT store_apply('{"changes": [{"op": "update", "entityName": "lines", "entities": [{"id": 2, "changes": {"qty": 2}}]}]}') -> 'documents';
+UPDATE line SET qty = 6 WHERE id = 1;
+SELECT store_apply('{"changes": [{"op": "update", "entityName": "orders_nested", "entities": [{"id": 2, "changes": {"status": "paid"}}]}]}') -> 'documents';
+SELECT store_apply('{"changes": [{"op": "delete", "entityName": "lines", "entities": [2]}]}') -> 'documents';
+COMMIT;
+SELECT cache_key, item_id, state FROM store_history(:'v1') WHERE item_id = '2' ORDER BY cache_key, state;
 SELECT store_get('orders_nested', '1');
 SELECT count(*) AS problems FROM store_verify();
 SET client_min_messages = warning;
