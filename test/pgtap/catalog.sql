@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 BEGIN;
 CREATE EXTENSION store;
-SELECT plan(73);
+SELECT plan(74);
 
 -- The notifier's settings exist whether or not the library is preloaded (README "Notifications").
 LOAD 'store';
@@ -46,6 +46,7 @@ SELECT function_returns('store_snapshot', ARRAY['text'], 'json');
 SELECT function_returns('store_get', ARRAY['text', 'text'], 'json');
 SELECT function_returns('store_apply', ARRAY['jsonb'], 'jsonb');
 SELECT function_lang_is('public', 'store_apply', ARRAY['jsonb'], 'c', 'store_apply is C (SECURITY INVOKER: see the SECURITY DEFINER list)');
+SELECT function_returns('store_forget_client', ARRAY['text'], 'boolean');
 SELECT function_returns('store_history', ARRAY['text'], 'setof record');
 SELECT is((SELECT pg_get_function_result('store_history(text)'::regprocedure)),
           'TABLE(version text, cache_key text, item_id text, state text, added_on timestamp with time zone)',
