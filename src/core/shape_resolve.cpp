@@ -601,4 +601,127 @@ ShapeQuery(const ResolvedShape &shape, const std::string &root_alias)
 	return QueryWriter(root_alias).Object(shape.root, Quoted(root_alias));
 }
 
+const CatalogTable &
+CatalogBeforeRename::Table(CatalogOid oid)
+{
+	auto found = before_.find(oid);
+	if (found != before_.end())
+		return found->second;
+	const CatalogTable &now = now_.Table(oid);
+	bool changed = false;
+	CatalogTable before = now;
+	switch (rename_.kind) {
+	case CatalogRename::Kind::kColumn:
+		if (oid != rename_.table)
+			return now;
+		for (CatalogColumn &column : before.columns)
+			if (column.attnum == rename_.attnum) {
+				column.name = rename_.old_name;
+				column.sql_name = Quoted(rename_.old_name);
+				changed = true;
+			}
+		break;
+	case CatalogRename::Kind::kTable:
+		if (oid != rename_.table)
+			return now;
+		before.name = rename_.old_name;
+		before.sql_relname = Quoted(rename_.old_name);
+		changed = true;
+		break;
+	case CatalogRename::Kind::kConstraint:
+		for (CatalogForeignKey &fk : before.foreign_keys)
+			if (fk.oid == rename_.constraint) {
+				fk.name = rename_.old_name;
+				changed = true;
+			}
+		break;
+	}
+	if (!changed)
+		return now;
+	return before_.emplace(oid, std::move(before)).first->second;
+}
+
+const CatalogTable *
+CatalogBeforeRename::FindTable(const std::string &schema, const std::string &name)
+{
+	const CatalogTable *now = now_.FindTable(schema, name);
+	if (rename_.kind != CatalogRename::Kind::kTable)
+		return now == nullptr ? nullptr : &Table(now->oid);
+	const CatalogTable &renamed = Table(rename_.table);
+	if (renamed.schema != schema)
+		return now == nullptr ? nullptr : &Table(now->oid);
+	if (name == rename_.old_name)
+		return &renamed;
+	return name == rename_.new_name ? nullptr : now == nullptr ? nullptr : &Table(now->oid);
+}
+
+namespace {
+
+// True when fk is held by the renamed column's table and compares that column.
+bool
+HoldsRenamedColumn(const CatalogForeignKey &fk, const CatalogRename &rename)
+{
+	return fk.oid != 0 && fk.referencing_table == rename.table &&
+	       std::find(fk.referencing.begin(), fk.referencing.end(), rename.attnum) != fk.referencing.end();
+}
+
+// True when the hint of an embedding resolved as node named the renamed object.
+bool
+HintNamesRenamed(const ResolvedNode &node, const CatalogRename &rename)
+{
+	switch (rename.kind) {
+	case CatalogRename::Kind::kColumn:
+		return node.junction == 0 && HoldsRenamedColumn(node.join.fk, rename);
+	case CatalogRename::Kind::kTable:
+		return node.junction != 0 && node.junction == rename.table;
+	case CatalogRename::Kind::kConstraint:
+		return node.join.fk.oid == rename.constraint ||
+		       (node.junction != 0 && node.far_join.fk.oid == rename.constraint);
+	}
+	return false;
+}
+
+// Gives item the name new_name (dropping an alias that equals it).
+void
+Rename(ShapeItem *item, const std::string &new_name)
+{
+	item->name = new_name;
+	if (item->alias == new_name)
+		item->alias.clear();
+}
+
+// Renames, in the items of node's object, what rename renamed (see RenameInShape).
+void
+RenameInItems(std::vector<ShapeItem> *items, const ResolvedNode &node, const CatalogRename &rename)
+{
+	std::size_t child = 0;
+	for (ShapeItem &item : *items) {
+		if (item.kind == ShapeItemKind::kColumn) {
+			if (rename.kind == CatalogRename::Kind::kColumn && node.table == rename.table &&
+			    item.name == rename.old_name)
+				Rename(&item, rename.new_name);
+			continue;
+		}
+		if (item.kind != ShapeItemKind::kEmbedding || child >= node.children.size())
+			continue;
+		const ResolvedNode &embedded = node.children[child++];
+		if (rename.kind == CatalogRename::Kind::kTable && embedded.table == rename.table &&
+		    item.name == rename.old_name)
+			Rename(&item, rename.new_name);
+		if (item.hint == rename.old_name && HintNamesRenamed(embedded, rename))
+			item.hint = rename.new_name;
+		RenameInItems(&item.children, embedded, rename);
+	}
+}
+
+} // namespace
+
+Shape
+RenameInShape(const Shape &shape, const ResolvedShape &resolved, const CatalogRename &rename)
+{
+	Shape renamed = shape;
+	RenameInItems(&renamed.items, resolved.root, rename);
+	return renamed;
+}
+
 } // namespace store::core

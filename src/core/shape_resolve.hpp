@@ -24,6 +24,7 @@
 #include "core/shape.hpp"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -163,5 +164,37 @@ std::vector<const ResolvedNode *> ResolvedNodes(const ResolvedShape &shape);
 // by the child's primary key (COALESCE'd to '[]'), null for a missing to-one object. Everything is
 // schema-qualified; join comparisons use the foreign keys' own equality operators.
 std::string ShapeQuery(const ResolvedShape &shape, const std::string &root_alias);
+
+// A rename that DDL made: a table's column, a table, or a foreign-key constraint, from old_name
+// to new_name. The catalog already holds new_name.
+struct CatalogRename {
+	enum class Kind { kColumn, kTable, kConstraint };
+	Kind kind = Kind::kColumn;
+	CatalogOid table = 0;      // kColumn, kTable: the table
+	int attnum = 0;            // kColumn: the column
+	CatalogOid constraint = 0; // kConstraint: the foreign key
+	std::string old_name;
+	std::string new_name;
+};
+
+// The catalog as it was before rename (the renamed object under its old name), over the catalog
+// as it is; resolving a shape written before the rename against it gives what it gave then.
+class CatalogBeforeRename : public Catalog {
+public:
+	CatalogBeforeRename(Catalog &now, CatalogRename rename) : now_(now), rename_(std::move(rename)) {}
+	const CatalogTable &Table(CatalogOid oid) override;
+	const CatalogTable *FindTable(const std::string &schema, const std::string &name) override;
+
+private:
+	Catalog &now_;
+	CatalogRename rename_;
+	std::map<CatalogOid, CatalogTable> before_; // the tables rename changed, as they were
+};
+
+// shape (resolved as resolved, before rename) with every name that resolved to the renamed object
+// written with its new name: a column item, an embedded table, a hint naming the constraint, one
+// of its columns or the junction. Aliases stay; an item without alias renders under its new name
+// (as a flat key's document follows a renamed column), and an alias equal to the new name goes.
+Shape RenameInShape(const Shape &shape, const ResolvedShape &resolved, const CatalogRename &rename);
 
 } // namespace store::core

@@ -334,6 +334,49 @@ TEST(ShapeResolve, TableTwiceAndNodesDepthFirst)
 	EXPECT_EQ(shape.root.children[0].children[0].kind, EdgeKind::kManyToOne);
 }
 
+// The shape text written before rename, as it reads after it (catalog already renamed by apply).
+std::string
+Renamed(const std::string &text, CatalogRename rename, void (*apply)(FakeCatalog &))
+{
+	FakeCatalog now = Pagila();
+	apply(now);
+	Shape shape = ParseShape(text);
+	CatalogBeforeRename before(now, rename);
+	std::string result = RenderShape(RenameInShape(shape, ResolveShape(shape, kFilm, before), rename));
+	ResolveShape(ParseShape(result), kFilm, now); // and it resolves now
+	return result;
+}
+
+TEST(ShapeRename, ColumnsKeepAliasesAndFollowHints)
+{
+	CatalogRename title{CatalogRename::Kind::kColumn, kFilm, 2, 0, "title", "name"};
+	EXPECT_EQ(
+	    Renamed("film_id,title,t:title", title, [](FakeCatalog &c) { c.Mutable(kFilm).columns[1].name = "name"; }),
+	    "film_id,name,t:name");
+	CatalogRename language{CatalogRename::Kind::kColumn, kFilm, 3, 0, "language_id", "lang_id"};
+	EXPECT_EQ(Renamed("language!language_id(name),o:language!original_language_id(name)", language,
+	                  [](FakeCatalog &c) { c.Mutable(kFilm).columns[2].name = "lang_id"; }),
+	          "language!lang_id(name),o:language!original_language_id(name)");
+	CatalogRename alias{CatalogRename::Kind::kColumn, kFilm, 2, 0, "title", "t"};
+	EXPECT_EQ(Renamed("t:title", alias, [](FakeCatalog &c) { c.Mutable(kFilm).columns[1].name = "t"; }), "t");
+}
+
+TEST(ShapeRename, TablesJunctionsAndConstraints)
+{
+	CatalogRename actor{CatalogRename::Kind::kTable, kActor, 0, 0, "actor", "performer"};
+	EXPECT_EQ(Renamed("actor(actor_id),a:actor(first_name)", actor,
+	                  [](FakeCatalog &c) { c.Mutable(kActor).name = "performer"; }),
+	          "performer(actor_id),a:performer(first_name)");
+	CatalogRename junction{CatalogRename::Kind::kTable, kFilmActor, 0, 0, "film_actor", "casting"};
+	EXPECT_EQ(
+	    Renamed("actor!film_actor(actor_id)", junction, [](FakeCatalog &c) { c.Mutable(kFilmActor).name = "casting"; }),
+	    "actor!casting(actor_id)");
+	CatalogRename fk{CatalogRename::Kind::kConstraint, 0, 0, 102, "film_original_language_id_fkey", "original"};
+	EXPECT_EQ(Renamed("language!film_language_id_fkey(name),o:language!film_original_language_id_fkey(name)", fk,
+	                  [](FakeCatalog &c) { c.Mutable(kFilm).foreign_keys[1].name = "original"; }),
+	          "language!film_language_id_fkey(name),o:language!original(name)");
+}
+
 TEST(ShapeQuery, ManyToOneExactText)
 {
 	EXPECT_EQ(ShapeQuery(Resolve(kPayment, "payment_id,rental(day)"), "p"),
