@@ -153,6 +153,50 @@ SELECT check_docs();
 
 SELECT store_unregister('o');
 DROP TABLE mark, tagging, tag, order_line, orders, client, country;
+
+-- TRUNCATE of reached tables: one key-level U per transaction and key, however many tables and
+-- times (also one TRUNCATE naming two tables); a U rolled back with its savepoint leaves room for one.
+CREATE TABLE shelf (id int PRIMARY KEY, label text);
+CREATE TABLE box (id int PRIMARY KEY, shelf_id int REFERENCES shelf, label text);
+CREATE INDEX ON box (shelf_id);
+CREATE TABLE book (id int PRIMARY KEY, shelf_id int REFERENCES shelf, title text);
+CREATE INDEX ON book (shelf_id);
+INSERT INTO shelf VALUES (1, 'top'), (2, 'low');
+INSERT INTO box VALUES (1, 1, 'a');
+INSERT INTO book VALUES (1, 1, 'Emma');
+SELECT store_register('shelves', 'shelf', shape => 'id,label,boxes:box(label),books:book(title)');
+CREATE TABLE shelf_mark (seq bigint);
+INSERT INTO shelf_mark SELECT max(seq) FROM store.history;
+-- The history rows since the last call.
+CREATE FUNCTION shelf_history() RETURNS TABLE (item jsonb, state text) LANGUAGE sql AS $$
+    WITH r AS (SELECT h.item, h.state, h.seq FROM store.history AS h, shelf_mark AS m WHERE h.seq > m.seq),
+         u AS (UPDATE shelf_mark SET seq = (SELECT max(seq) FROM store.history) RETURNING 1)
+    SELECT r.item, r.state FROM r LEFT JOIN (SELECT count(*) FROM u) AS x ON true ORDER BY r.seq
+$$;
+BEGIN;
+TRUNCATE box;
+INSERT INTO box VALUES (2, 2, 'b');
+TRUNCATE book;
+SET CONSTRAINTS ALL IMMEDIATE; -- (the known limit: TRUNCATE after a write in the transaction)
+TRUNCATE box;
+TRUNCATE box, book;
+INSERT INTO book VALUES (2, 2, 'Ulysses');
+COMMIT;
+SELECT * FROM shelf_history();
+SELECT store_get('shelves', '2');
+SELECT count(*) AS differences FROM store_verify('shelves');
+BEGIN;
+SAVEPOINT s;
+TRUNCATE box;
+ROLLBACK TO SAVEPOINT s;
+TRUNCATE book;
+TRUNCATE book;
+COMMIT;
+SELECT * FROM shelf_history();
+SELECT count(*) AS differences FROM store_verify('shelves');
+SELECT store_unregister('shelves');
+DROP FUNCTION shelf_history();
+DROP TABLE shelf_mark, book, box, shelf;
 DROP VIEW IF EXISTS shape;
 DROP FUNCTION changes(), check_docs();
 DROP EXTENSION store CASCADE;
