@@ -152,7 +152,8 @@ MayReadSql(FunctionCallInfo fcinfo)
 	             PG_GETARG_BOOL(2)))
 		PG_RETURN_BOOL(false);
 	char *nested = NestedShapeOf(registration);
-	PG_RETURN_BOOL(nested == nullptr || MayReadNested(relid, nested, reader));
+	PG_RETURN_BOOL(nested == nullptr || (MayReadNested(relid, nested, reader) &&
+	                                     NestedKeyTriggersWork(relid, TextDatumGetCString(key), nested)));
 }
 
 } // namespace

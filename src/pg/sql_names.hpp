@@ -129,6 +129,7 @@ constexpr char kKeysTable[] = STORE_SQL_KEYS_TABLE;
 // store._may_read reads.
 constexpr char kCaptureFunction[] = "capture";
 constexpr char kCaptureNestedFunction[] = "capture_nested";
+constexpr char kFlushNestedFunction[] = "flush_nested";
 constexpr char kKeysKey[] = STORE_SQL_KEYS_KEY;
 constexpr char kKeysSource[] = STORE_SQL_KEYS_SOURCE;
 constexpr char kKeysShape[] = STORE_SQL_KEYS_SHAPE;
