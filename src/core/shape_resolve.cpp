@@ -209,6 +209,22 @@ private:
 				            "or list the columns instead of *.");
 	}
 
+	// PostgREST's embedding of the row a self-referencing foreign key points to: an item without
+	// hint named after the key's one column (`manager:manager_id(name)`), where no table has that
+	// name. The foreign key, or nullptr.
+	const CatalogForeignKey *
+	SelfKeyNamed(const ShapeItem &item, const CatalogTable &parent)
+	{
+		if (!item.hint.empty())
+			return nullptr;
+		for (const CatalogForeignKey &fk : parent.foreign_keys) {
+			const CatalogColumn *column = fk.referencing.size() == 1 ? parent.Column(fk.referencing[0]) : nullptr;
+			if (fk.referenced_table == parent.oid && column != nullptr && column->name == item.name)
+				return catalog_.FindTable(root_.schema, item.name) == nullptr ? &fk : nullptr;
+		}
+		return nullptr;
+	}
+
 	// The embedded table named name, looked up in the root table's schema.
 	const CatalogTable &
 	FindEmbedded(const std::string &name, const std::string &path)
@@ -246,7 +262,8 @@ private:
 				if (to_parent.referenced_table != parent.oid || !Contains(junction.primary_key, to_parent.referencing))
 					continue;
 				for (const CatalogForeignKey &to_child : junction.foreign_keys)
-					if (to_child.referenced_table == child.oid && Contains(junction.primary_key, to_child.referencing))
+					if (to_child.referenced_table == child.oid && &to_child != &to_parent &&
+					    Contains(junction.primary_key, to_child.referencing))
 						found.push_back({EdgeKind::kManyToMany, false, &to_parent, &to_child, &junction});
 			}
 		}
@@ -301,8 +318,13 @@ private:
 	static std::string
 	HintText(const Candidate &candidate, const std::string &table_name)
 	{
+		// (a junction between a table and itself: its foreign key to the embedded rows tells the two apart)
+		bool self_junction =
+		    candidate.junction != nullptr && candidate.key->referenced_table == candidate.far_key->referenced_table;
 		return RenderShapeName(table_name) + "!" +
-		       RenderShapeName(candidate.junction != nullptr ? candidate.junction->name : candidate.key->name);
+		       RenderShapeName(self_junction                   ? candidate.far_key->name
+		                       : candidate.junction != nullptr ? candidate.junction->name
+		                                                       : candidate.key->name);
 	}
 
 	// The candidates listed for an error: "table!x (kind: join), ...".
@@ -321,14 +343,19 @@ private:
 	ChooseRelationship(const ShapeItem &item, const CatalogTable &parent, const CatalogTable &child,
 	                   const std::string &path)
 	{
-		if (parent.oid == child.oid)
-			throw Error(kFeatureNotSupported, "table " + child.SqlName() + " cannot be embedded in itself" + At(path),
-			            "Self-referencing relationships are not supported yet: embed the related rows through a view "
-			            "or another table.");
 		std::vector<Candidate> all = Candidates(parent, child);
+		// A table embedded in itself by its name: PostgREST's rule, the rows whose foreign key points
+		// to the parent row (one-to-many; the row a key points to is embedded by the key's column).
+		if (parent.oid == child.oid)
+			all.erase(std::remove_if(all.begin(), all.end(),
+			                         [](const Candidate &c) { return c.junction == nullptr && !c.child_holds_key; }),
+			          all.end());
 		std::vector<Candidate> chosen;
 		for (const Candidate &candidate : all)
-			if (item.hint.empty() || Matches(candidate, Holder(candidate, parent, child), item.hint))
+			if (item.hint.empty() ||
+			    (parent.oid == child.oid && candidate.junction != nullptr
+			         ? candidate.far_key->name == item.hint || candidate.junction->name == item.hint
+			         : Matches(candidate, Holder(candidate, parent, child), item.hint)))
 				chosen.push_back(candidate);
 		std::string between = "table " + parent.SqlName() + " and table " + child.SqlName();
 		if (chosen.empty() && all.empty())
@@ -394,11 +421,16 @@ private:
 	{
 		ResolvedNode child_node;
 		child_node.path = node->path.empty() ? item.OutputKey() : node->path + "." + item.OutputKey();
-		const CatalogTable &child = FindEmbedded(item.name, child_node.path);
+		const CatalogForeignKey *self_key = SelfKeyNamed(item, parent);
+		const CatalogTable &child = self_key != nullptr ? parent : FindEmbedded(item.name, child_node.path);
 		child_node.table = child.oid;
 		child_node.parent = parent.oid;
 		child_node.table_sql = child.SqlName();
-		SetEdge(ChooseRelationship(item, parent, child, child_node.path), parent, child, &child_node);
+		SetEdge(self_key != nullptr
+		            ? Candidate{IsUnique(parent, self_key->referencing) ? EdgeKind::kOneToOne : EdgeKind::kManyToOne,
+		                        false, self_key, nullptr, nullptr}
+		            : ChooseRelationship(item, parent, child, child_node.path),
+		        parent, child, &child_node);
 		ResolveObject(item.children, child, &child_node);
 		std::sort(child_node.read_columns.begin(), child_node.read_columns.end());
 		child_node.read_columns.erase(std::unique(child_node.read_columns.begin(), child_node.read_columns.end()),
@@ -705,8 +737,13 @@ RenameInItems(std::vector<ShapeItem> *items, const ResolvedNode &node, const Cat
 		if (item.kind != ShapeItemKind::kEmbedding || child >= node.children.size())
 			continue;
 		const ResolvedNode &embedded = node.children[child++];
-		if (rename.kind == CatalogRename::Kind::kTable && embedded.table == rename.table &&
+		// (the row a self-referencing foreign key points to is named by the key's column)
+		bool by_column = embedded.table == node.table && !embedded.child_holds_key && embedded.junction == 0;
+		if (rename.kind == CatalogRename::Kind::kTable && !by_column && embedded.table == rename.table &&
 		    item.name == rename.old_name)
+			Rename(&item, rename.new_name);
+		if (rename.kind == CatalogRename::Kind::kColumn && by_column && item.name == rename.old_name &&
+		    HoldsRenamedColumn(embedded.join.fk, rename))
 			Rename(&item, rename.new_name);
 		if (item.hint == rename.old_name && HintNamesRenamed(embedded, rename))
 			item.hint = rename.new_name;

@@ -13,7 +13,11 @@
 //   primary key, then J's.
 // Only top-level foreign keys count (a partition's clones do not). An embedded table is looked up
 // by name in the root table's schema; it is an ordinary or partitioned table, not a partition, and
-// not the table embedding it (self-references are refused: 0A000). `!hint` keeps the candidates
+// not a partition. A table embedded in itself follows PostgREST's rules for self-references: by its
+// name, the rows whose self-referencing foreign key points to the parent row (one-to-many, or
+// many-to-many through a junction holding two foreign keys to it); by the foreign key's one
+// column (`manager:manager_id(...)`, where no table has that name), the row it points to
+// (many-to-one). `!hint` keeps the candidates
 // whose constraint name, or one of whose foreign-key columns (on the side holding it), is the hint;
 // for many-to-many also the junction table's name. Two candidates left: 42P09 listing them as
 // table!constraint; none: 42704 naming both tables (and the hint). `*` expands to the live columns

@@ -309,10 +309,28 @@ TEST(ShapeResolve, DuplicateKeysAfterStar)
 	EXPECT_NO_THROW(Resolve(kFilm, "*,name:title"));
 }
 
-TEST(ShapeResolve, SelfReferenceRefused)
+TEST(ShapeResolve, SelfReferencesByPostgrestRules)
 {
-	EXPECT_EQ(ErrorOf(kStaff, "staff_id,staff(staff_id)").sqlstate(), "0A000");
-	EXPECT_EQ(ErrorOf(kStaff, "staff_id,boss:staff!manager_id(staff_id)").sqlstate(), "0A000");
+	// by the table's name (with or without a hint): the rows pointing here, one-to-many
+	for (const char *text : {"staff_id,reports:staff(staff_id)", "staff_id,reports:staff!manager_id(staff_id)",
+	                         "staff_id,reports:staff!staff_manager_id_fkey(staff_id)"}) {
+		ResolvedShape shape = Resolve(kStaff, text);
+		ASSERT_EQ(shape.root.children.size(), 1u) << text;
+		EXPECT_EQ(shape.root.children[0].kind, EdgeKind::kOneToMany) << text;
+		EXPECT_TRUE(shape.root.children[0].child_holds_key) << text;
+		EXPECT_EQ(shape.root.children[0].table, (CatalogOid)kStaff) << text;
+	}
+	// by the key's column: the row it points to, many-to-one, nested to any depth
+	ResolvedShape boss = Resolve(kStaff, "staff_id,boss:manager_id(staff_id,manager_id(staff_id))");
+	ASSERT_EQ(boss.root.children.size(), 1u);
+	EXPECT_EQ(boss.root.children[0].kind, EdgeKind::kManyToOne);
+	EXPECT_FALSE(boss.root.children[0].child_holds_key);
+	EXPECT_EQ(Keys(boss.root), (std::vector<std::string>{"staff_id", "boss"}));
+	EXPECT_EQ(boss.root.children[0].children[0].kind, EdgeKind::kManyToOne);
+	// a hint naming no self-referencing key
+	EXPECT_EQ(ErrorOf(kStaff, "staff_id,staff!nothing(staff_id)").sqlstate(), "42704");
+	// a column that is no self-referencing key's is no table either
+	EXPECT_EQ(ErrorOf(kStaff, "staff_id,x:staff_id(staff_id)").sqlstate(), "42P01");
 }
 
 TEST(ShapeResolve, ArraysNeedAPrimaryKey)
