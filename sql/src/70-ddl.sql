@@ -131,7 +131,10 @@ BEGIN
     FOR k IN SELECT DISTINCT r.key FROM pg_event_trigger_ddl_commands() AS c
                JOIN store.keys AS r ON r.nested IS NOT NULL
               WHERE c.classid = 'pg_class'::regclass
-                AND c.objid IN (SELECT store._key_trigger_tables(0, r.key)) ORDER BY r.key LOOP
+                AND (c.objid IN (SELECT store._key_trigger_tables(0, r.key))
+                     -- (a table it reaches attached as a partition: refused, embedded tables are no partitions)
+                     OR EXISTS (SELECT FROM pg_inherits AS i WHERE i.inhparent = c.objid
+                                   AND i.inhrelid IN (SELECT store._key_trigger_tables(0, r.key)))) ORDER BY r.key LOOP
         PERFORM store._nested_refresh(k, false);
     END LOOP;
 END

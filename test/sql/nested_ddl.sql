@@ -259,6 +259,27 @@ SELECT store_unregister('authors');
 DROP FUNCTION readable();
 DROP TABLE post_topic, topic, post, author;
 
+-- Partitioned tables cannot be a nested key's root or be embedded in one (0A000; a flat key serves
+-- them), nor a partition; and a table a nested key reaches cannot become a partition.
+CREATE TABLE region (id int, day date, name text, PRIMARY KEY (id, day)) PARTITION BY RANGE (day);
+CREATE TABLE region_2026 PARTITION OF region FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE TABLE shop (id int PRIMARY KEY, region_id int, region_day date, FOREIGN KEY (region_id, region_day) REFERENCES region);
+CREATE INDEX ON shop (region_id, region_day);
+SELECT err($$SELECT store_register('s', 'shop', shape => 'id,region(name)')$$);
+SELECT err($$SELECT store_register('r', 'region', shape => 'id,day,shops:shop(id)')$$);
+SELECT err($$SELECT store_register('s', 'shop', shape => 'id,region_2026(name)')$$);
+CREATE TABLE kiosk (id int PRIMARY KEY, shop_id int REFERENCES shop, name text);
+CREATE INDEX ON kiosk (shop_id);
+INSERT INTO kiosk VALUES (1, NULL, 'k');
+SELECT store_register('k', 'kiosk', shape => 'id,name,shop(id)');
+CREATE TABLE all_shops (id int PRIMARY KEY, region_id int, region_day date) PARTITION BY RANGE (id);
+SELECT err($$ALTER TABLE all_shops ATTACH PARTITION shop FOR VALUES FROM (0) TO (100)$$);
+CREATE TABLE all_kiosks (id int PRIMARY KEY, shop_id int, name text) PARTITION BY RANGE (id);
+SELECT err($$ALTER TABLE all_kiosks ATTACH PARTITION kiosk FOR VALUES FROM (0) TO (100)$$);
+SELECT store_get('k', '1');
+SELECT store_unregister('k');
+DROP TABLE all_kiosks, all_shops, kiosk, shop, region;
+
 DROP VIEW IF EXISTS shape;
 DROP FUNCTION changes(), check_docs();
 DROP EXTENSION store CASCADE;
