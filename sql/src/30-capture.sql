@@ -71,31 +71,6 @@ AS $$
     SELECT t.relid FROM pg_partition_tree($1) AS t WHERE t.relid <> $1 ORDER BY t.level, t.relid::text
 $$;
 
--- The key's triggers on source's partitions that are not as installed (ENABLE ALWAYS), named
--- '<trigger> on <partition>': the row trigger's clone and the partition's own truncate trigger,
--- with the states of store._trigger_state; empty for an ordinary table.
-CREATE OR REPLACE FUNCTION store._partition_trigger_state(source regclass, key text) RETURNS jsonb
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT coalesce(jsonb_object_agg(format('%s on %s', n.name, p.rel), s.state), '{}')
-      FROM store._partitions($1) AS p(rel)
-     CROSS JOIN (VALUES (('store_' || $2)::name, 29), (('store_' || $2 || '_truncate')::name, 32)) AS n(name, type)
-     CROSS JOIN LATERAL (SELECT coalesce(
-               (SELECT CASE WHEN NOT (t.tgfoid = 'store.capture()'::regprocedure AND t.tgtype = n.type
-                                      AND t.tgnargs = 1
-                                      AND t.tgargs = convert_to($2, getdatabaseencoding()) || decode('00', 'hex')
-                                      AND t.tgqual IS NULL AND t.tgattr = ''::int2vector AND t.tgconstraint = 0)
-                                 THEN 'replaced'
-                            WHEN t.tgenabled = 'A' THEN 'always'
-                            WHEN t.tgenabled = 'O' THEN 'enabled'
-                            WHEN t.tgenabled = 'R' THEN 'replica'
-                            ELSE 'disabled' END
-                  FROM pg_trigger AS t WHERE t.tgrelid = p.rel AND t.tgname = n.name),
-               'missing') AS state) AS s
-     WHERE s.state <> 'always'
-$$;
-
 -- The store's triggers of a key, as store_register installs them: store_<key> (AFTER INSERT OR
 -- UPDATE OR DELETE, FOR EACH ROW: tgtype 29) and store_<key>_truncate (AFTER TRUNCATE, FOR EACH
 -- STATEMENT: tgtype 32), both store.capture('<key>') without WHEN or column list, and ENABLE
@@ -123,71 +98,18 @@ BEGIN
 END
 $$;
 
--- A nested key's triggers that are not as installed, named '<trigger> on <table>': store_<key>_flush
--- on every table the shape reaches, and store_<key>, store_<key>_truncate on those other than source
--- (states as store._trigger_state's); empty for a flat key.
-CREATE OR REPLACE FUNCTION store._nested_trigger_state(source regclass, key text) RETURNS jsonb
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT coalesce(jsonb_object_agg(format('%s on %s', n.name, r.rel), s.state), '{}')
-      FROM store._nested_tables($2) AS r(rel)
-     CROSS JOIN (VALUES (('store_' || $2)::name, 29, 'store.capture_nested()'::regprocedure, false),
-                        (('store_' || $2 || '_truncate')::name, 32, 'store.capture_nested()'::regprocedure, false),
-                        (('store_' || $2 || '_flush')::name, 29, 'store.flush_nested()'::regprocedure, true))
-                 AS n(name, type, fn, deferred)
-     CROSS JOIN LATERAL (SELECT coalesce(
-               (SELECT CASE WHEN NOT (t.tgfoid = n.fn AND t.tgtype = n.type AND t.tgnargs = 1
-                                      AND t.tgargs = convert_to($2, getdatabaseencoding()) || decode('00', 'hex')
-                                      AND t.tgqual IS NULL AND t.tgattr = ''::int2vector
-                                      AND (t.tgconstraint <> 0) = n.deferred
-                                      AND t.tgdeferrable = n.deferred AND t.tginitdeferred = n.deferred)
-                                 THEN 'replaced'
-                            WHEN t.tgenabled = 'A' THEN 'always'
-                            WHEN t.tgenabled = 'O' THEN 'enabled'
-                            WHEN t.tgenabled = 'R' THEN 'replica'
-                            ELSE 'disabled' END
-                  FROM pg_trigger AS t WHERE t.tgrelid = r.rel AND t.tgname = n.name),
-               'missing') AS state) AS s
-     WHERE s.state <> 'always' AND (n.deferred OR r.rel <> $1)
-$$;
-
 -- Key's triggers on source, by name: "always" or "enabled" (they work), "disabled", "replica"
 -- (ENABLE REPLICA: silent in ordinary sessions), "replaced" (the name runs something else, or
 -- for other events, or with a WHEN or column list) or "missing"; and as "extra" any other
 -- trigger on source running key's capture (a store trigger renamed, or one added by hand); for a
--- partitioned table also its partitions' triggers that are not as installed (see
--- store._partition_trigger_state). (store._may_read makes the same test in C:
--- src/pg/key_triggers.cpp.)
+-- partitioned table also its partitions' triggers that are not as installed, and for a nested key
+-- those on the tables its shape reaches (store_<key>_flush on each, store_<key> and
+-- store_<key>_truncate on those but source), named '<trigger> on <table>'. In C
+-- (src/pg/key_triggers.cpp), where the readers make the same test.
 CREATE OR REPLACE FUNCTION store._trigger_state(source regclass, key text) RETURNS jsonb
-    LANGUAGE sql STABLE
+    LANGUAGE c STABLE
     SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT jsonb_object_agg(n.name, coalesce(
-               (SELECT CASE WHEN NOT (t.tgfoid = CASE WHEN x.nested THEN 'store.capture_nested()'::regprocedure
-                                                           ELSE 'store.capture()'::regprocedure END
-                                      AND t.tgtype = n.type
-                                      AND t.tgnargs = 1
-                                      AND t.tgargs = convert_to($2, getdatabaseencoding()) || decode('00', 'hex')
-                                      AND t.tgqual IS NULL AND t.tgattr = ''::int2vector AND t.tgconstraint = 0)
-                                 THEN 'replaced'
-                            WHEN t.tgenabled = 'A' THEN 'always'
-                            WHEN t.tgenabled = 'O' THEN 'enabled'
-                            WHEN t.tgenabled = 'R' THEN 'replica'
-                            ELSE 'disabled' END
-                  FROM pg_trigger AS t WHERE t.tgrelid = $1 AND t.tgname = n.name),
-               'missing'))
-           || coalesce((SELECT jsonb_object_agg(t.tgname, 'extra') FROM pg_trigger AS t
-                         WHERE t.tgrelid = $1 AND t.tgfoid = 'store.capture()'::regprocedure
-                           AND t.tgargs = convert_to($2, getdatabaseencoding()) || decode('00', 'hex')
-                           AND t.tgname NOT IN (('store_' || $2)::name, ('store_' || $2 || '_truncate')::name)),
-                       '{}')
-           || store._partition_trigger_state($1, $2)
-           || CASE WHEN x.nested THEN store._nested_trigger_state($1, $2) ELSE '{}' END
-      FROM (VALUES (('store_' || $2)::name, 29), (('store_' || $2 || '_truncate')::name, 32)) AS n(name, type)
-     CROSS JOIN (SELECT EXISTS (SELECT FROM store.keys AS k WHERE k.key = $2 AND k.nested IS NOT NULL) AS nested) AS x
-     GROUP BY x.nested
-$$;
+    AS 'MODULE_PATHNAME', 'store_trigger_state';
 
 -- The state of key's triggers right after store_register or store_reload.
 CREATE OR REPLACE FUNCTION store._installed_trigger_state(key text) RETURNS jsonb

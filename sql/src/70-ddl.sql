@@ -88,20 +88,41 @@ BEGIN
        SET columns = names, shape = new_shape,
            id_type = store._id_type(registration.source)
      WHERE k.key = registration.key;
+    IF registration.nested IS NOT NULL THEN
+        RETURN; -- a nested key's documents are rebuilt by store._nested_refresh, when they changed
+    END IF;
     PERFORM store._rebuild(key);
     PERFORM store._log(key, 'U', ARRAY[key]);
 END
 $$;
 REVOKE ALL ON FUNCTION store._refresh(text) FROM PUBLIC;
 
--- DDL handling, ALTER TABLE: refresh every key whose table was altered (renames included).
+-- A nested key's shape text after a collected ALTER TABLE command: a column, table or foreign key
+-- it names renamed is named anew (an item without alias then renders under the new name, as a flat
+-- key's document follows a renamed column); otherwise nested as it is.
+CREATE OR REPLACE FUNCTION store._nested_renamed(source regclass, nested text, command pg_ddl_command) RETURNS text
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_nested_renamed';
+REVOKE ALL ON FUNCTION store._nested_renamed(regclass, text, pg_ddl_command) FROM PUBLIC;
+
+-- DDL handling, ALTER TABLE: nested keys follow renames of what their shapes name, then every key
+-- whose table was altered is refreshed (renames included).
 CREATE OR REPLACE FUNCTION store._on_alter_table() RETURNS event_trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     k text;
+    renaming record;
 BEGIN
+    FOR renaming IN SELECT d.command, d.classid, d.objid FROM pg_event_trigger_ddl_commands() AS d
+              WHERE d.command_tag = 'ALTER TABLE' AND d.classid IN ('pg_class'::regclass, 'pg_constraint'::regclass) LOOP
+        UPDATE store.keys AS r SET nested = store._nested_renamed(r.source, r.nested, renaming.command)
+         WHERE r.nested IS NOT NULL
+           AND (SELECT CASE WHEN renaming.classid = 'pg_class'::regclass THEN renaming.objid
+                            ELSE (SELECT o.conrelid FROM pg_constraint AS o WHERE o.oid = renaming.objid) END)
+               IN (SELECT r.source UNION ALL SELECT store._key_trigger_tables(0, r.key))
+           AND store._nested_renamed(r.source, r.nested, renaming.command) IS DISTINCT FROM r.nested;
+    END LOOP;
     FOR k IN SELECT DISTINCT r.key FROM pg_event_trigger_ddl_commands() AS c
                JOIN store.keys AS r ON r.source = c.objid
               WHERE c.classid = 'pg_class'::regclass ORDER BY r.key LOOP
@@ -110,7 +131,10 @@ BEGIN
     FOR k IN SELECT DISTINCT r.key FROM pg_event_trigger_ddl_commands() AS c
                JOIN store.keys AS r ON r.nested IS NOT NULL
               WHERE c.classid = 'pg_class'::regclass
-                AND c.objid IN (SELECT store._key_trigger_tables(0, r.key)) ORDER BY r.key LOOP
+                AND (c.objid IN (SELECT store._key_trigger_tables(0, r.key))
+                     -- (a table it reaches attached as a partition: refused, embedded tables are no partitions)
+                     OR EXISTS (SELECT FROM pg_inherits AS i WHERE i.inhparent = c.objid
+                                   AND i.inhrelid IN (SELECT store._key_trigger_tables(0, r.key)))) ORDER BY r.key LOOP
         PERFORM store._nested_refresh(k, false);
     END LOOP;
 END

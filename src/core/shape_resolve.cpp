@@ -209,6 +209,22 @@ private:
 				            "or list the columns instead of *.");
 	}
 
+	// PostgREST's embedding of the row a self-referencing foreign key points to: an item without
+	// hint named after the key's one column (`manager:manager_id(name)`), where no table has that
+	// name. The foreign key, or nullptr.
+	const CatalogForeignKey *
+	SelfKeyNamed(const ShapeItem &item, const CatalogTable &parent)
+	{
+		if (!item.hint.empty())
+			return nullptr;
+		for (const CatalogForeignKey &fk : parent.foreign_keys) {
+			const CatalogColumn *column = fk.referencing.size() == 1 ? parent.Column(fk.referencing[0]) : nullptr;
+			if (fk.referenced_table == parent.oid && column != nullptr && column->name == item.name)
+				return catalog_.FindTable(root_.schema, item.name) == nullptr ? &fk : nullptr;
+		}
+		return nullptr;
+	}
+
 	// The embedded table named name, looked up in the root table's schema.
 	const CatalogTable &
 	FindEmbedded(const std::string &name, const std::string &path)
@@ -246,7 +262,8 @@ private:
 				if (to_parent.referenced_table != parent.oid || !Contains(junction.primary_key, to_parent.referencing))
 					continue;
 				for (const CatalogForeignKey &to_child : junction.foreign_keys)
-					if (to_child.referenced_table == child.oid && Contains(junction.primary_key, to_child.referencing))
+					if (to_child.referenced_table == child.oid && &to_child != &to_parent &&
+					    Contains(junction.primary_key, to_child.referencing))
 						found.push_back({EdgeKind::kManyToMany, false, &to_parent, &to_child, &junction});
 			}
 		}
@@ -301,8 +318,13 @@ private:
 	static std::string
 	HintText(const Candidate &candidate, const std::string &table_name)
 	{
+		// (a junction between a table and itself: its foreign key to the embedded rows tells the two apart)
+		bool self_junction =
+		    candidate.junction != nullptr && candidate.key->referenced_table == candidate.far_key->referenced_table;
 		return RenderShapeName(table_name) + "!" +
-		       RenderShapeName(candidate.junction != nullptr ? candidate.junction->name : candidate.key->name);
+		       RenderShapeName(self_junction                   ? candidate.far_key->name
+		                       : candidate.junction != nullptr ? candidate.junction->name
+		                                                       : candidate.key->name);
 	}
 
 	// The candidates listed for an error: "table!x (kind: join), ...".
@@ -321,14 +343,19 @@ private:
 	ChooseRelationship(const ShapeItem &item, const CatalogTable &parent, const CatalogTable &child,
 	                   const std::string &path)
 	{
-		if (parent.oid == child.oid)
-			throw Error(kFeatureNotSupported, "table " + child.SqlName() + " cannot be embedded in itself" + At(path),
-			            "Self-referencing relationships are not supported yet: embed the related rows through a view "
-			            "or another table.");
 		std::vector<Candidate> all = Candidates(parent, child);
+		// A table embedded in itself by its name: PostgREST's rule, the rows whose foreign key points
+		// to the parent row (one-to-many; the row a key points to is embedded by the key's column).
+		if (parent.oid == child.oid)
+			all.erase(std::remove_if(all.begin(), all.end(),
+			                         [](const Candidate &c) { return c.junction == nullptr && !c.child_holds_key; }),
+			          all.end());
 		std::vector<Candidate> chosen;
 		for (const Candidate &candidate : all)
-			if (item.hint.empty() || Matches(candidate, Holder(candidate, parent, child), item.hint))
+			if (item.hint.empty() ||
+			    (parent.oid == child.oid && candidate.junction != nullptr
+			         ? candidate.far_key->name == item.hint || candidate.junction->name == item.hint
+			         : Matches(candidate, Holder(candidate, parent, child), item.hint)))
 				chosen.push_back(candidate);
 		std::string between = "table " + parent.SqlName() + " and table " + child.SqlName();
 		if (chosen.empty() && all.empty())
@@ -394,11 +421,16 @@ private:
 	{
 		ResolvedNode child_node;
 		child_node.path = node->path.empty() ? item.OutputKey() : node->path + "." + item.OutputKey();
-		const CatalogTable &child = FindEmbedded(item.name, child_node.path);
+		const CatalogForeignKey *self_key = SelfKeyNamed(item, parent);
+		const CatalogTable &child = self_key != nullptr ? parent : FindEmbedded(item.name, child_node.path);
 		child_node.table = child.oid;
 		child_node.parent = parent.oid;
 		child_node.table_sql = child.SqlName();
-		SetEdge(ChooseRelationship(item, parent, child, child_node.path), parent, child, &child_node);
+		SetEdge(self_key != nullptr
+		            ? Candidate{IsUnique(parent, self_key->referencing) ? EdgeKind::kOneToOne : EdgeKind::kManyToOne,
+		                        false, self_key, nullptr, nullptr}
+		            : ChooseRelationship(item, parent, child, child_node.path),
+		        parent, child, &child_node);
 		ResolveObject(item.children, child, &child_node);
 		std::sort(child_node.read_columns.begin(), child_node.read_columns.end());
 		child_node.read_columns.erase(std::unique(child_node.read_columns.begin(), child_node.read_columns.end()),
@@ -599,6 +631,134 @@ ShapeQuery(const ResolvedShape &shape, const std::string &root_alias)
 		throw Error(sqlstate::kInvalidParameterValue,
 		            "the root alias of a shape query must have 1 to " + std::to_string(kMaxRootAlias) + " bytes");
 	return QueryWriter(root_alias).Object(shape.root, Quoted(root_alias));
+}
+
+const CatalogTable &
+CatalogBeforeRename::Table(CatalogOid oid)
+{
+	auto found = before_.find(oid);
+	if (found != before_.end())
+		return found->second;
+	const CatalogTable &now = now_.Table(oid);
+	bool changed = false;
+	CatalogTable before = now;
+	switch (rename_.kind) {
+	case CatalogRename::Kind::kColumn:
+		if (oid != rename_.table)
+			return now;
+		for (CatalogColumn &column : before.columns)
+			if (column.attnum == rename_.attnum) {
+				column.name = rename_.old_name;
+				column.sql_name = Quoted(rename_.old_name);
+				changed = true;
+			}
+		break;
+	case CatalogRename::Kind::kTable:
+		if (oid != rename_.table)
+			return now;
+		before.name = rename_.old_name;
+		before.sql_relname = Quoted(rename_.old_name);
+		changed = true;
+		break;
+	case CatalogRename::Kind::kConstraint:
+		for (CatalogForeignKey &fk : before.foreign_keys)
+			if (fk.oid == rename_.constraint) {
+				fk.name = rename_.old_name;
+				changed = true;
+			}
+		break;
+	}
+	if (!changed)
+		return now;
+	return before_.emplace(oid, std::move(before)).first->second;
+}
+
+const CatalogTable *
+CatalogBeforeRename::FindTable(const std::string &schema, const std::string &name)
+{
+	const CatalogTable *now = now_.FindTable(schema, name);
+	if (rename_.kind != CatalogRename::Kind::kTable)
+		return now == nullptr ? nullptr : &Table(now->oid);
+	const CatalogTable &renamed = Table(rename_.table);
+	if (renamed.schema != schema)
+		return now == nullptr ? nullptr : &Table(now->oid);
+	if (name == rename_.old_name)
+		return &renamed;
+	return name == rename_.new_name ? nullptr : now == nullptr ? nullptr : &Table(now->oid);
+}
+
+namespace {
+
+// True when fk is held by the renamed column's table and compares that column.
+bool
+HoldsRenamedColumn(const CatalogForeignKey &fk, const CatalogRename &rename)
+{
+	return fk.oid != 0 && fk.referencing_table == rename.table &&
+	       std::find(fk.referencing.begin(), fk.referencing.end(), rename.attnum) != fk.referencing.end();
+}
+
+// True when the hint of an embedding resolved as node named the renamed object.
+bool
+HintNamesRenamed(const ResolvedNode &node, const CatalogRename &rename)
+{
+	switch (rename.kind) {
+	case CatalogRename::Kind::kColumn:
+		return node.junction == 0 && HoldsRenamedColumn(node.join.fk, rename);
+	case CatalogRename::Kind::kTable:
+		return node.junction != 0 && node.junction == rename.table;
+	case CatalogRename::Kind::kConstraint:
+		return node.join.fk.oid == rename.constraint ||
+		       (node.junction != 0 && node.far_join.fk.oid == rename.constraint);
+	}
+	return false;
+}
+
+// Gives item the name new_name (dropping an alias that equals it).
+void
+Rename(ShapeItem *item, const std::string &new_name)
+{
+	item->name = new_name;
+	if (item->alias == new_name)
+		item->alias.clear();
+}
+
+// Renames, in the items of node's object, what rename renamed (see RenameInShape).
+void
+RenameInItems(std::vector<ShapeItem> *items, const ResolvedNode &node, const CatalogRename &rename)
+{
+	std::size_t child = 0;
+	for (ShapeItem &item : *items) {
+		if (item.kind == ShapeItemKind::kColumn) {
+			if (rename.kind == CatalogRename::Kind::kColumn && node.table == rename.table &&
+			    item.name == rename.old_name)
+				Rename(&item, rename.new_name);
+			continue;
+		}
+		if (item.kind != ShapeItemKind::kEmbedding || child >= node.children.size())
+			continue;
+		const ResolvedNode &embedded = node.children[child++];
+		// (the row a self-referencing foreign key points to is named by the key's column)
+		bool by_column = embedded.table == node.table && !embedded.child_holds_key && embedded.junction == 0;
+		if (rename.kind == CatalogRename::Kind::kTable && !by_column && embedded.table == rename.table &&
+		    item.name == rename.old_name)
+			Rename(&item, rename.new_name);
+		if (rename.kind == CatalogRename::Kind::kColumn && by_column && item.name == rename.old_name &&
+		    HoldsRenamedColumn(embedded.join.fk, rename))
+			Rename(&item, rename.new_name);
+		if (item.hint == rename.old_name && HintNamesRenamed(embedded, rename))
+			item.hint = rename.new_name;
+		RenameInItems(&item.children, embedded, rename);
+	}
+}
+
+} // namespace
+
+Shape
+RenameInShape(const Shape &shape, const ResolvedShape &resolved, const CatalogRename &rename)
+{
+	Shape renamed = shape;
+	RenameInItems(&renamed.items, resolved.root, rename);
+	return renamed;
 }
 
 } // namespace store::core

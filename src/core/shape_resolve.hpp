@@ -13,7 +13,11 @@
 //   primary key, then J's.
 // Only top-level foreign keys count (a partition's clones do not). An embedded table is looked up
 // by name in the root table's schema; it is an ordinary or partitioned table, not a partition, and
-// not the table embedding it (self-references are refused: 0A000). `!hint` keeps the candidates
+// not a partition. A table embedded in itself follows PostgREST's rules for self-references: by its
+// name, the rows whose self-referencing foreign key points to the parent row (one-to-many, or
+// many-to-many through a junction holding two foreign keys to it); by the foreign key's one
+// column (`manager:manager_id(...)`, where no table has that name), the row it points to
+// (many-to-one). `!hint` keeps the candidates
 // whose constraint name, or one of whose foreign-key columns (on the side holding it), is the hint;
 // for many-to-many also the junction table's name. Two candidates left: 42P09 listing them as
 // table!constraint; none: 42704 naming both tables (and the hint). `*` expands to the live columns
@@ -24,6 +28,7 @@
 #include "core/shape.hpp"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -163,5 +168,37 @@ std::vector<const ResolvedNode *> ResolvedNodes(const ResolvedShape &shape);
 // by the child's primary key (COALESCE'd to '[]'), null for a missing to-one object. Everything is
 // schema-qualified; join comparisons use the foreign keys' own equality operators.
 std::string ShapeQuery(const ResolvedShape &shape, const std::string &root_alias);
+
+// A rename that DDL made: a table's column, a table, or a foreign-key constraint, from old_name
+// to new_name. The catalog already holds new_name.
+struct CatalogRename {
+	enum class Kind { kColumn, kTable, kConstraint };
+	Kind kind = Kind::kColumn;
+	CatalogOid table = 0;      // kColumn, kTable: the table
+	int attnum = 0;            // kColumn: the column
+	CatalogOid constraint = 0; // kConstraint: the foreign key
+	std::string old_name;
+	std::string new_name;
+};
+
+// The catalog as it was before rename (the renamed object under its old name), over the catalog
+// as it is; resolving a shape written before the rename against it gives what it gave then.
+class CatalogBeforeRename : public Catalog {
+public:
+	CatalogBeforeRename(Catalog &now, CatalogRename rename) : now_(now), rename_(std::move(rename)) {}
+	const CatalogTable &Table(CatalogOid oid) override;
+	const CatalogTable *FindTable(const std::string &schema, const std::string &name) override;
+
+private:
+	Catalog &now_;
+	CatalogRename rename_;
+	std::map<CatalogOid, CatalogTable> before_; // the tables rename changed, as they were
+};
+
+// shape (resolved as resolved, before rename) with every name that resolved to the renamed object
+// written with its new name: a column item, an embedded table, a hint naming the constraint, one
+// of its columns or the junction. Aliases stay; an item without alias renders under its new name
+// (as a flat key's document follows a renamed column), and an alias equal to the new name goes.
+Shape RenameInShape(const Shape &shape, const ResolvedShape &resolved, const CatalogRename &rename);
 
 } // namespace store::core

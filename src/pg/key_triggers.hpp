@@ -13,4 +13,10 @@ namespace store::pg {
 // reader's snapshot (ReaderSnapshot, signature.hpp). Takes no lock on the tables.
 bool KeyTriggersWork(Oid relid, const char *key);
 
+// True when a nested key's triggers work on every table its shape (nested) reaches from root: the
+// row and truncate triggers (store.capture_nested) on each table but root (KeyTriggersWork checks
+// those) and the deferred flush trigger (store.flush_nested) on all; false when the shape does not
+// resolve. Read in ReaderSnapshot, as KeyTriggersWork. C++ frame: errors may come as exceptions.
+bool NestedKeyTriggersWork(Oid root, const char *key, const char *nested);
+
 } // namespace store::pg

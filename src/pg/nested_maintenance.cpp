@@ -88,14 +88,18 @@ InvalidateKeyInfosSyscache(Datum, int, uint32)
 	InvalidateKeyInfos((Datum)0, InvalidOid);
 }
 
+int ExecuteLatest(const char *sql, int nargs, Oid *types, Datum *args);
+
 // The registration of key: (source, nested, filtered); false when it is no nested key. Needs SPI.
+// Read in the latest snapshot, as the lookups and renders are and as the catalog is: under
+// REPEATABLE READ a shape renamed since the snapshot is the one that resolves.
 bool
 ReadNestedRegistration(const char *key, Oid *source, char **nested, bool *filtered)
 {
 	Oid types[1] = {TEXTOID};
 	Datum args[1] = {CStringGetTextDatum(key)};
 	pg::SavedUser saved = pg::BecomeStoreOwner();
-	int rc = SPI_execute_with_args(pg::sql::kNestedRegistration, 1, types, args, nullptr, true, 1);
+	int rc = ExecuteLatest(pg::sql::kNestedRegistration, 1, types, args);
 	pg::RestoreUser(saved);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "store: reading a nested key's registration failed: %s", SPI_result_code_string(rc));

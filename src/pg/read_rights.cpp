@@ -6,6 +6,7 @@
 #include "pg/key_triggers.hpp"
 #include "pg/nested.hpp"
 #include "pg/reader.hpp"
+#include "pg/roles.hpp"
 #include "pg/signature.hpp"
 #include "pg/spi_session.hpp"
 #include "pg/sql_names.hpp"
@@ -15,6 +16,7 @@
 extern "C" {
 #include "utils/acl.h"
 #include "utils/rls.h"
+#include "utils/snapmgr.h"
 #include "utils/typcache.h"
 }
 
@@ -132,6 +134,31 @@ NestedShapeOf(HeapTupleHeader registration)
 	return is_null ? nullptr : TextDatumGetCString(nested);
 }
 
+// key's nested shape as committed now (the latest snapshot), palloc'd; nullptr for none. Under
+// REPEATABLE READ a shape renamed since the reader's snapshot resolves where the snapshot's (naming
+// what the catalog no longer has) does not.
+char *
+LatestNestedShape(Datum key)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	ConnectSpi();
+	Oid types[1] = {TEXTOID};
+	Datum args[1] = {key};
+	SPIPlanPtr plan = SPI_prepare(sql::kNestedRegistration, 1, types);
+	if (plan == nullptr)
+		elog(ERROR, "store: preparing the read of a nested key's shape failed: %s", SPI_result_code_string(SPI_result));
+	SavedUser saved = BecomeStoreOwner();
+	int rc = SPI_execute_snapshot(plan, args, nullptr, GetLatestSnapshot(), InvalidSnapshot, true, false, 1);
+	RestoreUser(saved);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "store: reading a nested key's shape failed: %s", SPI_result_code_string(rc));
+	char *text = SPI_processed == 1 ? SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2) : nullptr;
+	char *nested = text == nullptr ? nullptr : MemoryContextStrdup(caller, text);
+	SPI_freeplan(plan);
+	SPI_finish();
+	return nested;
+}
+
 // store._may_read(registration, reader, bulk): whether reader may read the key (see the top).
 Datum
 MayReadSql(FunctionCallInfo fcinfo)
@@ -152,7 +179,15 @@ MayReadSql(FunctionCallInfo fcinfo)
 	             PG_GETARG_BOOL(2)))
 		PG_RETURN_BOOL(false);
 	char *nested = NestedShapeOf(registration);
-	PG_RETURN_BOOL(nested == nullptr || MayReadNested(relid, nested, reader));
+	if (nested == nullptr)
+		PG_RETURN_BOOL(true);
+	if (!MayReadNested(relid, nested, reader)) {
+		char *latest = IsolationUsesXactSnapshot() ? LatestNestedShape(key) : nullptr;
+		if (latest == nullptr || strcmp(latest, nested) == 0 || !MayReadNested(relid, latest, reader))
+			PG_RETURN_BOOL(false);
+		nested = latest;
+	}
+	PG_RETURN_BOOL(NestedKeyTriggersWork(relid, TextDatumGetCString(key), nested));
 }
 
 } // namespace

@@ -1,5 +1,6 @@
 // Resolving document shapes in this database: store._explain_shape and store._shape_query.
 #include "pg/shape_resolve.hpp"
+#include "core/error.hpp"
 #include "pg/args.hpp"
 #include "pg/guard.hpp"
 #include "pg/reader.hpp"
@@ -9,6 +10,11 @@
 #include "pg/sql_names.hpp"
 
 #include <string>
+
+extern "C" {
+#include "catalog/pg_constraint.h"
+#include "tcop/deparse_utility.h"
+}
 
 namespace store::pg {
 
@@ -142,8 +148,78 @@ Explain(FunctionCallInfo fcinfo)
 	return (Datum)0;
 }
 
+// The rename stmt's names and target: filled for a RENAME of a column, table or constraint of a
+// table (false otherwise). Only trivially destructible locals; names are palloc'd by the parser.
+bool
+RenamedObject(const CollectedCommand *command, int *kind, Oid *object, int *attnum, const char **old_name,
+              const char **new_name)
+{
+	if (command == nullptr || command->type != SCT_Simple || !IsA(command->parsetree, RenameStmt))
+		return false;
+	const auto *stmt = reinterpret_cast<const RenameStmt *>(command->parsetree);
+	const ObjectAddress &address = command->d.simple.address;
+	*object = address.objectId;
+	*attnum = address.objectSubId;
+	*new_name = stmt->newname;
+	switch (stmt->renameType) {
+	case OBJECT_COLUMN:
+		*kind = (int)core::CatalogRename::Kind::kColumn;
+		*old_name = stmt->subname;
+		return address.classId == RelationRelationId && *attnum > 0;
+	case OBJECT_TABLE:
+		*kind = (int)core::CatalogRename::Kind::kTable;
+		*old_name = stmt->relation->relname;
+		return address.classId == RelationRelationId;
+	case OBJECT_TABCONSTRAINT:
+		*kind = (int)core::CatalogRename::Kind::kConstraint;
+		*old_name = stmt->subname;
+		return address.classId == ConstraintRelationId;
+	default:
+		return false;
+	}
+}
+
+// store._nested_renamed(source, nested, command): the nested key's shape text after command, a
+// collected DDL command (pg_event_trigger_ddl_commands()): when it renamed a column, table or
+// foreign key the shape names, the shape with the new name (core::RenameInShape); otherwise, or
+// when the shape did not resolve before it either, nested unchanged.
+Datum
+NestedRenamed(FunctionCallInfo fcinfo)
+{
+	Oid source = SourceArg(fcinfo);
+	std::string_view shape_text = TextArg(fcinfo, 1, "shape");
+	const auto *command = PG_ARGISNULL(2) ? nullptr : reinterpret_cast<const CollectedCommand *>(PG_GETARG_POINTER(2));
+	int kind = 0, attnum = 0;
+	Oid object = InvalidOid;
+	const char *old_name = nullptr, *new_name = nullptr;
+	bool renamed = false;
+	pg::PgCall([&] { renamed = RenamedObject(command, &kind, &object, &attnum, &old_name, &new_name); });
+	std::string result(shape_text);
+	if (renamed && old_name != nullptr && new_name != nullptr) {
+		core::CatalogRename rename;
+		rename.kind = static_cast<core::CatalogRename::Kind>(kind);
+		(rename.kind == core::CatalogRename::Kind::kConstraint ? rename.constraint : rename.table) = object;
+		rename.attnum = attnum;
+		rename.old_name = old_name;
+		rename.new_name = new_name;
+		core::Shape shape = core::ParseShape(shape_text);
+		pg::PgCatalog now;
+		core::CatalogBeforeRename before(now, rename);
+		try {
+			const core::ResolvedShape resolved = core::ResolveShape(shape, source, before);
+			result = core::RenderShape(core::RenameInShape(shape, resolved, rename));
+		} catch (const core::Error &) {
+			// it did not resolve before the rename either: left to the DDL handling's checks
+		}
+	}
+	Datum datum = 0;
+	pg::PgCall([&] { datum = PointerGetDatum(cstring_to_text_with_len(result.data(), (int)result.size())); });
+	return datum;
+}
+
 } // namespace
 
 STORE_ENTRY(store_explain, Explain)
 STORE_ENTRY(store_explain_shape, ExplainShape)
 STORE_ENTRY(store_shape_query, ShapeQueryText)
+STORE_ENTRY(store_nested_renamed, NestedRenamed)

@@ -129,6 +129,7 @@ constexpr char kKeysTable[] = STORE_SQL_KEYS_TABLE;
 // store._may_read reads.
 constexpr char kCaptureFunction[] = "capture";
 constexpr char kCaptureNestedFunction[] = "capture_nested";
+constexpr char kFlushNestedFunction[] = "flush_nested";
 constexpr char kKeysKey[] = STORE_SQL_KEYS_KEY;
 constexpr char kKeysSource[] = STORE_SQL_KEYS_SOURCE;
 constexpr char kKeysShape[] = STORE_SQL_KEYS_SHAPE;
@@ -321,9 +322,12 @@ constexpr char kChangeNestedHistory[] =
     " AND h." STORE_SQL_HISTORY_ITEM " OPERATOR(pg_catalog.=) $2::pg_catalog.jsonb";
 constexpr char kRemoveNestedHistory[] = "DELETE FROM " STORE_SQL_HISTORY " AS h WHERE" STORE_SQL_OWN_HISTORY_ROWS
                                         " AND h." STORE_SQL_HISTORY_ITEM " OPERATOR(pg_catalog.=) $2::pg_catalog.jsonb";
-// Rebuilds all of the key's documents and logs a key-level U.
+// Rebuilds all of the key's documents and logs a key-level U, unless this transaction has logged
+// one already (one per transaction and key: two TRUNCATEs of reached tables log one).
 constexpr char kRebuildNestedKey[] =
-    "SELECT " STORE_SQL_SCHEMA "._rebuild($1), " STORE_SQL_SCHEMA "._log($1, 'U', ARRAY[$1])";
+    "SELECT " STORE_SQL_SCHEMA "._rebuild($1), (SELECT " STORE_SQL_SCHEMA "._log($1, 'U', ARRAY[$1]) WHERE NOT EXISTS "
+    "(SELECT FROM " STORE_SQL_HISTORY " AS h WHERE" STORE_SQL_OWN_HISTORY_ROWS " AND h." STORE_SQL_HISTORY_ITEM
+    " IS NULL AND h." STORE_SQL_HISTORY_STATE " OPERATOR(pg_catalog.=) 'U'))";
 // Whether entries of ids $2 exist (read in the latest snapshot).
 constexpr char kNestedEntriesExist[] = "SELECT 1 FROM " STORE_SQL_ENTRIES " AS e WHERE e." STORE_SQL_ENTRIES_KEY
                                        " OPERATOR(pg_catalog.=) $1 AND e." STORE_SQL_ENTRIES_ID

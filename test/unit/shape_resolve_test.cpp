@@ -309,10 +309,28 @@ TEST(ShapeResolve, DuplicateKeysAfterStar)
 	EXPECT_NO_THROW(Resolve(kFilm, "*,name:title"));
 }
 
-TEST(ShapeResolve, SelfReferenceRefused)
+TEST(ShapeResolve, SelfReferencesByPostgrestRules)
 {
-	EXPECT_EQ(ErrorOf(kStaff, "staff_id,staff(staff_id)").sqlstate(), "0A000");
-	EXPECT_EQ(ErrorOf(kStaff, "staff_id,boss:staff!manager_id(staff_id)").sqlstate(), "0A000");
+	// by the table's name (with or without a hint): the rows pointing here, one-to-many
+	for (const char *text : {"staff_id,reports:staff(staff_id)", "staff_id,reports:staff!manager_id(staff_id)",
+	                         "staff_id,reports:staff!staff_manager_id_fkey(staff_id)"}) {
+		ResolvedShape shape = Resolve(kStaff, text);
+		ASSERT_EQ(shape.root.children.size(), 1u) << text;
+		EXPECT_EQ(shape.root.children[0].kind, EdgeKind::kOneToMany) << text;
+		EXPECT_TRUE(shape.root.children[0].child_holds_key) << text;
+		EXPECT_EQ(shape.root.children[0].table, (CatalogOid)kStaff) << text;
+	}
+	// by the key's column: the row it points to, many-to-one, nested to any depth
+	ResolvedShape boss = Resolve(kStaff, "staff_id,boss:manager_id(staff_id,manager_id(staff_id))");
+	ASSERT_EQ(boss.root.children.size(), 1u);
+	EXPECT_EQ(boss.root.children[0].kind, EdgeKind::kManyToOne);
+	EXPECT_FALSE(boss.root.children[0].child_holds_key);
+	EXPECT_EQ(Keys(boss.root), (std::vector<std::string>{"staff_id", "boss"}));
+	EXPECT_EQ(boss.root.children[0].children[0].kind, EdgeKind::kManyToOne);
+	// a hint naming no self-referencing key
+	EXPECT_EQ(ErrorOf(kStaff, "staff_id,staff!nothing(staff_id)").sqlstate(), "42704");
+	// a column that is no self-referencing key's is no table either
+	EXPECT_EQ(ErrorOf(kStaff, "staff_id,x:staff_id(staff_id)").sqlstate(), "42P01");
 }
 
 TEST(ShapeResolve, ArraysNeedAPrimaryKey)
@@ -332,6 +350,49 @@ TEST(ShapeResolve, TableTwiceAndNodesDepthFirst)
 	EXPECT_EQ(paths, (std::vector<std::string>{"", "film", "film.original"}));
 	EXPECT_EQ(shape.root.children[0].kind, EdgeKind::kOneToMany);
 	EXPECT_EQ(shape.root.children[0].children[0].kind, EdgeKind::kManyToOne);
+}
+
+// The shape text written before rename, as it reads after it (catalog already renamed by apply).
+std::string
+Renamed(const std::string &text, CatalogRename rename, void (*apply)(FakeCatalog &))
+{
+	FakeCatalog now = Pagila();
+	apply(now);
+	Shape shape = ParseShape(text);
+	CatalogBeforeRename before(now, rename);
+	std::string result = RenderShape(RenameInShape(shape, ResolveShape(shape, kFilm, before), rename));
+	ResolveShape(ParseShape(result), kFilm, now); // and it resolves now
+	return result;
+}
+
+TEST(ShapeRename, ColumnsKeepAliasesAndFollowHints)
+{
+	CatalogRename title{CatalogRename::Kind::kColumn, kFilm, 2, 0, "title", "name"};
+	EXPECT_EQ(
+	    Renamed("film_id,title,t:title", title, [](FakeCatalog &c) { c.Mutable(kFilm).columns[1].name = "name"; }),
+	    "film_id,name,t:name");
+	CatalogRename language{CatalogRename::Kind::kColumn, kFilm, 3, 0, "language_id", "lang_id"};
+	EXPECT_EQ(Renamed("language!language_id(name),o:language!original_language_id(name)", language,
+	                  [](FakeCatalog &c) { c.Mutable(kFilm).columns[2].name = "lang_id"; }),
+	          "language!lang_id(name),o:language!original_language_id(name)");
+	CatalogRename alias{CatalogRename::Kind::kColumn, kFilm, 2, 0, "title", "t"};
+	EXPECT_EQ(Renamed("t:title", alias, [](FakeCatalog &c) { c.Mutable(kFilm).columns[1].name = "t"; }), "t");
+}
+
+TEST(ShapeRename, TablesJunctionsAndConstraints)
+{
+	CatalogRename actor{CatalogRename::Kind::kTable, kActor, 0, 0, "actor", "performer"};
+	EXPECT_EQ(Renamed("actor(actor_id),a:actor(first_name)", actor,
+	                  [](FakeCatalog &c) { c.Mutable(kActor).name = "performer"; }),
+	          "performer(actor_id),a:performer(first_name)");
+	CatalogRename junction{CatalogRename::Kind::kTable, kFilmActor, 0, 0, "film_actor", "casting"};
+	EXPECT_EQ(
+	    Renamed("actor!film_actor(actor_id)", junction, [](FakeCatalog &c) { c.Mutable(kFilmActor).name = "casting"; }),
+	    "actor!casting(actor_id)");
+	CatalogRename fk{CatalogRename::Kind::kConstraint, 0, 0, 102, "film_original_language_id_fkey", "original"};
+	EXPECT_EQ(Renamed("language!film_language_id_fkey(name),o:language!film_original_language_id_fkey(name)", fk,
+	                  [](FakeCatalog &c) { c.Mutable(kFilm).foreign_keys[1].name = "original"; }),
+	          "language!film_language_id_fkey(name),o:language!original(name)");
 }
 
 TEST(ShapeQuery, ManyToOneExactText)
