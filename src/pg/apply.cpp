@@ -6,6 +6,7 @@
 #include "core/changeset.hpp"
 #include "core/error.hpp"
 #include "core/payload.hpp"
+#include "pg/canonical.hpp"
 #include "pg/guard.hpp"
 #include "pg/nested.hpp"
 #include "pg/roles.hpp"
@@ -13,6 +14,7 @@
 #include "pg/sql_names.hpp"
 
 extern "C" {
+#include "utils/datum.h"
 #include "utils/resowner.h"
 #include "utils/typcache.h"
 #include "catalog/pg_operator.h"
@@ -180,11 +182,79 @@ struct Outcome {
 	std::string history_before = "0";
 };
 
-// Runs one statement with its parameters as the caller.
-std::vector<Row>
+// What a statement did: the rows it returned or wrote, and its first returned row as its render
+// query turned it into text (when it has one and returned a row).
+struct Ran {
+	std::uint64_t rows = 0;
+	std::optional<std::string> rendered;
+};
+
+// Runs render (ApplyStatement::render) over the first row of rows, its columns as $1..$n and
+// render_value (when not NULL) as text $n+1, under the store's canonical output settings; frees
+// rows; its one value as text. Called inside PgCall.
+char *
+RenderRow(SPITupleTable *rows, const char *render, const char *render_value)
+{
+	TupleDesc desc = rows->tupdesc;
+	int columns = desc->natts;
+	int nargs = columns + (render_value ? 1 : 0);
+	Datum *args = static_cast<Datum *>(palloc0(sizeof(Datum) * (nargs + 1)));
+	Oid *types = static_cast<Oid *>(palloc0(sizeof(Oid) * (nargs + 1)));
+	char *nulls = static_cast<char *>(palloc0(nargs + 1));
+	for (int i = 0; i < columns; i++) {
+		Form_pg_attribute attribute = TupleDescAttr(desc, i);
+		bool isnull = false;
+		Datum value = SPI_getbinval(rows->vals[0], desc, i + 1, &isnull);
+		types[i] = attribute->atttypid;
+		nulls[i] = isnull ? 'n' : ' ';
+		args[i] = isnull ? (Datum)0 : datumCopy(value, attribute->attbyval, attribute->attlen);
+	}
+	if (render_value) {
+		types[columns] = TEXTOID;
+		nulls[columns] = ' ';
+		args[columns] = CStringGetTextDatum(render_value);
+	}
+	SPI_freetuptable(rows);
+	int nest_level = store::pg::EnterCanonicalOutput();
+	int rc = SPI_execute_with_args(render, nargs, types, args, nulls, true, 1);
+	if (rc < 0 || SPI_processed != 1 || SPI_tuptable == nullptr)
+		elog(ERROR, "store_apply: rendering failed: %s", SPI_result_code_string(rc));
+	char *text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	SPI_freetuptable(SPI_tuptable);
+	store::pg::LeaveCanonicalOutput(nest_level);
+	return text;
+}
+
+// Runs one statement as the caller, under the caller's settings (its values are read as the
+// caller's session reads them), and renders its first row under the canonical ones (ids and
+// $expect values as documents show them).
+Ran
 Run(const ApplyStatement &statement)
 {
-	return Execute(statement.sql, {statement.values, statement.key.empty() ? "{}" : statement.key}, false);
+	const char *sql = statement.sql.c_str();
+	const char *values = statement.values.c_str();
+	const char *key = statement.key.empty() ? "{}" : statement.key.c_str();
+	const char *render = statement.render.empty() ? nullptr : statement.render.c_str();
+	const char *render_value = statement.render_value.empty() ? nullptr : statement.render_value.c_str();
+	uint64 rows = 0;
+	char *rendered = nullptr;
+	PgCall([&] {
+		Datum args[2] = {CStringGetTextDatum(values), CStringGetTextDatum(key)};
+		Oid types[2] = {TEXTOID, TEXTOID};
+		int rc = SPI_execute_with_args(sql, 2, types, args, nullptr, false, 0);
+		if (rc < 0)
+			elog(ERROR, "store_apply: SPI failed: %s", SPI_result_code_string(rc));
+		rows = SPI_processed;
+		if (render != nullptr && rows > 0 && SPI_tuptable != nullptr)
+			rendered = RenderRow(SPI_tuptable, render, render_value);
+		else if (SPI_tuptable != nullptr)
+			SPI_freetuptable(SPI_tuptable);
+	});
+	Ran ran;
+	ran.rows = rows;
+	if (rendered)
+		ran.rendered = std::string(rendered);
+	return ran;
 }
 
 // The {"change","index","entityName","id"} object naming an entity.
@@ -244,23 +314,23 @@ RunEntity(const EntityPlan &plan, const store::core::ChangeEntity &entity, const
           std::map<std::string, JsonValue> &ids, Outcome &outcome)
 {
 	if (plan.check) {
-		std::vector<Row> same = Run(*plan.check);
-		if (same.empty() || !same[0][0] || *same[0][0] != "t") {
+		Ran same = Run(*plan.check);
+		if (!same.rendered || *same.rendered != "t") {
 			outcome.conflicts.push_back(Conflict{place.change, place.index, place.key, *plan.id});
 			return;
 		}
 	}
 	if (!plan.write)
 		return;
-	std::vector<Row> written = Run(*plan.write);
-	outcome.wrote = outcome.wrote || !written.empty();
-	if (written.empty()) {
+	Ran written = Run(*plan.write);
+	outcome.wrote = outcome.wrote || written.rows > 0;
+	if (written.rows == 0) {
 		if (plan.id)
 			outcome.unmatched.push_back(EntityRef(place.change, place.index, place.key, *plan.id) + "}");
 		return;
 	}
-	if (!entity.tmp.empty()) {
-		JsonValue id = ParseJson(*written[0][0]);
+	if (!entity.tmp.empty() && written.rendered) {
+		JsonValue id = ParseJson(*written.rendered);
 		ids[entity.tmp] = id;
 		outcome.ids.emplace_back(entity.tmp, id);
 	}
@@ -354,12 +424,18 @@ ChangedDocuments(const std::string &schema, const std::string &history_before,
                  const std::vector<std::pair<std::string, std::string>> &flushed)
 {
 	std::vector<std::pair<std::string, std::string>> changed;
-	for (const Row &row : Execute(store::pg::sql::kApplyHistoryAfter, {history_before}, true))
+	// the last history state of each (key, id): a document the caller cannot read (row-level
+	// security) is deleted only when the history says so, otherwise it is left out
+	std::map<std::pair<std::string, std::string>, std::string> states;
+	for (const Row &row : Execute(store::pg::sql::kApplyHistoryAfter, {history_before}, true)) {
 		changed.emplace_back(*row[0], *row[1]);
+		states[{*row[0], RenderJson(ParseJson(*row[1]))}] = row[2].value_or("");
+	}
 	changed.insert(changed.end(), flushed.begin(), flushed.end());
 	std::vector<std::string> keys;
 	std::map<std::string, std::vector<JsonValue>> ids;
 	std::set<std::pair<std::string, std::string>> seen;
+	std::set<std::pair<std::string, std::string>> not_deleted;
 	for (const auto &[key, id_text] : changed) {
 		JsonValue id = ParseJson(id_text);
 		if (!seen.insert({key, RenderJson(id)}).second)
@@ -368,6 +444,9 @@ ChangedDocuments(const std::string &schema, const std::string &history_before,
 			keys.push_back(key);
 		ids[key].push_back(id);
 	}
+	for (const auto &[item, state] : states)
+		if (state != "D")
+			not_deleted.insert(item);
 	std::string out = "{";
 	for (const std::string &key : keys) {
 		if (!MayRead(key))
@@ -375,6 +454,8 @@ ChangedDocuments(const std::string &schema, const std::string &history_before,
 		std::string upserted, deleted;
 		for (const JsonValue &id : ids[key]) {
 			std::string doc = CurrentDocument(schema, key, id);
+			if (doc == "null" && not_deleted.count({key, RenderJson(id)}) > 0)
+				continue; // written, not deleted, yet not visible to the caller: not named
 			std::string &list = doc == "null" ? deleted : upserted;
 			list += (list.empty() ? "" : ",") + (doc == "null" ? RenderJson(id) : doc);
 		}
