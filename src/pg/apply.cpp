@@ -180,6 +180,7 @@ struct Outcome {
 	bool wrote = false;  // a statement of the batch wrote a row
 	std::string stopped; // rendered {"change","index","entityName","sqlstate","message"}, or empty
 	std::string history_before = "0";
+	std::set<std::pair<std::string, std::string>> named; // (key, id) of the entities that named their row
 };
 
 // What a statement did: the rows it returned or wrote, and its first returned row as its render
@@ -313,6 +314,8 @@ void
 RunEntity(const EntityPlan &plan, const store::core::ChangeEntity &entity, const Place &place,
           std::map<std::string, JsonValue> &ids, Outcome &outcome)
 {
+	if (plan.id)
+		outcome.named.insert({place.key, RenderJson(*plan.id)});
 	if (plan.check) {
 		Ran same = Run(*plan.check);
 		if (!same.rendered || *same.rendered != "t") {
@@ -332,6 +335,7 @@ RunEntity(const EntityPlan &plan, const store::core::ChangeEntity &entity, const
 	if (!entity.tmp.empty() && written.rendered) {
 		JsonValue id = ParseJson(*written.rendered);
 		ids[entity.tmp] = id;
+		outcome.named.insert({place.key, RenderJson(id)});
 		outcome.ids.emplace_back(entity.tmp, id);
 	}
 }
@@ -416,26 +420,34 @@ CurrentDocument(const std::string &schema, const std::string &key, const JsonVal
 	return rows.empty() || !rows[0][0] ? "null" : *rows[0][0];
 }
 
+// Whether row-level security filters key's rows for the caller (store._rls_active).
+bool
+UnderRls(const std::string &key)
+{
+	Oid reader = InvalidOid;
+	PgCall([&] { reader = GetUserId(); });
+	std::vector<Row> rows = Execute(store::pg::sql::kApplyRlsActive, {std::to_string(reader), key}, true);
+	return !rows.empty() && rows[0][0] && *rows[0][0] == "t";
+}
+
 // {"<key>": {"upserted": [...], "deleted": [...]}, ...} of the documents the batch changed: its
 // history rows (flat keys append one per write) and the nested documents its flush wrote (which
 // may merge into a history row an earlier call of the transaction wrote, older than the batch).
+// A document the caller cannot read is "deleted" (gone from its view), except in a key that
+// row-level security filters for it, where only the ids the batch named are: other rows (a
+// cascade, a trigger's writes) may be rows it never saw, and naming them would tell it they
+// exist; such a key says "refetch": true instead.
 std::string
-ChangedDocuments(const std::string &schema, const std::string &history_before,
+ChangedDocuments(const std::string &schema, const Outcome &outcome,
                  const std::vector<std::pair<std::string, std::string>> &flushed)
 {
 	std::vector<std::pair<std::string, std::string>> changed;
-	// the last history state of each (key, id): a document the caller cannot read (row-level
-	// security) is deleted only when the history says so, otherwise it is left out
-	std::map<std::pair<std::string, std::string>, std::string> states;
-	for (const Row &row : Execute(store::pg::sql::kApplyHistoryAfter, {history_before}, true)) {
+	for (const Row &row : Execute(store::pg::sql::kApplyHistoryAfter, {outcome.history_before}, true))
 		changed.emplace_back(*row[0], *row[1]);
-		states[{*row[0], RenderJson(ParseJson(*row[1]))}] = row[2].value_or("");
-	}
 	changed.insert(changed.end(), flushed.begin(), flushed.end());
 	std::vector<std::string> keys;
 	std::map<std::string, std::vector<JsonValue>> ids;
 	std::set<std::pair<std::string, std::string>> seen;
-	std::set<std::pair<std::string, std::string>> not_deleted;
 	for (const auto &[key, id_text] : changed) {
 		JsonValue id = ParseJson(id_text);
 		if (!seen.insert({key, RenderJson(id)}).second)
@@ -444,23 +456,28 @@ ChangedDocuments(const std::string &schema, const std::string &history_before,
 			keys.push_back(key);
 		ids[key].push_back(id);
 	}
-	for (const auto &[item, state] : states)
-		if (state != "D")
-			not_deleted.insert(item);
 	std::string out = "{";
 	for (const std::string &key : keys) {
 		if (!MayRead(key))
 			continue;
 		std::string upserted, deleted;
+		std::optional<bool> under_rls;
+		bool refetch = false;
 		for (const JsonValue &id : ids[key]) {
 			std::string doc = CurrentDocument(schema, key, id);
-			if (doc == "null" && not_deleted.count({key, RenderJson(id)}) > 0)
-				continue; // written, not deleted, yet not visible to the caller: not named
+			if (doc == "null" && outcome.named.count({key, RenderJson(id)}) == 0) {
+				if (!under_rls)
+					under_rls = UnderRls(key);
+				if (*under_rls) {
+					refetch = true;
+					continue;
+				}
+			}
 			std::string &list = doc == "null" ? deleted : upserted;
 			list += (list.empty() ? "" : ",") + (doc == "null" ? RenderJson(id) : doc);
 		}
 		out += (out.size() > 1 ? "," : "") + JsonString(key) + ":{\"upserted\":[" + upserted + "],\"deleted\":[" +
-		       deleted + "]}";
+		       deleted + "]" + (refetch ? ",\"refetch\":true}" : "}");
 	}
 	return out + "}";
 }
@@ -580,7 +597,7 @@ Apply(FunctionCallInfo fcinfo)
 			Subtransaction(Batch::kCommit, context, owner);
 			std::vector<std::pair<std::string, std::string>> flushed;
 			store::pg::FlushNested(&flushed); // nested documents the batch touched, written now (throws C++ errors)
-			result = AppliedAnswer(set, outcome, ChangedDocuments(schema, outcome.history_before, flushed));
+			result = AppliedAnswer(set, outcome, ChangedDocuments(schema, outcome, flushed));
 		}
 		const char *result_text = result.c_str();
 		PgCall([&] {

@@ -382,6 +382,10 @@ constexpr char kApplyHistoryAfter[] =
     "WHERE origin OPERATOR(pg_catalog.=) " STORE_SQL_SCHEMA "._origin() AND xid OPERATOR(pg_catalog.=) "
     "pg_catalog.pg_current_xact_id_if_assigned() "
     "AND seq OPERATOR(pg_catalog.>) $1::pg_catalog.int8 AND item IS NOT NULL AND cache_key IS NOT NULL ORDER BY seq";
+// Whether row-level security filters key $2's rows for reader $1.
+constexpr char kApplyRlsActive[] =
+    "SELECT " STORE_SQL_SCHEMA "._rls_active(k.source, $1::pg_catalog.oid) FROM " STORE_SQL_KEYS
+    " k WHERE k.key OPERATOR(pg_catalog.=) $2";
 // Whether reader $1 may read key $2 (store_get would not refuse it).
 constexpr char kApplyMayRead[] =
     "SELECT " STORE_SQL_MAY_READ "(k, $1::pg_catalog.oid, false) FROM " STORE_SQL_KEYS " k "
