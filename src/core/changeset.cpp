@@ -881,6 +881,11 @@ ParseChangeSet(std::string_view json_text)
 	if (client != nullptr) {
 		if (client->kind != JsonValue::Kind::kString || client->text.empty())
 			throw Error(kMalformed, "malformed change set: \"clientId\" must be a non-empty string");
+		if (client->text.size() > kMaxClientIdBytes)
+			throw Error(kMalformed,
+			            "malformed change set: \"clientId\" is longer than " + std::to_string(kMaxClientIdBytes) +
+			                " bytes",
+			            "Use a shorter client id (for instance a hash of a long one).");
 		set.client_id = client->text;
 		set.mutation_id = ParseMutationId(*mutation);
 	}

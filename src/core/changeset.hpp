@@ -34,6 +34,10 @@ struct JsonValue {
 	}
 };
 
+// Longest "clientId" (bytes) a ChangeSet may carry: its replay record is indexed with the role's
+// name, and a longer one would not fit a btree entry (refused as 22023, not a 54000 about an index).
+constexpr std::size_t kMaxClientIdBytes = 1000;
+
 // Deepest nesting ParseJson accepts (deeper input is refused as 22023, never overflows the stack).
 constexpr int kMaxJsonDepth = 500;
 

@@ -108,6 +108,15 @@ SELECT store_apply('{"changes": [{"op": "delete", "entityName": "attack_child", 
 RESET ROLE;
 SELECT * FROM attack_child ORDER BY id;
 
+-- A clientId too long for its replay record is refused as malformed input (not as an error about
+-- the store's index); one of 1000 bytes is recorded.
+SELECT err($$SELECT store_apply(jsonb_build_object('clientId', repeat('c', 1001), 'mutationId', 1, 'changes', jsonb_build_array()))$$);
+SELECT err($$SELECT store_apply(jsonb_build_object('clientId', (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 100) i),
+                   'mutationId', 1, 'changes', '[{"op": "add", "entityName": "attack_parent", "entities": [{"id": 8}]}]'::jsonb))$$);
+SELECT store_apply(jsonb_build_object('clientId', (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 31) i) || 'abcdefgh',
+                   'mutationId', 1, 'changes', '[{"op": "add", "entityName": "attack_parent", "entities": [{"id": 9}]}]'::jsonb)) -> 'applied';
+SELECT length(client_id), last_mutation FROM store.mutations WHERE length(client_id) > 100;
+
 -- A call inside a savepoint that is rolled back leaves no replay record; two calls in one
 -- transaction each list only their own documents.
 CREATE TABLE attack_t (id int PRIMARY KEY, v int);

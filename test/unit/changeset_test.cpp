@@ -172,6 +172,14 @@ TEST(ChangeSet, RefsMustNameAnEarlierTmp)
 	EXPECT_NE(ParseMessage(twice).find("change 0, entity 1"), std::string::npos);
 }
 
+TEST(ChangeSet, RefusesAClientIdTooLongForItsRecord)
+{
+	std::string ok(kMaxClientIdBytes, 'c');
+	std::string too_long(kMaxClientIdBytes + 1, 'c');
+	EXPECT_EQ(ParseState(R"({"changes":[],"clientId":")" + ok + R"(","mutationId":1})"), "");
+	EXPECT_EQ(ParseState(R"({"changes":[],"clientId":")" + too_long + R"(","mutationId":1})"), "22023");
+}
+
 TEST(ChangeSet, ResolvesRefsAnywhere)
 {
 	std::map<std::string, JsonValue> ids{{"o1", ParseJson("1001")}};
