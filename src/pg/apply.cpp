@@ -132,9 +132,10 @@ TypeName(Oid type, int32 typmod)
 	return name;
 }
 
-// The registration of key: its table and columns; 42704 when no such key is registered.
+// The registration of key: its table and columns (and in *owner the table's owner); 42704 when no
+// such key is registered.
 ApplyTable
-LoadTable(const std::string &key, std::size_t change)
+LoadTable(const std::string &key, std::size_t change, Oid *owner)
 {
 	std::vector<Row> rows = Execute(store::pg::sql::kApplyTableColumns, {key}, true);
 	if (rows.empty())
@@ -143,6 +144,7 @@ LoadTable(const std::string &key, std::size_t change)
 	ApplyTable table;
 	table.key = key;
 	table.relation = *rows[0][0];
+	*owner = static_cast<Oid>(std::stoul(*rows[0][6]));
 	std::vector<std::pair<int, std::size_t>> key_columns;
 	for (const Row &row : rows) {
 		ApplyColumn column;
@@ -191,10 +193,12 @@ struct Ran {
 };
 
 // Runs render (ApplyStatement::render) over the first row of rows, its columns as $1..$n and
-// render_value (when not NULL) as text $n+1, under the store's canonical output settings; frees
-// rows; its one value as text. Called inside PgCall.
+// render_value (when not NULL) as text $n+1, as the table's owner in a security-restricted
+// operation under the store's canonical output settings, as documents are rendered (a type's
+// cast to json is the owner's code, never run as the caller); frees rows; its one value as text.
+// Called inside PgCall.
 char *
-RenderRow(SPITupleTable *rows, const char *render, const char *render_value)
+RenderRow(SPITupleTable *rows, const char *render, const char *render_value, Oid owner)
 {
 	TupleDesc desc = rows->tupdesc;
 	int columns = desc->natts;
@@ -216,6 +220,7 @@ RenderRow(SPITupleTable *rows, const char *render, const char *render_value)
 		args[columns] = CStringGetTextDatum(render_value);
 	}
 	SPI_freetuptable(rows);
+	store::pg::SavedUser saved = store::pg::BecomeRole(owner);
 	int nest_level = store::pg::EnterCanonicalOutput();
 	int rc = SPI_execute_with_args(render, nargs, types, args, nulls, true, 1);
 	if (rc < 0 || SPI_processed != 1 || SPI_tuptable == nullptr)
@@ -223,14 +228,15 @@ RenderRow(SPITupleTable *rows, const char *render, const char *render_value)
 	char *text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	SPI_freetuptable(SPI_tuptable);
 	store::pg::LeaveCanonicalOutput(nest_level);
+	store::pg::RestoreUser(saved);
 	return text;
 }
 
 // Runs one statement as the caller, under the caller's settings (its values are read as the
-// caller's session reads them), and renders its first row under the canonical ones (ids and
-// $expect values as documents show them).
+// caller's session reads them), and renders its first row under the canonical ones as the
+// table's owner (ids and $expect values as documents show them).
 Ran
-Run(const ApplyStatement &statement)
+Run(const ApplyStatement &statement, Oid owner)
 {
 	const char *sql = statement.sql.c_str();
 	const char *values = statement.values.c_str();
@@ -247,7 +253,7 @@ Run(const ApplyStatement &statement)
 			elog(ERROR, "store_apply: SPI failed: %s", SPI_result_code_string(rc));
 		rows = SPI_processed;
 		if (render != nullptr && rows > 0 && SPI_tuptable != nullptr)
-			rendered = RenderRow(SPI_tuptable, render, render_value);
+			rendered = RenderRow(SPI_tuptable, render, render_value, owner);
 		else if (SPI_tuptable != nullptr)
 			SPI_freetuptable(SPI_tuptable);
 	});
@@ -312,12 +318,12 @@ SqlState(const PgError &error)
 // outcome, and the entity writes nothing.
 void
 RunEntity(const EntityPlan &plan, const store::core::ChangeEntity &entity, const Place &place,
-          std::map<std::string, JsonValue> &ids, Outcome &outcome)
+          std::map<std::string, JsonValue> &ids, Outcome &outcome, Oid owner)
 {
 	if (plan.id)
 		outcome.named.insert({place.key, RenderJson(*plan.id)});
 	if (plan.check) {
-		Ran same = Run(*plan.check);
+		Ran same = Run(*plan.check, owner);
 		if (!same.rendered || *same.rendered != "t") {
 			outcome.conflicts.push_back(Conflict{place.change, place.index, place.key, *plan.id});
 			return;
@@ -325,7 +331,7 @@ RunEntity(const EntityPlan &plan, const store::core::ChangeEntity &entity, const
 	}
 	if (!plan.write)
 		return;
-	Ran written = Run(*plan.write);
+	Ran written = Run(*plan.write, owner);
 	outcome.wrote = outcome.wrote || written.rows > 0;
 	if (written.rows == 0) {
 		if (plan.id)
@@ -355,13 +361,15 @@ RunBatch(const ChangeSet &set, Place &place)
 	}
 	outcome.history_before = *Execute(store::pg::sql::kApplyHistoryBefore, {}, true)[0][0];
 	std::map<std::string, ApplyTable> tables;
+	std::map<std::string, Oid> owners;
 	std::map<std::string, JsonValue> ids;
 	for (std::size_t c = 0; c < set.changes.size(); c++) {
 		const auto &change = set.changes[c];
 		place = Place{false, c, 0, change.entity_name};
 		auto found = tables.find(change.entity_name);
 		if (found == tables.end())
-			found = tables.emplace(change.entity_name, LoadTable(change.entity_name, c)).first;
+			found =
+			    tables.emplace(change.entity_name, LoadTable(change.entity_name, c, &owners[change.entity_name])).first;
 		const ApplyTable &table = found->second;
 		for (std::size_t e = 0; e < change.entities.size(); e++) {
 			store::core::ChangeEntity entity = change.entities[e];
@@ -373,7 +381,7 @@ RunBatch(const ChangeSet &set, Place &place)
 			EntityPlan plan = store::core::PlanEntity(table, change.op, entity, c, e);
 			place = Place{true, c, e, change.entity_name};
 			try {
-				RunEntity(plan, entity, place, ids, outcome);
+				RunEntity(plan, entity, place, ids, outcome, owners[change.entity_name]);
 			} catch (PgError &error) {
 				if (outcome.conflicts.empty() || store::core::RaisesAfterConflict(SqlState(error)))
 					throw;

@@ -339,12 +339,14 @@ constexpr char kKeyShapeText[] =
 // store_apply (apply.cpp).
 
 // The columns of a registered key's source table: its qualified name, each column's name and
-// type, its place in the primary key (NULL: none), whether the key serializes it and its type modifier.
+// type, its place in the primary key (NULL: none), whether the key serializes it, its type modifier
+// and the table's owner.
 constexpr char kApplyTableColumns[] =
     "SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) "
     "pg_catalog.quote_ident(c.relname), a.attname::pg_catalog.text, a.atttypid::pg_catalog.oid::pg_catalog.text, "
     "pg_catalog.array_position(" STORE_SQL_SCHEMA "._primary_key_columns(k.source), a.attname), "
-    "(k.column_numbers IS NULL OR a.attnum OPERATOR(pg_catalog.=) ANY (k.column_numbers)), a.atttypmod "
+    "(k.column_numbers IS NULL OR a.attnum OPERATOR(pg_catalog.=) ANY (k.column_numbers)), a.atttypmod, "
+    "c.relowner::pg_catalog.text "
     "FROM " STORE_SQL_KEYS " k JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) k.source "
     "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
     "JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) k.source AND a.attnum OPERATOR(pg_catalog.>) "

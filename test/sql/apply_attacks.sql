@@ -117,6 +117,22 @@ SELECT store_apply(jsonb_build_object('clientId', (SELECT string_agg(md5(i::text
                    'mutationId', 1, 'changes', '[{"op": "add", "entityName": "attack_parent", "entities": [{"id": 9}]}]'::jsonb)) -> 'applied';
 SELECT length(client_id), last_mutation FROM store.mutations WHERE length(client_id) > 100;
 
+-- $expect renders the columns it compares as the table's owner, in a security-restricted
+-- operation, as the store renders documents: a type's cast to json (code the owner trusts, not
+-- the caller) never runs as the caller.
+CREATE ROLE attack_owner;
+CREATE SCHEMA attack_s AUTHORIZATION attack_owner;
+SET ROLE attack_owner;
+CREATE TYPE attack_s.size AS ENUM ('s', 'm', 'l');
+CREATE FUNCTION attack_s.size_json(attack_s.size) RETURNS json LANGUAGE plpgsql AS
+    $$ BEGIN RAISE NOTICE 'size rendered as the caller: %', current_user = session_user; RETURN to_json(upper($1::text)); END $$;
+CREATE CAST (attack_s.size AS json) WITH FUNCTION attack_s.size_json(attack_s.size);
+CREATE TABLE attack_s.priced (id int PRIMARY KEY, size attack_s.size, note text);
+INSERT INTO attack_s.priced VALUES (1, 'm', 'x');
+RESET ROLE;
+SELECT store_register('attack_priced', 'attack_s.priced');
+SELECT store_apply('{"changes": [{"op": "update", "entityName": "attack_priced", "entities": [{"id": 1, "changes": {"note": "y"}, "$expect": {"size": "M"}}]}]}') -> 'applied';
+
 -- A call inside a savepoint that is rolled back leaves no replay record; two calls in one
 -- transaction each list only their own documents.
 CREATE TABLE attack_t (id int PRIMARY KEY, v int);
@@ -138,3 +154,6 @@ REVOKE ALL ON attack_child FROM attack_dropper;
 REVOKE ALL ON SEQUENCE attack_box_id_seq FROM attack_dropper;
 DELETE FROM store.mutations WHERE role = 'attack_dropper';
 DROP ROLE attack_dropper;
+SELECT store_unregister('attack_priced');
+DROP SCHEMA attack_s CASCADE;
+DROP ROLE attack_owner;
