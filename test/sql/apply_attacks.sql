@@ -147,13 +147,9 @@ SELECT store_apply('{"clientId": "sp", "mutationId": 2, "changes": [{"op": "add"
 COMMIT;
 SELECT role = current_user AS mine, client_id, last_mutation FROM store.mutations WHERE client_id = 'sp';
 
-REVOKE ALL ON attack_box FROM attack_dropper;
-REVOKE ALL ON attack_rls FROM attack_dropper;
-REVOKE ALL ON attack_parent FROM attack_dropper;
-REVOKE ALL ON attack_child FROM attack_dropper;
-REVOKE ALL ON SEQUENCE attack_box_id_seq FROM attack_dropper;
-DELETE FROM store.mutations WHERE role = 'attack_dropper';
-DROP ROLE attack_dropper;
-SELECT store_unregister('attack_priced');
+SET client_min_messages = warning;
+DROP EXTENSION store CASCADE;
+DROP TABLE attack_ev, attack_ref, attack_tk, attack_fk, attack_box, attack_rls, attack_child, attack_parent, attack_t;
 DROP SCHEMA attack_s CASCADE;
-DROP ROLE attack_owner;
+DROP ROLE attack_dropper, attack_owner;
+DROP FUNCTION err(text);
