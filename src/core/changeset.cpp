@@ -593,17 +593,33 @@ KeyObject(const ApplyTable &table, const JsonValue &id, std::size_t change, std:
 	return key;
 }
 
-// The SQL expression of a row's id as documents show it (x is the table's alias).
+// "$1, $2, ..., $n".
 std::string
-IdExpression(const ApplyTable &table)
+Parameters(std::size_t n)
 {
-	if (table.primary_key.size() == 1)
-		return "pg_catalog.to_jsonb(x." + QuoteIdentifier(table.columns[table.primary_key[0]].name) +
-		       ")::pg_catalog.text";
-	std::string sql = "pg_catalog.jsonb_build_array(";
+	std::string list;
+	for (std::size_t i = 1; i <= n; i++)
+		list += (i > 1 ? ", $" : "$") + std::to_string(i);
+	return list;
+}
+
+// The key columns of a row (x is the table's alias), for RETURNING: rendered by IdRender.
+std::string
+KeyColumns(const ApplyTable &table)
+{
+	std::string sql;
 	for (std::size_t i = 0; i < table.primary_key.size(); i++)
 		sql += (i ? ", x." : "x.") + QuoteIdentifier(table.columns[table.primary_key[i]].name);
-	return sql + ")::pg_catalog.text";
+	return sql;
+}
+
+// The render query of a row's id as documents show it, from its key columns ($1..$n).
+std::string
+IdRender(const ApplyTable &table)
+{
+	if (table.primary_key.size() == 1)
+		return "SELECT pg_catalog.to_jsonb($1)::pg_catalog.text";
+	return "SELECT pg_catalog.jsonb_build_array(" + Parameters(table.primary_key.size()) + ")::pg_catalog.text";
 }
 
 // The record of parameter $n (a jsonb object) as alias(column type, ...) over the named columns
@@ -639,19 +655,6 @@ KeyMatch(const ApplyTable &table)
 		sql += (i ? " AND x." : "x.") + name + " " + column.equality + " k." + name;
 	}
 	return sql;
-}
-
-// A string literal that means the same under any standard_conforming_strings.
-std::string
-QuoteLiteral(std::string_view text)
-{
-	std::string out = "E'";
-	for (char c : text) {
-		if (c == '\'' || c == '\\')
-			out += c;
-		out += c;
-	}
-	return out + "'";
 }
 
 // The values object of an add or upsert with the id alias turned into key columns; names in
@@ -707,12 +710,13 @@ RowValues(const ApplyTable &table, ChangeOp op, const ChangeEntity &entity, std:
 	return values;
 }
 
-// The statement of an add or upsert.
+// The statement of an add or upsert; returning_id: it returns the new row's key (a "$tmp").
 ApplyStatement
-InsertStatement(const ApplyTable &table, ChangeOp op, const std::vector<std::string> &columns, const JsonValue &values)
+InsertStatement(const ApplyTable &table, ChangeOp op, const std::vector<std::string> &columns, const JsonValue &values,
+                bool returning_id)
 {
 	ApplyStatement statement;
-	statement.returns_id = true;
+	statement.returns_id = returning_id;
 	statement.values = RenderJson(values);
 	statement.key = "{}";
 	std::string sql = "INSERT INTO " + table.relation + " AS x ";
@@ -738,7 +742,11 @@ InsertStatement(const ApplyTable &table, ChangeOp op, const std::vector<std::str
 			      QuoteIdentifier(table.columns[table.primary_key[0]].name);
 		sql += " ON CONFLICT (" + conflict + ") DO UPDATE SET " + set;
 	}
-	statement.sql = sql + " RETURNING " + IdExpression(table);
+	statement.sql = sql;
+	if (returning_id) {
+		statement.sql += " RETURNING " + KeyColumns(table);
+		statement.render = IdRender(table);
+	}
 	return statement;
 }
 
@@ -747,21 +755,25 @@ ApplyStatement
 CheckStatement(const ApplyTable &table, const JsonValue &expect, const JsonValue &key, std::size_t change,
                std::size_t index)
 {
-	std::string same;
+	std::string columns;
+	JsonValue expected;
+	expected.kind = JsonValue::Kind::kArray;
 	for (const auto &member : expect.members) {
 		const ApplyColumn *column = FindColumn(table, member.first);
 		if (column == nullptr || !column->writable)
 			NotAField(table, member.first, change, index);
-		same += (same.empty() ? "" : " AND ") + std::string("COALESCE(pg_catalog.to_jsonb(x.") +
-		        QuoteIdentifier(member.first) +
-		        "), 'null'::pg_catalog.jsonb) OPERATOR(pg_catalog.=) ($1::pg_catalog.jsonb " +
-		        "OPERATOR(pg_catalog.->) " + QuoteLiteral(member.first) + ")";
+		columns += (columns.empty() ? "x." : ", x.") + QuoteIdentifier(member.first);
+		expected.items.push_back(member.second);
 	}
 	ApplyStatement statement;
-	statement.sql = "SELECT " + (same.empty() ? std::string("true") : same) + " FROM " + table.relation + " AS x, " +
+	statement.sql = "SELECT " + columns + " FROM " + table.relation + " AS x, " +
 	                Record(table, 2, "k", KeyNames(table)) + " WHERE " + KeyMatch(table) + " FOR UPDATE OF x";
-	statement.values = RenderJson(expect);
+	statement.values = "{}";
 	statement.key = RenderJson(key);
+	std::size_t n = expect.members.size();
+	statement.render = "SELECT pg_catalog.jsonb_build_array(" + Parameters(n) + ") OPERATOR(pg_catalog.=) $" +
+	                   std::to_string(n + 1) + "::pg_catalog.jsonb";
+	statement.render_value = RenderJson(expected);
 	return statement;
 }
 
@@ -869,6 +881,11 @@ ParseChangeSet(std::string_view json_text)
 	if (client != nullptr) {
 		if (client->kind != JsonValue::Kind::kString || client->text.empty())
 			throw Error(kMalformed, "malformed change set: \"clientId\" must be a non-empty string");
+		if (client->text.size() > kMaxClientIdBytes)
+			throw Error(kMalformed,
+			            "malformed change set: \"clientId\" is longer than " + std::to_string(kMaxClientIdBytes) +
+			                " bytes",
+			            "Use a shorter client id (for instance a hash of a long one).");
 		set.client_id = client->text;
 		set.mutation_id = ParseMutationId(*mutation);
 	}
@@ -909,7 +926,7 @@ PlanEntity(const ApplyTable &table, ChangeOp op, const ChangeEntity &entity, std
 	if (op == ChangeOp::kAdd || op == ChangeOp::kUpsert) {
 		std::vector<std::string> columns;
 		JsonValue values = RowValues(table, op, entity, change, index, &columns, &plan.id);
-		plan.write = InsertStatement(table, op, columns, values);
+		plan.write = InsertStatement(table, op, columns, values, !entity.tmp.empty());
 		return plan;
 	}
 	plan.id = *entity.id;
@@ -917,13 +934,12 @@ PlanEntity(const ApplyTable &table, ChangeOp op, const ChangeEntity &entity, std
 	if (entity.expect)
 		plan.check = CheckStatement(table, *entity.expect, key, change, index);
 	ApplyStatement write;
-	write.returns_id = true;
 	write.key = RenderJson(key);
 	write.values = RenderJson(entity.fields);
 	if (op == ChangeOp::kDelete) {
 		write.values = "{}";
 		write.sql = "DELETE FROM " + table.relation + " AS x USING " + Record(table, 2, "k", KeyNames(table)) +
-		            " WHERE " + KeyMatch(table) + " RETURNING " + IdExpression(table);
+		            " WHERE " + KeyMatch(table);
 		plan.write = write;
 		return plan;
 	}
@@ -947,8 +963,7 @@ PlanEntity(const ApplyTable &table, ChangeOp op, const ChangeEntity &entity, std
 	if (set.empty())
 		return plan; // nothing to write: only the $expect check (if any) runs
 	write.sql = "UPDATE " + table.relation + " AS x SET " + set + " FROM " + Record(table, 1, "r", names) + ", " +
-	            Record(table, 2, "k", KeyNames(table)) + " WHERE " + KeyMatch(table) + " RETURNING " +
-	            IdExpression(table);
+	            Record(table, 2, "k", KeyNames(table)) + " WHERE " + KeyMatch(table);
 	plan.write = write;
 	return plan;
 }

@@ -34,6 +34,10 @@ struct JsonValue {
 	}
 };
 
+// Longest "clientId" (bytes) a ChangeSet may carry: its replay record is indexed with the role's
+// name, and a longer one would not fit a btree entry (refused as 22023, not a 54000 about an index).
+constexpr std::size_t kMaxClientIdBytes = 1000;
+
 // Deepest nesting ParseJson accepts (deeper input is refused as 22023, never overflows the stack).
 constexpr int kMaxJsonDepth = 500;
 
@@ -98,17 +102,23 @@ struct ApplyTable {
 };
 
 // A statement for SPI: parameter $1 is the values object (jsonb), $2 the key object (jsonb).
-// Statements that RETURN return one text column: the row's id as in documents.
+// It runs under the caller's settings (its values are read as the caller wrote them); what it
+// returns (raw columns) is turned into text by render, a query run under the store's canonical
+// output settings (canonical.hpp) with the returned row's columns as $1..$n and, when
+// render_value is set, that JSON text as $n+1: so ids and $expect comparisons see values as
+// documents show them, whatever the caller's TimeZone or extra_float_digits.
 struct ApplyStatement {
 	std::string sql;
-	std::string values; // JSON text of $1
-	std::string key;    // JSON text of $2 (empty when the statement has no $2)
-	bool returns_id = false;
+	std::string values;       // JSON text of $1
+	std::string key;          // JSON text of $2 (empty when the statement has no $2)
+	bool returns_id = false;  // returns the row's key columns (only an add of a "$tmp": RETURNING needs SELECT)
+	std::string render;       // SQL rendering the first returned row (empty: none)
+	std::string render_value; // JSON text of render's last parameter (empty: none)
 };
 
 // The statements of one entity: the optional "$expect" check (SELECT ... FOR UPDATE returning
-// one boolean: do the stored values equal the expected ones) and the write (absent for an update
-// without changes).
+// the expected columns, render comparing them, as documents show them, with the expected values:
+// one boolean) and the write (absent for an update without changes).
 struct EntityPlan {
 	std::optional<ApplyStatement> check;
 	std::optional<ApplyStatement> write;

@@ -6,6 +6,7 @@
 #include "core/changeset.hpp"
 #include "core/error.hpp"
 #include "core/payload.hpp"
+#include "pg/canonical.hpp"
 #include "pg/guard.hpp"
 #include "pg/nested.hpp"
 #include "pg/roles.hpp"
@@ -13,6 +14,7 @@
 #include "pg/sql_names.hpp"
 
 extern "C" {
+#include "utils/datum.h"
 #include "utils/resowner.h"
 #include "utils/typcache.h"
 #include "catalog/pg_operator.h"
@@ -130,9 +132,10 @@ TypeName(Oid type, int32 typmod)
 	return name;
 }
 
-// The registration of key: its table and columns; 42704 when no such key is registered.
+// The registration of key: its table and columns (and in *owner the table's owner); 42704 when no
+// such key is registered.
 ApplyTable
-LoadTable(const std::string &key, std::size_t change)
+LoadTable(const std::string &key, std::size_t change, Oid *owner)
 {
 	std::vector<Row> rows = Execute(store::pg::sql::kApplyTableColumns, {key}, true);
 	if (rows.empty())
@@ -141,6 +144,7 @@ LoadTable(const std::string &key, std::size_t change)
 	ApplyTable table;
 	table.key = key;
 	table.relation = *rows[0][0];
+	*owner = static_cast<Oid>(std::stoul(*rows[0][6]));
 	std::vector<std::pair<int, std::size_t>> key_columns;
 	for (const Row &row : rows) {
 		ApplyColumn column;
@@ -178,13 +182,86 @@ struct Outcome {
 	bool wrote = false;  // a statement of the batch wrote a row
 	std::string stopped; // rendered {"change","index","entityName","sqlstate","message"}, or empty
 	std::string history_before = "0";
+	std::set<std::pair<std::string, std::string>> named; // (key, id) of the entities that named their row
 };
 
-// Runs one statement with its parameters as the caller.
-std::vector<Row>
-Run(const ApplyStatement &statement)
+// What a statement did: the rows it returned or wrote, and its first returned row as its render
+// query turned it into text (when it has one and returned a row).
+struct Ran {
+	std::uint64_t rows = 0;
+	std::optional<std::string> rendered;
+};
+
+// Runs render (ApplyStatement::render) over the first row of rows, its columns as $1..$n and
+// render_value (when not NULL) as text $n+1, as the table's owner in a security-restricted
+// operation under the store's canonical output settings, as documents are rendered (a type's
+// cast to json is the owner's code, never run as the caller); frees rows; its one value as text.
+// Called inside PgCall.
+char *
+RenderRow(SPITupleTable *rows, const char *render, const char *render_value, Oid owner)
 {
-	return Execute(statement.sql, {statement.values, statement.key.empty() ? "{}" : statement.key}, false);
+	TupleDesc desc = rows->tupdesc;
+	int columns = desc->natts;
+	int nargs = columns + (render_value ? 1 : 0);
+	Datum *args = static_cast<Datum *>(palloc0(sizeof(Datum) * (nargs + 1)));
+	Oid *types = static_cast<Oid *>(palloc0(sizeof(Oid) * (nargs + 1)));
+	char *nulls = static_cast<char *>(palloc0(nargs + 1));
+	for (int i = 0; i < columns; i++) {
+		Form_pg_attribute attribute = TupleDescAttr(desc, i);
+		bool isnull = false;
+		Datum value = SPI_getbinval(rows->vals[0], desc, i + 1, &isnull);
+		types[i] = attribute->atttypid;
+		nulls[i] = isnull ? 'n' : ' ';
+		args[i] = isnull ? (Datum)0 : datumCopy(value, attribute->attbyval, attribute->attlen);
+	}
+	if (render_value) {
+		types[columns] = TEXTOID;
+		nulls[columns] = ' ';
+		args[columns] = CStringGetTextDatum(render_value);
+	}
+	SPI_freetuptable(rows);
+	store::pg::SavedUser saved = store::pg::BecomeRole(owner);
+	int nest_level = store::pg::EnterCanonicalOutput();
+	int rc = SPI_execute_with_args(render, nargs, types, args, nulls, true, 1);
+	if (rc < 0 || SPI_processed != 1 || SPI_tuptable == nullptr)
+		elog(ERROR, "store_apply: rendering failed: %s", SPI_result_code_string(rc));
+	char *text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	SPI_freetuptable(SPI_tuptable);
+	store::pg::LeaveCanonicalOutput(nest_level);
+	store::pg::RestoreUser(saved);
+	return text;
+}
+
+// Runs one statement as the caller, under the caller's settings (its values are read as the
+// caller's session reads them), and renders its first row under the canonical ones as the
+// table's owner (ids and $expect values as documents show them).
+Ran
+Run(const ApplyStatement &statement, Oid owner)
+{
+	const char *sql = statement.sql.c_str();
+	const char *values = statement.values.c_str();
+	const char *key = statement.key.empty() ? "{}" : statement.key.c_str();
+	const char *render = statement.render.empty() ? nullptr : statement.render.c_str();
+	const char *render_value = statement.render_value.empty() ? nullptr : statement.render_value.c_str();
+	uint64 rows = 0;
+	char *rendered = nullptr;
+	PgCall([&] {
+		Datum args[2] = {CStringGetTextDatum(values), CStringGetTextDatum(key)};
+		Oid types[2] = {TEXTOID, TEXTOID};
+		int rc = SPI_execute_with_args(sql, 2, types, args, nullptr, false, 0);
+		if (rc < 0)
+			elog(ERROR, "store_apply: SPI failed: %s", SPI_result_code_string(rc));
+		rows = SPI_processed;
+		if (render != nullptr && rows > 0 && SPI_tuptable != nullptr)
+			rendered = RenderRow(SPI_tuptable, render, render_value, owner);
+		else if (SPI_tuptable != nullptr)
+			SPI_freetuptable(SPI_tuptable);
+	});
+	Ran ran;
+	ran.rows = rows;
+	if (rendered)
+		ran.rendered = std::string(rendered);
+	return ran;
 }
 
 // The {"change","index","entityName","id"} object naming an entity.
@@ -241,27 +318,30 @@ SqlState(const PgError &error)
 // outcome, and the entity writes nothing.
 void
 RunEntity(const EntityPlan &plan, const store::core::ChangeEntity &entity, const Place &place,
-          std::map<std::string, JsonValue> &ids, Outcome &outcome)
+          std::map<std::string, JsonValue> &ids, Outcome &outcome, Oid owner)
 {
+	if (plan.id)
+		outcome.named.insert({place.key, RenderJson(*plan.id)});
 	if (plan.check) {
-		std::vector<Row> same = Run(*plan.check);
-		if (same.empty() || !same[0][0] || *same[0][0] != "t") {
+		Ran same = Run(*plan.check, owner);
+		if (!same.rendered || *same.rendered != "t") {
 			outcome.conflicts.push_back(Conflict{place.change, place.index, place.key, *plan.id});
 			return;
 		}
 	}
 	if (!plan.write)
 		return;
-	std::vector<Row> written = Run(*plan.write);
-	outcome.wrote = outcome.wrote || !written.empty();
-	if (written.empty()) {
+	Ran written = Run(*plan.write, owner);
+	outcome.wrote = outcome.wrote || written.rows > 0;
+	if (written.rows == 0) {
 		if (plan.id)
 			outcome.unmatched.push_back(EntityRef(place.change, place.index, place.key, *plan.id) + "}");
 		return;
 	}
-	if (!entity.tmp.empty()) {
-		JsonValue id = ParseJson(*written[0][0]);
+	if (!entity.tmp.empty() && written.rendered) {
+		JsonValue id = ParseJson(*written.rendered);
 		ids[entity.tmp] = id;
+		outcome.named.insert({place.key, RenderJson(id)});
 		outcome.ids.emplace_back(entity.tmp, id);
 	}
 }
@@ -281,13 +361,15 @@ RunBatch(const ChangeSet &set, Place &place)
 	}
 	outcome.history_before = *Execute(store::pg::sql::kApplyHistoryBefore, {}, true)[0][0];
 	std::map<std::string, ApplyTable> tables;
+	std::map<std::string, Oid> owners;
 	std::map<std::string, JsonValue> ids;
 	for (std::size_t c = 0; c < set.changes.size(); c++) {
 		const auto &change = set.changes[c];
 		place = Place{false, c, 0, change.entity_name};
 		auto found = tables.find(change.entity_name);
 		if (found == tables.end())
-			found = tables.emplace(change.entity_name, LoadTable(change.entity_name, c)).first;
+			found =
+			    tables.emplace(change.entity_name, LoadTable(change.entity_name, c, &owners[change.entity_name])).first;
 		const ApplyTable &table = found->second;
 		for (std::size_t e = 0; e < change.entities.size(); e++) {
 			store::core::ChangeEntity entity = change.entities[e];
@@ -299,7 +381,7 @@ RunBatch(const ChangeSet &set, Place &place)
 			EntityPlan plan = store::core::PlanEntity(table, change.op, entity, c, e);
 			place = Place{true, c, e, change.entity_name};
 			try {
-				RunEntity(plan, entity, place, ids, outcome);
+				RunEntity(plan, entity, place, ids, outcome, owners[change.entity_name]);
 			} catch (PgError &error) {
 				if (outcome.conflicts.empty() || store::core::RaisesAfterConflict(SqlState(error)))
 					throw;
@@ -346,15 +428,29 @@ CurrentDocument(const std::string &schema, const std::string &key, const JsonVal
 	return rows.empty() || !rows[0][0] ? "null" : *rows[0][0];
 }
 
+// Whether row-level security filters key's rows for the caller (store._rls_active).
+bool
+UnderRls(const std::string &key)
+{
+	Oid reader = InvalidOid;
+	PgCall([&] { reader = GetUserId(); });
+	std::vector<Row> rows = Execute(store::pg::sql::kApplyRlsActive, {std::to_string(reader), key}, true);
+	return !rows.empty() && rows[0][0] && *rows[0][0] == "t";
+}
+
 // {"<key>": {"upserted": [...], "deleted": [...]}, ...} of the documents the batch changed: its
 // history rows (flat keys append one per write) and the nested documents its flush wrote (which
 // may merge into a history row an earlier call of the transaction wrote, older than the batch).
+// A document the caller cannot read is "deleted" (gone from its view), except in a key that
+// row-level security filters for it, where only the ids the batch named are: other rows (a
+// cascade, a trigger's writes) may be rows it never saw, and naming them would tell it they
+// exist; such a key says "refetch": true instead.
 std::string
-ChangedDocuments(const std::string &schema, const std::string &history_before,
+ChangedDocuments(const std::string &schema, const Outcome &outcome,
                  const std::vector<std::pair<std::string, std::string>> &flushed)
 {
 	std::vector<std::pair<std::string, std::string>> changed;
-	for (const Row &row : Execute(store::pg::sql::kApplyHistoryAfter, {history_before}, true))
+	for (const Row &row : Execute(store::pg::sql::kApplyHistoryAfter, {outcome.history_before}, true))
 		changed.emplace_back(*row[0], *row[1]);
 	changed.insert(changed.end(), flushed.begin(), flushed.end());
 	std::vector<std::string> keys;
@@ -373,13 +469,23 @@ ChangedDocuments(const std::string &schema, const std::string &history_before,
 		if (!MayRead(key))
 			continue;
 		std::string upserted, deleted;
+		std::optional<bool> under_rls;
+		bool refetch = false;
 		for (const JsonValue &id : ids[key]) {
 			std::string doc = CurrentDocument(schema, key, id);
+			if (doc == "null" && outcome.named.count({key, RenderJson(id)}) == 0) {
+				if (!under_rls)
+					under_rls = UnderRls(key);
+				if (*under_rls) {
+					refetch = true;
+					continue;
+				}
+			}
 			std::string &list = doc == "null" ? deleted : upserted;
 			list += (list.empty() ? "" : ",") + (doc == "null" ? RenderJson(id) : doc);
 		}
 		out += (out.size() > 1 ? "," : "") + JsonString(key) + ":{\"upserted\":[" + upserted + "],\"deleted\":[" +
-		       deleted + "]}";
+		       deleted + "]" + (refetch ? ",\"refetch\":true}" : "}");
 	}
 	return out + "}";
 }
@@ -499,7 +605,7 @@ Apply(FunctionCallInfo fcinfo)
 			Subtransaction(Batch::kCommit, context, owner);
 			std::vector<std::pair<std::string, std::string>> flushed;
 			store::pg::FlushNested(&flushed); // nested documents the batch touched, written now (throws C++ errors)
-			result = AppliedAnswer(set, outcome, ChangedDocuments(schema, outcome.history_before, flushed));
+			result = AppliedAnswer(set, outcome, ChangedDocuments(schema, outcome, flushed));
 		}
 		const char *result_text = result.c_str();
 		PgCall([&] {

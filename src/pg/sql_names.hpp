@@ -343,12 +343,14 @@ constexpr char kKeyShapeText[] =
 // store_apply (apply.cpp).
 
 // The columns of a registered key's source table: its qualified name, each column's name and
-// type, its place in the primary key (NULL: none), whether the key serializes it and its type modifier.
+// type, its place in the primary key (NULL: none), whether the key serializes it, its type modifier
+// and the table's owner.
 constexpr char kApplyTableColumns[] =
     "SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) "
     "pg_catalog.quote_ident(c.relname), a.attname::pg_catalog.text, a.atttypid::pg_catalog.oid::pg_catalog.text, "
     "pg_catalog.array_position(" STORE_SQL_SCHEMA "._primary_key_columns(k.source), a.attname), "
-    "(k.column_numbers IS NULL OR a.attnum OPERATOR(pg_catalog.=) ANY (k.column_numbers)), a.atttypmod "
+    "(k.column_numbers IS NULL OR a.attnum OPERATOR(pg_catalog.=) ANY (k.column_numbers)), a.atttypmod, "
+    "c.relowner::pg_catalog.text "
     "FROM " STORE_SQL_KEYS " k JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) k.source "
     "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
     "JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) k.source AND a.attnum OPERATOR(pg_catalog.>) "
@@ -386,6 +388,10 @@ constexpr char kApplyHistoryAfter[] =
     "WHERE origin OPERATOR(pg_catalog.=) " STORE_SQL_SCHEMA "._origin() AND xid OPERATOR(pg_catalog.=) "
     "pg_catalog.pg_current_xact_id_if_assigned() "
     "AND seq OPERATOR(pg_catalog.>) $1::pg_catalog.int8 AND item IS NOT NULL AND cache_key IS NOT NULL ORDER BY seq";
+// Whether row-level security filters key $2's rows for reader $1.
+constexpr char kApplyRlsActive[] =
+    "SELECT " STORE_SQL_SCHEMA "._rls_active(k.source, $1::pg_catalog.oid) FROM " STORE_SQL_KEYS
+    " k WHERE k.key OPERATOR(pg_catalog.=) $2";
 // Whether reader $1 may read key $2 (store_get would not refuse it).
 constexpr char kApplyMayRead[] =
     "SELECT " STORE_SQL_MAY_READ "(k, $1::pg_catalog.oid, false) FROM " STORE_SQL_KEYS " k "

@@ -172,6 +172,14 @@ TEST(ChangeSet, RefsMustNameAnEarlierTmp)
 	EXPECT_NE(ParseMessage(twice).find("change 0, entity 1"), std::string::npos);
 }
 
+TEST(ChangeSet, RefusesAClientIdTooLongForItsRecord)
+{
+	std::string ok(kMaxClientIdBytes, 'c');
+	std::string too_long(kMaxClientIdBytes + 1, 'c');
+	EXPECT_EQ(ParseState(R"({"changes":[],"clientId":")" + ok + R"(","mutationId":1})"), "");
+	EXPECT_EQ(ParseState(R"({"changes":[],"clientId":")" + too_long + R"(","mutationId":1})"), "22023");
+}
+
 TEST(ChangeSet, ResolvesRefsAnywhere)
 {
 	std::map<std::string, JsonValue> ids{{"o1", ParseJson("1001")}};
@@ -188,7 +196,8 @@ TEST(Plan, AddWithTmpLeavesTheKeyToItsDefault)
 	EXPECT_FALSE(plan.id);
 	EXPECT_EQ(plan.write->sql, "INSERT INTO \"public\".\"orders\" AS x (\"status\") SELECT r.\"status\" FROM "
 	                           "pg_catalog.jsonb_to_record($1::pg_catalog.jsonb) AS r(\"status\" text) "
-	                           "RETURNING pg_catalog.to_jsonb(x.\"id\")::pg_catalog.text");
+	                           "RETURNING x.\"id\"");
+	EXPECT_EQ(plan.write->render, "SELECT pg_catalog.to_jsonb($1)::pg_catalog.text");
 	EXPECT_EQ(plan.write->values, R"({"status":"open"})");
 }
 
@@ -201,8 +210,9 @@ TEST(Plan, UpsertUpdatesTheGivenFields)
 	EXPECT_NE(plan.write->sql.find("ON CONFLICT (\"order_id\", \"line_no\") DO UPDATE SET \"qty\" = EXCLUDED.\"qty\""),
 	          std::string::npos)
 	    << plan.write->sql;
-	EXPECT_NE(plan.write->sql.find("RETURNING pg_catalog.jsonb_build_array(x.\"order_id\", x.\"line_no\")"),
-	          std::string::npos);
+	// no RETURNING: an upsert names its row, and RETURNING would need SELECT on the key
+	EXPECT_EQ(plan.write->sql.find("RETURNING"), std::string::npos) << plan.write->sql;
+	EXPECT_TRUE(plan.write->render.empty());
 	EXPECT_EQ(RenderJson(*plan.id), "[1,2]");
 }
 
@@ -220,7 +230,11 @@ TEST(Plan, UpdateAndDeleteMatchTheKeyAndCheckExpectations)
 	          std::string::npos)
 	    << plan.write->sql;
 	ASSERT_TRUE(plan.check);
-	EXPECT_NE(plan.check->sql.find("OPERATOR(pg_catalog.->) E'status'"), std::string::npos) << plan.check->sql;
+	// the check returns the expected columns; render compares them, as documents show them, with the values
+	EXPECT_NE(plan.check->sql.find("SELECT x.\"status\" FROM"), std::string::npos) << plan.check->sql;
+	EXPECT_EQ(plan.check->render,
+	          "SELECT pg_catalog.jsonb_build_array($1) OPERATOR(pg_catalog.=) $2::pg_catalog.jsonb");
+	EXPECT_EQ(plan.check->render_value, R"(["o'k"])");
 	EXPECT_NE(plan.check->sql.find("FOR UPDATE OF x"), std::string::npos);
 	ChangeSet del = ParseChangeSet(R"({"changes":[{"op":"delete","entityName":"lines","entities":[[1,2]]}]})");
 	EntityPlan delete_plan = PlanEntity(Lines(), ChangeOp::kDelete, del.changes[0].entities[0], 0, 0);
