@@ -35,6 +35,8 @@
 
 extern "C" {
 #include "catalog/pg_namespace.h"
+#include "common/hashfn.h"
+#include "storage/lock.h"
 #include "utils/inval.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -545,23 +547,28 @@ FlushWholeKey(Datum key)
 	RunAsStore(pg::sql::kRebuildNestedKey, 1, types, args, nullptr, false, nullptr);
 }
 
-// Locks key for this transaction (an advisory lock on the key's name), exclusively: a flush waits
-// for every concurrent flush of the key to commit, so its lookups (a new statement, READ
-// COMMITTED) see the rows they linked, and a later flush renders a changed row that documents
-// reach through a to-one or many-to-many edge (whose writer locks none of those documents). (A
-// shared lock for flushes without such rows, upgraded later in the transaction, deadlocked.)
-// Flushes take keys in name order, so they cannot deadlock on these locks.
+// The key lock's advisory tag: class 0x53544f52 ("STOR") and the hash of the key's name, with a
+// fourth field no SQL-level advisory function uses (they use 1 and 2), so no role can take, hold
+// or release this lock with pg_advisory_lock and the like (pg_locks shows it as an advisory lock,
+// objsubid 21332).
+constexpr uint32 kKeyLockClass = 1398034258;
+constexpr uint16 kKeyLockField4 = 21332;
+
+// Locks key for this transaction, exclusively (released with it, or with the subtransaction that
+// took it): a flush waits for every concurrent flush of the key to commit, so its lookups (a new
+// statement, READ COMMITTED) see the rows they linked, and a later flush renders a changed row that
+// documents reach through a to-one or many-to-many edge (whose writer locks none of those
+// documents). (A shared lock for flushes without such rows, upgraded later in the transaction,
+// deadlocked.) Flushes take keys in name order, so they cannot deadlock on these locks.
 void
-LockKey(Datum key)
+LockKey(const std::string &key_name)
 {
 	pg::PgCall([&] {
-		pg::ConnectSpi();
-		Oid types[1] = {TEXTOID};
-		Datum args[1] = {key};
-		int rc = SPI_execute_with_args(pg::sql::kLockNestedKey, 1, types, args, nullptr, false, 0);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "store: locking a nested key failed: %s", SPI_result_code_string(rc));
-		SPI_finish();
+		LOCKTAG tag;
+		uint32 hash =
+		    DatumGetUInt32(hash_any(reinterpret_cast<const unsigned char *>(key_name.data()), (int)key_name.size()));
+		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kKeyLockClass, hash, kKeyLockField4);
+		(void)LockAcquire(&tag, ExclusiveLock, false, false);
 	});
 }
 
@@ -643,7 +650,7 @@ FlushKey(const std::string &key_name, const core::KeyChanges &changes)
 		pg::NoteChange(key_name.c_str());
 		return;
 	}
-	LockKey(key);
+	LockKey(key_name);
 	std::set<std::string> id_set;
 	for (const auto &[index, rows] : changes.rows)
 		if (index >= 0 && (size_t)index < info.occurrences.size() && !rows.empty())

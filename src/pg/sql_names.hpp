@@ -328,8 +328,6 @@ constexpr char kRebuildNestedKey[] =
 constexpr char kNestedEntriesExist[] = "SELECT 1 FROM " STORE_SQL_ENTRIES " AS e WHERE e." STORE_SQL_ENTRIES_KEY
                                        " OPERATOR(pg_catalog.=) $1 AND e." STORE_SQL_ENTRIES_ID
                                        " OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.jsonb[]) LIMIT 1";
-// The key's advisory lock for this transaction (class 0x53544f52, "STOR"; the key's hash).
-constexpr char kLockNestedKey[] = "SELECT pg_catalog.pg_advisory_xact_lock(1398034258, pg_catalog.hashtext($1))";
 // The key's shape for store_explain: the nested shape, or the chosen columns ("*": all).
 constexpr char kKeyShapeText[] =
     "SELECT COALESCE(k." STORE_SQL_KEYS_NESTED ", (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ','"
