@@ -34,7 +34,16 @@
 #include "pg/xact.hpp"
 
 extern "C" {
+#include "access/genam.h"
+#include "access/table.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_trigger.h"
+#include "commands/trigger.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "tcop/utility.h"
+#include "utils/fmgroids.h"
 #include "common/hashfn.h"
 #include "storage/lock.h"
 #include "utils/inval.h"
@@ -74,6 +83,10 @@ struct KeyInfo {
 core::PendingChanges *pending = nullptr;
 std::map<std::string, std::shared_ptr<const KeyInfo>> *key_infos = nullptr;
 bool flushing = false;
+// Set when a row trigger recorded a change in this transaction, so its flush events may be pending
+// (see DrainFlushEvents); cleared with the transaction.
+bool flush_events_queued = false;
+ProcessUtility_hook_type previous_utility_hook = nullptr;
 
 // Forgets every KeyInfo after any relcache invalidation (DDL, re-registration: triggers change).
 void
@@ -249,6 +262,7 @@ CaptureNested(FunctionCallInfo fcinfo)
 		pg::NoteChange(key);
 		return PointerGetDatum(nullptr);
 	}
+	flush_events_queued = true; // this row's flush event is queued with it
 	std::shared_ptr<const KeyInfo> shared = KeyInfoFor(key);
 	const KeyInfo &info = *shared;
 	if (!info.registered)
@@ -704,6 +718,83 @@ struct FlushingScope {
 	~FlushingScope() { flushing = false; }
 };
 
+// True for the commands PostgreSQL refuses on a table with pending trigger events in this
+// transaction (CheckTableNotInUse: "cannot TRUNCATE ... because it has pending trigger events").
+bool
+ChecksPendingEvents(Node *statement)
+{
+	switch (nodeTag(statement)) {
+	case T_TruncateStmt:
+	case T_AlterTableStmt:
+	case T_IndexStmt:
+	case T_ClusterStmt:
+	case T_ReindexStmt:
+	case T_DropStmt:
+	case T_RenameStmt:
+		return true;
+	default:
+		return false;
+	}
+}
+
+// The store's own pending flush events, fired now: every flush trigger (store.flush_nested) on a
+// table with pending events is set IMMEDIATE, which fires its events (the first one flushes all
+// pending nested changes, as at commit), then DEFERRED again, as installed. Only these triggers:
+// a user's deferred trigger keeps its events and its mode. The constraint names are looked up
+// (schema-qualified: the table's schema) as the bootstrap superuser, which needs no USAGE on that
+// schema; the flush switches to the roles it renders and writes as. PostgreSQL calls only.
+void
+DrainFlushEvents()
+{
+	List *name = list_make2(makeString(pstrdup("store")), makeString(pstrdup("flush_nested")));
+	Oid flush = LookupFuncName(name, 0, nullptr, true);
+	if (!OidIsValid(flush))
+		return;
+	List *constraints = NIL;
+	Relation triggers = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyData scan_key;
+	ScanKeyInit(&scan_key, Anum_pg_trigger_tgfoid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(flush));
+	SysScanDesc scan = systable_beginscan(triggers, InvalidOid, false, nullptr, 1, &scan_key);
+	HeapTuple tuple;
+	while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+		Form_pg_trigger trigger = (Form_pg_trigger)GETSTRUCT(tuple);
+		if (!trigger->tgdeferrable || !OidIsValid(trigger->tgconstraint) || !AfterTriggerPendingOnRel(trigger->tgrelid))
+			continue;
+		char *schema = get_namespace_name(get_rel_namespace(trigger->tgrelid));
+		if (schema != nullptr)
+			constraints = lappend(constraints, makeRangeVar(schema, pstrdup(NameStr(trigger->tgname)), -1));
+	}
+	systable_endscan(scan);
+	table_close(triggers, AccessShareLock);
+	if (constraints == NIL)
+		return;
+	Oid user;
+	int context;
+	GetUserIdAndSecContext(&user, &context);
+	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID, context | SECURITY_LOCAL_USERID_CHANGE);
+	ConstraintsSetStmt *set = makeNode(ConstraintsSetStmt);
+	set->constraints = constraints;
+	set->deferred = false;
+	AfterTriggerSetState(set);
+	set->deferred = true;
+	AfterTriggerSetState(set);
+	SetUserIdAndSecContext(user, context);
+}
+
+// ProcessUtility hook: before a command that PostgreSQL refuses on a table with pending trigger
+// events, fires the store's pending flush events (DrainFlushEvents), so that writing to a reached
+// table, then TRUNCATE or ALTER TABLE of it, works in one transaction.
+void
+DrainBeforeUtility(PlannedStmt *statement, const char *query, bool read_only_tree, ProcessUtilityContext context,
+                   ParamListInfo params, QueryEnvironment *environment, DestReceiver *destination,
+                   QueryCompletion *completion)
+{
+	if (flush_events_queued && !flushing && IsTransactionState() && ChecksPendingEvents(statement->utilityStmt))
+		DrainFlushEvents();
+	ProcessUtility_hook_type next = previous_utility_hook != nullptr ? previous_utility_hook : standard_ProcessUtility;
+	next(statement, query, read_only_tree, context, params, environment, destination, completion);
+}
+
 } // namespace
 
 namespace store::pg {
@@ -745,6 +836,7 @@ NestedClear()
 	if (pending != nullptr)
 		pending->Clear();
 	flushing = false;
+	flush_events_queued = false;
 }
 
 void
@@ -759,6 +851,8 @@ InitNested()
 	const int caches[] = {CASTSOURCETARGET, PROCOID, TYPEOID, AUTHOID, AUTHMEMROLEMEM};
 	for (int cache : caches)
 		CacheRegisterSyscacheCallback(cache, InvalidateKeyInfosSyscache, (Datum)0);
+	previous_utility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = DrainBeforeUtility;
 }
 
 } // namespace store::pg
