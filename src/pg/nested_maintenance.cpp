@@ -18,6 +18,7 @@
 // each is compared with its entry and with the history row earlier flushes of this transaction
 // wrote (core::DecideFlush: at most one row per transaction, key and document, the net change).
 // A key marked whole is rebuilt set-based (store._rebuild) with a key-level U.
+#include "core/error.hpp"
 #include "core/net_change.hpp"
 #include "core/pending.hpp"
 #include "core/reverse_lookup.hpp"
@@ -804,6 +805,9 @@ FlushNested()
 {
 	if (pending == nullptr || flushing || !pending->HasPending())
 		return;
+	if (pending->Lost())
+		throw core::Error("53200", "store: out of memory while a savepoint rolled back its nested documents",
+		                  "Roll back the transaction and retry it: its nested documents cannot be made exact.");
 	FlushingScope scope;
 	std::map<std::string, core::KeyChanges> all = pending->Flush(GetCurrentSubTransactionId());
 	for (const auto &[key, changes] : all)
@@ -824,10 +828,10 @@ NestedSubCommit(SubTransactionId sub, SubTransactionId parent)
 }
 
 void
-NestedSubAbort(SubTransactionId sub)
+NestedSubAbort(SubTransactionId sub) noexcept
 {
 	if (pending != nullptr)
-		pending->AbortSub(sub);
+		pending->AbortSub(sub); // never throws (see PendingChanges::AbortSub)
 }
 
 void
