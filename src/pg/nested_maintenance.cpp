@@ -227,7 +227,8 @@ WatchedChanged(const std::vector<int> &watched, HeapTuple old_row, HeapTuple new
 	return changed;
 }
 
-void FlushWholeKey(Datum key);
+void LockKey(const std::string &key_name);
+void FlushWholeKey(const std::string &key_name, Datum key);
 
 // Checks that PostgreSQL called a nested trigger function as store_register installs it.
 TriggerData *
@@ -258,7 +259,7 @@ CaptureNested(FunctionCallInfo fcinfo)
 			key_text = CStringGetTextDatum(key);
 			pg::ConnectSpi();
 		});
-		FlushWholeKey(key_text);
+		FlushWholeKey(key, key_text);
 		pg::PgCall([] { SPI_finish(); });
 		pg::NoteChange(key);
 		return PointerGetDatum(nullptr);
@@ -425,7 +426,7 @@ TextArrayOf(const std::vector<std::string> &items)
 pg::KeptPlan *
 KeptPlanFor(const char *sql, int nargs, const Oid *types)
 {
-	constexpr int kSlots = 8;
+	constexpr int kSlots = 12;
 	static pg::KeptPlan plans[kSlots];
 	static Oid plan_types[kSlots][3];
 	for (int i = 0; i < kSlots; i++) {
@@ -553,13 +554,20 @@ NetOpOf(const std::string &letter)
 	return letter == "U" ? core::NetOp::kUpdate : core::NetOp::kNone;
 }
 
-// Rebuilds all of key's documents (TRUNCATE, or too many rows): set-based, a key-level U.
+// Rebuilds all of key's documents (TRUNCATE, or too many rows): set-based, a key-level U. It takes
+// the key's lock like every flush (so it waits for the flushes of the key in flight to commit and
+// renders after them, and later ones wait for it) and no table lock: store._rebuild's SHARE ROW
+// EXCLUSIVE on the root, taken at commit, deadlocked with any other writer of the root that did
+// the same. Needs SPI.
 void
-FlushWholeKey(Datum key)
+FlushWholeKey(const std::string &key_name, Datum key)
 {
+	LockKey(key_name);
 	Oid types[1] = {TEXTOID};
 	Datum args[1] = {key};
-	RunAsStore(pg::sql::kRebuildNestedKey, 1, types, args, nullptr, false, nullptr);
+	RunAsStore(pg::sql::kDeleteNestedKeyEntries, 1, types, args, nullptr, false, nullptr);
+	RunAsStore(pg::sql::kInsertNestedKeyEntries, 1, types, args, nullptr, false, nullptr);
+	RunAsStore(pg::sql::kLogNestedKey, 1, types, args, nullptr, false, nullptr);
 }
 
 // The key lock's advisory tag: class 0x53544f52 ("STOR") and the hash of the key's name, with a
@@ -660,7 +668,7 @@ FlushKey(const std::string &key_name, const core::KeyChanges &changes)
 	pg::PgCall([&] { key = PointerGetDatum(cstring_to_text_with_len(key_name.data(), (int)key_name.size())); });
 	if (changes.whole_key) {
 		pg::PgCall([] { pg::ConnectSpi(); });
-		FlushWholeKey(key);
+		FlushWholeKey(key_name, key);
 		pg::PgCall([] { SPI_finish(); });
 		pg::NoteChange(key_name.c_str());
 		return;

@@ -321,9 +321,14 @@ constexpr char kChangeNestedHistory[] =
     " AND h." STORE_SQL_HISTORY_ITEM " OPERATOR(pg_catalog.=) $2::pg_catalog.jsonb";
 constexpr char kRemoveNestedHistory[] = "DELETE FROM " STORE_SQL_HISTORY " AS h WHERE" STORE_SQL_OWN_HISTORY_ROWS
                                         " AND h." STORE_SQL_HISTORY_ITEM " OPERATOR(pg_catalog.=) $2::pg_catalog.jsonb";
-// Rebuilds all of the key's documents and logs a key-level U.
-constexpr char kRebuildNestedKey[] =
-    "SELECT " STORE_SQL_SCHEMA "._rebuild($1), " STORE_SQL_SCHEMA "._log($1, 'U', ARRAY[$1])";
+// Rebuilds all of the key's documents (under the key's lock, without store._rebuild's table
+// lock): its entries deleted, then rendered again from its tables; then a key-level U.
+constexpr char kDeleteNestedKeyEntries[] =
+    "DELETE FROM " STORE_SQL_ENTRIES " AS e WHERE e." STORE_SQL_ENTRIES_KEY " OPERATOR(pg_catalog.=) $1";
+constexpr char kInsertNestedKeyEntries[] = "INSERT INTO " STORE_SQL_ENTRIES " (" STORE_SQL_ENTRIES_KEY
+                                           ", " STORE_SQL_ENTRIES_ID ", " STORE_SQL_ENTRIES_DOC
+                                           ") SELECT $1, s.id, s.doc FROM " STORE_SQL_SCHEMA "._source_rows($1) AS s";
+constexpr char kLogNestedKey[] = "SELECT " STORE_SQL_SCHEMA "._log($1, 'U', ARRAY[$1])";
 // Whether entries of ids $2 exist (read in the latest snapshot).
 constexpr char kNestedEntriesExist[] = "SELECT 1 FROM " STORE_SQL_ENTRIES " AS e WHERE e." STORE_SQL_ENTRIES_KEY
                                        " OPERATOR(pg_catalog.=) $1 AND e." STORE_SQL_ENTRIES_ID
