@@ -554,6 +554,29 @@ NetOpOf(const std::string &letter)
 	return letter == "U" ? core::NetOp::kUpdate : core::NetOp::kNone;
 }
 
+// Runs sql ($1: key) as the store owner in the latest snapshot, whatever the isolation level: the
+// whole-key rebuild deletes the entries as they are now and renders what committed until now, as
+// every flush renders (under REPEATABLE READ, rendering the transaction's snapshot left documents
+// without changes committed since, a renamed to-one target for one). The key's lock orders it with
+// the other flushes of the key. Needs SPI; a rare path: prepared each time.
+void
+RunLatestAsStore(const char *sql, Datum key)
+{
+	pg::PgCall([&] {
+		Oid types[1] = {TEXTOID};
+		Datum args[1] = {key};
+		SPIPlanPtr plan = SPI_prepare(sql, 1, types);
+		if (plan == nullptr)
+			elog(ERROR, "store: preparing a nested key's rebuild failed: %s", SPI_result_code_string(SPI_result));
+		pg::SavedUser saved = pg::BecomeStoreOwner();
+		int rc = SPI_execute_snapshot(plan, args, nullptr, GetLatestSnapshot(), InvalidSnapshot, false, true, 0);
+		pg::RestoreUser(saved);
+		SPI_freeplan(plan);
+		if (rc < 0)
+			elog(ERROR, "store: rebuilding a nested key failed: %s", SPI_result_code_string(rc));
+	});
+}
+
 // Rebuilds all of key's documents (TRUNCATE, or too many rows): set-based, a key-level U. It takes
 // the key's lock like every flush (so it waits for the flushes of the key in flight to commit and
 // renders after them, and later ones wait for it) and no table lock: store._rebuild's SHARE ROW
@@ -563,10 +586,10 @@ void
 FlushWholeKey(const std::string &key_name, Datum key)
 {
 	LockKey(key_name);
+	RunLatestAsStore(pg::sql::kDeleteNestedKeyEntries, key);
+	RunLatestAsStore(pg::sql::kInsertNestedKeyEntries, key);
 	Oid types[1] = {TEXTOID};
 	Datum args[1] = {key};
-	RunAsStore(pg::sql::kDeleteNestedKeyEntries, 1, types, args, nullptr, false, nullptr);
-	RunAsStore(pg::sql::kInsertNestedKeyEntries, 1, types, args, nullptr, false, nullptr);
 	RunAsStore(pg::sql::kLogNestedKey, 1, types, args, nullptr, false, nullptr);
 }
 
