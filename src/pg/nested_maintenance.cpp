@@ -800,6 +800,9 @@ DrainFlushEvents()
 	table_close(triggers, AccessShareLock);
 	if (constraints == NIL)
 		return;
+	// registrations read afresh: a key forgotten in this transaction (store_unregister, whose DROP
+	// TRIGGER comes here) has nothing left to flush
+	InvalidateKeyInfos((Datum)0, InvalidOid);
 	Oid user;
 	int context;
 	GetUserIdAndSecContext(&user, &context);
