@@ -17,7 +17,11 @@
 // as the root table's owner in a security-restricted operation under canonical output settings;
 // each is compared with its entry and with the history row earlier flushes of this transaction
 // wrote (core::DecideFlush: at most one row per transaction, key and document, the net change).
-// A key marked whole is rebuilt set-based (store._rebuild) with a key-level U.
+// A key marked whole is rebuilt set-based under the key's lock, in the latest snapshot, with a
+// key-level U (FlushWholeKey). Every flush first takes the key's lock (LockKey: an advisory tag no
+// SQL function can take), keys in name order. Before DDL that PostgreSQL refuses on a table with
+// pending trigger events (TRUNCATE, ALTER TABLE, ...), a ProcessUtility hook fires the pending
+// flush events (DrainFlushEvents).
 #include "core/error.hpp"
 #include "core/net_change.hpp"
 #include "core/pending.hpp"
