@@ -92,16 +92,40 @@ PendingChanges::CommitSub(SubId sub, SubId parent)
 }
 
 void
-PendingChanges::AbortSub(SubId sub)
+PendingChanges::MoveAll(KeyMap *from, KeyMap *into) const noexcept
+{
+	into->merge(*from); // the keys into lacks: their nodes move
+	for (auto &[key, changes] : *from) {
+		KeyChanges &target = into->find(key)->second;
+		target.whole_key = target.whole_key || changes.whole_key;
+		if (!target.whole_key) {
+			target.rows.merge(changes.rows); // the occurrences target lacks
+			for (auto &[occurrence, values] : changes.rows)
+				target.rows.find(occurrence)->second.merge(values); // the value lists it lacks
+		}
+		Bound(&target);
+	}
+}
+
+void
+PendingChanges::AbortSub(SubId sub) noexcept
 {
 	auto found = levels_.find(sub);
 	if (found == levels_.end())
 		return;
-	Level level = std::move(found->second);
+	try {
+		// The documents flushed here roll back; the rows recorded above did not: pending again.
+		for (auto &[owner, keys] : found->second.flushed_in) {
+			auto level = levels_.find(owner); // a live level above: it recorded them
+			if (level == levels_.end() || level == found)
+				lost_ = true;
+			else
+				MoveAll(&keys, &level->second.pending);
+		}
+	} catch (...) {
+		lost_ = true;
+	}
 	levels_.erase(found);
-	// The documents flushed here roll back; the rows recorded above did not: pending again.
-	for (auto &[owner, keys] : level.flushed_in)
-		MergeAll(std::move(keys), &levels_[owner].pending);
 }
 
 std::map<std::string, KeyChanges>
@@ -130,6 +154,8 @@ PendingChanges::Flush(SubId current)
 bool
 PendingChanges::HasPending() const
 {
+	if (lost_)
+		return true;
 	for (const auto &[sub, level] : levels_)
 		if (!level.pending.empty())
 			return true;

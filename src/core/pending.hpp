@@ -75,8 +75,10 @@ public:
 	void RecordWholeKey(SubId sub, std::string_view key);
 	// A released subtransaction hands its records to its parent.
 	void CommitSub(SubId sub, SubId parent);
-	// A rolled-back subtransaction's records are forgotten.
-	void AbortSub(SubId sub);
+	// A rolled-back subtransaction's records are forgotten; the records it flushed that came from
+	// the levels above are pending there again. Never throws (the subtransaction abort callback runs
+	// it): those records move node by node, without allocating; if that ever fails, Lost() says so.
+	void AbortSub(SubId sub) noexcept;
 	// Everything the live part of the transaction recorded, per key (merged over its levels), for a
 	// flush running in subtransaction current (the innermost live one); it is pending no more (see
 	// above for what a rollback of current brings back).
@@ -86,9 +88,17 @@ public:
 	Clear()
 	{
 		levels_.clear();
+		lost_ = false;
 	}
-	// True when no level holds records to flush.
+	// True when a level holds records to flush (or records were lost).
 	bool HasPending() const;
+	// True when a rollback could not bring back records a flush had taken (AbortSub): the
+	// transaction's documents can no longer be made exact, so it must not commit.
+	bool
+	Lost() const
+	{
+		return lost_;
+	}
 
 private:
 	using KeyMap = std::map<std::string, KeyChanges, std::less<>>;
@@ -106,9 +116,13 @@ private:
 	void MergeAll(KeyMap &&from, KeyMap *into) const;
 	// Replaces changes by the whole-key flag when they hold more than the bound.
 	void Bound(KeyChanges *changes) const;
+	// Moves every key of from into into without allocating (node transfers): from keeps the nodes
+	// it could not hand over, emptied.
+	void MoveAll(KeyMap *from, KeyMap *into) const noexcept;
 
 	std::size_t max_rows_per_key_;
 	std::map<SubId, Level> levels_;
+	bool lost_ = false;
 };
 
 } // namespace store::core

@@ -39,16 +39,28 @@ RequireOwnerSelects(Oid relid, AttrNumber attnum, Oid owner)
 }
 
 // Errors (42501) when row-level security on the embedded table relid applies to owner: one
-// rendering serves every reader, so rows hidden from the owner would silently vanish.
+// rendering serves every reader, so rows hidden from the owner would silently vanish. At
+// registration, and at every flush, reload or verification of the key (a role that lost
+// BYPASSRLS or its membership in the table's owner, which no event trigger sees): the store then
+// renders nothing, and the writes reaching the key fail, rather than store documents missing rows.
 void
 RequireNoRls(Oid relid, Oid owner)
 {
 	if (check_enable_rls(relid, owner, true) != RLS_ENABLED)
 		return;
-	ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-	                errmsg("row-level security on table \"%s\" applies to \"%s\", the owner of the key's table",
-	                       get_rel_name(relid), GetUserNameFromId(owner, false)),
-	                errhint("Embed only tables whose rows the root table's owner reads in full.")));
+	const char *table = get_rel_name(relid);
+	const char *role = GetUserNameFromId(owner, false);
+	ereport(ERROR,
+	        (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+	         errmsg("row-level security on table \"%s\" applies to \"%s\", the owner of the key's table", table, role),
+	         errdetail("Nested documents are rendered once for every reader, as the root table's owner: rows that "
+	                   "row-level security hides from it would be missing from them, so the store renders none and "
+	                   "refuses the writes that would change them."),
+	         errhint("Let \"%s\" read every row of \"%s\" (ALTER ROLE %s BYPASSRLS, or GRANT %s TO %s: the table's "
+	                 "owner), or disable row-level security on the table, or leave the table out of the key's shape "
+	                 "(unregister the key first).",
+	                 role, table, quote_identifier(role),
+	                 quote_identifier(GetUserNameFromId(pg::RelationOwner(relid), false)), quote_identifier(role))));
 }
 
 // The checks of one table the shape reads (columns: attnums, count n) for the root's owner;

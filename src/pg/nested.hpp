@@ -35,7 +35,7 @@ bool NestedPending();
 
 // Subtransaction and transaction ends (xact.cpp): merge, forget, clear.
 void NestedSubCommit(SubTransactionId sub, SubTransactionId parent);
-void NestedSubAbort(SubTransactionId sub);
+void NestedSubAbort(SubTransactionId sub) noexcept; // never raises: it runs during the abort
 void NestedClear();
 
 } // namespace store::pg

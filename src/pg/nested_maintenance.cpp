@@ -17,7 +17,12 @@
 // as the root table's owner in a security-restricted operation under canonical output settings;
 // each is compared with its entry and with the history row earlier flushes of this transaction
 // wrote (core::DecideFlush: at most one row per transaction, key and document, the net change).
-// A key marked whole is rebuilt set-based (store._rebuild) with a key-level U.
+// A key marked whole is rebuilt set-based under the key's lock, in the latest snapshot, with a
+// key-level U (FlushWholeKey). Every flush first takes the key's lock (LockKey: an advisory tag no
+// SQL function can take), keys in name order. Before DDL that PostgreSQL refuses on a table with
+// pending trigger events (TRUNCATE, ALTER TABLE, ...), a ProcessUtility hook fires the pending
+// flush events (DrainFlushEvents).
+#include "core/error.hpp"
 #include "core/net_change.hpp"
 #include "core/pending.hpp"
 #include "core/reverse_lookup.hpp"
@@ -34,7 +39,18 @@
 #include "pg/xact.hpp"
 
 extern "C" {
+#include "access/genam.h"
+#include "access/table.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_trigger.h"
+#include "commands/trigger.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
+#include "tcop/utility.h"
+#include "utils/fmgroids.h"
+#include "common/hashfn.h"
+#include "storage/lock.h"
 #include "utils/inval.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -72,6 +88,10 @@ struct KeyInfo {
 core::PendingChanges *pending = nullptr;
 std::map<std::string, std::shared_ptr<const KeyInfo>> *key_infos = nullptr;
 bool flushing = false;
+// Set when a row trigger recorded a change in this transaction, so its flush events may be pending
+// (see DrainFlushEvents); cleared with the transaction.
+bool flush_events_queued = false;
+ProcessUtility_hook_type previous_utility_hook = nullptr;
 
 // Forgets every KeyInfo after any relcache invalidation (DDL, re-registration: triggers change).
 void
@@ -215,7 +235,8 @@ WatchedChanged(const std::vector<int> &watched, HeapTuple old_row, HeapTuple new
 	return changed;
 }
 
-void FlushWholeKey(Datum key);
+void LockKey(const std::string &key_name);
+void FlushWholeKey(const std::string &key_name, Datum key);
 
 // Checks that PostgreSQL called a nested trigger function as store_register installs it.
 TriggerData *
@@ -246,11 +267,12 @@ CaptureNested(FunctionCallInfo fcinfo)
 			key_text = CStringGetTextDatum(key);
 			pg::ConnectSpi();
 		});
-		FlushWholeKey(key_text);
+		FlushWholeKey(key, key_text);
 		pg::PgCall([] { SPI_finish(); });
 		pg::NoteChange(key);
 		return PointerGetDatum(nullptr);
 	}
+	flush_events_queued = true; // this row's flush event is queued with it
 	std::shared_ptr<const KeyInfo> shared = KeyInfoFor(key);
 	const KeyInfo &info = *shared;
 	if (!info.registered)
@@ -412,7 +434,7 @@ TextArrayOf(const std::vector<std::string> &items)
 pg::KeptPlan *
 KeptPlanFor(const char *sql, int nargs, const Oid *types)
 {
-	constexpr int kSlots = 8;
+	constexpr int kSlots = 12;
 	static pg::KeptPlan plans[kSlots];
 	static Oid plan_types[kSlots][3];
 	for (int i = 0; i < kSlots; i++) {
@@ -540,32 +562,67 @@ NetOpOf(const std::string &letter)
 	return letter == "U" ? core::NetOp::kUpdate : core::NetOp::kNone;
 }
 
-// Rebuilds all of key's documents (TRUNCATE, or too many rows): set-based, a key-level U.
+// Runs sql ($1: key) as the store owner in the latest snapshot, whatever the isolation level: the
+// whole-key rebuild deletes the entries as they are now and renders what committed until now, as
+// every flush renders (under REPEATABLE READ, rendering the transaction's snapshot left documents
+// without changes committed since, a renamed to-one target for one). The key's lock orders it with
+// the other flushes of the key. Needs SPI; a rare path: prepared each time.
 void
-FlushWholeKey(Datum key)
-{
-	Oid types[1] = {TEXTOID};
-	Datum args[1] = {key};
-	RunAsStore(pg::sql::kRebuildNestedKey, 1, types, args, nullptr, false, nullptr);
-}
-
-// Locks key for this transaction (an advisory lock on the key's name), exclusively: a flush waits
-// for every concurrent flush of the key to commit, so its lookups (a new statement, READ
-// COMMITTED) see the rows they linked, and a later flush renders a changed row that documents
-// reach through a to-one or many-to-many edge (whose writer locks none of those documents). (A
-// shared lock for flushes without such rows, upgraded later in the transaction, deadlocked.)
-// Flushes take keys in name order, so they cannot deadlock on these locks.
-void
-LockKey(Datum key)
+RunLatestAsStore(const char *sql, Datum key)
 {
 	pg::PgCall([&] {
-		pg::ConnectSpi();
 		Oid types[1] = {TEXTOID};
 		Datum args[1] = {key};
-		int rc = SPI_execute_with_args(pg::sql::kLockNestedKey, 1, types, args, nullptr, false, 0);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "store: locking a nested key failed: %s", SPI_result_code_string(rc));
-		SPI_finish();
+		SPIPlanPtr plan = SPI_prepare(sql, 1, types);
+		if (plan == nullptr)
+			elog(ERROR, "store: preparing a nested key's rebuild failed: %s", SPI_result_code_string(SPI_result));
+		pg::SavedUser saved = pg::BecomeStoreOwner();
+		int rc = SPI_execute_snapshot(plan, args, nullptr, GetLatestSnapshot(), InvalidSnapshot, false, true, 0);
+		pg::RestoreUser(saved);
+		SPI_freeplan(plan);
+		if (rc < 0)
+			elog(ERROR, "store: rebuilding a nested key failed: %s", SPI_result_code_string(rc));
+	});
+}
+
+// Rebuilds all of key's documents (TRUNCATE, or too many rows): set-based, a key-level U. It takes
+// the key's lock like every flush (so it waits for the flushes of the key in flight to commit and
+// renders after them, and later ones wait for it) and no table lock: store._rebuild's SHARE ROW
+// EXCLUSIVE on the root, taken at commit, deadlocked with any other writer of the root that did
+// the same. Needs SPI.
+void
+FlushWholeKey(const std::string &key_name, Datum key)
+{
+	LockKey(key_name);
+	RunLatestAsStore(pg::sql::kDeleteNestedKeyEntries, key);
+	RunLatestAsStore(pg::sql::kInsertNestedKeyEntries, key);
+	Oid types[1] = {TEXTOID};
+	Datum args[1] = {key};
+	RunAsStore(pg::sql::kLogNestedKey, 1, types, args, nullptr, false, nullptr);
+}
+
+// The key lock's advisory tag: class 0x53544f52 ("STOR") and the hash of the key's name, with a
+// fourth field no SQL-level advisory function uses (they use 1 and 2), so no role can take, hold
+// or release this lock with pg_advisory_lock and the like (pg_locks shows it as an advisory lock,
+// objsubid 21332).
+constexpr uint32 kKeyLockClass = 1398034258;
+constexpr uint16 kKeyLockField4 = 21332;
+
+// Locks key for this transaction, exclusively (released with it, or with the subtransaction that
+// took it): a flush waits for every concurrent flush of the key to commit, so its lookups (a new
+// statement, READ COMMITTED) see the rows they linked, and a later flush renders a changed row that
+// documents reach through a to-one or many-to-many edge (whose writer locks none of those
+// documents). (A shared lock for flushes without such rows, upgraded later in the transaction,
+// deadlocked.) Flushes take keys in name order, so they cannot deadlock on these locks.
+void
+LockKey(const std::string &key_name)
+{
+	pg::PgCall([&] {
+		LOCKTAG tag;
+		uint32 hash =
+		    DatumGetUInt32(hash_any(reinterpret_cast<const unsigned char *>(key_name.data()), (int)key_name.size()));
+		SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kKeyLockClass, hash, kKeyLockField4);
+		(void)LockAcquire(&tag, ExclusiveLock, false, false);
 	});
 }
 
@@ -643,12 +700,12 @@ FlushKey(const std::string &key_name, const core::KeyChanges &changes,
 	pg::PgCall([&] { key = PointerGetDatum(cstring_to_text_with_len(key_name.data(), (int)key_name.size())); });
 	if (changes.whole_key) {
 		pg::PgCall([] { pg::ConnectSpi(); });
-		FlushWholeKey(key);
+		FlushWholeKey(key_name, key);
 		pg::PgCall([] { SPI_finish(); });
 		pg::NoteChange(key_name.c_str());
 		return;
 	}
-	LockKey(key);
+	LockKey(key_name);
 	std::set<std::string> id_set;
 	for (const auto &[index, rows] : changes.rows)
 		if (index >= 0 && (size_t)index < info.occurrences.size() && !rows.empty())
@@ -704,6 +761,86 @@ struct FlushingScope {
 	~FlushingScope() { flushing = false; }
 };
 
+// True for the commands PostgreSQL refuses on a table with pending trigger events in this
+// transaction (CheckTableNotInUse: "cannot TRUNCATE ... because it has pending trigger events").
+bool
+ChecksPendingEvents(Node *statement)
+{
+	switch (nodeTag(statement)) {
+	case T_TruncateStmt:
+	case T_AlterTableStmt:
+	case T_IndexStmt:
+	case T_ClusterStmt:
+	case T_ReindexStmt:
+	case T_DropStmt:
+	case T_RenameStmt:
+		return true;
+	default:
+		return false;
+	}
+}
+
+// The store's own pending flush events, fired now: every flush trigger (store.flush_nested) on a
+// table with pending events is set IMMEDIATE, which fires its events (the first one flushes all
+// pending nested changes, as at commit), then DEFERRED again, as installed. Only these triggers:
+// a user's deferred trigger keeps its events and its mode. The constraint names are looked up
+// (schema-qualified: the table's schema) as the bootstrap superuser, which needs no USAGE on that
+// schema; the flush switches to the roles it renders and writes as. PostgreSQL calls only.
+void
+DrainFlushEvents()
+{
+	List *name = list_make2(makeString(pstrdup("store")), makeString(pstrdup("flush_nested")));
+	Oid flush = LookupFuncName(name, 0, nullptr, true);
+	if (!OidIsValid(flush))
+		return;
+	List *constraints = NIL;
+	Relation triggers = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyData scan_key;
+	ScanKeyInit(&scan_key, Anum_pg_trigger_tgfoid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(flush));
+	SysScanDesc scan = systable_beginscan(triggers, InvalidOid, false, nullptr, 1, &scan_key);
+	HeapTuple tuple;
+	while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+		Form_pg_trigger trigger = (Form_pg_trigger)GETSTRUCT(tuple);
+		if (!trigger->tgdeferrable || !OidIsValid(trigger->tgconstraint) || !AfterTriggerPendingOnRel(trigger->tgrelid))
+			continue;
+		char *schema = get_namespace_name(get_rel_namespace(trigger->tgrelid));
+		if (schema != nullptr)
+			constraints = lappend(constraints, makeRangeVar(schema, pstrdup(NameStr(trigger->tgname)), -1));
+	}
+	systable_endscan(scan);
+	table_close(triggers, AccessShareLock);
+	if (constraints == NIL)
+		return;
+	// registrations read afresh: a key forgotten in this transaction (store_unregister, whose DROP
+	// TRIGGER comes here) has nothing left to flush
+	InvalidateKeyInfos((Datum)0, InvalidOid);
+	Oid user;
+	int context;
+	GetUserIdAndSecContext(&user, &context);
+	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID, context | SECURITY_LOCAL_USERID_CHANGE);
+	ConstraintsSetStmt *set = makeNode(ConstraintsSetStmt);
+	set->constraints = constraints;
+	set->deferred = false;
+	AfterTriggerSetState(set);
+	set->deferred = true;
+	AfterTriggerSetState(set);
+	SetUserIdAndSecContext(user, context);
+}
+
+// ProcessUtility hook: before a command that PostgreSQL refuses on a table with pending trigger
+// events, fires the store's pending flush events (DrainFlushEvents), so that writing to a reached
+// table, then TRUNCATE or ALTER TABLE of it, works in one transaction.
+void
+DrainBeforeUtility(PlannedStmt *statement, const char *query, bool read_only_tree, ProcessUtilityContext context,
+                   ParamListInfo params, QueryEnvironment *environment, DestReceiver *destination,
+                   QueryCompletion *completion)
+{
+	if (flush_events_queued && !flushing && IsTransactionState() && ChecksPendingEvents(statement->utilityStmt))
+		DrainFlushEvents();
+	ProcessUtility_hook_type next = previous_utility_hook != nullptr ? previous_utility_hook : standard_ProcessUtility;
+	next(statement, query, read_only_tree, context, params, environment, destination, completion);
+}
+
 } // namespace
 
 namespace store::pg {
@@ -713,6 +850,9 @@ FlushNested(std::vector<std::pair<std::string, std::string>> *written)
 {
 	if (pending == nullptr || flushing || !pending->HasPending())
 		return;
+	if (pending->Lost())
+		throw core::Error("53200", "store: out of memory while a savepoint rolled back its nested documents",
+		                  "Roll back the transaction and retry it: its nested documents cannot be made exact.");
 	FlushingScope scope;
 	std::map<std::string, core::KeyChanges> all = pending->Flush(GetCurrentSubTransactionId());
 	for (const auto &[key, changes] : all)
@@ -733,10 +873,10 @@ NestedSubCommit(SubTransactionId sub, SubTransactionId parent)
 }
 
 void
-NestedSubAbort(SubTransactionId sub)
+NestedSubAbort(SubTransactionId sub) noexcept
 {
 	if (pending != nullptr)
-		pending->AbortSub(sub);
+		pending->AbortSub(sub); // never throws (see PendingChanges::AbortSub)
 }
 
 void
@@ -745,6 +885,7 @@ NestedClear()
 	if (pending != nullptr)
 		pending->Clear();
 	flushing = false;
+	flush_events_queued = false;
 }
 
 void
@@ -759,6 +900,8 @@ InitNested()
 	const int caches[] = {CASTSOURCETARGET, PROCOID, TYPEOID, AUTHOID, AUTHMEMROLEMEM};
 	for (int cache : caches)
 		CacheRegisterSyscacheCallback(cache, InvalidateKeyInfosSyscache, (Datum)0);
+	previous_utility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = DrainBeforeUtility;
 }
 
 } // namespace store::pg

@@ -322,18 +322,22 @@ constexpr char kChangeNestedHistory[] =
     " AND h." STORE_SQL_HISTORY_ITEM " OPERATOR(pg_catalog.=) $2::pg_catalog.jsonb";
 constexpr char kRemoveNestedHistory[] = "DELETE FROM " STORE_SQL_HISTORY " AS h WHERE" STORE_SQL_OWN_HISTORY_ROWS
                                         " AND h." STORE_SQL_HISTORY_ITEM " OPERATOR(pg_catalog.=) $2::pg_catalog.jsonb";
-// Rebuilds all of the key's documents and logs a key-level U, unless this transaction has logged
-// one already (one per transaction and key: two TRUNCATEs of reached tables log one).
-constexpr char kRebuildNestedKey[] =
-    "SELECT " STORE_SQL_SCHEMA "._rebuild($1), (SELECT " STORE_SQL_SCHEMA "._log($1, 'U', ARRAY[$1]) WHERE NOT EXISTS "
+// Rebuilds all of the key's documents (under the key's lock, without store._rebuild's table
+// lock): its entries deleted, then rendered again from its tables; then a key-level U, unless this
+// transaction has logged one already (one per transaction and key: two TRUNCATEs log one).
+constexpr char kDeleteNestedKeyEntries[] =
+    "DELETE FROM " STORE_SQL_ENTRIES " AS e WHERE e." STORE_SQL_ENTRIES_KEY " OPERATOR(pg_catalog.=) $1";
+constexpr char kInsertNestedKeyEntries[] = "INSERT INTO " STORE_SQL_ENTRIES " (" STORE_SQL_ENTRIES_KEY
+                                           ", " STORE_SQL_ENTRIES_ID ", " STORE_SQL_ENTRIES_DOC
+                                           ") SELECT $1, s.id, s.doc FROM " STORE_SQL_SCHEMA "._source_rows($1) AS s";
+constexpr char kLogNestedKey[] =
+    "SELECT " STORE_SQL_SCHEMA "._log($1, 'U', ARRAY[$1]) WHERE NOT EXISTS "
     "(SELECT FROM " STORE_SQL_HISTORY " AS h WHERE" STORE_SQL_OWN_HISTORY_ROWS " AND h." STORE_SQL_HISTORY_ITEM
-    " IS NULL AND h." STORE_SQL_HISTORY_STATE " OPERATOR(pg_catalog.=) 'U'))";
+    " IS NULL AND h." STORE_SQL_HISTORY_STATE " OPERATOR(pg_catalog.=) 'U')";
 // Whether entries of ids $2 exist (read in the latest snapshot).
 constexpr char kNestedEntriesExist[] = "SELECT 1 FROM " STORE_SQL_ENTRIES " AS e WHERE e." STORE_SQL_ENTRIES_KEY
                                        " OPERATOR(pg_catalog.=) $1 AND e." STORE_SQL_ENTRIES_ID
                                        " OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.jsonb[]) LIMIT 1";
-// The key's advisory lock for this transaction (class 0x53544f52, "STOR"; the key's hash).
-constexpr char kLockNestedKey[] = "SELECT pg_catalog.pg_advisory_xact_lock(1398034258, pg_catalog.hashtext($1))";
 // The key's shape for store_explain: the nested shape, or the chosen columns ("*": all).
 constexpr char kKeyShapeText[] =
     "SELECT COALESCE(k." STORE_SQL_KEYS_NESTED ", (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ','"

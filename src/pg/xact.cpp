@@ -107,7 +107,7 @@ store_on_subxact_event(SubXactEvent event, SubTransactionId sub, SubTransactionI
 	if (event == SUBXACT_EVENT_PRE_COMMIT_SUB)
 		CallGuarded("store subtransaction commit", [&] { store::pg::NestedSubCommit(sub, parent); });
 	else if (event == SUBXACT_EVENT_ABORT_SUB)
-		CallGuarded("store subtransaction abort", [&] { store::pg::NestedSubAbort(sub); });
+		store::pg::NestedSubAbort(sub); // never raises: an error here would abort the abort
 	if (changes->Empty())
 		return;
 	if (event == SUBXACT_EVENT_PRE_COMMIT_SUB)

@@ -3,7 +3,40 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <new>
+
 using namespace store::core;
+
+// Allocation failures on demand (for AbortSubNeverThrows): while allocations_left is >= 0, each
+// allocation uses one and the one after the last throws std::bad_alloc; -1 (the default) never.
+namespace {
+thread_local long allocations_left = -1;
+} // namespace
+
+void *
+operator new(std::size_t size)
+{
+	if (allocations_left == 0)
+		throw std::bad_alloc();
+	if (allocations_left > 0)
+		allocations_left--;
+	if (void *memory = std::malloc(size == 0 ? 1 : size))
+		return memory;
+	throw std::bad_alloc();
+}
+
+void
+operator delete(void *memory) noexcept
+{
+	std::free(memory);
+}
+
+void
+operator delete(void *memory, std::size_t) noexcept
+{
+	std::free(memory);
+}
 
 namespace {
 
@@ -197,6 +230,35 @@ TEST(PendingChanges, RowsRecordedAfterAFlushInTheSameSavepoint)
 	pending.Record(2, "k", 0, V("5"));
 	pending.AbortSub(2); // 5 never happened; 1 is back
 	EXPECT_EQ(Rows(pending.Flush(kTop), "k", 0), std::set<LookupValues>{V("1")});
+}
+
+TEST(PendingChanges, AbortSubNeverThrows)
+{
+	// The subtransaction abort callback runs it: it must not raise, even out of memory (an error
+	// there aborts the abort). Records flushed in the rolled-back level come back to the levels they
+	// came from without allocating; should that ever be impossible, the changes report Lost() (the
+	// glue then fails the transaction at its flush) and still count as pending.
+	for (long budget = 0; budget < 64; budget++) {
+		PendingChanges pending;
+		pending.Record(kTop, "k", 0, V("1"));
+		pending.Record(kTop, "j", 1, V("7"));
+		pending.Record(2, "k", 0, V("2"));
+		pending.Flush(3); // the top's and 2's records, flushed in 3
+		pending.Record(kTop, "k", 0, V("3"));
+		allocations_left = budget;
+		bool threw = false;
+		try {
+			pending.AbortSub(3);
+		} catch (...) {
+			threw = true;
+		}
+		allocations_left = -1;
+		EXPECT_FALSE(threw) << "allocation budget " << budget;
+		EXPECT_TRUE(pending.HasPending());
+		auto flushed = pending.Flush(kTop);
+		EXPECT_EQ(Rows(flushed, "k", 0), (std::set<LookupValues>{V("1"), V("2"), V("3")})) << budget;
+		EXPECT_EQ(Rows(flushed, "j", 1), std::set<LookupValues>{V("7")}) << budget;
+	}
 }
 
 } // namespace
