@@ -53,28 +53,8 @@ SELECT * FROM store_explain('o');
 
 -- History since the last call (the test's own bookkeeping), and the documents checked against the
 -- on-the-fly query and store_verify().
-CREATE TABLE mark (seq bigint);
-INSERT INTO mark SELECT max(seq) FROM store.history;
-CREATE FUNCTION changes() RETURNS TABLE (item jsonb, state text) LANGUAGE sql AS $$
-    WITH r AS (SELECT h.item, h.state, h.seq FROM store.history AS h, mark AS m WHERE h.seq > m.seq),
-         u AS (UPDATE mark SET seq = (SELECT max(seq) FROM store.history) RETURNING 1)
-    SELECT r.item, r.state FROM r LEFT JOIN (SELECT count(*) FROM u) AS x ON true ORDER BY r.seq
-$$;
-CREATE FUNCTION check_docs() RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    wrong bigint;
-    unverified bigint;
-BEGIN
-    EXECUTE format('SELECT count(*) FROM (SELECT to_jsonb(t.id) AS id, (%s)::text AS doc FROM orders AS t) AS q
-                      FULL JOIN (SELECT e.id, e.doc::text AS doc FROM store.entries AS e WHERE e.key = ''o'') AS e
-                        ON e.id = q.id WHERE e.doc IS DISTINCT FROM q.doc',
-                   store._shape_query('orders', (SELECT k.nested FROM store.keys AS k WHERE k.key = 'o'), 't'))
-        INTO wrong;
-    SELECT count(*) INTO unverified FROM store_verify();
-    RETURN CASE WHEN wrong = 0 AND unverified = 0 THEN 'ok'
-                ELSE format('%s documents differ, store_verify: %s rows', wrong, unverified) END;
-END
-$$;
+\set nested_checks_sql :abs_srcdir '/sql/include/nested_checks.sql'
+\i :nested_checks_sql
 SELECT id, doc FROM store.entries WHERE key = 'o' ORDER BY id;
 SELECT check_docs();
 
@@ -266,7 +246,7 @@ DROP OWNED BY nested_reader;
 DROP ROLE nested_reader;
 SET client_min_messages = warning;
 DROP TABLE mark, order_tag, tag, order_detail, line, product, orders, customer, country;
-DROP FUNCTION changes(), check_docs();
+DROP FUNCTION changes(), check_docs(text);
 DROP EXTENSION store CASCADE;
 RESET client_min_messages;
 DROP FUNCTION err(text);

@@ -34,30 +34,8 @@ INSERT INTO order_tag VALUES (1, 1);
 SELECT store_register('o', 'orders', shape =>
     'id,status,remark:note,customer!customer_id(name,country(name)),bill:customer!orders_billing_id_fkey(who:name),lines:line(qty),tags:tag!order_tag(label)');
 
-CREATE TABLE mark (seq bigint);
-INSERT INTO mark SELECT max(seq) FROM store.history;
--- The history rows since the last call.
-CREATE FUNCTION changes() RETURNS TABLE (item jsonb, state text) LANGUAGE sql AS $$
-    WITH r AS (SELECT h.item, h.state, h.seq FROM store.history AS h, mark AS m WHERE h.seq > m.seq),
-         u AS (UPDATE mark SET seq = (SELECT max(seq) FROM store.history) RETURNING 1)
-    SELECT r.item, r.state FROM r LEFT JOIN (SELECT count(*) FROM u) AS x ON true ORDER BY r.seq
-$$;
--- 'ok' when every document equals the nested query of the key's current shape and store_verify() is empty.
-CREATE FUNCTION check_docs() RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    wrong bigint;
-    unverified bigint;
-BEGIN
-    EXECUTE format('SELECT count(*) FROM (SELECT to_jsonb(t.id) AS id, (%s)::text AS doc FROM orders AS t) AS q
-                      FULL JOIN (SELECT e.id, e.doc::text AS doc FROM store.entries AS e WHERE e.key = ''o'') AS e
-                        ON e.id = q.id WHERE e.doc IS DISTINCT FROM q.doc',
-                   store._shape_query('orders', (SELECT k.nested FROM store.keys AS k WHERE k.key = 'o'), 't'))
-        INTO wrong;
-    SELECT count(*) INTO unverified FROM store_verify();
-    RETURN CASE WHEN wrong = 0 AND unverified = 0 THEN 'ok'
-                ELSE format('%s documents differ, store_verify: %s rows', wrong, unverified) END;
-END
-$$;
+\set nested_checks_sql :abs_srcdir '/sql/include/nested_checks.sql'
+\i :nested_checks_sql
 CREATE VIEW shape AS SELECT nested FROM store.keys WHERE key = 'o';
 SELECT store_get('o', '1');
 
@@ -281,6 +259,6 @@ SELECT store_unregister('k');
 DROP TABLE all_kiosks, all_shops, kiosk, shop, region;
 
 DROP VIEW IF EXISTS shape;
-DROP FUNCTION changes(), check_docs();
+DROP FUNCTION changes(), check_docs(text);
 DROP EXTENSION store CASCADE;
 DROP FUNCTION err(text);
