@@ -56,6 +56,10 @@ struct Occurrence {
 	Oid table = InvalidOid;
 	std::vector<int> columns; // the lookup's columns (attnums of table)
 	std::vector<Oid> types;   // their types
+
+	// their types' send functions (fn_extra in TopMemoryContext), looked up once
+	mutable std::vector<FmgrInfo> send;
+
 	std::vector<int> watched; // columns whose change can alter a document
 	std::string sql;          // the lookup
 };
@@ -108,6 +112,17 @@ ReadNestedRegistration(const char *key, Oid *source, char **nested, bool *filter
 	return true;
 }
 
+// Looks up type's binary send function into send, once per KeyInfo instead of once per captured
+// value (fn_extra in TopMemoryContext: a KeyInfo outlives statements). PostgreSQL calls only.
+void
+SendFunctionOf(Oid type, FmgrInfo *send)
+{
+	Oid function;
+	bool varlena;
+	getTypeBinaryOutputInfo(type, &function, &varlena);
+	fmgr_info_cxt(function, send, TopMemoryContext);
+}
+
 // Builds key's KeyInfo from its registration.
 KeyInfo
 BuildKeyInfo(const char *key)
@@ -139,8 +154,13 @@ BuildKeyInfo(const char *key)
 		occurrence.sql = std::move(lookup.sql);
 		for (int attnum : occurrence.columns) {
 			Oid type = InvalidOid;
-			pg::PgCall([&] { type = get_atttype(occurrence.table, (AttrNumber)attnum); });
+			FmgrInfo send = {};
+			pg::PgCall([&] {
+				type = get_atttype(occurrence.table, (AttrNumber)attnum);
+				SendFunctionOf(type, &send);
+			});
 			occurrence.types.push_back(type);
+			occurrence.send.push_back(send);
 		}
 		info.occurrences.push_back(std::move(occurrence));
 	}
@@ -160,9 +180,9 @@ KeyInfoFor(const char *key)
 	return info;
 }
 
-// The send form of column attnum of row (nullopt: NULL).
+// The send form of column attnum of row (nullopt: NULL), by its type's send function.
 std::optional<std::string>
-ColumnValue(HeapTuple row, TupleDesc desc, int attnum, Oid type)
+ColumnValue(HeapTuple row, TupleDesc desc, int attnum, FmgrInfo *send)
 {
 	bool is_null = true;
 	bytea *sent = nullptr;
@@ -170,10 +190,7 @@ ColumnValue(HeapTuple row, TupleDesc desc, int attnum, Oid type)
 		Datum value = heap_getattr(row, attnum, desc, &is_null);
 		if (is_null)
 			return;
-		Oid send;
-		bool varlena;
-		getTypeBinaryOutputInfo(type, &send, &varlena);
-		sent = OidSendFunctionCall(send, value);
+		sent = SendFunctionCall(send, value);
 	});
 	if (is_null)
 		return std::nullopt;
@@ -186,7 +203,7 @@ RowValues(const Occurrence &occurrence, HeapTuple row, TupleDesc desc)
 {
 	core::LookupValues values;
 	for (size_t i = 0; i < occurrence.columns.size(); i++)
-		values.push_back(ColumnValue(row, desc, occurrence.columns[i], occurrence.types[i]));
+		values.push_back(ColumnValue(row, desc, occurrence.columns[i], &occurrence.send[i]));
 	return values;
 }
 
@@ -339,22 +356,61 @@ CollectTextRows(int columns, MemoryContext context)
 // changes), whatever the isolation level: lookups and renders follow the data as it is when the
 // flush holds its locks (after waiting for the key's lock, READ COMMITTED's statement snapshot
 // could be older; REPEATABLE READ's transaction snapshot is). Conflicts of REPEATABLE READ are the
-// entries' (their lock in the transaction snapshot: 40001). Needs SPI; PostgreSQL calls only.
+// entries' (their lock in the transaction snapshot: 40001). *plan: the kept plan of sql, or
+// nullptr: then sql is prepared into *plan (not kept: see KeepQuery) with cursor_options
+// (CURSOR_OPT_*). Needs SPI; PostgreSQL calls only.
 int
-ExecuteLatest(const char *sql, int nargs, Oid *types, Datum *args)
+ExecuteLatest(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args, int cursor_options = 0)
 {
 	// operators and functions named without a schema resolve in pg_catalog only, whatever the
-	// writer's search_path: the query runs as the root table's owner
+	// writer's search_path: the query runs as the root table's owner (a kept plan is planned
+	// again when the search path differs from its own: the same override every time)
 	OverrideSearchPath catalog_only = {};
 	catalog_only.schemas = list_make1_oid(PG_CATALOG_NAMESPACE);
 	PushOverrideSearchPath(&catalog_only);
-	SPIPlanPtr plan = SPI_prepare(sql, nargs, types);
-	if (plan == nullptr)
+	if (*plan == nullptr)
+		*plan = SPI_prepare_cursor(sql, nargs, types, cursor_options);
+	if (*plan == nullptr)
 		elog(ERROR, "store: preparing a nested key's query failed: %s", SPI_result_code_string(SPI_result));
-	int rc = SPI_execute_snapshot(plan, args, nullptr, GetLatestSnapshot(), InvalidSnapshot, false, false, 0);
-	SPI_freeplan(plan);
+	int rc = SPI_execute_snapshot(*plan, args, nullptr, GetLatestSnapshot(), InvalidSnapshot, false, false, 0);
 	PopOverrideSearchPath();
 	return rc;
+}
+
+// The plans of the flush's queries (lookups, renders, entry checks), kept for the backend by
+// their text and parameter types: a key's queries are planned once, not on every flush. A shape's
+// text changes with the catalog (KeyInfo is rebuilt), so a stale text is never asked for again;
+// the plan cache plans a kept plan again when a table it reads changes.
+using QueryId = std::pair<std::string, std::vector<Oid>>;
+std::map<QueryId, SPIPlanPtr> *kept_queries = nullptr;
+constexpr size_t kMaxKeptQueries = 64; // past this, the kept plans are freed (stale texts pile up)
+
+// The kept plan of sql with types, or nullptr.
+SPIPlanPtr
+KeptQuery(const char *sql, int nargs, const Oid *types)
+{
+	auto found = kept_queries->find(QueryId(sql, std::vector<Oid>(types, types + nargs)));
+	return found == kept_queries->end() ? nullptr : found->second;
+}
+
+// Frees every kept query plan (none of them runs: flushes do not nest).
+void
+FreeKeptQueries()
+{
+	for (auto &[id, plan] : *kept_queries) {
+		SPIPlanPtr freed = plan;
+		pg::PgCall([&] { SPI_freeplan(freed); });
+	}
+	kept_queries->clear();
+}
+
+// Remembers plan (prepared by ExecuteLatest and kept with SPI_keepplan) as sql's with types.
+void
+KeepQuery(const char *sql, int nargs, const Oid *types, SPIPlanPtr plan)
+{
+	if (kept_queries->size() >= kMaxKeptQueries)
+		FreeKeptQueries();
+	(*kept_queries)[QueryId(sql, std::vector<Oid>(types, types + nargs))] = plan;
 }
 
 // Runs occurrence's lookup over rows as the root's owner under canonical output; adds the ids
@@ -371,19 +427,25 @@ LookUp(const KeyInfo &info, const Occurrence &occurrence, const std::set<core::L
 		pg::PgCall([&] { types[j] = get_array_type(occurrence.types[j]); });
 	}
 	TextRows found = {0, nullptr, nullptr};
+	SPIPlanPtr plan = KeptQuery(occurrence.sql.c_str(), (int)n, types.data());
+	bool fresh = plan == nullptr;
 	pg::PgCall([&] {
 		MemoryContext caller = CurrentMemoryContext;
 		pg::ConnectSpi();
 		int nest_level = pg::EnterCanonicalOutput();
 		pg::SavedUser saved = pg::BecomeRole(pg::RelationOwner(info.root), SECURITY_NOFORCE_RLS);
-		int rc = ExecuteLatest(occurrence.sql.c_str(), (int)n, types.data(), args.data());
+		int rc = ExecuteLatest(&plan, occurrence.sql.c_str(), (int)n, types.data(), args.data());
 		pg::RestoreUser(saved);
 		pg::LeaveCanonicalOutput(nest_level);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "store: a nested key's lookup failed: %s", SPI_result_code_string(rc));
 		found = CollectTextRows(1, caller);
+		if (fresh)
+			SPI_keepplan(plan);
 		SPI_finish();
 	});
+	if (fresh)
+		KeepQuery(occurrence.sql.c_str(), (int)n, types.data(), plan);
 	for (uint64 i = 0; i < found.count; i++)
 		if (found.a[i][0] != '\0')
 			ids->insert(found.a[i]);
@@ -468,18 +530,26 @@ RenderDocuments(const KeyInfo &info, Datum key, Datum ids)
 	}
 	const char *query = info.render_query.c_str();
 	TextRows rows = {0, nullptr, nullptr};
+	Oid render_types[1] = {TEXTARRAYOID};
+	SPIPlanPtr plan = KeptQuery(query, 1, render_types);
+	bool fresh = plan == nullptr;
 	pg::PgCall([&] {
-		Oid render_types[1] = {TEXTARRAYOID};
 		Datum render_args[1] = {ids};
 		int nest_level = pg::EnterCanonicalOutput();
 		pg::SavedUser saved = pg::BecomeRole(pg::RelationOwner(info.root), SECURITY_NOFORCE_RLS);
-		int rc = ExecuteLatest(query, 1, render_types, render_args);
+		// planned for each flush's ids (a generic plan compares each row's id with every one of
+		// them: = ANY over a parameter is not hashed; the text is parsed once all the same)
+		int rc = ExecuteLatest(&plan, query, 1, render_types, render_args, CURSOR_OPT_CUSTOM_PLAN);
 		pg::RestoreUser(saved);
 		pg::LeaveCanonicalOutput(nest_level);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "store: rendering nested documents failed: %s", SPI_result_code_string(rc));
 		rows = CollectTextRows(2, CurrentMemoryContext);
+		if (fresh)
+			SPI_keepplan(plan);
 	});
+	if (fresh)
+		KeepQuery(query, 1, render_types, plan);
 	std::map<std::string, std::string> documents;
 	for (uint64 i = 0; i < rows.count; i++)
 		documents.emplace(rows.a[i], rows.b[i]);
@@ -575,8 +645,9 @@ RequireNoNewEntries(Datum key, Datum ids)
 	pg::PgCall([&] {
 		Oid types[2] = {TEXTOID, TEXTARRAYOID};
 		Datum args[2] = {key, ids};
+		SPIPlanPtr plan = nullptr; // rare (REPEATABLE READ, an entry not found): not kept
 		pg::SavedUser saved = pg::BecomeStoreOwner();
-		int rc = ExecuteLatest(pg::sql::kNestedEntriesExist, 2, types, args);
+		int rc = ExecuteLatest(&plan, pg::sql::kNestedEntriesExist, 2, types, args);
 		pg::RestoreUser(saved);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "store: reading nested entries failed: %s", SPI_result_code_string(rc));
@@ -746,6 +817,7 @@ InitNested()
 	CallGuarded("store initialisation", [] {
 		pending = new core::PendingChanges();
 		key_infos = new std::map<std::string, std::shared_ptr<const KeyInfo>>();
+		kept_queries = new std::map<QueryId, SPIPlanPtr>();
 	});
 	CacheRegisterRelcacheCallback(InvalidateKeyInfos, (Datum)0);
 	// who renders (casts, functions, types, roles) decides whether a cached render query may run
