@@ -44,6 +44,7 @@ extern "C" {
 #include <memory>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -381,15 +382,16 @@ ExecuteLatest(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *a
 // their text and parameter types: a key's queries are planned once, not on every flush. A shape's
 // text changes with the catalog (KeyInfo is rebuilt), so a stale text is never asked for again;
 // the plan cache plans a kept plan again when a table it reads changes.
-using QueryId = std::pair<std::string, std::vector<Oid>>;
+using QueryId = std::tuple<std::string, std::vector<Oid>, int>; // sql, types, cursor options
 std::map<QueryId, SPIPlanPtr> *kept_queries = nullptr;
 constexpr size_t kMaxKeptQueries = 64; // past this, the kept plans are freed (stale texts pile up)
+constexpr size_t kHashedAnyMin = 9;    // = ANY over this many constants is hashed (PostgreSQL 14+)
 
-// The kept plan of sql with types, or nullptr.
+// The kept plan of sql with types (and cursor options), or nullptr.
 SPIPlanPtr
-KeptQuery(const char *sql, int nargs, const Oid *types)
+KeptQuery(const char *sql, int nargs, const Oid *types, int cursor_options = 0)
 {
-	auto found = kept_queries->find(QueryId(sql, std::vector<Oid>(types, types + nargs)));
+	auto found = kept_queries->find(QueryId(sql, std::vector<Oid>(types, types + nargs), cursor_options));
 	return found == kept_queries->end() ? nullptr : found->second;
 }
 
@@ -406,11 +408,11 @@ FreeKeptQueries()
 
 // Remembers plan (prepared by ExecuteLatest and kept with SPI_keepplan) as sql's with types.
 void
-KeepQuery(const char *sql, int nargs, const Oid *types, SPIPlanPtr plan)
+KeepQuery(const char *sql, int nargs, const Oid *types, SPIPlanPtr plan, int cursor_options = 0)
 {
 	if (kept_queries->size() >= kMaxKeptQueries)
 		FreeKeptQueries();
-	(*kept_queries)[QueryId(sql, std::vector<Oid>(types, types + nargs))] = plan;
+	(*kept_queries)[QueryId(sql, std::vector<Oid>(types, types + nargs), cursor_options)] = plan;
 }
 
 // Runs occurrence's lookup over rows as the root's owner under canonical output; adds the ids
@@ -512,7 +514,7 @@ RunAsStore(const char *sql, int nargs, Oid *types, Datum *args, const char *null
 // The documents of ids rendered now (id text -> doc text), as the root's owner in a
 // security-restricted operation under canonical settings, in a new statement.
 std::map<std::string, std::string>
-RenderDocuments(const KeyInfo &info, Datum key, Datum ids)
+RenderDocuments(const KeyInfo &info, Datum key, Datum ids, size_t count)
 {
 	if (info.render_query.empty()) {
 		char *text = nullptr;
@@ -531,15 +533,17 @@ RenderDocuments(const KeyInfo &info, Datum key, Datum ids)
 	const char *query = info.render_query.c_str();
 	TextRows rows = {0, nullptr, nullptr};
 	Oid render_types[1] = {TEXTARRAYOID};
-	SPIPlanPtr plan = KeptQuery(query, 1, render_types);
+	// many ids: planned for each flush's ids (a generic plan compares each row's id with every one
+	// of them: = ANY over a parameter is not hashed, over 9 or more constants it is); the text is
+	// parsed once all the same. A few ids: the plan cache may settle on a generic plan.
+	int options = count >= kHashedAnyMin ? CURSOR_OPT_CUSTOM_PLAN : 0;
+	SPIPlanPtr plan = KeptQuery(query, 1, render_types, options);
 	bool fresh = plan == nullptr;
 	pg::PgCall([&] {
 		Datum render_args[1] = {ids};
 		int nest_level = pg::EnterCanonicalOutput();
 		pg::SavedUser saved = pg::BecomeRole(pg::RelationOwner(info.root), SECURITY_NOFORCE_RLS);
-		// planned for each flush's ids (a generic plan compares each row's id with every one of
-		// them: = ANY over a parameter is not hashed; the text is parsed once all the same)
-		int rc = ExecuteLatest(&plan, query, 1, render_types, render_args, CURSOR_OPT_CUSTOM_PLAN);
+		int rc = ExecuteLatest(&plan, query, 1, render_types, render_args, options);
 		pg::RestoreUser(saved);
 		pg::LeaveCanonicalOutput(nest_level);
 		if (rc != SPI_OK_SELECT)
@@ -549,7 +553,7 @@ RenderDocuments(const KeyInfo &info, Datum key, Datum ids)
 			SPI_keepplan(plan);
 	});
 	if (fresh)
-		KeepQuery(query, 1, render_types, plan);
+		KeepQuery(query, 1, render_types, plan, options);
 	std::map<std::string, std::string> documents;
 	for (uint64 i = 0; i < rows.count; i++)
 		documents.emplace(rows.a[i], rows.b[i]);
@@ -692,7 +696,7 @@ LockAppearedEntries(const KeyInfo &info, Datum key, std::map<std::string, std::s
 			again.push_back(id);
 			now.erase(id);
 		}
-		for (const auto &[id, doc] : RenderDocuments(info, key, TextArrayOf(again)))
+		for (const auto &[id, doc] : RenderDocuments(info, key, TextArrayOf(again), again.size()))
 			now[id] = doc;
 	}
 }
@@ -729,7 +733,7 @@ FlushKey(const std::string &key_name, const core::KeyChanges &changes)
 	pg::PgCall([] { pg::ConnectSpi(); });
 	RunAsStore(kLockNestedEntries, 2, types, args, nullptr, false, &stored_rows);
 	RunAsStore(kNestedWrittenStates, 2, types, args, nullptr, true, &written_rows);
-	std::map<std::string, std::string> now = RenderDocuments(info, key, id_array);
+	std::map<std::string, std::string> now = RenderDocuments(info, key, id_array, ids.size());
 	// ids as the database prints them (the lookups' and the renderer's agree: both jsonb_out)
 	std::map<std::string, std::string> stored(stored_rows.begin(), stored_rows.end());
 	std::map<std::string, std::string> written(written_rows.begin(), written_rows.end());
