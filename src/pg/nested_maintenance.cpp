@@ -40,12 +40,13 @@ extern "C" {
 #include "utils/syscache.h"
 }
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -71,6 +72,7 @@ struct KeyInfo {
 	Oid root = InvalidOid;
 	bool filtered = false; // a filter on root rows: every root UPDATE is recorded
 	std::vector<Occurrence> occurrences;
+	std::vector<Oid> relations;       // the root and every table the shape reaches (junctions too)
 	mutable std::string render_query; // store._nested_render_query's, read on first use
 };
 
@@ -78,12 +80,25 @@ core::PendingChanges *pending = nullptr;
 std::map<std::string, std::shared_ptr<const KeyInfo>> *key_infos = nullptr;
 bool flushing = false;
 
-// Forgets every KeyInfo after any relcache invalidation (DDL, re-registration: triggers change).
+// Forgets the KeyInfos that use relid after its relcache invalidation (DDL, re-registration:
+// triggers change; a foreign key added to or from a table the shape reaches), every one when relid
+// is InvalidOid (a cache reset). An invalidation of an unrelated table (a temporary table created)
+// keeps them. No PostgreSQL calls, nothing allocated.
 void
-InvalidateKeyInfos(Datum, Oid)
+InvalidateKeyInfos(Datum, Oid relid)
 {
-	if (key_infos != nullptr)
+	if (key_infos == nullptr)
+		return;
+	if (relid == InvalidOid) {
 		key_infos->clear();
+		return;
+	}
+	for (auto entry = key_infos->begin(); entry != key_infos->end();) {
+		const std::vector<Oid> &relations = entry->second->relations;
+		bool uses =
+		    !entry->second->registered || std::find(relations.begin(), relations.end(), relid) != relations.end();
+		entry = uses ? key_infos->erase(entry) : std::next(entry);
+	}
 }
 
 // The same after a change of casts, functions, types or roles.
@@ -144,6 +159,7 @@ BuildKeyInfo(const char *key)
 	info.registered = true;
 	info.root = source;
 	info.filtered = filtered;
+	info.relations.push_back(source);
 	core::Shape shape = core::ParseShape(nested);
 	pg::PgCatalog catalog;
 	core::ResolvedShape resolved = core::ResolveShape(shape, source, catalog);
@@ -163,6 +179,7 @@ BuildKeyInfo(const char *key)
 			occurrence.types.push_back(type);
 			occurrence.send.push_back(send);
 		}
+		info.relations.push_back(occurrence.table);
 		info.occurrences.push_back(std::move(occurrence));
 	}
 	return info;

@@ -58,3 +58,9 @@ UPDATE pa SET region_id = 5000000001 WHERE id = 11; -- no child of 11 changes in
 CALL churn(4, 5000000001);
 SELECT check_docs();
 SELECT e.doc FROM store.entries AS e WHERE e.key = 'a' AND e.id = '11';
+
+SELECT store_unregister('a');
+DROP TABLE ca, pa, region;
+DROP PROCEDURE churn(int, bigint);
+DROP FUNCTION check_docs();
+DROP EXTENSION store CASCADE;
