@@ -8,6 +8,7 @@
 #include "pg/roles.hpp"
 #include "pg/shape_resolve.hpp"
 #include "pg/spi_session.hpp"
+#include "pg/sql_names.hpp"
 #include "pg/trust.hpp"
 
 extern "C" {
@@ -146,7 +147,7 @@ NestedQuery(FunctionCallInfo fcinfo)
 	Oid source = PG_GETARG_OID(0);
 	const core::ResolvedShape resolved = pg::ResolveShapeFor(source, TextArg(fcinfo, 1, "shape"));
 	pg::RequireNestedRenderable(resolved);
-	return TextOf(core::ShapeQuery(resolved, "t"));
+	return TextOf(core::ShapeQuery(resolved, pg::sql::kSourceRowAlias));
 }
 
 // True when reader may read table relid's columns (attnums, n) as a nested key's embedded table.

@@ -620,11 +620,11 @@ ApplyDecision(const char *key_text, Datum key, const std::string &id, const std:
 core::NetOp
 NetOpOf(const std::string &letter)
 {
-	if (letter == "C")
+	if (letter == pg::sql::kStateCreated)
 		return core::NetOp::kCreate;
-	if (letter == "D")
+	if (letter == pg::sql::kStateDeleted)
 		return core::NetOp::kDelete;
-	return letter == "U" ? core::NetOp::kUpdate : core::NetOp::kNone;
+	return letter == pg::sql::kStateUpdated ? core::NetOp::kUpdate : core::NetOp::kNone;
 }
 
 // Rebuilds all of key's documents (TRUNCATE, or too many rows): set-based, a key-level U.
