@@ -78,6 +78,7 @@ struct KeyInfo {
 
 core::PendingChanges *pending = nullptr;
 std::map<std::string, std::shared_ptr<const KeyInfo>> *key_infos = nullptr;
+uint64 key_infos_epoch = 0; // counts invalidations: a KeyInfo built across one is not kept
 bool flushing = false;
 
 // Forgets the KeyInfos that use relid after its relcache invalidation (DDL, re-registration:
@@ -87,6 +88,7 @@ bool flushing = false;
 void
 InvalidateKeyInfos(Datum, Oid relid)
 {
+	key_infos_epoch++;
 	if (key_infos == nullptr)
 		return;
 	if (relid == InvalidOid) {
@@ -193,8 +195,10 @@ KeyInfoFor(const char *key)
 	auto found = key_infos->find(key);
 	if (found != key_infos->end())
 		return found->second;
+	uint64 epoch = key_infos_epoch;
 	auto info = std::make_shared<const KeyInfo>(BuildKeyInfo(key));
-	(*key_infos)[key] = info;
+	if (epoch == key_infos_epoch)
+		(*key_infos)[key] = info;
 	return info;
 }
 

@@ -3,6 +3,8 @@
 -- index or passes values of a column's old type. Each round writes through every lookup (a child
 -- changed, moved; a to-one target renamed) in separate transactions, more than the plan cache's
 -- five custom plans; then every document equals the on-the-fly query and store_verify() is empty.
+-- Readers keep each nested key's resolved shape likewise: a table dropped and created again under
+-- its name is the new table for the next read.
 CREATE EXTENSION store;
 SET jit = off;
 CREATE TABLE region (id int PRIMARY KEY, name text);
@@ -59,8 +61,30 @@ CALL churn(4, 5000000001);
 SELECT check_docs();
 SELECT e.doc FROM store.entries AS e WHERE e.key = 'a' AND e.id = '11';
 
+-- A reader who may read the key, which keeps its resolved shape; the embedded table is replaced
+-- by one the reader may not select: the key is refused from then on.
+CREATE ROLE store_kept_reader;
+GRANT USAGE ON SCHEMA store TO store_kept_reader;
+GRANT SELECT ON pa, ca, region TO store_kept_reader;
+SET ROLE store_kept_reader;
+SELECT store_get('a', '11') IS NOT NULL AS readable;
+RESET ROLE;
+SELECT store_unregister('a');
+DROP TABLE ca;
+CREATE TABLE ca (id int PRIMARY KEY, parent_id bigint NOT NULL REFERENCES pa, qty int);
+CREATE INDEX ON ca (parent_id);
+SELECT store_register('a', 'pa', shape => 'id,name,region:region(name),children:ca(id,qty)');
+SET ROLE store_kept_reader;
+SELECT store_get('a', '11') IS NOT NULL AS readable;
+RESET ROLE;
+GRANT SELECT ON ca TO store_kept_reader;
+SET ROLE store_kept_reader;
+SELECT store_get('a', '11') AS doc;
+RESET ROLE;
+
 SELECT store_unregister('a');
 DROP TABLE ca, pa, region;
 DROP PROCEDURE churn(int, bigint);
 DROP FUNCTION check_docs();
 DROP EXTENSION store CASCADE;
+DROP ROLE store_kept_reader;
