@@ -501,9 +501,16 @@ nested_settle() {
 section_nested() {
     local children=$((NESTED_PARENTS * 100)) round p first second cpu wall
     echo "== Nested: $NESTED_PARENTS parents x 100 children, $NESTED_ROUNDS alternating rounds, CPU ms" >&2
-    # the backend's time on CPU so far, ns (/proc/<pid>/schedstat: finer than the 10 ms ticks of stat)
-    q "CREATE OR REPLACE FUNCTION bench_cpu_ns() RETURNS bigint LANGUAGE sql AS \$\$
-       SELECT split_part(pg_read_file('/proc/' || pg_backend_pid() || '/schedstat'), ' ', 1)::bigint \$\$"
+    # the backend's time on CPU so far, ns (/proc/<pid>/schedstat: finer than the ticks of stat,
+    # which it falls back to on kernels without schedstat)
+    q "CREATE OR REPLACE FUNCTION bench_cpu_ns() RETURNS bigint LANGUAGE plpgsql AS \$\$
+       DECLARE s text;
+       BEGIN
+           RETURN split_part(pg_read_file('/proc/' || pg_backend_pid() || '/schedstat'), ' ', 1)::bigint;
+       EXCEPTION WHEN OTHERS THEN
+           s := pg_read_file('/proc/' || pg_backend_pid() || '/stat');
+           RETURN (split_part(s, ' ', 14)::bigint + split_part(s, ' ', 15)::bigint) * (1000000000 / $(getconf CLK_TCK));
+       END \$\$"
     q "CREATE OR REPLACE PROCEDURE bench_cpu_commit(sql text, n int, INOUT cpu numeric DEFAULT NULL,
                                                     INOUT wall numeric DEFAULT NULL) LANGUAGE plpgsql AS \$\$
        DECLARE t0 bigint; w0 timestamptz;
