@@ -601,9 +601,12 @@ ApplyDecision(const char *key_text, Datum key, const std::string &id, const std:
 		state = CStringGetTextDatum(core::NetOpName(decision.state));
 	});
 	Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	// the document passed as json: json_build_object rendered it, so the cast does not parse it again
+	Oid entry_types[3] = {TEXTOID, TEXTOID, JSONOID};
 	Datum args[3] = {key, id_text, doc_text};
 	if (decision.entry == core::EntryWrite::kUpsert)
-		RunAsStore(stored_present ? kUpdateNestedEntry : kInsertNestedEntry, 3, types, args, nullptr, false, nullptr);
+		RunAsStore(stored_present ? kUpdateNestedEntry : kInsertNestedEntry, 3, entry_types, args, nullptr, false,
+		           nullptr);
 	else if (decision.entry == core::EntryWrite::kDelete)
 		RunAsStore(kDeleteNestedEntry, 2, types, args, nullptr, false, nullptr);
 	args[2] = state;
