@@ -2,8 +2,8 @@
 # The benchmark: every workload against the bare table, the store extension and the PL/pgSQL
 # baseline, in one run, printing absolute figures and ratios. Runs inside a throwaway cluster
 # (bench/run starts it with pg_virtualenv). Usage: bench.sh smoke|full; BENCH_SECTIONS="r1 memory"
-# runs only those sections (w1 w2 r1 r2 reload notify memory notifier shapes; memory_feed is the part
-# of memory that reads a large history; shapes_write and shapes_read are the two halves of shapes).
+# runs only those sections (w1 w2 r1 r2 reload notify memory notifier shapes nested; memory_feed is the
+# part of memory that reads a large history; shapes_write and shapes_read are the two halves of shapes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-smoke}
@@ -13,10 +13,12 @@ if [ "$mode" = full ]; then
     W1_ROUNDS=5; W1_ROUND_SECONDS=6; W1_DELETES=4000; W2_SIZES="200000 1000000"; R1_ROWS=270000; R1_KEYS=100; R1_KEY_ROWS=10000
     R2_HISTORY=10000000; RELOAD_ROWS=1000000; NOTIFY_SAMPLES=1000; BIG_ROWS=8000000; FEED_HISTORY=3000000
     SHAPE_ROUNDS=5; SHAPE_ROWS=100000; SHAPE_READ_ROWS=270000; SHAPE_CHANGED=10000
+    NESTED_PARENTS=1000; NESTED_ROUNDS=5; NESTED_TXNS=200; NESTED_RENAMES=20
 else
     W1_ROUNDS=1; W1_ROUND_SECONDS=3; W1_DELETES=2000; W2_SIZES="20000"; R1_ROWS=20000; R1_KEYS=10; R1_KEY_ROWS=1000
     R2_HISTORY=100000; RELOAD_ROWS=20000; NOTIFY_SAMPLES=100; BIG_ROWS=20000; FEED_HISTORY=20000
     SHAPE_ROUNDS=1; SHAPE_ROWS=5000; SHAPE_READ_ROWS=5000; SHAPE_CHANGED=1000
+    NESTED_PARENTS=100; NESTED_ROUNDS=1; NESTED_TXNS=20; NESTED_RENAMES=5
 fi
 work=$(mktemp -d /tmp/store-bench.XXXXXX)
 chmod 777 "$work"
@@ -30,7 +32,7 @@ ms() {
     done
     echo "$best"
 }
-ratio() { echo "scale=2; $1 / $2" | bc; }
+ratio() { if [ "$(echo "$2 == 0" | bc)" = 1 ]; then echo "-"; else echo "scale=2; $1 / $2" | bc; fi; }
 row() { printf '%-58s %12s %12s %12s %10s %10s\n' "$@"; }
 results=()
 report() { results+=("$(row "$@")"); printf '%s\n' "$(row "$@")" >&2; }
@@ -458,7 +460,95 @@ section_shapes() {
     section_shapes_read
 }
 
-for section in ${BENCH_SECTIONS:-w1 w2 r1 r2 reload notify memory shapes notifier}; do
+# ---- Nested documents (issue 11): one parent with 100 children each, every parent in one region ----
+# Two copies of region <- parent <- child: bare_* unregistered, store_* registered as the nested key
+# 'nested' (the parent with its region's name and its 100 children). Timings are the backend's CPU
+# time (from /proc: other work on the machine disturbs it far less than wall time), per
+# transaction, commit included (the nested flush runs at commit).
+NESTED_SHAPE='id,name,region:store_region(name),children:store_child(id,name,qty,price)'
+
+# nested_cpu(sql, n): "cpu wall" ms per transaction of sql, run n times, each its own transaction.
+nested_cpu() { q "CALL bench_cpu_commit(\$q\$$1\$q\$, ${2:-1})" | tr '|' ' '; }
+
+# nested_tables: both copies afresh, NESTED_PARENTS parents of 100 children, all in region 1;
+# the store copy registered after the fill.
+nested_tables() {
+    local p
+    unregister_all
+    for p in bare store; do
+        q "DROP TABLE IF EXISTS ${p}_child, ${p}_parent, ${p}_region CASCADE"
+        q "CREATE TABLE ${p}_region (id int PRIMARY KEY, name text)"
+        q "CREATE TABLE ${p}_parent (id bigint PRIMARY KEY, name text, region_id int REFERENCES ${p}_region)"
+        q "CREATE INDEX ON ${p}_parent (region_id)"
+        q "CREATE TABLE ${p}_child (id bigint PRIMARY KEY, parent_id bigint NOT NULL REFERENCES ${p}_parent,
+                                   name text, qty int, price numeric(12,2))"
+        q "CREATE INDEX ON ${p}_child (parent_id)"
+        q "INSERT INTO ${p}_region VALUES (1, 'north'), (2, 'south')"
+        q "INSERT INTO ${p}_parent SELECT g, 'parent ' || g, 1 FROM generate_series(1, $NESTED_PARENTS) g"
+        q "INSERT INTO ${p}_child SELECT g, (g - 1) / 100 + 1, 'child ' || g, g % 10, g * 1.25
+           FROM generate_series(1, $NESTED_PARENTS * 100) g"
+    done
+    q "SELECT store_register('nested', 'store_parent', shape => '$NESTED_SHAPE')" >/dev/null
+    q "VACUUM ANALYZE"
+}
+
+# nested_settle: the dead rows of a round removed, the history emptied: every round starts alike.
+nested_settle() {
+    q "TRUNCATE store.history"
+    q "VACUUM bare_child, bare_parent, bare_region, store_child, store_parent, store_region, store.entries, store.history"
+}
+
+section_nested() {
+    local children=$((NESTED_PARENTS * 100)) round p first second cpu wall
+    echo "== Nested: $NESTED_PARENTS parents x 100 children, $NESTED_ROUNDS alternating rounds, CPU ms" >&2
+    # the backend's time on CPU so far, ns (/proc/<pid>/schedstat: finer than the ticks of stat,
+    # which it falls back to on kernels without schedstat)
+    q "CREATE OR REPLACE FUNCTION bench_cpu_ns() RETURNS bigint LANGUAGE plpgsql AS \$\$
+       DECLARE s text;
+       BEGIN
+           RETURN split_part(pg_read_file('/proc/' || pg_backend_pid() || '/schedstat'), ' ', 1)::bigint;
+       EXCEPTION WHEN OTHERS THEN
+           s := pg_read_file('/proc/' || pg_backend_pid() || '/stat');
+           RETURN (split_part(s, ' ', 14)::bigint + split_part(s, ' ', 15)::bigint) * (1000000000 / $(getconf CLK_TCK));
+       END \$\$"
+    q "CREATE OR REPLACE PROCEDURE bench_cpu_commit(sql text, n int, INOUT cpu numeric DEFAULT NULL,
+                                                    INOUT wall numeric DEFAULT NULL) LANGUAGE plpgsql AS \$\$
+       DECLARE t0 bigint; w0 timestamptz;
+       BEGIN
+           COMMIT;
+           t0 := bench_cpu_ns(); w0 := clock_timestamp();
+           FOR i IN 1 .. n LOOP EXECUTE sql; COMMIT; END LOOP;
+           cpu := round((bench_cpu_ns() - t0) / 1e6 / n, 3);
+           wall := round(extract(epoch FROM clock_timestamp() - w0)::numeric * 1000 / n, 3);
+       END \$\$"
+    nested_tables
+    declare -A runs=()
+    for round in $(seq 1 "$NESTED_ROUNDS"); do
+        first=bare; second=store; [ $((round % 2)) = 0 ] && first=store && second=bare
+        for p in $first $second; do
+            read -r cpu wall < <(nested_cpu "UPDATE ${p}_child SET qty = qty + 1 WHERE id = 1" "$NESTED_TXNS")
+            runs[$p.one]+=" $cpu"
+            read -r cpu wall < <(nested_cpu "UPDATE ${p}_child SET qty = qty + 1")
+            runs[$p.all]+=" $cpu"; runs[$p.all_wall]+=" $wall"
+            read -r cpu wall < <(nested_cpu "UPDATE ${p}_region SET name = CASE name WHEN 'north' THEN 'east' ELSE 'north' END WHERE id = 1" "$NESTED_RENAMES")
+            runs[$p.rename]+=" $cpu"
+            nested_settle
+        done
+    done
+    # nested_row(label, measure)
+    nested_row() {
+        local b s; b=$(med ${runs[bare.$2]}); s=$(med ${runs[store.$2]})
+        report "$1" "$b" "$s" "-" "$(ratio "$s" "$b")" "-"
+    }
+    nested_row "Nested: child UPDATE re-rendering a parent of 100 children, CPU ms" one
+    nested_row "Nested: one UPDATE of $children children, $NESTED_PARENTS parents, CPU ms" all
+    nested_row "  ... the same, wall ms" all_wall
+    nested_row "Nested: renaming a to-one target of $NESTED_PARENTS documents, CPU ms" rename
+    unregister_all
+    q "DROP TABLE bare_child, bare_parent, bare_region, store_child, store_parent, store_region"
+}
+
+for section in ${BENCH_SECTIONS:-w1 w2 r1 r2 reload notify memory shapes nested notifier}; do
     "section_$section"
 done
 

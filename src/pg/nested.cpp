@@ -8,14 +8,18 @@
 #include "pg/roles.hpp"
 #include "pg/shape_resolve.hpp"
 #include "pg/spi_session.hpp"
+#include "pg/sql_names.hpp"
 #include "pg/trust.hpp"
 
 extern "C" {
 #include "utils/acl.h"
+#include "utils/inval.h"
 #include "utils/rls.h"
 }
 
 #include <algorithm>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -158,7 +162,7 @@ NestedQuery(FunctionCallInfo fcinfo)
 	Oid source = PG_GETARG_OID(0);
 	const core::ResolvedShape resolved = pg::ResolveShapeFor(source, TextArg(fcinfo, 1, "shape"));
 	pg::RequireNestedRenderable(resolved);
-	return TextOf(core::ShapeQuery(resolved, "t"));
+	return TextOf(core::ShapeQuery(resolved, pg::sql::kSourceRowAlias));
 }
 
 // True when reader may read table relid's columns (attnums, n) as a nested key's embedded table.
@@ -178,6 +182,71 @@ ReaderMayReadTable(Oid relid, Oid reader, const int *columns, int n)
 	return true;
 }
 
+// What reading a nested key checks beyond its root, from its resolved shape: each embedded table
+// (and many-to-many junction) with the columns the shape reads there.
+struct NestedRead {
+	std::vector<std::pair<Oid, std::vector<int>>> tables;
+	std::vector<Oid> relations; // every table of the shape, the root's too: what invalidates it
+};
+
+// The resolved reads by (root, shape text), kept for the backend: resolving a shape is catalog
+// work on every read of the key. Forgotten on a relcache invalidation of one of their tables.
+std::map<std::pair<Oid, std::string>, std::shared_ptr<const NestedRead>> *nested_reads = nullptr;
+uint64 nested_reads_epoch = 0; // counts invalidations: a resolution that saw one is not kept
+
+// Forgets the reads that use relid (all of them on a cache reset: InvalidOid). No PostgreSQL calls.
+void
+InvalidateNestedReads(Datum, Oid relid)
+{
+	nested_reads_epoch++;
+	if (nested_reads == nullptr)
+		return;
+	if (relid == InvalidOid) {
+		nested_reads->clear();
+		return;
+	}
+	for (auto entry = nested_reads->begin(); entry != nested_reads->end();) {
+		const std::vector<Oid> &relations = entry->second->relations;
+		bool uses = std::find(relations.begin(), relations.end(), relid) != relations.end();
+		entry = uses ? nested_reads->erase(entry) : std::next(entry);
+	}
+}
+
+// The reads of root's shape, resolved now or kept; nullptr when the shape no longer resolves.
+std::shared_ptr<const NestedRead>
+NestedReadFor(Oid root, const char *shape)
+{
+	if (nested_reads == nullptr) {
+		nested_reads = new std::map<std::pair<Oid, std::string>, std::shared_ptr<const NestedRead>>();
+		pg::PgCall([] { CacheRegisterRelcacheCallback(InvalidateNestedReads, (Datum)0); });
+	}
+	std::pair<Oid, std::string> id(root, shape);
+	auto found = nested_reads->find(id);
+	if (found != nested_reads->end())
+		return found->second;
+	uint64 epoch = nested_reads_epoch;
+	core::ResolvedShape resolved;
+	try {
+		resolved = pg::ResolveShapeFor(root, shape);
+	} catch (const core::Error &) {
+		return nullptr; // the catalog changed under the key: it no longer follows its tables
+	}
+	auto read = std::make_shared<NestedRead>();
+	for (const core::ResolvedNode *node : core::ResolvedNodes(resolved)) {
+		read->relations.push_back(node->table);
+		if (node == &resolved.root)
+			continue;
+		read->tables.emplace_back(node->table, node->read_columns);
+		if (node->kind == core::EdgeKind::kManyToMany) {
+			read->relations.push_back(node->junction);
+			read->tables.emplace_back(node->junction, node->junction_read_columns);
+		}
+	}
+	if (epoch == nested_reads_epoch)
+		(*nested_reads)[id] = read;
+	return read;
+}
+
 } // namespace
 
 namespace store::pg {
@@ -185,22 +254,14 @@ namespace store::pg {
 bool
 MayReadNested(Oid root, const char *shape, Oid reader)
 {
-	core::ResolvedShape resolved;
-	try {
-		resolved = ResolveShapeFor(root, shape);
-	} catch (const core::Error &) {
-		return false; // the catalog changed under the key: it no longer follows its tables
-	}
-	for (const core::ResolvedNode *node : core::ResolvedNodes(resolved)) {
-		if (node == &resolved.root)
-			continue;
+	std::shared_ptr<const NestedRead> read = NestedReadFor(root, shape);
+	if (read == nullptr)
+		return false;
+	for (const auto &[table, columns] : read->tables) {
 		bool may = false;
-		const std::vector<int> &columns = node->read_columns;
-		PgCall([&] { may = ReaderMayReadTable(node->table, reader, columns.data(), (int)columns.size()); });
-		if (may && node->kind == core::EdgeKind::kManyToMany) {
-			const std::vector<int> &junction = node->junction_read_columns;
-			PgCall([&] { may = ReaderMayReadTable(node->junction, reader, junction.data(), (int)junction.size()); });
-		}
+		Oid relid = table;
+		const std::vector<int> &read_columns = columns;
+		PgCall([&] { may = ReaderMayReadTable(relid, reader, read_columns.data(), (int)read_columns.size()); });
 		if (!may)
 			return false;
 	}

@@ -56,11 +56,13 @@ extern "C" {
 #include "utils/syscache.h"
 }
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -72,6 +74,10 @@ struct Occurrence {
 	Oid table = InvalidOid;
 	std::vector<int> columns; // the lookup's columns (attnums of table)
 	std::vector<Oid> types;   // their types
+
+	// their types' send functions (fn_extra in TopMemoryContext), looked up once
+	mutable std::vector<FmgrInfo> send;
+
 	std::vector<int> watched; // columns whose change can alter a document
 	std::string sql;          // the lookup
 };
@@ -82,23 +88,39 @@ struct KeyInfo {
 	Oid root = InvalidOid;
 	bool filtered = false; // a filter on root rows: every root UPDATE is recorded
 	std::vector<Occurrence> occurrences;
+	std::vector<Oid> relations;       // the root and every table the shape reaches (junctions too)
 	mutable std::string render_query; // store._nested_render_query's, read on first use
 };
 
 core::PendingChanges *pending = nullptr;
 std::map<std::string, std::shared_ptr<const KeyInfo>> *key_infos = nullptr;
+uint64 key_infos_epoch = 0; // counts invalidations: a KeyInfo built across one is not kept
 bool flushing = false;
 // Set when a row trigger recorded a change in this transaction, so its flush events may be pending
 // (see DrainFlushEvents); cleared with the transaction.
 bool flush_events_queued = false;
 ProcessUtility_hook_type previous_utility_hook = nullptr;
 
-// Forgets every KeyInfo after any relcache invalidation (DDL, re-registration: triggers change).
+// Forgets the KeyInfos that use relid after its relcache invalidation (DDL, re-registration:
+// triggers change; a foreign key added to or from a table the shape reaches), every one when relid
+// is InvalidOid (a cache reset). An invalidation of an unrelated table (a temporary table created)
+// keeps them. No PostgreSQL calls, nothing allocated.
 void
-InvalidateKeyInfos(Datum, Oid)
+InvalidateKeyInfos(Datum, Oid relid)
 {
-	if (key_infos != nullptr)
+	key_infos_epoch++;
+	if (key_infos == nullptr)
+		return;
+	if (relid == InvalidOid) {
 		key_infos->clear();
+		return;
+	}
+	for (auto entry = key_infos->begin(); entry != key_infos->end();) {
+		const std::vector<Oid> &relations = entry->second->relations;
+		bool uses =
+		    !entry->second->registered || std::find(relations.begin(), relations.end(), relid) != relations.end();
+		entry = uses ? key_infos->erase(entry) : std::next(entry);
+	}
 }
 
 // The same after a change of casts, functions, types or roles.
@@ -132,6 +154,17 @@ ReadNestedRegistration(const char *key, Oid *source, char **nested, bool *filter
 	return true;
 }
 
+// Looks up type's binary send function into send, once per KeyInfo instead of once per captured
+// value (fn_extra in TopMemoryContext: a KeyInfo outlives statements). PostgreSQL calls only.
+void
+SendFunctionOf(Oid type, FmgrInfo *send)
+{
+	Oid function;
+	bool varlena;
+	getTypeBinaryOutputInfo(type, &function, &varlena);
+	fmgr_info_cxt(function, send, TopMemoryContext);
+}
+
 // Builds key's KeyInfo from its registration.
 KeyInfo
 BuildKeyInfo(const char *key)
@@ -152,6 +185,7 @@ BuildKeyInfo(const char *key)
 	info.registered = true;
 	info.root = source;
 	info.filtered = filtered;
+	info.relations.push_back(source);
 	core::Shape shape = core::ParseShape(nested);
 	pg::PgCatalog catalog;
 	core::ResolvedShape resolved = core::ResolveShape(shape, source, catalog);
@@ -163,9 +197,15 @@ BuildKeyInfo(const char *key)
 		occurrence.sql = std::move(lookup.sql);
 		for (int attnum : occurrence.columns) {
 			Oid type = InvalidOid;
-			pg::PgCall([&] { type = get_atttype(occurrence.table, (AttrNumber)attnum); });
+			FmgrInfo send = {};
+			pg::PgCall([&] {
+				type = get_atttype(occurrence.table, (AttrNumber)attnum);
+				SendFunctionOf(type, &send);
+			});
 			occurrence.types.push_back(type);
+			occurrence.send.push_back(send);
 		}
+		info.relations.push_back(occurrence.table);
 		info.occurrences.push_back(std::move(occurrence));
 	}
 	return info;
@@ -179,14 +219,16 @@ KeyInfoFor(const char *key)
 	auto found = key_infos->find(key);
 	if (found != key_infos->end())
 		return found->second;
+	uint64 epoch = key_infos_epoch;
 	auto info = std::make_shared<const KeyInfo>(BuildKeyInfo(key));
-	(*key_infos)[key] = info;
+	if (epoch == key_infos_epoch)
+		(*key_infos)[key] = info;
 	return info;
 }
 
-// The send form of column attnum of row (nullopt: NULL).
+// The send form of column attnum of row (nullopt: NULL), by its type's send function.
 std::optional<std::string>
-ColumnValue(HeapTuple row, TupleDesc desc, int attnum, Oid type)
+ColumnValue(HeapTuple row, TupleDesc desc, int attnum, FmgrInfo *send)
 {
 	bool is_null = true;
 	bytea *sent = nullptr;
@@ -194,10 +236,7 @@ ColumnValue(HeapTuple row, TupleDesc desc, int attnum, Oid type)
 		Datum value = heap_getattr(row, attnum, desc, &is_null);
 		if (is_null)
 			return;
-		Oid send;
-		bool varlena;
-		getTypeBinaryOutputInfo(type, &send, &varlena);
-		sent = OidSendFunctionCall(send, value);
+		sent = SendFunctionCall(send, value);
 	});
 	if (is_null)
 		return std::nullopt;
@@ -210,7 +249,7 @@ RowValues(const Occurrence &occurrence, HeapTuple row, TupleDesc desc)
 {
 	core::LookupValues values;
 	for (size_t i = 0; i < occurrence.columns.size(); i++)
-		values.push_back(ColumnValue(row, desc, occurrence.columns[i], occurrence.types[i]));
+		values.push_back(ColumnValue(row, desc, occurrence.columns[i], &occurrence.send[i]));
 	return values;
 }
 
@@ -365,22 +404,62 @@ CollectTextRows(int columns, MemoryContext context)
 // changes), whatever the isolation level: lookups and renders follow the data as it is when the
 // flush holds its locks (after waiting for the key's lock, READ COMMITTED's statement snapshot
 // could be older; REPEATABLE READ's transaction snapshot is). Conflicts of REPEATABLE READ are the
-// entries' (their lock in the transaction snapshot: 40001). Needs SPI; PostgreSQL calls only.
+// entries' (their lock in the transaction snapshot: 40001). *plan: the kept plan of sql, or
+// nullptr: then sql is prepared into *plan (not kept: see KeepQuery) with cursor_options
+// (CURSOR_OPT_*). Needs SPI; PostgreSQL calls only.
 int
-ExecuteLatest(const char *sql, int nargs, Oid *types, Datum *args)
+ExecuteLatest(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args, int cursor_options = 0)
 {
 	// operators and functions named without a schema resolve in pg_catalog only, whatever the
-	// writer's search_path: the query runs as the root table's owner
+	// writer's search_path: the query runs as the root table's owner (a kept plan is planned
+	// again when the search path differs from its own: the same override every time)
 	OverrideSearchPath catalog_only = {};
 	catalog_only.schemas = list_make1_oid(PG_CATALOG_NAMESPACE);
 	PushOverrideSearchPath(&catalog_only);
-	SPIPlanPtr plan = SPI_prepare(sql, nargs, types);
-	if (plan == nullptr)
+	if (*plan == nullptr)
+		*plan = SPI_prepare_cursor(sql, nargs, types, cursor_options);
+	if (*plan == nullptr)
 		elog(ERROR, "store: preparing a nested key's query failed: %s", SPI_result_code_string(SPI_result));
-	int rc = SPI_execute_snapshot(plan, args, nullptr, GetLatestSnapshot(), InvalidSnapshot, false, false, 0);
-	SPI_freeplan(plan);
+	int rc = SPI_execute_snapshot(*plan, args, nullptr, GetLatestSnapshot(), InvalidSnapshot, false, false, 0);
 	PopOverrideSearchPath();
 	return rc;
+}
+
+// The plans of the flush's queries (lookups, renders, entry checks), kept for the backend by
+// their text and parameter types: a key's queries are planned once, not on every flush. A shape's
+// text changes with the catalog (KeyInfo is rebuilt), so a stale text is never asked for again;
+// the plan cache plans a kept plan again when a table it reads changes.
+using QueryId = std::tuple<std::string, std::vector<Oid>, int>; // sql, types, cursor options
+std::map<QueryId, SPIPlanPtr> *kept_queries = nullptr;
+constexpr size_t kMaxKeptQueries = 64; // past this, the kept plans are freed (stale texts pile up)
+constexpr size_t kHashedAnyMin = 9;    // = ANY over this many constants is hashed (PostgreSQL 14+)
+
+// The kept plan of sql with types (and cursor options), or nullptr.
+SPIPlanPtr
+KeptQuery(const char *sql, int nargs, const Oid *types, int cursor_options = 0)
+{
+	auto found = kept_queries->find(QueryId(sql, std::vector<Oid>(types, types + nargs), cursor_options));
+	return found == kept_queries->end() ? nullptr : found->second;
+}
+
+// Frees every kept query plan (none of them runs: flushes do not nest).
+void
+FreeKeptQueries()
+{
+	for (auto &[id, plan] : *kept_queries) {
+		SPIPlanPtr freed = plan;
+		pg::PgCall([&] { SPI_freeplan(freed); });
+	}
+	kept_queries->clear();
+}
+
+// Remembers plan (prepared by ExecuteLatest and kept with SPI_keepplan) as sql's with types.
+void
+KeepQuery(const char *sql, int nargs, const Oid *types, SPIPlanPtr plan, int cursor_options = 0)
+{
+	if (kept_queries->size() >= kMaxKeptQueries)
+		FreeKeptQueries();
+	(*kept_queries)[QueryId(sql, std::vector<Oid>(types, types + nargs), cursor_options)] = plan;
 }
 
 // Runs occurrence's lookup over rows as the root's owner under canonical output; adds the ids
@@ -397,19 +476,25 @@ LookUp(const KeyInfo &info, const Occurrence &occurrence, const std::set<core::L
 		pg::PgCall([&] { types[j] = get_array_type(occurrence.types[j]); });
 	}
 	TextRows found = {0, nullptr, nullptr};
+	SPIPlanPtr plan = KeptQuery(occurrence.sql.c_str(), (int)n, types.data());
+	bool fresh = plan == nullptr;
 	pg::PgCall([&] {
 		MemoryContext caller = CurrentMemoryContext;
 		pg::ConnectSpi();
 		int nest_level = pg::EnterCanonicalOutput();
 		pg::SavedUser saved = pg::BecomeRole(pg::RelationOwner(info.root), SECURITY_NOFORCE_RLS);
-		int rc = ExecuteLatest(occurrence.sql.c_str(), (int)n, types.data(), args.data());
+		int rc = ExecuteLatest(&plan, occurrence.sql.c_str(), (int)n, types.data(), args.data());
 		pg::RestoreUser(saved);
 		pg::LeaveCanonicalOutput(nest_level);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "store: a nested key's lookup failed: %s", SPI_result_code_string(rc));
 		found = CollectTextRows(1, caller);
+		if (fresh)
+			SPI_keepplan(plan);
 		SPI_finish();
 	});
+	if (fresh)
+		KeepQuery(occurrence.sql.c_str(), (int)n, types.data(), plan);
 	for (uint64 i = 0; i < found.count; i++)
 		if (found.a[i][0] != '\0')
 			ids->insert(found.a[i]);
@@ -476,7 +561,7 @@ RunAsStore(const char *sql, int nargs, Oid *types, Datum *args, const char *null
 // The documents of ids rendered now (id text -> doc text), as the root's owner in a
 // security-restricted operation under canonical settings, in a new statement.
 std::map<std::string, std::string>
-RenderDocuments(const KeyInfo &info, Datum key, Datum ids)
+RenderDocuments(const KeyInfo &info, Datum key, Datum ids, size_t count)
 {
 	if (info.render_query.empty()) {
 		char *text = nullptr;
@@ -494,18 +579,28 @@ RenderDocuments(const KeyInfo &info, Datum key, Datum ids)
 	}
 	const char *query = info.render_query.c_str();
 	TextRows rows = {0, nullptr, nullptr};
+	Oid render_types[1] = {TEXTARRAYOID};
+	// many ids: planned for each flush's ids (a generic plan compares each row's id with every one
+	// of them: = ANY over a parameter is not hashed, over 9 or more constants it is); the text is
+	// parsed once all the same. A few ids: the plan cache may settle on a generic plan.
+	int options = count >= kHashedAnyMin ? CURSOR_OPT_CUSTOM_PLAN : 0;
+	SPIPlanPtr plan = KeptQuery(query, 1, render_types, options);
+	bool fresh = plan == nullptr;
 	pg::PgCall([&] {
-		Oid render_types[1] = {TEXTARRAYOID};
 		Datum render_args[1] = {ids};
 		int nest_level = pg::EnterCanonicalOutput();
 		pg::SavedUser saved = pg::BecomeRole(pg::RelationOwner(info.root), SECURITY_NOFORCE_RLS);
-		int rc = ExecuteLatest(query, 1, render_types, render_args);
+		int rc = ExecuteLatest(&plan, query, 1, render_types, render_args, options);
 		pg::RestoreUser(saved);
 		pg::LeaveCanonicalOutput(nest_level);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "store: rendering nested documents failed: %s", SPI_result_code_string(rc));
 		rows = CollectTextRows(2, CurrentMemoryContext);
+		if (fresh)
+			SPI_keepplan(plan);
 	});
+	if (fresh)
+		KeepQuery(query, 1, render_types, plan, options);
 	std::map<std::string, std::string> documents;
 	for (uint64 i = 0; i < rows.count; i++)
 		documents.emplace(rows.a[i], rows.b[i]);
@@ -532,9 +627,12 @@ ApplyDecision(const char *key_text, Datum key, const std::string &id, const std:
 		state = CStringGetTextDatum(core::NetOpName(decision.state));
 	});
 	Oid types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	// the document passed as json: json_build_object rendered it, so the cast does not parse it again
+	Oid entry_types[3] = {TEXTOID, TEXTOID, JSONOID};
 	Datum args[3] = {key, id_text, doc_text};
 	if (decision.entry == core::EntryWrite::kUpsert)
-		RunAsStore(stored_present ? kUpdateNestedEntry : kInsertNestedEntry, 3, types, args, nullptr, false, nullptr);
+		RunAsStore(stored_present ? kUpdateNestedEntry : kInsertNestedEntry, 3, entry_types, args, nullptr, false,
+		           nullptr);
 	else if (decision.entry == core::EntryWrite::kDelete)
 		RunAsStore(kDeleteNestedEntry, 2, types, args, nullptr, false, nullptr);
 	args[2] = state;
@@ -555,11 +653,11 @@ ApplyDecision(const char *key_text, Datum key, const std::string &id, const std:
 core::NetOp
 NetOpOf(const std::string &letter)
 {
-	if (letter == "C")
+	if (letter == pg::sql::kStateCreated)
 		return core::NetOp::kCreate;
-	if (letter == "D")
+	if (letter == pg::sql::kStateDeleted)
 		return core::NetOp::kDelete;
-	return letter == "U" ? core::NetOp::kUpdate : core::NetOp::kNone;
+	return letter == pg::sql::kStateUpdated ? core::NetOp::kUpdate : core::NetOp::kNone;
 }
 
 // Runs sql ($1: key) as the store owner in the latest snapshot, whatever the isolation level: the
@@ -636,8 +734,9 @@ RequireNoNewEntries(Datum key, Datum ids)
 	pg::PgCall([&] {
 		Oid types[2] = {TEXTOID, TEXTARRAYOID};
 		Datum args[2] = {key, ids};
+		SPIPlanPtr plan = nullptr; // rare (REPEATABLE READ, an entry not found): not kept
 		pg::SavedUser saved = pg::BecomeStoreOwner();
-		int rc = ExecuteLatest(pg::sql::kNestedEntriesExist, 2, types, args);
+		int rc = ExecuteLatest(&plan, pg::sql::kNestedEntriesExist, 2, types, args);
 		pg::RestoreUser(saved);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "store: reading nested entries failed: %s", SPI_result_code_string(rc));
@@ -682,7 +781,7 @@ LockAppearedEntries(const KeyInfo &info, Datum key, std::map<std::string, std::s
 			again.push_back(id);
 			now.erase(id);
 		}
-		for (const auto &[id, doc] : RenderDocuments(info, key, TextArrayOf(again)))
+		for (const auto &[id, doc] : RenderDocuments(info, key, TextArrayOf(again), again.size()))
 			now[id] = doc;
 	}
 }
@@ -720,7 +819,7 @@ FlushKey(const std::string &key_name, const core::KeyChanges &changes,
 	pg::PgCall([] { pg::ConnectSpi(); });
 	RunAsStore(kLockNestedEntries, 2, types, args, nullptr, false, &stored_rows);
 	RunAsStore(kNestedWrittenStates, 2, types, args, nullptr, true, &written_rows);
-	std::map<std::string, std::string> now = RenderDocuments(info, key, id_array);
+	std::map<std::string, std::string> now = RenderDocuments(info, key, id_array, ids.size());
 	// ids as the database prints them (the lookups' and the renderer's agree: both jsonb_out)
 	std::map<std::string, std::string> stored(stored_rows.begin(), stored_rows.end());
 	std::map<std::string, std::string> written(written_rows.begin(), written_rows.end());
@@ -894,6 +993,7 @@ InitNested()
 	CallGuarded("store initialisation", [] {
 		pending = new core::PendingChanges();
 		key_infos = new std::map<std::string, std::shared_ptr<const KeyInfo>>();
+		kept_queries = new std::map<QueryId, SPIPlanPtr>();
 	});
 	CacheRegisterRelcacheCallback(InvalidateKeyInfos, (Datum)0);
 	// who renders (casts, functions, types, roles) decides whether a cached render query may run

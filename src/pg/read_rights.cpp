@@ -126,11 +126,12 @@ NestedShapeOf(HeapTupleHeader registration)
 	    lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(registration), HeapTupleHeaderGetTypMod(registration));
 	bool has_nested = false;
 	for (int i = 0; i < desc->natts; i++)
-		if (!TupleDescAttr(desc, i)->attisdropped && strcmp(NameStr(TupleDescAttr(desc, i)->attname), "nested") == 0)
+		if (!TupleDescAttr(desc, i)->attisdropped &&
+		    strcmp(NameStr(TupleDescAttr(desc, i)->attname), sql::kKeysNested) == 0)
 			has_nested = true;
 	ReleaseTupleDesc(desc);
 	bool is_null = true;
-	Datum nested = has_nested ? RegistrationField(registration, "nested", &is_null) : (Datum)0;
+	Datum nested = has_nested ? RegistrationField(registration, sql::kKeysNested, &is_null) : (Datum)0;
 	return is_null ? nullptr : TextDatumGetCString(nested);
 }
 

@@ -285,6 +285,16 @@ constexpr char kHistoryRows[] =
     " WHERE h.item IS NOT NULL AND $9 OPERATOR(pg_catalog.?) h.cache_key GROUP BY h.cache_key) AS r"
     " ORDER BY r.seq";
 
+// The field of a store.keys row holding a nested key's shape (read_rights.cpp: absent before 0.3.0).
+constexpr char kKeysNested[] = STORE_SQL_KEYS_NESTED;
+// The alias of the source's row in the document expression store._source_query embeds
+// (store._nested_query's, 20-rendering.sql: "... FROM <source> AS t").
+constexpr char kSourceRowAlias[] = "t";
+// The states of store.history rows (store.history.state: created, updated, deleted).
+constexpr char kStateCreated[] = "C";
+constexpr char kStateUpdated[] = "U";
+constexpr char kStateDeleted[] = "D";
+
 // Nested keys (nested_maintenance.cpp; $1 is the key). Its registration: (source oid, nested
 // shape, whether it has a filter); no row: no nested key.
 constexpr char kNestedRegistration[] =

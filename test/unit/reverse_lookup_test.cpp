@@ -4,6 +4,8 @@
 #include "core/reverse_lookup.hpp"
 #include "core/shape.hpp"
 
+#include "fake_catalog.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -21,65 +23,7 @@ constexpr CatalogOid kDate = 1082;
 constexpr CatalogOid kNumeric = 1700;
 constexpr CatalogOid kText = 25;
 
-// A catalog held in memory: tables by oid, found by (schema, name).
-class FakeCatalog : public Catalog {
-public:
-	// Adds a table with columns (name, type) (attnums 1..n) and a primary key (attnums).
-	CatalogTable &
-	Add(CatalogOid oid, const std::string &name, const std::vector<std::pair<std::string, CatalogOid>> &columns,
-	    std::vector<int> primary_key)
-	{
-		CatalogTable &table = tables_[oid];
-		table.oid = oid;
-		table.schema = "public";
-		table.name = name;
-		table.sql_schema = "public";
-		table.sql_relname = name;
-		for (std::size_t i = 0; i < columns.size(); i++)
-			table.columns.push_back({(int)i + 1, columns[i].first, columns[i].first, columns[i].second});
-		table.primary_key = primary_key;
-		if (!primary_key.empty())
-			table.unique.push_back(primary_key);
-		return table;
-	}
-
-	// Adds a foreign key holder(referencing) -> target(referenced) named name.
-	void
-	AddForeignKey(CatalogOid oid, const std::string &name, CatalogOid holder, std::vector<int> referencing,
-	              CatalogOid target, std::vector<int> referenced)
-	{
-		CatalogForeignKey fk;
-		fk.oid = oid;
-		fk.name = name;
-		fk.referencing_table = holder;
-		fk.referenced_table = target;
-		fk.referencing = referencing;
-		fk.referenced = referenced;
-		fk.operators.assign(referencing.size(), "OPERATOR(pg_catalog.=)");
-		tables_.at(holder).foreign_keys.push_back(fk);
-		std::vector<CatalogOid> &by = tables_.at(target).referenced_by;
-		if (std::find(by.begin(), by.end(), holder) == by.end())
-			by.push_back(holder);
-	}
-
-	const CatalogTable &
-	Table(CatalogOid oid) override
-	{
-		return tables_.at(oid);
-	}
-
-	const CatalogTable *
-	FindTable(const std::string &schema, const std::string &name) override
-	{
-		for (const auto &entry : tables_)
-			if (entry.second.schema == schema && entry.second.name == name)
-				return &entry.second;
-		return nullptr;
-	}
-
-private:
-	std::map<CatalogOid, CatalogTable> tables_;
-};
+using store::unit::FakeCatalog;
 
 enum : CatalogOid {
 	kLanguage = 1,

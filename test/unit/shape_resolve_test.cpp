@@ -4,6 +4,8 @@
 #include "core/shape.hpp"
 #include "core/shape_resolve.hpp"
 
+#include "fake_catalog.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,74 +17,7 @@ using namespace store::core;
 
 namespace {
 
-// A catalog held in memory: tables by oid, found by (schema, name).
-class FakeCatalog : public Catalog {
-public:
-	// Adds a table with live columns named names (attnums 1..n) and a primary key (attnums).
-	CatalogTable &
-	Add(CatalogOid oid, const std::string &name, const std::vector<std::string> &names, std::vector<int> primary_key,
-	    char kind = 'r', const std::string &schema = "public")
-	{
-		CatalogTable &table = tables_[oid];
-		table.oid = oid;
-		table.schema = schema;
-		table.name = name;
-		table.sql_schema = schema;
-		table.sql_relname = name;
-		table.kind = kind;
-		for (std::size_t i = 0; i < names.size(); i++)
-			table.columns.push_back({(int)i + 1, names[i], names[i]});
-		table.primary_key = primary_key;
-		if (!primary_key.empty()) {
-			table.unique.push_back(primary_key);
-			table.indexes.push_back(primary_key);
-		}
-		return table;
-	}
-
-	// Adds a foreign key holder(referencing) -> target(referenced) named name.
-	void
-	AddForeignKey(CatalogOid oid, const std::string &name, CatalogOid holder, std::vector<int> referencing,
-	              CatalogOid target, std::vector<int> referenced)
-	{
-		CatalogForeignKey fk;
-		fk.oid = oid;
-		fk.name = name;
-		fk.referencing_table = holder;
-		fk.referenced_table = target;
-		fk.referencing = referencing;
-		fk.referenced = referenced;
-		fk.operators.assign(referencing.size(), "OPERATOR(pg_catalog.=)");
-		tables_.at(holder).foreign_keys.push_back(fk);
-		std::vector<CatalogOid> &by = tables_.at(target).referenced_by;
-		if (std::find(by.begin(), by.end(), holder) == by.end())
-			by.push_back(holder);
-	}
-
-	const CatalogTable &
-	Table(CatalogOid oid) override
-	{
-		return tables_.at(oid);
-	}
-
-	const CatalogTable *
-	FindTable(const std::string &schema, const std::string &name) override
-	{
-		for (const auto &entry : tables_)
-			if (entry.second.schema == schema && entry.second.name == name)
-				return &entry.second;
-		return nullptr;
-	}
-
-	CatalogTable &
-	Mutable(CatalogOid oid)
-	{
-		return tables_.at(oid);
-	}
-
-private:
-	std::map<CatalogOid, CatalogTable> tables_;
-};
+using store::unit::FakeCatalog;
 
 enum : CatalogOid {
 	kLanguage = 1,
@@ -426,7 +361,7 @@ TEST(ShapeQuery, KeysAreEscapedLiterals)
 TEST(ShapeQuery, WideObjectsSpliceSeveralCalls)
 {
 	FakeCatalog catalog;
-	std::vector<std::string> names;
+	std::vector<store::unit::FakeColumn> names;
 	for (int i = 1; i <= 120; i++)
 		names.push_back("c" + std::to_string(i));
 	catalog.Add(1, "wide", names, {1});
