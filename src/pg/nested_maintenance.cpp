@@ -130,7 +130,7 @@ InvalidateKeyInfosSyscache(Datum, int, uint32)
 	InvalidateKeyInfos((Datum)0, InvalidOid);
 }
 
-int ExecuteLatest(const char *sql, int nargs, Oid *types, Datum *args);
+int ExecuteLatest(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args, int cursor_options = 0);
 
 // The registration of key: (source, nested, filtered); false when it is no nested key. Needs SPI.
 // Read in the latest snapshot, as the lookups and renders are and as the catalog is: under
@@ -141,7 +141,8 @@ ReadNestedRegistration(const char *key, Oid *source, char **nested, bool *filter
 	Oid types[1] = {TEXTOID};
 	Datum args[1] = {CStringGetTextDatum(key)};
 	pg::SavedUser saved = pg::BecomeStoreOwner();
-	int rc = ExecuteLatest(pg::sql::kNestedRegistration, 1, types, args);
+	SPIPlanPtr plan = nullptr; // read when a KeyInfo is built: not kept (freed by SPI_finish)
+	int rc = ExecuteLatest(&plan, pg::sql::kNestedRegistration, 1, types, args);
 	pg::RestoreUser(saved);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "store: reading a nested key's registration failed: %s", SPI_result_code_string(rc));
@@ -408,7 +409,7 @@ CollectTextRows(int columns, MemoryContext context)
 // nullptr: then sql is prepared into *plan (not kept: see KeepQuery) with cursor_options
 // (CURSOR_OPT_*). Needs SPI; PostgreSQL calls only.
 int
-ExecuteLatest(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args, int cursor_options = 0)
+ExecuteLatest(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types, Datum *args, int cursor_options)
 {
 	// operators and functions named without a schema resolve in pg_catalog only, whatever the
 	// writer's search_path: the query runs as the root table's owner (a kept plan is planned
