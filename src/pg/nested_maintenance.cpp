@@ -41,7 +41,9 @@
 extern "C" {
 #include "access/genam.h"
 #include "access/table.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
@@ -780,6 +782,18 @@ ChecksPendingEvents(Node *statement)
 	}
 }
 
+// The OID of store.flush_nested() (InvalidOid when it is gone), looked up without a privilege check:
+// the writer who drains needs no USAGE on the schema store (LookupFuncName would demand it).
+Oid
+FlushFunctionOid()
+{
+	Oid schema = get_namespace_oid(pg::sql::kSchema, true);
+	if (!OidIsValid(schema))
+		return InvalidOid;
+	return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum(pg::sql::kFlushNestedFunction),
+	                       PointerGetDatum(buildoidvector(nullptr, 0)), ObjectIdGetDatum(schema));
+}
+
 // The store's own pending flush events, fired now: every flush trigger (store.flush_nested) on a
 // table with pending events is set IMMEDIATE, which fires its events (the first one flushes all
 // pending nested changes, as at commit), then DEFERRED again, as installed. Only these triggers:
@@ -789,8 +803,7 @@ ChecksPendingEvents(Node *statement)
 void
 DrainFlushEvents()
 {
-	List *name = list_make2(makeString(pstrdup("store")), makeString(pstrdup("flush_nested")));
-	Oid flush = LookupFuncName(name, 0, nullptr, true);
+	Oid flush = FlushFunctionOid();
 	if (!OidIsValid(flush))
 		return;
 	List *constraints = NIL;
