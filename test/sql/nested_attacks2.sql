@@ -1,0 +1,71 @@
+-- Nested keys under attack, round 2: the hook that fires the store's pending flush events before
+-- DDL must fire only the store's own flush triggers, and never run a user's code as a superuser.
+SET client_min_messages = warning;
+CREATE EXTENSION store;
+DROP ROLE IF EXISTS na2_owner;
+DROP ROLE IF EXISTS na2_app;
+RESET client_min_messages;
+CREATE ROLE na2_owner;
+CREATE ROLE na2_app;
+CREATE SCHEMA na2 AUTHORIZATION na2_owner;
+SET ROLE na2_owner;
+CREATE TABLE na2.orders (id int PRIMARY KEY, title text);
+CREATE TABLE na2.lines (id int PRIMARY KEY, order_id int NOT NULL REFERENCES na2.orders, qty int);
+CREATE INDEX ON na2.lines (order_id);
+INSERT INTO na2.orders VALUES (1, 'a');
+GRANT USAGE, CREATE ON SCHEMA na2 TO na2_app;
+GRANT SELECT, INSERT, UPDATE ON na2.lines TO na2_app;
+RESET ROLE;
+SELECT store_register('na2_orders', 'na2.orders', shape => 'id,title,lines(id,qty)');
+
+-- A writer without any right on the schema store writes a reached table, then runs DDL on a table
+-- of its own in the same transaction: the drain must not need USAGE on the schema store.
+SET ROLE na2_app;
+CREATE TABLE na2.mine (x int);
+CREATE TABLE na2.seen (superuser bool, who name);
+CREATE TABLE na2.other (x int);
+BEGIN;
+INSERT INTO na2.lines VALUES (10, 1, 1);
+TRUNCATE na2.mine;
+CREATE INDEX mine_x ON na2.mine (x);
+DROP INDEX na2.mine_x;
+COMMIT;
+RESET ROLE;
+SELECT store_get('na2_orders', '1');
+
+-- A writer's own deferred constraint trigger named like the key's flush trigger, in the same
+-- schema: the drain before TRUNCATE must not fire it (as a superuser, or at all): the TRUNCATE of
+-- its table, which has pending events, is refused as PostgreSQL refuses it.
+SET ROLE na2_app;
+CREATE FUNCTION na2.spy() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO na2.seen SELECT r.rolsuper, current_user FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) current_user;
+    RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER store_na2_orders_flush AFTER INSERT ON na2.mine
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION na2.spy();
+BEGIN;
+INSERT INTO na2.lines VALUES (11, 1, 1);
+INSERT INTO na2.mine VALUES (1);
+\set VERBOSITY terse
+TRUNCATE na2.mine;
+\set VERBOSITY default
+ROLLBACK;
+SELECT superuser, who = 'na2_app' AS as_writer FROM na2.seen;
+-- the store's own events are still drained, the user's trigger fires at commit, as the writer
+BEGIN;
+INSERT INTO na2.lines VALUES (11, 1, 2);
+INSERT INTO na2.mine VALUES (1);
+TRUNCATE na2.other;
+COMMIT;
+SELECT superuser, who = 'na2_app' AS as_writer FROM na2.seen;
+RESET ROLE;
+SELECT store_get('na2_orders', '1');
+SELECT count(*) AS problems FROM store_verify();
+
+SET client_min_messages = warning;
+DROP EXTENSION store CASCADE;
+DROP SCHEMA na2 CASCADE;
+DROP ROLE na2_app;
+DROP ROLE na2_owner;
+RESET client_min_messages;
