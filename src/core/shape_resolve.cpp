@@ -210,8 +210,9 @@ private:
 	}
 
 	// PostgREST's embedding of the row a self-referencing foreign key points to: an item without
-	// hint named after the key's one column (`manager:manager_id(name)`), where no table has that
-	// name. The foreign key, or nullptr.
+	// hint named after the key's one column (`manager:manager_id(name)`), where no table of that
+	// name has a relationship with parent (a table created with that name and no foreign key, by
+	// anyone who may create tables in the schema, changes nothing). The foreign key, or nullptr.
 	const CatalogForeignKey *
 	SelfKeyNamed(const ShapeItem &item, const CatalogTable &parent)
 	{
@@ -219,8 +220,10 @@ private:
 			return nullptr;
 		for (const CatalogForeignKey &fk : parent.foreign_keys) {
 			const CatalogColumn *column = fk.referencing.size() == 1 ? parent.Column(fk.referencing[0]) : nullptr;
-			if (fk.referenced_table == parent.oid && column != nullptr && column->name == item.name)
-				return catalog_.FindTable(root_.schema, item.name) == nullptr ? &fk : nullptr;
+			if (fk.referenced_table == parent.oid && column != nullptr && column->name == item.name) {
+				const CatalogTable *named = catalog_.FindTable(root_.schema, item.name);
+				return named == nullptr || Candidates(parent, *named).empty() ? &fk : nullptr;
+			}
 		}
 		return nullptr;
 	}

@@ -63,6 +63,23 @@ RESET ROLE;
 SELECT store_get('na2_orders', '1');
 SELECT count(*) AS problems FROM store_verify();
 
+-- A self-reference embedded by the key's column (manager:manager_id): a role that may create tables
+-- in the schema creates one named manager_id, with no relationship to employee. The key goes on
+-- embedding the manager; writes and reads keep working.
+SET ROLE na2_owner;
+CREATE TABLE na2.employee (id int PRIMARY KEY, name text, manager_id int REFERENCES na2.employee);
+CREATE INDEX ON na2.employee (manager_id);
+INSERT INTO na2.employee VALUES (1, 'Ann', NULL), (2, 'Bob', 1);
+RESET ROLE;
+SELECT store_register('na2_staff', 'na2.employee', shape => 'id,name,manager:manager_id(name)');
+SET ROLE na2_app;
+CREATE TABLE na2.manager_id (id int PRIMARY KEY);
+RESET ROLE;
+UPDATE na2.employee SET name = 'Bobby' WHERE id = 2;
+SELECT store_get('na2_staff', '2');
+SELECT path, table_name, kind FROM store_explain('na2_staff');
+SELECT count(*) AS problems FROM store_verify('na2_staff');
+
 SET client_min_messages = warning;
 DROP EXTENSION store CASCADE;
 DROP SCHEMA na2 CASCADE;

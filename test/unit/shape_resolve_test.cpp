@@ -333,6 +333,23 @@ TEST(ShapeResolve, SelfReferencesByPostgrestRules)
 	EXPECT_EQ(ErrorOf(kStaff, "staff_id,x:staff_id(staff_id)").sqlstate(), "42P01");
 }
 
+TEST(ShapeResolve, SelfKeyColumnNotShadowedByAnUnrelatedTable)
+{
+	// a table named like the key's column, with no relationship to staff (anyone who may create
+	// tables in the schema can add one): the item still embeds the row the key points to
+	FakeCatalog catalog = Pagila();
+	catalog.Add(900, "manager_id", {"id"}, {1});
+	ResolvedShape boss = ResolveShape(ParseShape("staff_id,boss:manager_id(staff_id)"), kStaff, catalog);
+	ASSERT_EQ(boss.root.children.size(), 1u);
+	EXPECT_EQ(boss.root.children[0].kind, EdgeKind::kManyToOne);
+	EXPECT_EQ(boss.root.children[0].table, (CatalogOid)kStaff);
+	// one that has a relationship with staff is the table, as before
+	catalog.AddForeignKey(901, "manager_id_staff_fkey", 900, {1}, kStaff, {1});
+	ResolvedShape table = ResolveShape(ParseShape("staff_id,boss:manager_id(id)"), kStaff, catalog);
+	ASSERT_EQ(table.root.children.size(), 1u);
+	EXPECT_EQ(table.root.children[0].table, (CatalogOid)900);
+}
+
 TEST(ShapeResolve, ArraysNeedAPrimaryKey)
 {
 	EXPECT_EQ(ErrorOf(kFilm, "title,film_note(note)").sqlstate(), "55000");
