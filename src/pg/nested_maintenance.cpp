@@ -787,6 +787,7 @@ ChecksPendingEvents(Node *statement)
 	case T_ClusterStmt:
 	case T_ReindexStmt:
 	case T_DropStmt:
+	case T_DropOwnedStmt: // drops the role's tables, reached ones included
 	case T_RenameStmt:
 		return true;
 	default:

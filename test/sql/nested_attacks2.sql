@@ -4,6 +4,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION store;
 DROP ROLE IF EXISTS na2_owner;
 DROP ROLE IF EXISTS na2_app;
+DROP ROLE IF EXISTS na2_dropped;
 RESET client_min_messages;
 CREATE ROLE na2_owner;
 CREATE ROLE na2_app;
@@ -79,6 +80,25 @@ UPDATE na2.employee SET name = 'Bobby' WHERE id = 2;
 SELECT store_get('na2_staff', '2');
 SELECT path, table_name, kind FROM store_explain('na2_staff');
 SELECT count(*) AS problems FROM store_verify('na2_staff');
+
+-- DROP OWNED BY the owner of a key's tables, after writing one of them in the same transaction: the
+-- store's flush events are drained first (as before DROP TABLE), so it drops the tables and the key
+-- as it does without the write.
+CREATE ROLE na2_dropped;
+GRANT USAGE, CREATE ON SCHEMA na2 TO na2_dropped;
+SET ROLE na2_dropped;
+CREATE TABLE na2.carts (id int PRIMARY KEY);
+CREATE TABLE na2.items (id int PRIMARY KEY, cart_id int NOT NULL REFERENCES na2.carts);
+CREATE INDEX ON na2.items (cart_id);
+INSERT INTO na2.carts VALUES (1);
+RESET ROLE;
+SELECT store_register('na2_carts', 'na2.carts', shape => 'id,items(id)');
+BEGIN;
+INSERT INTO na2.items VALUES (1, 1);
+DROP OWNED BY na2_dropped;
+SELECT count(*) AS carts_keys FROM store.keys WHERE key = 'na2_carts';
+COMMIT;
+DROP ROLE na2_dropped;
 
 SET client_min_messages = warning;
 DROP EXTENSION store CASCADE;
