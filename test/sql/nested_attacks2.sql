@@ -81,6 +81,21 @@ SELECT store_get('na2_staff', '2');
 SELECT path, table_name, kind FROM store_explain('na2_staff');
 SELECT count(*) AS problems FROM store_verify('na2_staff');
 
+-- Legacy inheritance (INHERITS): the store never counts a child's rows as its parent's (a flat
+-- key reads ONLY its table, and no store trigger fires on a child), so a nested key neither
+-- embeds a child of an embedded table's rows nor asks for triggers on a child of its root.
+SET ROLE na2_owner;
+CREATE TABLE na2.more_lines () INHERITS (na2.lines);
+INSERT INTO na2.more_lines VALUES (99, 1, 9);
+UPDATE na2.lines SET qty = 3 WHERE id = 10;
+CREATE TABLE na2.more_orders () INHERITS (na2.orders);
+INSERT INTO na2.more_orders VALUES (98, 'child');
+RESET ROLE;
+SELECT store_register('na2_flat', 'na2.orders');
+SELECT store_get('na2_orders', '1');
+SELECT cache_key, item_id, problem, stored, expected FROM store_verify() WHERE cache_key LIKE 'na2%';
+SELECT store_unregister('na2_flat');
+
 -- DROP OWNED BY the owner of a key's tables, after writing one of them in the same transaction: the
 -- store's flush events are drained first (as before DROP TABLE), so it drops the tables and the key
 -- as it does without the write.

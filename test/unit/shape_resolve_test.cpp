@@ -427,7 +427,8 @@ TEST(ShapeQuery, ArraysCoalesceAndOrder)
 	EXPECT_NE(many.find("COALESCE(pg_catalog.json_agg("), std::string::npos);
 	EXPECT_NE(many.find("ORDER BY \"r#1\".actor_id, \"r#1j\".actor_id, \"r#1j\".film_id), '[]'::pg_catalog.json)"),
 	          std::string::npos);
-	EXPECT_NE(many.find("FROM public.film_actor AS \"r#1j\" JOIN public.actor AS \"r#1\""), std::string::npos);
+	EXPECT_NE(many.find("FROM ONLY public.film_actor AS \"r#1j\" JOIN ONLY public.actor AS \"r#1\""),
+	          std::string::npos);
 	std::string one = ShapeQuery(Resolve(kFilm, "title,film_detail(synopsis)"), "r");
 	EXPECT_EQ(one.find("json_agg"), std::string::npos);
 	EXPECT_NE(one.find("WHERE \"r\".film_id OPERATOR(pg_catalog.=) \"r#1\".film_id"), std::string::npos);
