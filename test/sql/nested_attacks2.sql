@@ -34,6 +34,31 @@ COMMIT;
 RESET ROLE;
 SELECT store_get('na2_orders', '1');
 
+-- The drained flush fails inside a block that catches the error: the block's subtransaction rolls
+-- back the flush and the flush triggers' IMMEDIATE mode; the changes stay pending (the next write
+-- is not flushed at once) and are flushed at commit, once the owner may read the table again.
+CREATE TABLE na2.scratch (x int);
+BEGIN;
+DO $$
+DECLARE
+    d text;
+BEGIN
+    INSERT INTO na2.lines VALUES (12, 1, 1);
+    REVOKE SELECT ON na2.lines FROM na2_owner;
+    BEGIN
+        TRUNCATE na2.scratch;
+        RAISE NOTICE 'the drained flush did not fail';
+    EXCEPTION WHEN insufficient_privilege THEN
+        RAISE NOTICE 'caught: %', SQLERRM;
+    END;
+    GRANT SELECT ON na2.lines TO na2_owner;
+    INSERT INTO na2.lines VALUES (13, 1, 1);
+    SELECT e.doc INTO d FROM store.entries AS e WHERE e.key = 'na2_orders';
+    RAISE NOTICE 'before commit: %', d;
+END $$;
+COMMIT;
+SELECT store_get('na2_orders', '1');
+
 -- A writer's own deferred constraint trigger named like the key's flush trigger, in the same
 -- schema: the drain before TRUNCATE must not fire it (as a superuser, or at all): the TRUNCATE of
 -- its table, which has pending events, is refused as PostgreSQL refuses it.
