@@ -140,6 +140,17 @@ SELECT count(*) AS carts_keys FROM store.keys WHERE key = 'na2_carts';
 COMMIT;
 DROP ROLE na2_dropped;
 
+-- A temporary table is dropped at the end of its session without any event trigger firing: a key
+-- over one (flat or nested) would outlive it and break store_verify() and store_reload() for
+-- everyone. Refused at registration.
+CREATE TEMP TABLE na2_tmp_orders (id int PRIMARY KEY);
+CREATE TEMP TABLE na2_tmp_lines (id int PRIMARY KEY, order_id int REFERENCES na2_tmp_orders);
+\set VERBOSITY terse
+SELECT store_register('na2_tmp', 'na2_tmp_orders');
+SELECT store_register('na2_tmp_nested', 'na2_tmp_orders', shape => 'id,na2_tmp_lines(id)');
+\set VERBOSITY default
+SELECT count(*) AS temporary_keys FROM store.keys WHERE key LIKE 'na2_tmp%';
+
 SET client_min_messages = warning;
 DROP EXTENSION store CASCADE;
 DROP SCHEMA na2 CASCADE;
