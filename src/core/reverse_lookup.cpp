@@ -144,7 +144,7 @@ public:
 			RowRef parent;
 			parent.alias = "\"t" + std::to_string(i + 1) + "\"";
 			parent.table = &parent_table;
-			from += ", " + parent_table.SqlName() + " AS " + parent.alias;
+			from += ", " + parent_table.RowsSql() + " AS " + parent.alias; // (as the documents read it)
 			for (const Pair &pair : hop.pairs)
 				where.push_back(Comparison(pair, hop, current, parent));
 			current = parent;

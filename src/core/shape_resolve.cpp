@@ -210,8 +210,9 @@ private:
 	}
 
 	// PostgREST's embedding of the row a self-referencing foreign key points to: an item without
-	// hint named after the key's one column (`manager:manager_id(name)`), where no table has that
-	// name. The foreign key, or nullptr.
+	// hint named after the key's one column (`manager:manager_id(name)`), where no table of that
+	// name has a relationship with parent (a table created with that name and no foreign key, by
+	// anyone who may create tables in the schema, changes nothing). The foreign key, or nullptr.
 	const CatalogForeignKey *
 	SelfKeyNamed(const ShapeItem &item, const CatalogTable &parent)
 	{
@@ -219,8 +220,10 @@ private:
 			return nullptr;
 		for (const CatalogForeignKey &fk : parent.foreign_keys) {
 			const CatalogColumn *column = fk.referencing.size() == 1 ? parent.Column(fk.referencing[0]) : nullptr;
-			if (fk.referenced_table == parent.oid && column != nullptr && column->name == item.name)
-				return catalog_.FindTable(root_.schema, item.name) == nullptr ? &fk : nullptr;
+			if (fk.referenced_table == parent.oid && column != nullptr && column->name == item.name) {
+				const CatalogTable *named = catalog_.FindTable(root_.schema, item.name);
+				return named == nullptr || Candidates(parent, *named).empty() ? &fk : nullptr;
+			}
 		}
 		return nullptr;
 	}
@@ -396,6 +399,7 @@ private:
 			const CatalogTable &junction = *candidate.junction;
 			node->junction = junction.oid;
 			node->junction_sql = junction.SqlName();
+			node->junction_rows = junction.RowsSql();
 			node->far_join = {*candidate.far_key, SqlNames(junction, candidate.far_key->referencing),
 			                  SqlNames(child, candidate.far_key->referenced)};
 			node->index_ok = node->index_ok && HasLeadingIndex(junction, candidate.far_key->referencing);
@@ -426,6 +430,7 @@ private:
 		child_node.table = child.oid;
 		child_node.parent = parent.oid;
 		child_node.table_sql = child.SqlName();
+		child_node.table_rows = child.RowsSql();
 		SetEdge(self_key != nullptr
 		            ? Candidate{IsUnique(parent, self_key->referencing) ? EdgeKind::kOneToOne : EdgeKind::kManyToOne,
 		                        false, self_key, nullptr, nullptr}
@@ -523,7 +528,8 @@ private:
 		return out;
 	}
 
-	// The scalar subquery rendering node (an object, null, or an array) for its parent row.
+	// The scalar subquery rendering node (an object, null, or an array) for its parent row (ONLY
+	// the ordinary tables, as a flat key reads ONLY its table: see CatalogTable::RowsSql).
 	std::string
 	Embedded(const ResolvedNode &node, const std::string &parent_alias)
 	{
@@ -534,15 +540,15 @@ private:
 		switch (node.kind) {
 		case EdgeKind::kManyToMany:
 			return "(SELECT COALESCE(pg_catalog.json_agg(" + object + OrderBy(node, alias, junction_alias) +
-			       "), '[]'::pg_catalog.json) FROM " + node.junction_sql + " AS " + junction_alias + " JOIN " +
-			       node.table_sql + " AS " + alias + " ON " + Conditions(node.far_join, junction_alias, alias) +
+			       "), '[]'::pg_catalog.json) FROM " + node.junction_rows + " AS " + junction_alias + " JOIN " +
+			       node.table_rows + " AS " + alias + " ON " + Conditions(node.far_join, junction_alias, alias) +
 			       " WHERE " + Conditions(node.join, junction_alias, parent_alias) + ")";
 		case EdgeKind::kOneToMany:
 			return "(SELECT COALESCE(pg_catalog.json_agg(" + object + OrderBy(node, alias, junction_alias) +
-			       "), '[]'::pg_catalog.json) FROM " + node.table_sql + " AS " + alias + " WHERE " +
+			       "), '[]'::pg_catalog.json) FROM " + node.table_rows + " AS " + alias + " WHERE " +
 			       Conditions(node.join, alias, parent_alias) + ")";
 		default:
-			return "(SELECT " + object + " FROM " + node.table_sql + " AS " + alias + " WHERE " +
+			return "(SELECT " + object + " FROM " + node.table_rows + " AS " + alias + " WHERE " +
 			       (node.child_holds_key ? Conditions(node.join, alias, parent_alias)
 			                             : Conditions(node.join, parent_alias, alias)) +
 			       ")";

@@ -77,6 +77,13 @@ struct CatalogTable {
 	{
 		return sql_schema + "." + sql_relname;
 	}
+	// How a query names its rows: ONLY the table (a legacy inheritance child's rows are not its own
+	// for the store: no store trigger fires on the child), a partitioned table with its partitions.
+	std::string
+	RowsSql() const
+	{
+		return kind == 'p' ? SqlName() : "ONLY " + SqlName();
+	}
 	// The column with this attnum, or nullptr.
 	const CatalogColumn *Column(int attnum) const;
 	// The column with this name, or nullptr.
@@ -123,16 +130,18 @@ struct ResolvedJoin {
 
 // One object of the document: a table reached from its parent through one relationship.
 struct ResolvedNode {
-	std::string path;      // the keys from the root, joined by '.' ("" for the root)
-	CatalogOid table = 0;  // the table whose rows it shows
-	CatalogOid parent = 0; // the table of the object embedding it (0 for the root)
-	std::string table_sql; // its quoted, schema-qualified name
+	std::string path;       // the keys from the root, joined by '.' ("" for the root)
+	CatalogOid table = 0;   // the table whose rows it shows
+	CatalogOid parent = 0;  // the table of the object embedding it (0 for the root)
+	std::string table_sql;  // its quoted, schema-qualified name
+	std::string table_rows; // how a query names its rows (CatalogTable::RowsSql)
 	EdgeKind kind = EdgeKind::kRoot;
 	bool child_holds_key = false; // the child holds join.fk (one-to-many, or one-to-one from that side)
 	ResolvedJoin join;            // the foreign key to or from the parent (many-to-many: the junction's to the parent)
 	ResolvedJoin far_join;        // many-to-many: the junction's foreign key to the child
 	CatalogOid junction = 0;      // many-to-many: the junction table
 	std::string junction_sql;     // its quoted, schema-qualified name
+	std::string junction_rows;    // how a query names its rows (CatalogTable::RowsSql)
 	std::vector<std::string> order_sql;          // arrays: the child's primary-key columns (quoted)
 	std::vector<std::string> junction_order_sql; // many-to-many: then the junction's primary-key columns
 	bool index_ok = true;          // each foreign key of the edge has an index on its holder leading with its columns

@@ -394,7 +394,8 @@ TriggerStateSql(FunctionCallInfo fcinfo)
 	for (const InstalledTrigger &installed : root)
 		AddState(&out, DatumGetCString(NamedTrigger(key, installed.suffix)), StateOn(triggers, source, key, installed));
 	ExtraStates(triggers, source, key, &out);
-	PartitionStates(triggers, source, key, &out);
+	if (get_rel_relkind(source) == RELKIND_PARTITIONED_TABLE) // (a legacy inheritance child is no partition)
+		PartitionStates(triggers, source, key, &out);
 	if (nested != nullptr)
 		(void)NestedStates(triggers, source, key, StateTables(triggers, source, key, nested), &out);
 	table_close(triggers, AccessShareLock);

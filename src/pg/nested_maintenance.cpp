@@ -41,8 +41,11 @@
 extern "C" {
 #include "access/genam.h"
 #include "access/table.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_constraint.h"
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "nodes/makefuncs.h"
@@ -100,6 +103,11 @@ bool flushing = false;
 // (see DrainFlushEvents); cleared with the transaction.
 bool flush_events_queued = false;
 ProcessUtility_hook_type previous_utility_hook = nullptr;
+// While DrainFlushEvents fires the flush events (as the bootstrap superuser, see there): the role
+// and security context of the command that drains, which the flush runs as.
+bool draining = false;
+Oid drain_user = InvalidOid;
+int drain_context = 0;
 
 // Forgets the KeyInfos that use relid after its relcache invalidation (DDL, re-registration:
 // triggers change; a foreign key added to or from a table the shape reaches), every one when relid
@@ -851,7 +859,13 @@ Datum
 FlushNestedTrigger(FunctionCallInfo fcinfo)
 {
 	(void)CheckNestedTriggerCall(fcinfo, "store.flush_nested()");
+	Oid user = InvalidOid;
+	int context = 0;
+	GetUserIdAndSecContext(&user, &context);
+	if (draining)
+		SetUserIdAndSecContext(drain_user, drain_context); // as at commit: never as the superuser
 	pg::FlushNested();
+	SetUserIdAndSecContext(user, context);
 	return PointerGetDatum(nullptr);
 }
 
@@ -873,6 +887,7 @@ ChecksPendingEvents(Node *statement)
 	case T_ClusterStmt:
 	case T_ReindexStmt:
 	case T_DropStmt:
+	case T_DropOwnedStmt: // drops the role's tables, reached ones included
 	case T_RenameStmt:
 		return true;
 	default:
@@ -880,17 +895,50 @@ ChecksPendingEvents(Node *statement)
 	}
 }
 
+// The OID of store.flush_nested() (InvalidOid when it is gone), looked up without a privilege check:
+// the writer who drains needs no USAGE on the schema store (LookupFuncName would demand it).
+Oid
+FlushFunctionOid()
+{
+	Oid schema = get_namespace_oid(pg::sql::kSchema, true);
+	if (!OidIsValid(schema))
+		return InvalidOid;
+	return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum(pg::sql::kFlushNestedFunction),
+	                       PointerGetDatum(buildoidvector(nullptr, 0)), ObjectIdGetDatum(schema));
+}
+
+// True when every constraint named name in the schema is a flush trigger's (flush_constraints):
+// SET CONSTRAINTS by name takes all of them, and a user's own deferred constraint trigger of that
+// name (on another table of the schema) must neither fire early nor run as the drainer's superuser.
+bool
+OnlyFlushConstraintsNamed(const char *name, Oid schema, List *flush_constraints)
+{
+	Relation constraints = table_open(ConstraintRelationId, AccessShareLock);
+	ScanKeyData keys[2];
+	ScanKeyInit(&keys[0], Anum_pg_constraint_conname, BTEqualStrategyNumber, F_NAMEEQ, CStringGetDatum(name));
+	ScanKeyInit(&keys[1], Anum_pg_constraint_connamespace, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(schema));
+	SysScanDesc scan = systable_beginscan(constraints, ConstraintNameNspIndexId, true, nullptr, 2, keys);
+	bool only = true;
+	HeapTuple tuple;
+	while (only && HeapTupleIsValid(tuple = systable_getnext(scan)))
+		only = list_member_oid(flush_constraints, ((Form_pg_constraint)GETSTRUCT(tuple))->oid);
+	systable_endscan(scan);
+	table_close(constraints, AccessShareLock);
+	return only;
+}
+
 // The store's own pending flush events, fired now: every flush trigger (store.flush_nested) on a
 // table with pending events is set IMMEDIATE, which fires its events (the first one flushes all
 // pending nested changes, as at commit), then DEFERRED again, as installed. Only these triggers:
 // a user's deferred trigger keeps its events and its mode. The constraint names are looked up
 // (schema-qualified: the table's schema) as the bootstrap superuser, which needs no USAGE on that
-// schema; the flush switches to the roles it renders and writes as. PostgreSQL calls only.
+// schema; a name that another constraint of the schema also has is left alone (SET CONSTRAINTS
+// would fire that one too). The flush itself runs as the command's role (FlushNestedTrigger), then
+// switches to the roles it renders and writes as. PostgreSQL calls only.
 void
 DrainFlushEvents()
 {
-	List *name = list_make2(makeString(pstrdup("store")), makeString(pstrdup("flush_nested")));
-	Oid flush = LookupFuncName(name, 0, nullptr, true);
+	Oid flush = FlushFunctionOid();
 	if (!OidIsValid(flush))
 		return;
 	List *constraints = NIL;
@@ -899,32 +947,49 @@ DrainFlushEvents()
 	ScanKeyInit(&scan_key, Anum_pg_trigger_tgfoid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(flush));
 	SysScanDesc scan = systable_beginscan(triggers, InvalidOid, false, nullptr, 1, &scan_key);
 	HeapTuple tuple;
+	List *flush_constraints = NIL; // of every flush trigger
+	List *candidates = NIL;        // the flush triggers with pending events
 	while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
 		Form_pg_trigger trigger = (Form_pg_trigger)GETSTRUCT(tuple);
-		if (!trigger->tgdeferrable || !OidIsValid(trigger->tgconstraint) || !AfterTriggerPendingOnRel(trigger->tgrelid))
+		if (!trigger->tgdeferrable || !OidIsValid(trigger->tgconstraint))
 			continue;
-		char *schema = get_namespace_name(get_rel_namespace(trigger->tgrelid));
-		if (schema != nullptr)
-			constraints = lappend(constraints, makeRangeVar(schema, pstrdup(NameStr(trigger->tgname)), -1));
+		flush_constraints = lappend_oid(flush_constraints, trigger->tgconstraint);
+		if (AfterTriggerPendingOnRel(trigger->tgrelid))
+			candidates = lappend(candidates, heap_copytuple(tuple));
 	}
 	systable_endscan(scan);
 	table_close(triggers, AccessShareLock);
+	ListCell *cell;
+	foreach (cell, candidates) {
+		Form_pg_trigger trigger = (Form_pg_trigger)GETSTRUCT((HeapTuple)lfirst(cell));
+		Oid schema_oid = get_rel_namespace(trigger->tgrelid);
+		char *schema = get_namespace_name(schema_oid);
+		if (schema != nullptr && OnlyFlushConstraintsNamed(NameStr(trigger->tgname), schema_oid, flush_constraints))
+			constraints = lappend(constraints, makeRangeVar(schema, pstrdup(NameStr(trigger->tgname)), -1));
+	}
 	if (constraints == NIL)
 		return;
 	// registrations read afresh: a key forgotten in this transaction (store_unregister, whose DROP
 	// TRIGGER comes here) has nothing left to flush
 	InvalidateKeyInfos((Datum)0, InvalidOid);
-	Oid user;
-	int context;
-	GetUserIdAndSecContext(&user, &context);
-	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID, context | SECURITY_LOCAL_USERID_CHANGE);
+	GetUserIdAndSecContext(&drain_user, &drain_context);
 	ConstraintsSetStmt *set = makeNode(ConstraintsSetStmt);
 	set->constraints = constraints;
-	set->deferred = false;
-	AfterTriggerSetState(set);
-	set->deferred = true;
-	AfterTriggerSetState(set);
-	SetUserIdAndSecContext(user, context);
+	PG_TRY();
+	{
+		draining = true;
+		SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID, drain_context | SECURITY_LOCAL_USERID_CHANGE);
+		set->deferred = false;
+		AfterTriggerSetState(set);
+		set->deferred = true;
+		AfterTriggerSetState(set);
+	}
+	PG_FINALLY();
+	{
+		draining = false;
+		SetUserIdAndSecContext(drain_user, drain_context);
+	}
+	PG_END_TRY();
 }
 
 // ProcessUtility hook: before a command that PostgreSQL refuses on a table with pending trigger

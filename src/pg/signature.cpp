@@ -22,7 +22,8 @@ RelationText(Oid relid)
 	return DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid)));
 }
 
-// Errors unless relid is an ordinary or partitioned table outside the store's own schema.
+// Errors unless relid is a permanent (or unlogged) ordinary or partitioned table outside the store's
+// own schema.
 void
 RequireRegistrableTable(Oid relid)
 {
@@ -34,6 +35,12 @@ RequireRegistrableTable(Oid relid)
 	if (get_rel_namespace(relid) == get_namespace_oid(sql::kSchema, true))
 		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
 		                errmsg("the store's own table \"%s\" cannot be registered", RelationText(relid))));
+	// dropped at the end of its session without an event trigger: its key would outlive it
+	if (get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		                errmsg("temporary table \"%s\" cannot be registered", RelationText(relid)),
+		                errhint("A temporary table disappears with its session, without the store being told: "
+		                        "register a permanent table.")));
 }
 
 // relid's live columns by attribute number (nullptr: none or dropped), read in the active

@@ -135,7 +135,7 @@ TEST(ReverseLookup, ToOneTargetsJoinTheirHolders)
 	EXPECT_EQ(lookups[1].column_names, std::vector<std::string>{"language_id"});
 	EXPECT_TRUE(lookups[1].reads_tables);
 	EXPECT_EQ(lookups[1].sql, "SELECT DISTINCT pg_catalog.to_jsonb(\"t1\".film_id) AS id FROM pg_catalog.unnest($1) "
-	                          "AS \"c\"(v1), public.film AS \"t1\" WHERE \"c\".v1 OPERATOR(pg_catalog.=) "
+	                          "AS \"c\"(v1), ONLY public.film AS \"t1\" WHERE \"c\".v1 OPERATOR(pg_catalog.=) "
 	                          "\"t1\".language_id");
 	EXPECT_NE(lookups[2].sql.find("\"c\".v1 OPERATOR(pg_catalog.=) \"t1\".original_language_id"), std::string::npos);
 }
@@ -146,7 +146,7 @@ TEST(ReverseLookup, ManyToManyThroughTheJunction)
 	ASSERT_EQ(Places(lookups), (std::vector<std::string>{":2", "actors:3", "actors:4j"}));
 	EXPECT_EQ(lookups[1].column_names, std::vector<std::string>{"actor_id"});
 	EXPECT_EQ(lookups[1].sql, "SELECT DISTINCT pg_catalog.to_jsonb(\"t1\".film_id) AS id FROM pg_catalog.unnest($1) "
-	                          "AS \"c\"(v1), public.film_actor AS \"t1\" WHERE \"c\".v1 OPERATOR(pg_catalog.=) "
+	                          "AS \"c\"(v1), ONLY public.film_actor AS \"t1\" WHERE \"c\".v1 OPERATOR(pg_catalog.=) "
 	                          "\"t1\".actor_id AND \"t1\".film_id IS NOT NULL");
 	EXPECT_TRUE(lookups[2].junction);
 	EXPECT_EQ(lookups[2].column_names, std::vector<std::string>{"film_id"});
@@ -164,13 +164,13 @@ TEST(ReverseLookup, DeepPathsJoinParentByParent)
 	          (std::vector<std::string>{":2", "inventory:5", "inventory.rental:6", "inventory.rental.payment:7"}));
 	EXPECT_FALSE(lookups[1].reads_tables);
 	EXPECT_EQ(lookups[2].sql, "SELECT DISTINCT pg_catalog.to_jsonb(\"t1\".film_id) AS id FROM pg_catalog.unnest($1) "
-	                          "AS \"c\"(v1), public.inventory AS \"t1\" WHERE \"t1\".inventory_id "
+	                          "AS \"c\"(v1), ONLY public.inventory AS \"t1\" WHERE \"t1\".inventory_id "
 	                          "OPERATOR(pg_catalog.=) \"c\".v1 AND \"t1\".film_id IS NOT NULL");
 	EXPECT_EQ(lookups[3].column_names, (std::vector<std::string>{"rental_id", "day"}));
 	EXPECT_EQ(lookups[3].sql,
 	          "SELECT DISTINCT pg_catalog.to_jsonb(\"t2\".film_id) AS id FROM ROWS FROM (pg_catalog.unnest($1), "
 	          "pg_catalog.unnest($2)) AS "
-	          "\"c\"(v1, v2), public.rental AS \"t1\", public.inventory AS \"t2\" WHERE \"t1\".rental_id "
+	          "\"c\"(v1, v2), ONLY public.rental AS \"t1\", ONLY public.inventory AS \"t2\" WHERE \"t1\".rental_id "
 	          "OPERATOR(pg_catalog.=) \"c\".v1 AND \"t1\".day OPERATOR(pg_catalog.=) \"c\".v2 AND \"t2\".inventory_id "
 	          "OPERATOR(pg_catalog.=) \"t1\".inventory_id AND \"t2\".film_id IS NOT NULL");
 }
@@ -181,7 +181,7 @@ TEST(ReverseLookup, ShortcutOnlyForExactTypes)
 	std::vector<ReverseLookup> gauge = Lookups(kGauge, "gauge_id,reading(reading_id)");
 	EXPECT_TRUE(gauge[1].reads_tables);
 	EXPECT_EQ(gauge[1].sql, "SELECT DISTINCT pg_catalog.to_jsonb(\"t1\".gauge_id) AS id FROM pg_catalog.unnest($1) "
-	                        "AS \"c\"(v1), public.gauge AS \"t1\" WHERE \"t1\".gauge_id OPERATOR(pg_catalog.=) "
+	                        "AS \"c\"(v1), ONLY public.gauge AS \"t1\" WHERE \"t1\".gauge_id OPERATOR(pg_catalog.=) "
 	                        "\"c\".v1");
 	// int8 referencing int4: other types, read the root; an unknown type too.
 	EXPECT_TRUE(Lookups(kFilm, "title,film_note(note_id)")[1].reads_tables);
@@ -197,7 +197,7 @@ TEST(ReverseLookup, TableTwiceIncludingTheRoot)
 	EXPECT_EQ(lookups[1].column_names, std::vector<std::string>{"language_id"});
 	EXPECT_FALSE(lookups[1].reads_tables);
 	EXPECT_EQ(lookups[2].sql, "SELECT DISTINCT pg_catalog.to_jsonb(\"t1\".language_id) AS id FROM "
-	                          "pg_catalog.unnest($1) AS \"c\"(v1), public.film AS \"t1\" WHERE \"c\".v1 "
+	                          "pg_catalog.unnest($1) AS \"c\"(v1), ONLY public.film AS \"t1\" WHERE \"c\".v1 "
 	                          "OPERATOR(pg_catalog.=) \"t1\".original_language_id AND \"t1\".language_id IS NOT NULL");
 }
 
