@@ -168,6 +168,14 @@ public:
 		if (table.is_partition)
 			throw Error(kFeatureNotSupported, "table " + table.SqlName() + " is a partition" + At(path),
 			            "Name its partitioned table instead: its rows include this partition's.");
+		// emptied by crash recovery (unlogged) or gone with its session (temporary), without the
+		// store's logged documents following
+		if (table.persistence != 'p')
+			throw Error(kFeatureNotSupported,
+			            "table " + table.SqlName() + " is " + (table.persistence == 'u' ? "unlogged" : "temporary") +
+			                At(path),
+			            "Documents are kept in logged tables: a crash would empty it but not them. Use a "
+			            "permanent, logged table (ALTER TABLE ... SET LOGGED).");
 	}
 
 private:

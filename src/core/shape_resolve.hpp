@@ -64,6 +64,7 @@ struct CatalogTable {
 	std::string sql_relname;                     // its name quoted for SQL
 	char kind = 'r';                             // pg_class.relkind: 'r' ordinary, 'p' partitioned, others refused
 	bool is_partition = false;                   // a partition (of a partitioned table)
+	char persistence = 'p';                      // pg_class.relpersistence: 'p' permanent, 'u' unlogged, 't' temporary
 	std::vector<CatalogColumn> columns;          // live columns, in attribute order
 	std::vector<int> primary_key;                // attnums in key order; empty: none
 	std::vector<std::vector<int>> unique;        // key columns of each valid, non-partial unique index (PK included)

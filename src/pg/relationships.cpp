@@ -44,6 +44,7 @@ struct PlainTable {
 	const char *sql_relname;
 	char kind;
 	bool is_partition;
+	char persistence;
 	int ncolumns;
 	AttrNumber *attnums;
 	const char **column_names;
@@ -193,6 +194,7 @@ ReadTable(Oid relid)
 	table->sql_relname = quote_identifier(table->name);
 	table->kind = rel->rd_rel->relkind;
 	table->is_partition = rel->rd_rel->relispartition;
+	table->persistence = rel->rd_rel->relpersistence;
 	ReadColumns(rel, table);
 	if (table->kind == RELKIND_RELATION || table->kind == RELKIND_PARTITIONED_TABLE)
 		ReadIndexes(rel, table);
@@ -235,6 +237,7 @@ ToCore(const PlainTable &plain)
 	table.sql_relname = plain.sql_relname;
 	table.kind = plain.kind;
 	table.is_partition = plain.is_partition;
+	table.persistence = plain.persistence;
 	for (int i = 0; i < plain.ncolumns; i++)
 		table.columns.push_back(
 		    {plain.attnums[i], plain.column_names[i], plain.column_sql_names[i], plain.column_types[i]});

@@ -35,6 +35,12 @@ RequireRegistrableTable(Oid relid)
 	if (get_rel_namespace(relid) == get_namespace_oid(sql::kSchema, true))
 		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
 		                errmsg("the store's own table \"%s\" cannot be registered", RelationText(relid))));
+	// emptied by crash recovery without the store's logged documents following
+	if (get_rel_persistence(relid) == RELPERSISTENCE_UNLOGGED)
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		                errmsg("unlogged table \"%s\" cannot be registered", RelationText(relid)),
+		                errhint("Crash recovery empties an unlogged table but not the store's documents: "
+		                        "make it logged first (ALTER TABLE ... SET LOGGED).")));
 	// dropped at the end of its session without an event trigger: its key would outlive it
 	if (get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
 		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

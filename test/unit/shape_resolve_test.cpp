@@ -226,6 +226,26 @@ TEST(ShapeResolve, UnknownTableViewPartition)
 	EXPECT_EQ(ErrorOf(kView, "title").sqlstate(), "42809");
 }
 
+// Unlogged and temporary tables are refused as root and embedded: crash recovery empties one (its
+// session drops the other) while the store's logged documents stay.
+TEST(ShapeResolve, UnloggedAndTemporaryTablesRefused)
+{
+	for (char persistence : {'u', 't'}) {
+		FakeCatalog catalog = Pagila();
+		catalog.Add(900, "scratch", {"film_id", "note"}, {1}).persistence = persistence;
+		catalog.AddForeignKey(901, "scratch_film_id_fkey", 900, {1}, kFilm, {1});
+		for (auto [root, text] : {std::pair<CatalogOid, const char *>{900, "note"}, {kFilm, "title,scratch(note)"}}) {
+			try {
+				ResolveShape(ParseShape(text), root, catalog);
+				ADD_FAILURE() << "resolved \"" << text << "\" over a table of persistence " << persistence;
+			} catch (const Error &e) {
+				EXPECT_EQ(e.sqlstate(), "0A000") << text;
+				EXPECT_NE(std::string(e.what()).find(persistence == 'u' ? "unlogged" : "temporary"), std::string::npos);
+			}
+		}
+	}
+}
+
 TEST(ShapeResolve, UnknownColumnNamesTableAndPath)
 {
 	Error root = ErrorOf(kFilm, "Title");
