@@ -3,12 +3,14 @@
 #include "pg/canonical.hpp"
 #include "pg/doc_shape.hpp"
 #include "pg/guard.hpp"
+#include "pg/kept_plan.hpp"
 #include "pg/nested.hpp"
 #include "pg/reader.hpp"
 #include "pg/spi_session.hpp"
 #include "pg/sql_names.hpp"
 
 extern "C" {
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 }
 
@@ -114,6 +116,26 @@ VisibleDocument(Datum key, Datum id, Datum visible, bool visible_is_null, bool *
 	return pg::SingleValue(pg::ExecuteForReader(pg::sql::kGetDocument, 3, types, args, nulls), is_null);
 }
 
+const Oid kGetUnfilteredArgtypes[2] = {TEXTOID, JSONBOID};
+
+// The document of id in key for a reader row-level security does not filter: a plan kept per backend.
+pg::KeptPlan get_unfiltered_plan = {pg::sql::kGetDocumentUnfiltered, 2, kGetUnfilteredArgtypes, nullptr};
+
+// The stored document of id (jsonb) in key as text, as reader may see it (NULL: none). Row-level
+// security on source decides it for reader as store._visibility_query does (store._rls_active):
+// only then are the visible ids queried; otherwise one index lookup through a kept plan.
+Datum
+ReaderDocument(Oid source, Oid reader, Datum key, Datum id, bool *is_null)
+{
+	if (check_enable_rls(source, reader, true) == RLS_ENABLED) {
+		bool visible_is_null;
+		Datum visible = pg::VisibleIds(reader, key, false, &visible_is_null);
+		return VisibleDocument(key, id, visible, visible_is_null, is_null);
+	}
+	Datum args[2] = {key, id};
+	return pg::SingleValue(pg::ExecuteKeptPlan(&get_unfiltered_plan, args, true), is_null);
+}
+
 // store_get(key, id): one document, if the caller may read the key (and, under row-level
 // security, the row). The id is read as the caller: its type's input and casts are the table
 // owner's code, which must not run as the store's owner.
@@ -137,9 +159,8 @@ Get(FunctionCallInfo fcinfo)
 	pg::ConnectSpi();
 	Oid source = pg::ReadableSource(PG_GETARG_DATUM(0), false, reader);
 	Datum id = KeyIdFromText(source, TextDatumGetCString(PG_GETARG_DATUM(1)));
-	bool visible_is_null, is_null;
-	Datum visible = pg::VisibleIds(reader, PG_GETARG_DATUM(0), false, &visible_is_null);
-	Datum doc = VisibleDocument(PG_GETARG_DATUM(0), id, visible, visible_is_null, &is_null);
+	bool is_null;
+	Datum doc = ReaderDocument(source, reader, PG_GETARG_DATUM(0), id, &is_null);
 	SPI_finish();
 	if (flushed)
 		PopActiveSnapshot();

@@ -3,6 +3,7 @@
 // use its schema and select every column the documents expose; ReadableSource looks the
 // registration up and explains a refusal: an unknown key, a key that no longer follows its table,
 // or a lack of privilege.
+#include "pg/kept_plan.hpp"
 #include "pg/key_triggers.hpp"
 #include "pg/nested.hpp"
 #include "pg/reader.hpp"
@@ -23,6 +24,12 @@ extern "C" {
 namespace store::pg {
 
 namespace {
+
+const Oid kKeyReadableArgtypes[2] = {TEXTOID, OIDOID};
+
+// A key's source and whether a reader may read it (store._may_read decides, on every call): a plan
+// kept per backend, so the lookup is not parsed and planned again for each read.
+KeptPlan key_readable_plan = {sql::kKeyReadable, 2, kKeyReadableArgtypes, nullptr};
 
 // True when store._trigger_state exists (the 0.3.0 SQL objects) and says one of key's capture
 // triggers is missing, disabled or replaced: the key's documents no longer follow its table.
@@ -211,9 +218,8 @@ ReadableSource(Datum key, bool key_is_null, Oid reader)
 {
 	if (key_is_null)
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("store key must not be NULL")));
-	Oid types[2] = {TEXTOID, OIDOID};
 	Datum args[2] = {key, ObjectIdGetDatum(reader)};
-	int rc = ExecuteForReader(sql::kKeyReadable, 2, types, args, nullptr);
+	int rc = ExecuteKeptPlan(&key_readable_plan, args, true);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "store: checking the key failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed == 0)

@@ -219,6 +219,11 @@ constexpr char kGetDocument[] =
     " AND e.id OPERATOR(pg_catalog.=) $2 AND (NOT coalesce($3 OPERATOR(pg_catalog.?) $1, false)"
     " OR e.id OPERATOR(pg_catalog.=) ANY (SELECT pg_catalog.jsonb_array_elements($3 OPERATOR(pg_catalog.->) $1)))";
 
+// $1 = key, $2 = id: the document as text, for a reader row-level security does not filter.
+constexpr char kGetDocumentUnfiltered[] =
+    "SELECT e.doc::pg_catalog.text FROM " STORE_SQL_ENTRIES " AS e WHERE e.key OPERATOR(pg_catalog.=) $1"
+    " AND e.id OPERATOR(pg_catalog.=) $2";
+
 // $1 = key: the ids of its documents, in id order (the order of ORDER BY over jsonb).
 constexpr char kKeyEntryIds[] =
     "SELECT e." STORE_SQL_ENTRIES_ID " FROM " STORE_SQL_ENTRIES " AS e WHERE e." STORE_SQL_ENTRIES_KEY
