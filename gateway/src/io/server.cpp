@@ -325,7 +325,9 @@ Exchange::finish_whole(std::string body, const std::string &version)
 	read_headers(res, version);
 	if (gzip && body.size() >= gzip_min_bytes) {
 		GzipStream z;
-		body = z.piece(body) + z.finish();
+		std::string zipped = z.piece(body);
+		zipped += z.finish(); // after piece(): the operands of + are unsequenced
+		body = std::move(zipped);
 		res.set(http::field::content_encoding, "gzip");
 	}
 	res.body() = std::move(body);
