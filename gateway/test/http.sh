@@ -46,7 +46,7 @@ get() {
     local url=$1; shift
     : >"$WORK/body"
     : >"$WORK/head"
-    curl -s -o "$WORK/body" -D "$WORK/head" -w '%{http_code}' "$@" "$BASE$url"
+    curl -s --max-time 30 -o "$WORK/body" -D "$WORK/head" -w '%{http_code}' "$@" "$BASE$url"
 }
 
 # One response header's value (case-insensitive name) from the last get.
@@ -218,7 +218,7 @@ check "changes max_changes=0 -> 400 (22023)" "400 22023" "$(get '/store/changes/
 
 echo "== routes, methods, limits"
 check "unknown route -> 404" 404 "$(get /nope)"
-check "reserved name -> 404" 404 "$(get /store/events/)"
+check "reserved name -> 404" 404 "$(get /store/ws/)"
 check "DELETE -> 405" 405 "$(get /store/items/1/ -X DELETE)"
 check "405 Allow" GET "$(header Allow)"
 check "bad percent-encoding -> 400" 400 "$(get /store/%zz/)"
@@ -281,6 +281,93 @@ for _ in $(seq 100); do curl -s -o /dev/null "$BASE/" && break; sleep 0.1; done
 check "database down -> 503" 503 "$(get /store/)"
 check "503 Retry-After" 5 "$(header Retry-After)"
 stop_server
+
+echo "== live push: GET /store/events"
+# Waits (up to 20 s) until file $2 has a line matching $1; prints that line (the last such).
+wait_line() {
+    for _ in $(seq 200); do
+        if grep -q -- "$1" "$2" 2>/dev/null; then grep -- "$1" "$2" | tail -1 | tr -d '\r'; return 0; fi
+        sleep 0.1
+    done
+    echo "TIMEOUT waiting for $1"
+}
+# Starts an event stream in the background into file $1 (further curl arguments follow); sets STREAM_PID.
+stream() {
+    local f=$1; shift
+    curl -s -N -D "$f.head" --max-time 60 "$@" "$BASE/store/events" >"$f" &
+    STREAM_PID=$!
+}
+# The id of the last event in file $1 that carried data.
+last_data_id() { { grep -B1 '^data:' "$1" || true; } | { grep '^id:' || true; } | tail -1 | cut -c5- | tr -d '\r'; }
+# True (prints yes) when version $1 sees item $2 of items, for the anonymous role.
+sees_item() {
+    local n
+    n=$(as_anon "SELECT count(*) FROM store_history('$1') WHERE cache_key = 'items' AND item_id = '$2'")
+    [ "$n" = 0 ] && echo yes || echo no
+}
+start_server --anon-role store_http_anon --jwt-secret "$SECRET" --sse-keepalive 300 --max-subscribers 2
+stream "$WORK/s1"
+s1=$STREAM_PID
+first=$(wait_line '^id: ' "$WORK/s1" | cut -c5-)
+check "the stream starts with the current version as its id" "$(as_anon "SELECT store_version()" | cut -d: -f1)" "${first%%:*}"
+check "event stream headers" "text/event-stream|no-store|no" "$(grep -i '^content-type:' "$WORK/s1.head" | cut -d' ' -f2 | tr -d '\r')|$(grep -i '^cache-control:' "$WORK/s1.head" | cut -d' ' -f2 | tr -d '\r')|$(grep -i '^x-accel-buffering:' "$WORK/s1.head" | cut -d' ' -f2 | tr -d '\r')"
+check "retry hint" "retry: 2000" "$(head -1 "$WORK/s1" | tr -d '\r')"
+sql "INSERT INTO items VALUES (20, 'sugar', 1)"
+data=$(wait_line '"keys":\["items"\]' "$WORK/s1")
+check "an event after a commit" 'data: {"version":"' "${data:0:18}"
+v1=$(last_data_id "$WORK/s1")
+check "its id is its version" "$v1" "$(jq -r .version <<<"${data#data: }")"
+check "the event's version sees the change" yes "$(sees_item "$v1" 20)"
+check "changes after the previous id hold the change" '[20]' "$(as_anon "SELECT store_changes('$first')" | jq -c '[.changes.items.upserted[].id]')"
+check "keep-alive comments" ": keep-alive" "$(wait_line '^: keep-alive' "$WORK/s1")"
+kill "$s1"; wait "$s1" 2>/dev/null || true
+sql "UPDATE items SET qty = 9 WHERE id = 20"
+stream "$WORK/s2" -H "Last-Event-ID: $v1"
+s2=$STREAM_PID
+data=$(wait_line '^data:' "$WORK/s2")
+check "reconnect with Last-Event-ID: an event at once" '["items"]' "$(jq -c .keys <<<"${data#data: }")"
+v2=$(last_data_id "$WORK/s2")
+check "it sees the change made while away" yes "$(sees_item "$v2" 20)"
+stream "$WORK/s3" -G --data-urlencode "after=$v1"
+s3=$STREAM_PID
+check "?after= works as Last-Event-ID" '["items"]' "$(wait_line '^data:' "$WORK/s3" | cut -c7- | jq -c .keys)"
+check "more subscribers than allowed -> 503" 503 "$(get /store/events --max-time 5)"
+kill "$s2" "$s3"; wait "$s2" "$s3" 2>/dev/null || true
+for _ in $(seq 50); do [ "$(get /store/events --max-time 0.5)" != 503 ] && break; sleep 0.1; done
+check "a dropped subscriber frees its place" 200 "$(get /store/events --max-time 0.5 || true)"
+stream "$WORK/s4" -H "Last-Event-ID: $v2"
+s4=$STREAM_PID
+wait_line '^id: ' "$WORK/s4" >/dev/null
+sleep 0.5
+check "no changes after the resume point: only an id (a version that sees them)" yes "$(sees_item "$(grep '^id: ' "$WORK/s4" | head -1 | cut -c5- | tr -d '\r')" 20)"
+check "and no event" 0 "$(grep -c '^data:' "$WORK/s4" || true)"
+check "a malformed resume point -> 400" 400 "$(get /store/events -H 'Last-Event-ID: nope' --max-time 5)"
+check "a role the authenticator may not take -> 403" 403 "$(get /store/events --max-time 5 -H "Authorization: Bearer $(hs256 '{"role":"store_http_stranger"}')")"
+kill "$s4"; wait "$s4" 2>/dev/null || true
+
+echo "== live push: the LISTEN connection is lost"
+stream "$WORK/s5"
+s5=$STREAM_PID
+wait_line '^id: ' "$WORK/s5" >/dev/null
+sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'store-http listener'" >/dev/null
+sql "INSERT INTO items VALUES (21, 'salt', 1)"
+for _ in $(seq 200); do
+    v5=$(last_data_id "$WORK/s5")
+    [ -n "$v5" ] && [ "$(sees_item "$v5" 21)" = yes ] && break
+    sleep 0.1
+done
+check "after the listener reconnects, subscribers get a version that sees the missed commit" yes "$(sees_item "${v5:-0}" 21)"
+check "a new listener" 1 "$(sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'store-http listener'")"
+sql "INSERT INTO items VALUES (22, 'pepper', 1)"
+for _ in $(seq 200); do
+    v6=$(last_data_id "$WORK/s5")
+    [ "$(sees_item "${v6:-0}" 22)" = yes ] && break
+    sleep 0.1
+done
+check "and notifications flow again" yes "$(sees_item "${v6:-0}" 22)"
+stop_server
+rc=0; wait "$s5" || rc=$?
+check "SIGTERM ends event streams cleanly (curl exit 0)" 0 "$rc"
 
 echo "== without an anonymous role"
 start_server --jwt-secret "$SECRET"

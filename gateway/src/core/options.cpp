@@ -31,6 +31,8 @@ const Spec specs[] = {
     {"header-timeout", "STORE_HTTP_HEADER_TIMEOUT", "MS", "time to read a request's headers (default 10000)"},
     {"idle-timeout", "STORE_HTTP_IDLE_TIMEOUT", "MS", "idle keep-alive connection timeout (default 60000)"},
     {"max-connections", "STORE_HTTP_MAX_CONNECTIONS", "N", "concurrent client connections (default 1024)"},
+    {"max-subscribers", "STORE_HTTP_MAX_SUBSCRIBERS", "N", "concurrent event streams, 503 beyond (default 1000)"},
+    {"sse-keepalive", "STORE_HTTP_SSE_KEEPALIVE", "MS", "keep-alive comment on idle event streams (default 15000)"},
 };
 
 // Reads a whole file; false when it cannot be read.
@@ -112,6 +114,10 @@ apply(Options &o, const std::string &name, const std::string &v)
 		o.idle_timeout_ms = int(n);
 	else if (name == "max-connections" && parse_int(v, 1, 1000000, n))
 		o.max_connections = int(n);
+	else if (name == "max-subscribers" && parse_int(v, 0, 1000000, n))
+		o.max_subscribers = int(n);
+	else if (name == "sse-keepalive" && parse_int(v, 10, 3600000, n))
+		o.sse_keepalive_ms = int(n);
 	else
 		return "--" + name + ": invalid value \"" + v + "\"";
 	return "";

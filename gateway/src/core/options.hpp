@@ -24,6 +24,8 @@ struct Options {
 	int header_timeout_ms = 10000;  // time to read a request's headers
 	int idle_timeout_ms = 60000;    // idle keep-alive connection timeout
 	int max_connections = 1024;     // concurrent client connections (more wait in the listen backlog)
+	int max_subscribers = 1000;     // concurrent /store/events streams (503 beyond)
+	int sse_keepalive_ms = 15000;   // a comment on idle event streams this often
 	bool help = false;
 };
 

@@ -142,6 +142,13 @@ route(const std::string &method, const std::string &target)
 			r.max_changes = m->second;
 		return r;
 	}
+	if (dec.size() == 2 && dec[1] == "events") {
+		r.kind = RouteKind::Events;
+		auto a = params.find("after");
+		if (a != params.end())
+			r.after = a->second;
+		return r;
+	}
 	if (reserved(dec[1]))
 		return r;
 	if (dec.size() == 2) {

@@ -14,13 +14,14 @@ enum class RouteKind {
 	Get,         // GET /store/<key>/<id>/
 	History,     // GET /store/history/?after=V (or since=V)
 	Changes,     // GET /store/changes/?after=V[&max_changes=N]
+	Events,      // GET /store/events[?after=V]: Server-Sent Events
 };
 
 struct Route {
 	RouteKind kind = RouteKind::NotFound;
 	std::string key;         // KeySnapshot, Get
 	std::string id;          // Get: the id as text, percent-decoded (a composite id is its JSON array)
-	std::string after;       // History, Changes
+	std::string after;       // History, Changes, Events (optional there)
 	std::string max_changes; // Changes: optional page size, as given
 	std::string allow;       // when the path exists but not for this method: the Allow header (405)
 	std::string error;       // BadRequest: what is wrong

@@ -21,6 +21,10 @@ inline const char *const history = "SELECT pg_catalog.row_to_json(h)::text, h.ve
 inline const char *const changes = "SELECT c::text, c OPERATOR(pg_catalog.->>) 'version' FROM %s.store_changes($1) c";
 inline const char *const changes_paged =
     "SELECT c::text, c OPERATOR(pg_catalog.->>) 'version' FROM %s.store_changes($1, $2::pg_catalog.int4) c";
+// Whether changes exist after a resume point, as the caller sees them: one row (version, keys, any key-less row).
+inline const char *const events_since =
+    "SELECT h.version, pg_catalog.array_to_json(pg_catalog.array_agg(DISTINCT h.cache_key) FILTER (WHERE h.cache_key "
+    "IS NOT NULL))::text, pg_catalog.bool_or(h.cache_key IS NULL) FROM %s.store_history($1) h GROUP BY h.version";
 
 // A statement with the schema put in for %s.
 inline std::string

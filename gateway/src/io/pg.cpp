@@ -57,9 +57,12 @@ PgConn::track_socket()
 }
 
 void
-PgConn::connect(const std::string &conninfo, std::function<void(std::string)> cb)
+PgConn::connect(const std::string &conninfo, const std::string &name, bool fallback_name,
+                std::function<void(std::string)> cb)
 {
-	conn_ = PQconnectStart(conninfo.c_str());
+	const char *keys[] = {"dbname", fallback_name ? "fallback_application_name" : "application_name", nullptr};
+	const char *values[] = {conninfo.c_str(), name.c_str(), nullptr};
+	conn_ = PQconnectStartParams(keys, values, 1);
 	if (!conn_ || PQstatus(conn_) == CONNECTION_BAD) {
 		asio::post(io_, [cb, e = error()] { cb(e); });
 		return;
@@ -178,8 +181,7 @@ PgConn::error() const
 	return m;
 }
 
-// The statement that finds the extension's schema, quoted for use in SQL text.
-static const char *const find_schema_sql =
+const char *const find_schema_sql =
     "SELECT pg_catalog.quote_ident(n.nspname) FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n "
     "ON n.oid OPERATOR(pg_catalog.=) e.extnamespace WHERE e.extname OPERATOR(pg_catalog.=) 'store'";
 
@@ -188,7 +190,7 @@ void
 PgPool::open_for(Handler cb)
 {
 	auto conn = std::make_shared<PgConn>(io_);
-	conn->connect(conninfo_, [this, conn, cb](std::string err) {
+	conn->connect(conninfo_, "store-http", true, [this, conn, cb](std::string err) {
 		if (!err.empty()) {
 			total_--;
 			cb(nullptr, "database unavailable: " + err);

@@ -36,8 +36,9 @@ public:
 	PgConn(const PgConn &) = delete;
 	PgConn &operator=(const PgConn &) = delete;
 
-	// Starts connecting; cb gets "" on success or the reason.
-	void connect(const std::string &conninfo, std::function<void(std::string)> cb);
+	// Starts connecting as application `name` (fallback_name: unless conninfo names one); cb gets "" or the reason.
+	void connect(const std::string &conninfo, const std::string &name, bool fallback_name,
+	             std::function<void(std::string)> cb);
 	// Sends one statement (parameters as text, nullopt = NULL); single_row streams its rows. False: see error().
 	bool send(const std::string &sql, const std::vector<std::optional<std::string>> &params, bool single_row);
 	// True when the next result can be taken without waiting.
@@ -53,6 +54,13 @@ public:
 	// Runs one statement to its end; cb gets its outcome.
 	void run(const std::string &sql, const std::vector<std::optional<std::string>> &params,
 	         std::function<void(PgOutcome)> cb);
+	// Cancels the waits on the socket (their handlers see a failed connection).
+	void
+	cancel()
+	{
+		boost::system::error_code ec;
+		sock_.cancel(ec);
+	}
 	// True when the connection is usable for another request (connected, no transaction open).
 	bool reusable() const;
 	// The connection's last error message.
@@ -74,6 +82,9 @@ private:
 	PGconn *conn_ = nullptr;
 	int fd_ = -1;
 };
+
+// The statement that finds the store extension's schema, quoted for use in SQL text.
+extern const char *const find_schema_sql;
 
 // A pool of at most `size` connections; requests wait at most timeout_ms for one.
 class PgPool {

@@ -4,6 +4,7 @@
 #include "core/errors.hpp"
 #include "core/etag.hpp"
 #include "core/gzip.hpp"
+#include "core/live.hpp"
 #include "core/route.hpp"
 #include "core/sql.hpp"
 
@@ -84,6 +85,154 @@ private:
 	std::optional<http::request_parser<http::string_body>> parser_;
 };
 
+// One /store/events stream: the newest event not yet sent (coalesced), keep-alive comments.
+class Subscriber : public std::enable_shared_from_this<Subscriber> {
+public:
+	Subscriber(std::shared_ptr<Session> s) : session(std::move(s)), timer(session->srv.io)
+	{
+		session->srv.subscribers.insert(this);
+	}
+	~Subscriber() { session->srv.subscribers.erase(this); }
+	// Queues an event (merged into the one not yet sent); sends it when the stream is idle.
+	void
+	push(const LiveEvent &e)
+	{
+		pending = pending ? merge(*pending, e) : e;
+		write_next();
+	}
+	// Writes the response head and the first events, then follows.
+	void
+	start(unsigned http_version, std::string initial)
+	{
+		head = http::response<http::empty_body>{http::status::ok, http_version};
+		head.set(http::field::content_type, "text/event-stream");
+		head.set(http::field::cache_control, "no-store");
+		head.set("X-Accel-Buffering", "no");
+		head.keep_alive(false);
+		head.chunked(true);
+		serializer.emplace(head);
+		started = writing = true;
+		out = std::move(initial);
+		auto self = shared_from_this();
+		session->stream.expires_never();
+		http::async_write_header(session->stream, *serializer, [self](beast::error_code ec, std::size_t) {
+			if (ec)
+				return self->close();
+			self->write_out();
+		});
+		watch_close();
+		arm_keepalive();
+	}
+	// Ends the stream cleanly (shutdown): the terminating chunk once the current write is done.
+	void
+	end()
+	{
+		ending = true;
+		write_next();
+	}
+	// Forgets the stream before it started (the request failed; its error answer goes out instead).
+	void
+	detach()
+	{
+		closed = true;
+		session->srv.subscribers.erase(this);
+	}
+	// Drops the stream.
+	void
+	close()
+	{
+		if (closed)
+			return;
+		closed = true;
+		timer.cancel();
+		session->srv.subscribers.erase(this);
+		beast::error_code ec;
+		session->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+		session->stream.socket().close(ec);
+	}
+
+	std::shared_ptr<Session> session;
+
+private:
+	// Writes `out` as one chunk (with a write deadline), then what is due next.
+	void
+	write_out()
+	{
+		auto self = shared_from_this();
+		session->stream.expires_after(write_timeout);
+		asio::async_write(session->stream, http::make_chunk(asio::buffer(out)),
+		                  [self](beast::error_code ec, std::size_t) {
+			                  self->session->stream.expires_never();
+			                  self->writing = false;
+			                  if (ec)
+				                  return self->close();
+			                  self->write_next();
+		                  });
+	}
+	// Sends the pending event, a due keep-alive, or the end.
+	void
+	write_next()
+	{
+		if (!started || writing || closed)
+			return;
+		if (pending) {
+			out = sse_event(*pending);
+			pending.reset();
+		} else if (keepalive_due) {
+			out = sse_comment("keep-alive");
+		} else if (ending) {
+			auto self = shared_from_this();
+			writing = true;
+			asio::async_write(session->stream, http::make_chunk_last(),
+			                  [self](beast::error_code, std::size_t) { self->close(); });
+			return;
+		} else
+			return;
+		keepalive_due = false;
+		writing = true;
+		write_out();
+	}
+	// A keep-alive comment when nothing was sent for a while.
+	void
+	arm_keepalive()
+	{
+		timer.expires_after(std::chrono::milliseconds(session->srv.opt.sse_keepalive_ms));
+		timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+			if (ec || self->closed)
+				return;
+			self->keepalive_due = true;
+			self->write_next();
+			self->arm_keepalive();
+		});
+	}
+	// Clients send nothing on an event stream: any read completion (EOF) means it went away.
+	void
+	watch_close()
+	{
+		auto self = shared_from_this();
+		session->stream.socket().async_read_some(asio::buffer(sink),
+		                                         [self](beast::error_code, std::size_t) { self->close(); });
+	}
+
+	asio::steady_timer timer;
+	std::optional<LiveEvent> pending;
+	std::string out;
+	char sink[256];
+	bool started = false, writing = false, closed = false, ending = false, keepalive_due = false;
+	http::response<http::empty_body> head;
+	std::optional<http::response_serializer<http::empty_body>> serializer;
+};
+
+void
+Server::broadcast(const LiveEvent &e)
+{
+	std::vector<std::shared_ptr<Subscriber>> all;
+	for (Subscriber *s : subscribers)
+		all.push_back(s->shared_from_this());
+	for (auto &s : all)
+		s->push(e);
+}
+
 namespace {
 
 // An error response with the JSON body and the headers its status needs.
@@ -133,6 +282,8 @@ private:
 	void finish_whole(std::string body, const std::string &version);
 	void not_modified();
 	void release();
+	void events_initial();
+	void events_start(std::string initial);
 	// Headers every successful read carries.
 	template <class Res> void read_headers(Res &res, const std::string &version);
 	std::string
@@ -155,6 +306,7 @@ private:
 	std::optional<PgOutcome> stream_error;
 	http::response<http::empty_body> head;
 	std::optional<http::response_serializer<http::empty_body>> serializer;
+	std::shared_ptr<Subscriber> sub;
 };
 
 void
@@ -168,6 +320,10 @@ Exchange::release()
 void
 Exchange::fail(const HttpError &e, const std::string &www)
 {
+	if (sub) {
+		sub->detach();
+		sub.reset();
+	}
 	auto res = error_response(e, req.version(), req.keep_alive(), www);
 	if (!etag.empty())
 		res.set(http::field::vary, "Accept-Encoding, Authorization");
@@ -216,6 +372,12 @@ Exchange::handle()
 	if (!auth.ok)
 		return fail(gateway_error(auth.status, auth.code, auth.message), auth.www_authenticate);
 	gzip = accepts_gzip(std::string(req[http::field::accept_encoding]));
+	if (route.kind == RouteKind::Events) {
+		Server &srv = session->srv;
+		if (int(srv.subscribers.size()) >= srv.opt.max_subscribers)
+			return fail(gateway_error(503, "GW503", "too many event streams", "retry later"));
+		sub = std::make_shared<Subscriber>(session); // registered before the snapshot: no commit falls between
+	}
 	session->srv.pool.acquire([self = shared_from_this()](std::shared_ptr<PgConn> c, std::string err) {
 		if (!c) {
 			bool exhausted = err.find("exhausted") != std::string::npos;
@@ -247,6 +409,8 @@ void
 Exchange::after_version(PgOutcome &o)
 {
 	snapshot_version = PQgetvalue(o.result.get(), 0, 0);
+	if (route.kind == RouteKind::Events)
+		return events_initial();
 	etag = make_etag(snapshot_version, visibility_fingerprint(auth.role, auth.claims_json));
 	auto inm = req[http::field::if_none_match];
 	if (!inm.empty() && if_none_match(std::string(inm), etag))
@@ -280,6 +444,48 @@ Exchange::not_modified()
 		res.keep_alive(self->req.keep_alive());
 		self->session->send(std::move(res));
 	});
+}
+
+// The start of an event stream: an event at once when changes exist after the resume point, else the
+// current version as the stream's first id.
+void
+Exchange::events_initial()
+{
+	auto self = shared_from_this();
+	auto resume = resume_point(std::string(req["Last-Event-ID"]), route.after);
+	if (!resume) {
+		conn->run(sql::commit, {}, [self](PgOutcome c) {
+			if (!c.ok)
+				return self->fail_db(c);
+			self->events_start(sse_id_only(self->snapshot_version));
+		});
+		return;
+	}
+	step(q(sql::events_since), {*resume}, [self](PgOutcome &o) {
+		std::string first = sse_id_only(self->snapshot_version);
+		PGresult *r = o.result.get();
+		if (PQntuples(r) > 0) {
+			LiveEvent e = parse_notification(std::string("{\"keys\":") +
+			                                 (PQgetisnull(r, 0, 1) ? "[]" : PQgetvalue(r, 0, 1)) + "}");
+			e.version = PQgetvalue(r, 0, 0);
+			e.all_keys = e.all_keys || std::string(PQgetvalue(r, 0, 2)) == "t";
+			first = sse_event(e);
+		}
+		self->conn->run(sql::commit, {}, [self, first](PgOutcome c) {
+			if (!c.ok)
+				return self->fail_db(c);
+			self->events_start(first);
+		});
+	});
+}
+
+// Hands the connection over to the subscriber.
+void
+Exchange::events_start(std::string initial)
+{
+	release();
+	auto s = std::move(sub);
+	s->start(req.version(), sse_retry(2000) + initial);
 }
 
 // The answers read as one value: a key's snapshot, one document, a page of changes.
@@ -524,7 +730,8 @@ Session::on_request(beast::error_code ec)
 }
 
 Server::Server(asio::io_context &io, const Options &o)
-    : opt(o), pool(io, o.db, o.pool_size, o.pool_timeout_ms), io(io), acceptor_(io), signals_(io, SIGTERM, SIGINT),
+    : opt(o), pool(io, o.db, o.pool_size, o.pool_timeout_ms), io(io),
+      listener(io, o.db, [this](const LiveEvent &e) { broadcast(e); }), acceptor_(io), signals_(io, SIGTERM, SIGINT),
       deadline_(io)
 {
 	auth.secret = o.jwt_secret;
@@ -557,6 +764,7 @@ Server::start()
 		if (!ec)
 			shutdown();
 	});
+	listener.start();
 	accept();
 }
 
@@ -605,6 +813,12 @@ Server::shutdown()
 	boost::system::error_code ec;
 	acceptor_.close(ec);
 	signals_.cancel();
+	listener.stop();
+	std::vector<std::shared_ptr<Subscriber>> subs;
+	for (Subscriber *s : subscribers)
+		subs.push_back(s->shared_from_this());
+	for (auto &s : subs)
+		s->end();
 	for (Session *s : live_)
 		s->close_if_idle();
 	if (sessions == 0) {

@@ -3,6 +3,7 @@
 
 #include "core/auth.hpp"
 #include "core/options.hpp"
+#include "io/listener.hpp"
 #include "io/pg.hpp"
 
 #include <boost/asio.hpp>
@@ -12,6 +13,7 @@
 namespace gw {
 
 class Session;
+class Subscriber;
 
 // The server: accepts connections, serves requests, stops on SIGTERM/SIGINT.
 class Server {
@@ -32,6 +34,10 @@ public:
 	int sessions = 0;
 	// Called when a session ends: resumes accepting when it had paused at max connections.
 	void session_ended(Session *s);
+	// Sends a live event to every subscriber (each coalesces what it has not sent yet).
+	void broadcast(const LiveEvent &e);
+	Listener listener;
+	std::set<Subscriber *> subscribers;
 	// Registers a live session (so shutdown can close the idle ones).
 	void
 	session_started(Session *s)

@@ -46,9 +46,18 @@ TEST(Route, HistoryAndChanges)
 	EXPECT_EQ(route("GET", "/store/history/?after=").kind, RouteKind::BadRequest);
 }
 
+TEST(Route, Events)
+{
+	EXPECT_EQ(route("GET", "/store/events").kind, RouteKind::Events);
+	Route e = route("GET", "/store/events/?after=v%3A1");
+	EXPECT_EQ(e.kind, RouteKind::Events);
+	EXPECT_EQ(e.after, "v:1");
+	EXPECT_EQ(route("GET", "/store/events").after, "");
+}
+
 TEST(Route, ReservedNamesAndUnknownPaths)
 {
-	for (const char *p : {"/store/history/1/", "/store/changes/x/", "/store/events/", "/store/ws/", "/store/version/",
+	for (const char *p : {"/store/history/1/", "/store/changes/x/", "/store/events/x/", "/store/ws/", "/store/version/",
 	                      "/", "/other", "/storex/", "/store/a/b/c/", "/store//x/", "/store/a//"})
 		EXPECT_EQ(route("GET", p).kind, RouteKind::NotFound) << p;
 }
