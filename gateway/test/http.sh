@@ -130,6 +130,11 @@ CREATE POLICY own ON notes FOR SELECT
     USING (owner = pg_catalog.current_setting('request.jwt.claims', true)::json ->> 'sub');
 GRANT SELECT ON notes TO store_http_alice;
 SELECT store_register('notes', 'notes');
+CREATE TABLE todos (id serial PRIMARY KEY, title text NOT NULL, done boolean NOT NULL DEFAULT false);
+SELECT store_register('todos', 'todos');
+GRANT SELECT ON todos TO store_http_anon;
+GRANT SELECT, INSERT, UPDATE, DELETE ON todos, items, order_lines TO store_http_alice;
+GRANT USAGE ON SEQUENCE todos_id_seq TO store_http_alice;
 SQL
 # What each role sees, read in SQL as that role.
 as_anon() { sql "SET ROLE store_http_anon; $1"; }
@@ -219,8 +224,10 @@ check "changes max_changes=0 -> 400 (22023)" "400 22023" "$(get '/store/changes/
 echo "== routes, methods, limits"
 check "unknown route -> 404" 404 "$(get /nope)"
 check "reserved name -> 404" 404 "$(get /store/ws/)"
-check "DELETE -> 405" 405 "$(get /store/items/1/ -X DELETE)"
-check "405 Allow" GET "$(header Allow)"
+check "DELETE /store/ -> 405" 405 "$(get /store/ -X DELETE)"
+check "405 Allow" "GET, POST" "$(header Allow)"
+check "POST on a document -> 405" "405 GET, PUT, PATCH, DELETE" "$(get /store/items/1/ -X POST -d '{}') $(header Allow)"
+check "POST on the history -> 405" "405 GET" "$(get '/store/history/?after=0' -X POST -d '{}') $(header Allow)"
 check "bad percent-encoding -> 400" 400 "$(get /store/%zz/)"
 check "header too large -> 431" 431 "$(get /store/ -H "X-Big: $(head -c 9000 /dev/zero | tr '\0' a)")"
 head -c 1100000 /dev/zero | tr '\0' a >"$WORK/big-body"
@@ -248,6 +255,41 @@ check "request.jwt.claims reach row-level security" '200 [1]' "$(get /store/note
 etag_u1=$(header ETag)
 check "another subject sees its rows" '200 [2]' "$(get /store/notes/ -H "Authorization: Bearer $u2") $(jq -c '[.notes[].id]' "$WORK/body")"
 check "one subject's ETag is no 304 for another" 200 "$(get /store/notes/ -H "Authorization: Bearer $u2" -H "If-None-Match: $etag_u1")"
+
+echo "== writes through store_apply"
+A=(-H "Authorization: Bearer $alice" -H 'Content-Type: application/json')
+check "POST creates -> 201" 201 "$(get /store/todos/ -X POST "${A[@]}" -d '{"title":"buy tea"}')"
+id=$(jq -r .id "$WORK/body")
+check "Location" "/store/todos/$id/" "$(header Location)"
+check "the created document" same "$(same_json "$(as_alice "SELECT store_get('todos', '$id')")" "$(cat "$WORK/body")")"
+wv=$(header X-Store-Version)
+check "X-Store-Version sees the write" 0 "$(as_anon "SELECT count(*) FROM store_history('$wv') WHERE cache_key = 'todos'")"
+check "POST with an id" "201 /store/items/30/" "$(get /store/items/ -X POST "${A[@]}" -d '{"id":30,"name":"honey","qty":1}') $(header Location)"
+check "anonymous POST -> 401 (42501)" "401 42501" "$(get /store/todos/ -X POST -d '{"title":"x"}') $(jq -r .code "$WORK/body")"
+check "nothing committed" 1 "$(sql "SELECT count(*) FROM todos")"
+check "PUT replaces -> 200" "200 true" "$(get "/store/todos/$id/" -X PUT "${A[@]}" -d '{"title":"buy green tea","done":true}') $(jq .done "$WORK/body")"
+check "PUT body" '"buy green tea"' "$(jq .title "$WORK/body")"
+check "PATCH updates -> 200" "200 false" "$(get "/store/todos/$id/" -X PATCH "${A[@]}" -d '{"done":false}') $(jq .done "$WORK/body")"
+check "PATCH keeps other fields" '"buy green tea"' "$(jq .title "$WORK/body")"
+check "PATCH a composite id" "200 \"oat milk\"" "$(get '/store/order_lines/%5B1%2C2%5D/' -X PATCH "${A[@]}" -d '{"product":"oat milk"}') $(jq .product "$WORK/body")"
+check "PATCH a missing row -> 404" 404 "$(get /store/todos/999/ -X PATCH "${A[@]}" -d '{"done":true}')"
+check "a malformed body -> 400" "400 GW400" "$(get /store/todos/ -X POST "${A[@]}" -d '[1') $(jq -r .code "$WORK/body")"
+check "an unknown field -> 400 (42703)" "400 42703" "$(get /store/todos/ -X POST "${A[@]}" -d '{"nope":1}') $(jq -r .code "$WORK/body")"
+check "a constraint violation -> its status (23502 -> 400)" "400 23502" "$(get /store/todos/ -X POST "${A[@]}" -d '{"done":true}') $(jq -r .code "$WORK/body")"
+check "a duplicate key -> 409 (23505)" "409 23505" "$(get /store/items/ -X POST "${A[@]}" -d '{"id":30,"name":"again"}') $(jq -r .code "$WORK/body")"
+check "an unknown key -> 404 (42704)" "404 42704" "$(get /store/nokey/ -X POST "${A[@]}" -d '{"a":1}') $(jq -r .code "$WORK/body")"
+check "DELETE -> 204" 204 "$(get "/store/todos/$id/" -X DELETE "${A[@]}")"
+check "204 has no body" 0 "$(wc -c <"$WORK/body")"
+check "deleted" 0 "$(sql "SELECT count(*) FROM todos")"
+check "DELETE again -> 404" 404 "$(get "/store/todos/$id/" -X DELETE "${A[@]}")"
+cs='{"changes":[{"op":"update","entityName":"items","entities":[{"id":30,"changes":{"qty":2},"$expect":{"qty":5}}]}]}'
+check "a ChangeSet with a failed expectation -> 409" "409 false" "$(get /store/ -X POST "${A[@]}" -d "$cs") $(jq .applied "$WORK/body")"
+check "409 lists the conflicts" 30 "$(jq '.conflicts[0].id' "$WORK/body")"
+check "nothing written" 1 "$(sql "SELECT qty FROM items WHERE id = 30")"
+cs='{"changes":[{"op":"add","entityName":"todos","entities":[{"id":{"$tmp":"t"},"title":"a"}]},{"op":"update","entityName":"items","entities":[{"id":30,"changes":{"qty":2},"$expect":{"qty":1}}]}]}'
+check "a ChangeSet -> 200" "200 true" "$(get /store/ -X POST "${A[@]}" -d "$cs") $(jq .applied "$WORK/body")"
+check "both written" "1 2" "$(sql "SELECT count(*) FROM todos") $(sql "SELECT qty FROM items WHERE id = 30")"
+check "its answer is store_apply's" '["t"]' "$(jq -c '.ids | keys' "$WORK/body")"
 
 echo "== 503: pool exhausted, database down"
 stop_server

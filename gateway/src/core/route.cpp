@@ -54,6 +54,40 @@ reserved(const std::string &s)
 	return s == "history" || s == "changes" || s == "events" || s == "ws" || s == "version";
 }
 
+// The route of a method other than GET on decoded path segments (405 with Allow when the path is not written).
+Route
+write_route(const std::string &method, const std::vector<std::string> &dec)
+{
+	Route r;
+	bool key_path = dec.size() >= 2 && !reserved(dec[1]);
+	if (dec.size() == 1)
+		r.allow = "GET, POST";
+	else if (dec.size() == 2)
+		r.allow = key_path ? "GET, POST" : "GET";
+	else if (dec.size() == 3)
+		r.allow = key_path ? "GET, PUT, PATCH, DELETE" : "";
+	if (r.allow.empty())
+		return r;
+	if (method == "POST" && dec.size() == 1)
+		r.kind = RouteKind::ChangeSet;
+	else if (method == "POST" && dec.size() == 2 && key_path)
+		r.kind = RouteKind::Create;
+	else if (dec.size() == 3 && key_path && method == "PUT")
+		r.kind = RouteKind::Replace;
+	else if (dec.size() == 3 && key_path && method == "PATCH")
+		r.kind = RouteKind::Update;
+	else if (dec.size() == 3 && key_path && method == "DELETE")
+		r.kind = RouteKind::Delete;
+	else
+		return r;
+	r.allow.clear();
+	if (dec.size() >= 2)
+		r.key = dec[1];
+	if (dec.size() == 3)
+		r.id = dec[2];
+	return r;
+}
+
 } // namespace
 
 bool
@@ -121,10 +155,8 @@ route(const std::string &method, const std::string &target)
 	for (std::size_t i = 0; i < seg.size(); i++)
 		if (dec[i].empty())
 			return r; // "//" inside the path
-	if (method != "GET") {
-		r.allow = "GET";
-		return r;
-	}
+	if (method != "GET")
+		return write_route(method, dec);
 	if (dec.size() == 1) {
 		r.kind = RouteKind::Snapshot;
 		return r;

@@ -15,6 +15,11 @@ enum class RouteKind {
 	History,     // GET /store/history/?after=V (or since=V)
 	Changes,     // GET /store/changes/?after=V[&max_changes=N]
 	Events,      // GET /store/events[?after=V]: Server-Sent Events
+	ChangeSet,   // POST /store/: a whole ChangeSet for store_apply
+	Create,      // POST /store/<key>/
+	Replace,     // PUT /store/<key>/<id>/
+	Update,      // PATCH /store/<key>/<id>/
+	Delete,      // DELETE /store/<key>/<id>/
 };
 
 struct Route {

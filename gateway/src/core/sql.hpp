@@ -12,6 +12,9 @@ inline const char *const set_request =
     "SELECT pg_catalog.set_config('role', $1, true), pg_catalog.set_config('request.jwt.claims', $2, true), "
     "pg_catalog.set_config('request.method', $3, true), pg_catalog.set_config('request.path', $4, true)";
 inline const char *const commit = "COMMIT";
+// Every write: one transaction at the database's default isolation.
+inline const char *const begin_write = "BEGIN";
+inline const char *const apply = "SELECT %s.store_apply($1::pg_catalog.jsonb)::text";
 inline const char *const rollback = "ROLLBACK";
 inline const char *const version = "SELECT %s.store_version()";
 inline const char *const snapshot_rows = "SELECT c FROM %s.store_snapshot_rows() c";

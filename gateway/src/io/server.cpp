@@ -7,6 +7,7 @@
 #include "core/live.hpp"
 #include "core/route.hpp"
 #include "core/sql.hpp"
+#include "core/writes.hpp"
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -283,6 +284,15 @@ private:
 	void not_modified();
 	void release();
 	void events_initial();
+	void write();
+	void write_applied(std::string answer);
+	void write_respond(int status, std::string body, const std::string &location);
+	bool
+	is_write() const
+	{
+		return route.kind == RouteKind::ChangeSet || route.kind == RouteKind::Create ||
+		       route.kind == RouteKind::Replace || route.kind == RouteKind::Update || route.kind == RouteKind::Delete;
+	}
 	void events_start(std::string initial);
 	// Headers every successful read carries.
 	template <class Res> void read_headers(Res &res, const std::string &version);
@@ -307,6 +317,8 @@ private:
 	http::response<http::empty_body> head;
 	std::optional<http::response_serializer<http::empty_body>> serializer;
 	std::shared_ptr<Subscriber> sub;
+	WriteKind write_kind = WriteKind::ChangeSet;
+	WritePlan plan;
 };
 
 void
@@ -372,6 +384,16 @@ Exchange::handle()
 	if (!auth.ok)
 		return fail(gateway_error(auth.status, auth.code, auth.message), auth.www_authenticate);
 	gzip = accepts_gzip(std::string(req[http::field::accept_encoding]));
+	if (is_write()) {
+		write_kind = route.kind == RouteKind::Create    ? WriteKind::Create
+		             : route.kind == RouteKind::Replace ? WriteKind::Replace
+		             : route.kind == RouteKind::Update  ? WriteKind::Update
+		             : route.kind == RouteKind::Delete  ? WriteKind::Delete
+		                                                : WriteKind::ChangeSet;
+		plan = plan_write(write_kind, route.key, route.id, req.body());
+		if (!plan.ok)
+			return fail(gateway_error(400, "GW400", plan.error));
+	}
 	if (route.kind == RouteKind::Events) {
 		Server &srv = session->srv;
 		if (int(srv.subscribers.size()) >= srv.opt.max_subscribers)
@@ -385,6 +407,8 @@ Exchange::handle()
 			                                exhausted ? "retry later" : "the database is unreachable; retry later"));
 		}
 		self->conn = std::move(c);
+		if (self->is_write())
+			return self->write();
 		self->begin();
 	});
 }
@@ -486,6 +510,62 @@ Exchange::events_start(std::string initial)
 	release();
 	auto s = std::move(sub);
 	s->start(req.version(), sse_retry(2000) + initial);
+}
+
+// A write: store_apply as the caller, in one transaction.
+void
+Exchange::write()
+{
+	auto self = shared_from_this();
+	step(sql::begin_write, {}, [self](PgOutcome &) {
+		std::string path(self->req.target().substr(0, self->req.target().find('?')));
+		self->step(sql::set_request,
+		           {self->auth.role, self->auth.claims_json, std::string(self->req.method_string()), path},
+		           [self](PgOutcome &) {
+			           self->step(self->q(sql::apply), {self->plan.changeset},
+			                      [self](PgOutcome &o) { self->write_applied(PQgetvalue(o.result.get(), 0, 0)); });
+		           });
+	});
+}
+
+// Commits what store_apply did (a conflict or a missing row wrote nothing) and answers.
+void
+Exchange::write_applied(std::string answer)
+{
+	auto self = shared_from_this();
+	WriteOutcome w = read_apply_answer(write_kind, plan, answer, route.key);
+	conn->run(sql::commit, {}, [self, w, answer](PgOutcome c) {
+		if (!c.ok)
+			return self->fail_db(c);
+		if (w.status == 404)
+			return self->fail(gateway_error(404, "GW404", "no row with this id that you may change"));
+		if (w.status == 409 || self->write_kind == WriteKind::ChangeSet)
+			return self->write_respond(w.status, answer, "");
+		std::string location = w.id_text.empty() ? "" : document_location(self->route.key, w.id_text);
+		self->write_respond(w.status, w.status == 204 ? "" : w.document, location);
+	});
+}
+
+// Reads the version after the commit (as the authenticator: the request's role ended with it) and answers.
+void
+Exchange::write_respond(int status, std::string body, const std::string &location)
+{
+	auto self = shared_from_this();
+	conn->run(q(sql::version), {}, [self, status, body, location](PgOutcome v) {
+		std::string version = v.ok ? PQgetvalue(v.result.get(), 0, 0) : "";
+		self->release();
+		http::response<http::string_body> res{static_cast<http::status>(status), self->req.version()};
+		if (!body.empty())
+			res.set(http::field::content_type, json_type);
+		res.set(http::field::cache_control, "no-store");
+		if (!version.empty())
+			res.set("X-Store-Version", version);
+		if (!location.empty() && status == 201)
+			res.set(http::field::location, location);
+		res.body() = body;
+		res.keep_alive(self->req.keep_alive());
+		self->session->send(std::move(res));
+	});
 }
 
 // The answers read as one value: a key's snapshot, one document, a page of changes.

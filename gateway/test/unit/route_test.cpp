@@ -70,11 +70,38 @@ TEST(Route, BadRequests)
 	EXPECT_EQ(route("GET", "http://x/store/").kind, RouteKind::BadRequest);
 }
 
-TEST(Route, OnlyGetForNow)
+TEST(Route, Writes)
 {
-	Route r = route("DELETE", "/store/items/1/");
-	EXPECT_EQ(r.kind, RouteKind::NotFound);
-	EXPECT_EQ(r.allow, "GET");
+	EXPECT_EQ(route("POST", "/store/").kind, RouteKind::ChangeSet);
+	Route c = route("POST", "/store/items/");
+	EXPECT_EQ(c.kind, RouteKind::Create);
+	EXPECT_EQ(c.key, "items");
+	Route p = route("PUT", "/store/items/%5B1%2C2%5D/");
+	EXPECT_EQ(p.kind, RouteKind::Replace);
+	EXPECT_EQ(p.id, "[1,2]");
+	EXPECT_EQ(route("PATCH", "/store/items/1/").kind, RouteKind::Update);
+	EXPECT_EQ(route("DELETE", "/store/items/1").kind, RouteKind::Delete);
+}
+
+TEST(Route, MethodNotAllowed)
+{
+	struct Case {
+		const char *method, *target, *allow;
+	} cases[] = {
+	    {"DELETE", "/store/", "GET, POST"},
+	    {"PUT", "/store/items/", "GET, POST"},
+	    {"POST", "/store/items/1/", "GET, PUT, PATCH, DELETE"},
+	    {"POST", "/store/history/?after=0", "GET"},
+	    {"POST", "/store/events", "GET"},
+	    {"HEAD", "/store/items/1/", "GET, PUT, PATCH, DELETE"},
+	};
+	for (const Case &c : cases) {
+		Route r = route(c.method, c.target);
+		EXPECT_EQ(r.kind, RouteKind::NotFound) << c.method << " " << c.target;
+		EXPECT_EQ(r.allow, c.allow) << c.method << " " << c.target;
+	}
+	EXPECT_EQ(route("POST", "/store/a/b/c/").allow, "");
+	EXPECT_EQ(route("DELETE", "/store/history/1/").allow, "");
 }
 
 TEST(Route, PercentDecode)
