@@ -411,6 +411,61 @@ stop_server
 rc=0; wait "$s5" || rc=$?
 check "SIGTERM ends event streams cleanly (curl exit 0)" 0 "$rc"
 
+echo "== limits: header and idle timeouts, maximum connections"
+start_server --anon-role store_http_anon --header-timeout 300 --idle-timeout 300
+# Opens a raw connection on fd 3, optionally sends $1, and prints what it reads until the server closes it
+# (rc 124 from timeout when it does not close within 10 s).
+raw() {
+    exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+    [ -n "${1:-}" ] && printf '%b' "$1" >&3
+    local rc=0
+    timeout 10 cat <&3 >"$WORK/raw" || rc=$?
+    exec 3>&-
+    echo "$rc $(wc -c <"$WORK/raw")"
+}
+check "a request whose headers never end is closed" "0 0" "$(raw 'GET /store/ HTTP/1.1\r\nHost: x\r\n')"
+check "an idle connection is closed" "0 0" "$(raw)"
+check "a keep-alive connection is closed when idle after a request" 0 "$(raw 'GET /store/items/1/ HTTP/1.1\r\nHost: x\r\n\r\n' | cut -d' ' -f1)"
+check "it got its answer first" "HTTP/1.1 200 OK" "$(head -1 "$WORK/raw" | tr -d '\r')"
+stop_server
+start_server --anon-role store_http_anon --max-connections 1
+exec 4<>"/dev/tcp/127.0.0.1/$PORT"
+check "beyond --max-connections a connection waits" 000 "$(get /store/items/1/ --max-time 1 || true)"
+exec 4>&-
+for _ in $(seq 50); do [ "$(get /store/items/1/ --max-time 1 || true)" = 200 ] && break; sleep 0.1; done
+check "and is served once another closes" 200 "$(get /store/items/1/ --max-time 5)"
+stop_server
+
+echo "== SIGTERM: in-flight requests finish, new ones are refused"
+start_server --anon-role store_http_anon
+lockfifo2="$WORK/lock2"; mkfifo "$lockfifo2"
+psql -X -q -d "$DB" <"$lockfifo2" >/dev/null 2>&1 &
+lockpid=$!
+exec 9>"$lockfifo2"
+echo "BEGIN; LOCK TABLE store.entries IN ACCESS EXCLUSIVE MODE; SELECT 1;" >&9
+for _ in $(seq 100); do
+    [ "$(sql "SELECT count(*) FROM pg_locks WHERE relation = 'store.entries'::regclass AND granted AND mode = 'AccessExclusiveLock'")" = 1 ] && break
+    sleep 0.1
+done
+curl -s -D "$WORK/inflight.head" -o "$WORK/inflight" "$BASE/store/items/" &
+inflight=$!
+for _ in $(seq 100); do
+    [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE usename = 'store_http_auth' AND wait_event_type = 'Lock'")" = 1 ] && break
+    sleep 0.1
+done
+kill -TERM "$SERVER_PID"
+for _ in $(seq 50); do [ "$(get /store/ --max-time 1 || true)" = 000 ] && break; sleep 0.1; done
+check "after SIGTERM new connections are refused" 000 "$(get /store/ --max-time 1 || true)"
+echo "COMMIT;" >&9
+exec 9>&-
+wait "$lockpid" || true
+wait "$inflight" || true
+check "the in-flight request finishes" "HTTP/1.1 200 OK" "$(head -1 "$WORK/inflight.head" | tr -d '\r')"
+check "with Connection: close" close "$(grep -i '^connection:' "$WORK/inflight.head" | cut -d' ' -f2 | tr -d '\r')"
+check "its body" "$(as_anon "SELECT store_snapshot('items')->'items'")" "$(jq -c .items "$WORK/inflight")"
+rc=0; wait "$SERVER_PID" || rc=$?; SERVER_PID=
+check "and the server exits 0" 0 "$rc"
+
 echo "== without an anonymous role"
 start_server --jwt-secret "$SECRET"
 check "no token -> 401" 401 "$(get /store/)"
