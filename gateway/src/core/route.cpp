@@ -174,11 +174,14 @@ route(const std::string &method, const std::string &target)
 			r.max_changes = m->second;
 		return r;
 	}
-	if (dec.size() == 2 && dec[1] == "events") {
-		r.kind = RouteKind::Events;
+	if (dec.size() == 2 && (dec[1] == "events" || dec[1] == "ws")) {
+		r.kind = dec[1] == "events" ? RouteKind::Events : RouteKind::Ws;
 		auto a = params.find("after");
 		if (a != params.end())
 			r.after = a->second;
+		auto t = params.find("access_token");
+		if (t != params.end())
+			r.access_token = t->second;
 		return r;
 	}
 	if (reserved(dec[1]))

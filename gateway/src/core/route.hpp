@@ -15,6 +15,7 @@ enum class RouteKind {
 	History,     // GET /store/history/?after=V (or since=V)
 	Changes,     // GET /store/changes/?after=V[&max_changes=N]
 	Events,      // GET /store/events[?after=V]: Server-Sent Events
+	Ws,          // GET /store/ws[?after=V]: WebSocket
 	ChangeSet,   // POST /store/: a whole ChangeSet for store_apply
 	Create,      // POST /store/<key>/
 	Replace,     // PUT /store/<key>/<id>/
@@ -24,12 +25,13 @@ enum class RouteKind {
 
 struct Route {
 	RouteKind kind = RouteKind::NotFound;
-	std::string key;         // KeySnapshot, Get
-	std::string id;          // Get: the id as text, percent-decoded (a composite id is its JSON array)
-	std::string after;       // History, Changes, Events (optional there)
-	std::string max_changes; // Changes: optional page size, as given
-	std::string allow;       // when the path exists but not for this method: the Allow header (405)
-	std::string error;       // BadRequest: what is wrong
+	std::string key;          // KeySnapshot, Get
+	std::string id;           // Get: the id as text, percent-decoded (a composite id is its JSON array)
+	std::string after;        // History, Changes, Events (optional there)
+	std::string max_changes;  // Changes: optional page size, as given
+	std::string allow;        // when the path exists but not for this method: the Allow header (405)
+	std::string error;        // BadRequest: what is wrong
+	std::string access_token; // Events, Ws: a token in the URL (browsers cannot set headers there)
 };
 
 // Decodes %XX escapes (and '+' as a space when plus_is_space); false on a malformed escape.

@@ -11,6 +11,7 @@
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 
 #include <iostream>
 
@@ -18,6 +19,7 @@ namespace gw {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -224,6 +226,119 @@ private:
 	std::optional<http::response_serializer<http::empty_body>> serializer;
 };
 
+// One /store/ws connection: the same events as JSON text messages, pings, close 1001 on shutdown.
+class WsSubscriber : public std::enable_shared_from_this<WsSubscriber> {
+public:
+	WsSubscriber(std::shared_ptr<Session> s) : session(std::move(s)) { session->srv.ws_subscribers.insert(this); }
+	~WsSubscriber() { session->srv.ws_subscribers.erase(this); }
+	// Completes the handshake, sends the first message, then follows.
+	void
+	start(http::request<http::string_body> req, std::string first)
+	{
+		ws.emplace(std::move(session->stream)); // the connection is the WebSocket's from now on
+		websocket::stream_base::timeout t;
+		t.handshake_timeout = std::chrono::seconds(30);
+		t.idle_timeout = std::chrono::milliseconds(2 * session->srv.opt.sse_keepalive_ms);
+		t.keep_alive_pings = true; // a ping after half the idle timeout; no pong in time closes
+		ws->set_option(t);
+		beast::get_lowest_layer(*ws).expires_never();
+		auto self = shared_from_this();
+		out = std::move(first);
+		ws->async_accept(req, [self](beast::error_code ec) {
+			if (ec)
+				return self->close();
+			self->started = true;
+			self->writing = true;
+			self->write_out();
+			self->read_loop();
+		});
+	}
+	// Queues an event (merged into the one not yet sent).
+	void
+	push(const LiveEvent &e)
+	{
+		pending = pending ? merge(*pending, e) : e;
+		write_next();
+	}
+	// Closes with 1001 (going away) once the current write is done.
+	void
+	end()
+	{
+		ending = true;
+		write_next();
+	}
+	// Forgets the connection before the handshake (the request failed; its error answer goes out instead).
+	void
+	detach()
+	{
+		closed = true;
+		session->srv.ws_subscribers.erase(this);
+	}
+	// Drops the connection.
+	void
+	close()
+	{
+		if (closed)
+			return;
+		closed = true;
+		session->srv.ws_subscribers.erase(this);
+		beast::error_code ec;
+		if (ws)
+			beast::get_lowest_layer(*ws).socket().close(ec);
+	}
+
+	std::shared_ptr<Session> session;
+
+private:
+	void
+	write_out()
+	{
+		auto self = shared_from_this();
+		ws->text(true);
+		ws->async_write(asio::buffer(out), [self](beast::error_code ec, std::size_t) {
+			self->writing = false;
+			if (ec)
+				return self->close();
+			self->write_next();
+		});
+	}
+	void
+	write_next()
+	{
+		if (!started || writing || closed)
+			return;
+		if (pending) {
+			out = event_json(*pending);
+			pending.reset();
+			writing = true;
+			return write_out();
+		}
+		if (ending) {
+			writing = true;
+			auto self = shared_from_this();
+			ws->async_close(websocket::close_code::going_away, [self](beast::error_code) { self->close(); });
+		}
+	}
+	// Reads (and ignores) client messages; pongs and the close handshake happen inside.
+	void
+	read_loop()
+	{
+		auto self = shared_from_this();
+		ws->async_read(in, [self](beast::error_code ec, std::size_t) {
+			if (ec)
+				return self->close();
+			self->in.consume(self->in.size());
+			self->read_loop();
+		});
+	}
+
+	std::optional<websocket::stream<beast::tcp_stream>> ws;
+	beast::flat_buffer in;
+	std::optional<LiveEvent> pending;
+	std::string out;
+	bool started = false, writing = false, closed = false, ending = false;
+};
+
 void
 Server::broadcast(const LiveEvent &e)
 {
@@ -232,6 +347,11 @@ Server::broadcast(const LiveEvent &e)
 		all.push_back(s->shared_from_this());
 	for (auto &s : all)
 		s->push(e);
+	std::vector<std::shared_ptr<WsSubscriber>> ws_all;
+	for (WsSubscriber *w : ws_subscribers)
+		ws_all.push_back(w->shared_from_this());
+	for (auto &w : ws_all)
+		w->push(e);
 }
 
 namespace {
@@ -293,7 +413,7 @@ private:
 		return route.kind == RouteKind::ChangeSet || route.kind == RouteKind::Create ||
 		       route.kind == RouteKind::Replace || route.kind == RouteKind::Update || route.kind == RouteKind::Delete;
 	}
-	void events_start(std::string initial);
+	void events_start(std::optional<LiveEvent> first);
 	// Headers every successful read carries.
 	template <class Res> void read_headers(Res &res, const std::string &version);
 	std::string
@@ -317,6 +437,7 @@ private:
 	http::response<http::empty_body> head;
 	std::optional<http::response_serializer<http::empty_body>> serializer;
 	std::shared_ptr<Subscriber> sub;
+	std::shared_ptr<WsSubscriber> ws;
 	WriteKind write_kind = WriteKind::ChangeSet;
 	WritePlan plan;
 };
@@ -335,6 +456,10 @@ Exchange::fail(const HttpError &e, const std::string &www)
 	if (sub) {
 		sub->detach();
 		sub.reset();
+	}
+	if (ws) {
+		ws->detach();
+		ws.reset();
 	}
 	auto res = error_response(e, req.version(), req.keep_alive(), www);
 	if (!etag.empty())
@@ -380,7 +505,10 @@ Exchange::handle()
 		return fail(gateway_error(404, "GW404", "no such route",
 		                          "routes: /store/, /store/<key>/, /store/<key>/<id>/, "
 		                          "/store/history/?after=V, /store/changes/?after=V"));
-	auth = authenticate(session->srv.auth, std::string(req[http::field::authorization]));
+	std::string authorization(req[http::field::authorization]);
+	if (authorization.empty() && !route.access_token.empty())
+		authorization = "Bearer " + route.access_token; // live routes only (EventSource and WebSocket set no headers)
+	auth = authenticate(session->srv.auth, authorization);
 	if (!auth.ok)
 		return fail(gateway_error(auth.status, auth.code, auth.message), auth.www_authenticate);
 	gzip = accepts_gzip(std::string(req[http::field::accept_encoding]));
@@ -394,11 +522,17 @@ Exchange::handle()
 		if (!plan.ok)
 			return fail(gateway_error(400, "GW400", plan.error));
 	}
-	if (route.kind == RouteKind::Events) {
+	if (route.kind == RouteKind::Events || route.kind == RouteKind::Ws) {
 		Server &srv = session->srv;
-		if (int(srv.subscribers.size()) >= srv.opt.max_subscribers)
+		if (int(srv.subscribers.size() + srv.ws_subscribers.size()) >= srv.opt.max_subscribers)
 			return fail(gateway_error(503, "GW503", "too many event streams", "retry later"));
-		sub = std::make_shared<Subscriber>(session); // registered before the snapshot: no commit falls between
+		if (route.kind == RouteKind::Ws && !websocket::is_upgrade(req))
+			return fail(gateway_error(400, "GW400", "expected a WebSocket upgrade request"));
+		// Registered before the snapshot is taken: no commit falls between.
+		if (route.kind == RouteKind::Ws)
+			ws = std::make_shared<WsSubscriber>(session);
+		else
+			sub = std::make_shared<Subscriber>(session);
 	}
 	session->srv.pool.acquire([self = shared_from_this()](std::shared_ptr<PgConn> c, std::string err) {
 		if (!c) {
@@ -433,7 +567,7 @@ void
 Exchange::after_version(PgOutcome &o)
 {
 	snapshot_version = PQgetvalue(o.result.get(), 0, 0);
-	if (route.kind == RouteKind::Events)
+	if (route.kind == RouteKind::Events || route.kind == RouteKind::Ws)
 		return events_initial();
 	etag = make_etag(snapshot_version, visibility_fingerprint(auth.role, auth.claims_json));
 	auto inm = req[http::field::if_none_match];
@@ -481,19 +615,19 @@ Exchange::events_initial()
 		conn->run(sql::commit, {}, [self](PgOutcome c) {
 			if (!c.ok)
 				return self->fail_db(c);
-			self->events_start(sse_id_only(self->snapshot_version));
+			self->events_start(std::nullopt);
 		});
 		return;
 	}
 	step(q(sql::events_since), {*resume}, [self](PgOutcome &o) {
-		std::string first = sse_id_only(self->snapshot_version);
+		std::optional<LiveEvent> first;
 		PGresult *r = o.result.get();
 		if (PQntuples(r) > 0) {
 			LiveEvent e = parse_notification(std::string("{\"keys\":") +
 			                                 (PQgetisnull(r, 0, 1) ? "[]" : PQgetvalue(r, 0, 1)) + "}");
 			e.version = PQgetvalue(r, 0, 0);
 			e.all_keys = e.all_keys || std::string(PQgetvalue(r, 0, 2)) == "t";
-			first = sse_event(e);
+			first = e;
 		}
 		self->conn->run(sql::commit, {}, [self, first](PgOutcome c) {
 			if (!c.ok)
@@ -503,13 +637,18 @@ Exchange::events_initial()
 	});
 }
 
-// Hands the connection over to the subscriber.
+// Hands the connection over to the subscriber, with the first event (or, without one, the current version).
 void
-Exchange::events_start(std::string initial)
+Exchange::events_start(std::optional<LiveEvent> first)
 {
 	release();
+	if (route.kind == RouteKind::Ws) {
+		auto w = std::move(ws);
+		LiveEvent now{snapshot_version, {}, false};
+		return w->start(std::move(req), event_json(first ? *first : now));
+	}
 	auto s = std::move(sub);
-	s->start(req.version(), sse_retry(2000) + initial);
+	s->start(req.version(), sse_retry(2000) + (first ? sse_event(*first) : sse_id_only(snapshot_version)));
 }
 
 // A write: store_apply as the caller, in one transaction.
@@ -899,6 +1038,11 @@ Server::shutdown()
 		subs.push_back(s->shared_from_this());
 	for (auto &s : subs)
 		s->end();
+	std::vector<std::shared_ptr<WsSubscriber>> ws_subs;
+	for (WsSubscriber *w : ws_subscribers)
+		ws_subs.push_back(w->shared_from_this());
+	for (auto &w : ws_subs)
+		w->end();
 	for (Session *s : live_)
 		s->close_if_idle();
 	if (sessions == 0) {

@@ -14,6 +14,7 @@ namespace gw {
 
 class Session;
 class Subscriber;
+class WsSubscriber;
 
 // The server: accepts connections, serves requests, stops on SIGTERM/SIGINT.
 class Server {
@@ -38,6 +39,7 @@ public:
 	void broadcast(const LiveEvent &e);
 	Listener listener;
 	std::set<Subscriber *> subscribers;
+	std::set<WsSubscriber *> ws_subscribers;
 	// Registers a live session (so shutdown can close the idle ones).
 	void
 	session_started(Session *s)

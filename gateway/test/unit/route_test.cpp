@@ -53,12 +53,17 @@ TEST(Route, Events)
 	EXPECT_EQ(e.kind, RouteKind::Events);
 	EXPECT_EQ(e.after, "v:1");
 	EXPECT_EQ(route("GET", "/store/events").after, "");
+	Route w = route("GET", "/store/ws?after=0&access_token=t.k.n");
+	EXPECT_EQ(w.kind, RouteKind::Ws);
+	EXPECT_EQ(w.after, "0");
+	EXPECT_EQ(w.access_token, "t.k.n");
+	EXPECT_EQ(route("GET", "/store/items/?access_token=x").access_token, "") << "tokens in URLs only on live routes";
 }
 
 TEST(Route, ReservedNamesAndUnknownPaths)
 {
-	for (const char *p : {"/store/history/1/", "/store/changes/x/", "/store/events/x/", "/store/ws/", "/store/version/",
-	                      "/", "/other", "/storex/", "/store/a/b/c/", "/store//x/", "/store/a//"})
+	for (const char *p : {"/store/history/1/", "/store/changes/x/", "/store/events/x/", "/store/ws/x/",
+	                      "/store/version/", "/", "/other", "/storex/", "/store/a/b/c/", "/store//x/", "/store/a//"})
 		EXPECT_EQ(route("GET", p).kind, RouteKind::NotFound) << p;
 }
 
