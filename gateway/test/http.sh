@@ -265,6 +265,18 @@ etag_u1=$(header ETag)
 check "another subject sees its rows" '200 [2]' "$(get /store/notes/ -H "Authorization: Bearer $u2") $(jq -c '[.notes[].id]' "$WORK/body")"
 check "one subject's ETag is no 304 for another" 200 "$(get /store/notes/ -H "Authorization: Bearer $u2" -H "If-None-Match: $etag_u1")"
 
+echo "== GET /openapi.json"
+check "openapi status" 200 "$(get /openapi.json)"
+check "OpenAPI 3.1" 3.1.0 "$(jq -r .openapi "$WORK/body")"
+check "every route" '["/store/","/store/changes/","/store/events","/store/history/","/store/ws","/store/{key}/","/store/{key}/{id}/"]' "$(jq -c '.paths | keys' "$WORK/body")"
+# Validated with @apidevtools/swagger-parser when STORE_HTTP_NODE_PATH names a node_modules that holds it
+# (npm install @apidevtools/swagger-parser).
+if command -v node >/dev/null && NODE_PATH=${STORE_HTTP_NODE_PATH:-} node -e 'require.resolve("@apidevtools/swagger-parser")' 2>/dev/null; then
+    check "the validator accepts it" 0 "$(NODE_PATH=${STORE_HTTP_NODE_PATH:-} node gateway/test/validate_openapi.js "$WORK/body" >/dev/null; echo $?)"
+else
+    echo "SKIP: OpenAPI validator (set STORE_HTTP_NODE_PATH to a node_modules with @apidevtools/swagger-parser)"
+fi
+
 echo "== writes through store_apply"
 A=(-H "Authorization: Bearer $alice" -H 'Content-Type: application/json')
 check "POST creates -> 201" 201 "$(get /store/todos/ -X POST "${A[@]}" -d '{"title":"buy tea"}')"

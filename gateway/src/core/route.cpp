@@ -146,6 +146,13 @@ route(const std::string &method, const std::string &target)
 	if (!parse_query(query, params))
 		return bad("malformed percent-encoding in the query string");
 	std::vector<std::string> seg = segments(path);
+	if (path == "/openapi.json") {
+		if (method != "GET")
+			r.allow = "GET";
+		else
+			r.kind = RouteKind::OpenApi;
+		return r;
+	}
 	if (seg.empty() || seg[0] != "store")
 		return r;
 	std::vector<std::string> dec(seg.size());

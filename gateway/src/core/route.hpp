@@ -16,6 +16,7 @@ enum class RouteKind {
 	Changes,     // GET /store/changes/?after=V[&max_changes=N]
 	Events,      // GET /store/events[?after=V]: Server-Sent Events
 	Ws,          // GET /store/ws[?after=V]: WebSocket
+	OpenApi,     // GET /openapi.json
 	ChangeSet,   // POST /store/: a whole ChangeSet for store_apply
 	Create,      // POST /store/<key>/
 	Replace,     // PUT /store/<key>/<id>/

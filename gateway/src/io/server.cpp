@@ -5,6 +5,7 @@
 #include "core/etag.hpp"
 #include "core/gzip.hpp"
 #include "core/live.hpp"
+#include "core/openapi.hpp"
 #include "core/route.hpp"
 #include "core/sql.hpp"
 #include "core/writes.hpp"
@@ -505,6 +506,14 @@ Exchange::handle()
 		return fail(gateway_error(404, "GW404", "no such route",
 		                          "routes: /store/, /store/<key>/, /store/<key>/<id>/, "
 		                          "/store/history/?after=V, /store/changes/?after=V"));
+	if (route.kind == RouteKind::OpenApi) {
+		http::response<http::string_body> res{http::status::ok, req.version()};
+		res.set(http::field::content_type, json_type);
+		res.set(http::field::cache_control, "no-cache");
+		res.body() = openapi_json();
+		res.keep_alive(req.keep_alive());
+		return session->send(std::move(res));
+	}
 	std::string authorization(req[http::field::authorization]);
 	if (authorization.empty() && !route.access_token.empty())
 		authorization = "Bearer " + route.access_token; // live routes only (EventSource and WebSocket set no headers)
