@@ -271,6 +271,19 @@ etag_u1=$(header ETag)
 check "another subject sees its rows" '200 [2]' "$(get /store/notes/ -H "Authorization: Bearer $u2") $(jq -c '[.notes[].id]' "$WORK/body")"
 check "one subject's ETag is no 304 for another" 200 "$(get /store/notes/ -H "Authorization: Bearer $u2" -H "If-None-Match: $etag_u1")"
 
+echo "== pool connections that died while idle"
+pids=()
+for _ in 1 2 3; do curl -s -o /dev/null "$BASE/store/items/1/" & pids+=($!); done
+wait "${pids[@]}"
+sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'store_http_auth' AND application_name = 'store-http'" >/dev/null
+for _ in $(seq 100); do
+    [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE usename = 'store_http_auth' AND application_name = 'store-http'")" = 0 ] && break
+    sleep 0.1
+done
+check "terminated idle pool connections are replaced, the request succeeds" 200 "$(get /store/items/1/)"
+check "and so does a write" 201 "$(get /store/todos/ -X POST -H "Authorization: Bearer $alice" -d '{"title":"after"}')"
+sql "DELETE FROM todos"
+
 echo "== GET /openapi.json"
 check "openapi status" 200 "$(get /openapi.json)"
 check "OpenAPI 3.1" 3.1.0 "$(jq -r .openapi "$WORK/body")"

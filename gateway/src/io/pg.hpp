@@ -98,6 +98,13 @@ public:
 	void acquire(Handler cb);
 	// Takes a connection back; one not reusable is closed and its slot freed.
 	void release(std::shared_ptr<PgConn> conn);
+	// Closes the idle connections (one was found dead: the others likely are too).
+	void
+	drop_idle()
+	{
+		total_ -= int(idle_.size());
+		idle_.clear();
+	}
 	// Closes idle connections and refuses further ones.
 	void close();
 

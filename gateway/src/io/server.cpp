@@ -393,6 +393,9 @@ private:
 	void step(const std::string &sql, std::vector<std::optional<std::string>> params,
 	          std::function<void(PgOutcome &)> next);
 	void begin();
+	void acquire();
+	void open(const char *begin_sql, std::function<void()> next);
+	bool retried = false;
 	void after_version(PgOutcome &o);
 	void read_whole();
 	void start_stream();
@@ -543,6 +546,13 @@ Exchange::handle()
 		else
 			sub = std::make_shared<Subscriber>(session);
 	}
+	acquire();
+}
+
+// Takes a pool connection and starts the request's transaction.
+void
+Exchange::acquire()
+{
 	session->srv.pool.acquire([self = shared_from_this()](std::shared_ptr<PgConn> c, std::string err) {
 		if (!c) {
 			bool exhausted = err.find("exhausted") != std::string::npos;
@@ -556,12 +566,31 @@ Exchange::handle()
 	});
 }
 
+// Runs BEGIN; an idle pool connection found dead (the server restarted, the backend was terminated) is
+// replaced once, since nothing of the request ran yet.
+void
+Exchange::open(const char *begin_sql, std::function<void()> next)
+{
+	auto self = shared_from_this();
+	conn->run(begin_sql, {}, [self, begin_sql, next](PgOutcome o) {
+		if (o.ok)
+			return next();
+		if (!self->retried && PQstatus(self->conn->raw()) == CONNECTION_BAD) {
+			self->retried = true;
+			self->release();
+			self->session->srv.pool.drop_idle();
+			return self->acquire();
+		}
+		self->fail_db(o);
+	});
+}
+
 // BEGIN, the request's settings, then the snapshot's version.
 void
 Exchange::begin()
 {
 	auto self = shared_from_this();
-	step(sql::begin_read, {}, [self](PgOutcome &) {
+	open(sql::begin_read, [self]() {
 		std::string path(self->req.target().substr(0, self->req.target().find('?')));
 		self->step(sql::set_request,
 		           {self->auth.role, self->auth.claims_json, std::string(self->req.method_string()), path},
@@ -665,7 +694,7 @@ void
 Exchange::write()
 {
 	auto self = shared_from_this();
-	step(sql::begin_write, {}, [self](PgOutcome &) {
+	open(sql::begin_write, [self]() {
 		std::string path(self->req.target().substr(0, self->req.target().find('?')));
 		self->step(sql::set_request,
 		           {self->auth.role, self->auth.claims_json, std::string(self->req.method_string()), path},
