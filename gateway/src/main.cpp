@@ -42,7 +42,14 @@ main(int argc, char **argv)
 	}
 	server.start();
 	std::cerr << "store-http: listening on " << p.options.listen_host << ":" << p.options.listen_port << "\n";
-	io.run();
+	for (;;) { // an exception escaping a handler is logged; the server goes on
+		try {
+			io.run();
+			break;
+		} catch (const std::exception &e) {
+			std::cerr << "store-http: internal error: " << e.what() << "\n";
+		}
+	}
 	std::cerr << "store-http: stopped\n";
 	return 0;
 }

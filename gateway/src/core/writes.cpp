@@ -26,6 +26,8 @@ id_text(const json &v)
 
 } // namespace
 
+WritePlan plan_json(WriteKind kind, const std::string &key, const std::string &id, const std::string &body);
+
 std::string
 id_json_of_text(const std::string &text)
 {
@@ -34,7 +36,7 @@ id_json_of_text(const std::string &text)
 		if (j.is_array())
 			return j.dump();
 	}
-	return json(text).dump();
+	return json(text).dump(); // throws for text that is not UTF-8 (plan_write refuses it)
 }
 
 std::string
@@ -46,6 +48,17 @@ id_text_of_json(const std::string &value)
 
 WritePlan
 plan_write(WriteKind kind, const std::string &key, const std::string &id, const std::string &body)
+{
+	try {
+		return plan_json(kind, key, id, body);
+	} catch (const nlohmann::json::exception &) {
+		return refuse("the key, the id and the body must be valid UTF-8"); // json cannot hold other bytes
+	}
+}
+
+// plan_write's work; throws nlohmann's exceptions for text that is not UTF-8.
+WritePlan
+plan_json(WriteKind kind, const std::string &key, const std::string &id, const std::string &body)
 {
 	json b;
 	if (kind != WriteKind::Delete) {

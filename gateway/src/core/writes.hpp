@@ -33,7 +33,8 @@ WriteOutcome read_apply_answer(WriteKind kind, const WritePlan &plan, const std:
 // The id of a document as the URL and store_get take it: strings as they are, numbers and arrays as JSON.
 std::string id_text_of_json(const std::string &json_value);
 
-// The id's JSON for a ChangeSet entity: a JSON array stays an array, anything else is a string.
+// The id's JSON for a ChangeSet entity: a JSON array stays an array, anything else is a string
+// (nlohmann::json::exception for text that is not UTF-8).
 std::string id_json_of_text(const std::string &id_text);
 
 // The URL of a document: /store/<key>/<id>/ with the id percent-encoded.

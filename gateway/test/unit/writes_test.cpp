@@ -72,6 +72,18 @@ TEST(Writes, MalformedBodies)
 	EXPECT_FALSE(plan_write(WriteKind::ChangeSet, "", "", "[1]").ok);
 }
 
+TEST(Writes, InvalidUtf8IsRefusedNotThrown)
+{
+	EXPECT_FALSE(plan_write(WriteKind::Replace, "items", "\xff", "{}").ok);
+	EXPECT_FALSE(plan_write(WriteKind::Delete, "items", "\xff", "").ok);
+	EXPECT_FALSE(plan_write(WriteKind::Create,
+	                        "it\xff"
+	                        "ems",
+	                        "", "{}")
+	                 .ok);
+	EXPECT_THROW(id_json_of_text("\xff"), nlohmann::json::exception);
+}
+
 TEST(Writes, IdConversions)
 {
 	EXPECT_EQ(id_json_of_text("[1,\"a\"]"), "[1,\"a\"]");
