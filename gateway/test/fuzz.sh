@@ -13,4 +13,4 @@ printf '\006{"id":{"$tmp":"a"},"name":"tea"}' > build/fuzz-corpus/write
 clang++-14 -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc \
     test/fuzz/gateway_fuzz.cpp src/core/auth.cpp src/core/etag.cpp src/core/gzip.cpp src/core/live.cpp \
     src/core/route.cpp src/core/writes.cpp -lcrypto -lz -o build/gateway_fuzz
-build/gateway_fuzz -max_total_time="${FUZZ_SECONDS:-30}" -max_len=2048 build/fuzz-corpus 2>&1 | tail -n 3
+build/gateway_fuzz -max_total_time="${FUZZ_SECONDS:-30}" -max_len=2048 -artifact_prefix=build/ build/fuzz-corpus 2>&1 | tail -n 3
