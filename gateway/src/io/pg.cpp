@@ -101,8 +101,10 @@ PgConn::send(const std::string &sql, const std::vector<std::optional<std::string
 	std::vector<const char *> values;
 	for (const auto &p : params)
 		values.push_back(p ? p->c_str() : nullptr);
-	if (!PQsendQueryParams(conn_, sql.c_str(), int(values.size()), nullptr, values.data(), nullptr, nullptr, 0))
+	if (!PQsendQueryParams(conn_, sql.c_str(), int(values.size()), nullptr, values.data(), nullptr, nullptr, 0)) {
+		sync_socket();
 		return false;
+	}
 	if (single_row)
 		PQsetSingleRowMode(conn_);
 	return true;
@@ -118,13 +120,20 @@ void
 PgConn::wait(std::function<void(bool)> cb)
 {
 	bool writing = PQflush(conn_) == 1; // queries are small: usually all sent at once
+	sync_socket();
+	if (fd_ < 0) {
+		asio::post(io_, [cb] { cb(false); });
+		return;
+	}
 	auto what = writing ? asio::posix::descriptor_base::wait_write : asio::posix::descriptor_base::wait_read;
 	sock_.async_wait(what, [self = shared_from_this(), cb](boost::system::error_code ec) {
 		if (ec) {
 			cb(false);
 			return;
 		}
-		cb(PQconsumeInput(self->conn_) == 1);
+		bool ok = PQconsumeInput(self->conn_) == 1;
+		self->sync_socket();
+		cb(ok);
 	});
 }
 

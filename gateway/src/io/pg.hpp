@@ -74,6 +74,16 @@ public:
 	std::string schema;
 
 private:
+	// Stops watching a socket libpq closed (at once: the number may be reused by the next connection, whose
+	// registration a late release of this one would remove).
+	void
+	sync_socket()
+	{
+		if (fd_ >= 0 && (PQstatus(conn_) == CONNECTION_BAD || PQsocket(conn_) != fd_)) {
+			sock_.release();
+			fd_ = -1;
+		}
+	}
 	void poll_connect(std::function<void(std::string)> cb);
 	void track_socket();
 	void drain(std::function<void(PgOutcome)> cb, std::shared_ptr<PgOutcome> acc);
