@@ -1,0 +1,95 @@
+// HTTP writes as ChangeSets, and store_apply's answers as statuses.
+#include "core/writes.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+using namespace gw;
+using json = nlohmann::json;
+
+TEST(Writes, CreateWithoutIdUsesATemporaryId)
+{
+	WritePlan p = plan_write(WriteKind::Create, "items", "", R"({"name":"tea"})");
+	ASSERT_TRUE(p.ok);
+	EXPECT_TRUE(p.temporary);
+	EXPECT_EQ(json::parse(p.changeset), json::parse(R"({"changes":[{"entityName":"items","op":"add",
+	    "entities":[{"name":"tea","id":{"$tmp":"new"}}]}]})"));
+	WriteOutcome o = read_apply_answer(
+	    WriteKind::Create, p,
+	    R"({"applied":true,"ids":{"new":7},"documents":{"items":{"deleted":[],"upserted":[{"id":7,"name":"tea"}]}}})",
+	    "items");
+	EXPECT_EQ(o.status, 201);
+	EXPECT_EQ(o.id_text, "7");
+	EXPECT_EQ(o.document, R"({"id":7,"name":"tea"})");
+	EXPECT_EQ(read_apply_answer(WriteKind::Create, p, R"({"applied":true,"ids":{"new":7}})", "items").document, "")
+	    << "a key the caller may not read has no document in the answer";
+}
+
+TEST(Writes, CreateWithId)
+{
+	WritePlan p = plan_write(WriteKind::Create, "items", "", R"({"id":"a b","name":"tea"})");
+	ASSERT_TRUE(p.ok);
+	EXPECT_FALSE(p.temporary);
+	EXPECT_EQ(p.id_text, "a b");
+	EXPECT_EQ(document_location("items", p.id_text), "/store/items/a%20b/");
+	EXPECT_EQ(document_location("lines", "[1,2]"), "/store/lines/%5B1%2C2%5D/");
+}
+
+TEST(Writes, ReplaceUpdateDelete)
+{
+	WritePlan r = plan_write(WriteKind::Replace, "items", "5", R"({"name":"x"})");
+	ASSERT_TRUE(r.ok);
+	EXPECT_EQ(json::parse(r.changeset)["changes"][0]["op"], "upsert");
+	EXPECT_EQ(json::parse(r.changeset)["changes"][0]["entities"][0]["id"], "5");
+	EXPECT_TRUE(plan_write(WriteKind::Replace, "items", "5", R"({"id":5})").ok) << "the same id";
+	EXPECT_FALSE(plan_write(WriteKind::Replace, "items", "5", R"({"id":6})").ok);
+	WritePlan u = plan_write(WriteKind::Update, "lines", "[1,2]", R"({"qty":3})");
+	ASSERT_TRUE(u.ok);
+	EXPECT_EQ(json::parse(u.changeset)["changes"][0]["entities"][0],
+	          json::parse(R"({"id":[1,2],"changes":{"qty":3}})"));
+	WritePlan d = plan_write(WriteKind::Delete, "items", "5", "");
+	ASSERT_TRUE(d.ok);
+	EXPECT_EQ(json::parse(d.changeset)["changes"][0]["entities"], json::parse(R"(["5"])"));
+	EXPECT_EQ(read_apply_answer(WriteKind::Delete, d, R"({"applied":true})").status, 204);
+	EXPECT_EQ(read_apply_answer(WriteKind::Delete, d, R"({"applied":true,"unmatched":[{"change":0}]})").status, 404);
+	EXPECT_EQ(read_apply_answer(WriteKind::Update, u, R"({"applied":true})").status, 200);
+	EXPECT_EQ(read_apply_answer(WriteKind::Update, u, R"({"applied":true})").id_text, "[1,2]");
+}
+
+TEST(Writes, ChangeSetsAndConflicts)
+{
+	WritePlan c = plan_write(WriteKind::ChangeSet, "", "", R"({"changes":[]})");
+	ASSERT_TRUE(c.ok);
+	EXPECT_EQ(read_apply_answer(WriteKind::ChangeSet, c, R"({"applied":true})").status, 200);
+	EXPECT_EQ(read_apply_answer(WriteKind::ChangeSet, c, R"({"applied":false,"conflicts":[]})").status, 409);
+	EXPECT_EQ(read_apply_answer(WriteKind::Update, c, R"({"applied":false,"conflicts":[]})").status, 409);
+}
+
+TEST(Writes, MalformedBodies)
+{
+	for (const char *b : {"", "[]", "1", "{", "\"x\""})
+		EXPECT_FALSE(plan_write(WriteKind::Create, "items", "", b).ok) << b;
+	EXPECT_FALSE(plan_write(WriteKind::ChangeSet, "", "", "[1]").ok);
+}
+
+TEST(Writes, InvalidUtf8IsRefusedNotThrown)
+{
+	EXPECT_FALSE(plan_write(WriteKind::Replace, "items", "\xff", "{}").ok);
+	EXPECT_FALSE(plan_write(WriteKind::Delete, "items", "\xff", "").ok);
+	EXPECT_FALSE(plan_write(WriteKind::Create,
+	                        "it\xff"
+	                        "ems",
+	                        "", "{}")
+	                 .ok);
+	EXPECT_THROW(id_json_of_text("\xff"), nlohmann::json::exception);
+}
+
+TEST(Writes, IdConversions)
+{
+	EXPECT_EQ(id_json_of_text("[1,\"a\"]"), "[1,\"a\"]");
+	EXPECT_EQ(id_json_of_text("12"), "\"12\"");
+	EXPECT_EQ(id_json_of_text("[oops"), "\"[oops\"");
+	EXPECT_EQ(id_text_of_json("12"), "12");
+	EXPECT_EQ(id_text_of_json("\"x\""), "x");
+	EXPECT_EQ(id_text_of_json("[1,2]"), "[1,2]");
+}
