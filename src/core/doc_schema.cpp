@@ -154,20 +154,21 @@ ValueSchema(const ColumnType &type)
 }
 
 ResolvedShape
-FlatShape(const CatalogTable &table, const std::vector<std::string> &columns)
+FlatShape(const CatalogTable &table, const std::vector<int> &attnums)
 {
 	ResolvedShape shape;
 	shape.root.table = table.oid;
 	shape.root.table_sql = table.SqlName();
-	if (columns.empty()) {
+	if (attnums.empty()) {
 		for (const CatalogColumn &column : table.columns)
 			shape.root.fields.push_back({column.name, column.attnum, column.sql_name, -1});
 		return shape;
 	}
-	for (const std::string &name : columns) {
-		const CatalogColumn *column = table.Column(name);
+	for (int attnum : attnums) {
+		const CatalogColumn *column = table.Column(attnum);
 		if (column == nullptr)
-			throw Error(kUndefinedColumn, "column \"" + name + "\" of table " + table.SqlName() + " does not exist");
+			throw Error(kUndefinedColumn,
+			            "column number " + std::to_string(attnum) + " of table " + table.SqlName() + " does not exist");
 		shape.root.fields.push_back({column->name, column->attnum, column->sql_name, -1});
 	}
 	return shape;

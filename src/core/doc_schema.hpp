@@ -60,9 +60,10 @@ public:
 // The JSON Schema of one value of type (nullable unless type.not_null).
 std::string ValueSchema(const ColumnType &type);
 
-// A flat key's documents as a one-node resolved shape: table's chosen columns, in that order, or
-// all of its live columns when columns is empty. A chosen name the table lacks: Error 42703.
-ResolvedShape FlatShape(const CatalogTable &table, const std::vector<std::string> &columns);
+// A flat key's documents as a one-node resolved shape: table's chosen columns (attnums, as
+// store.keys.column_numbers holds them), in that order, or all of its live columns when attnums is
+// empty. A chosen column the table lacks: Error 42703.
+ResolvedShape FlatShape(const CatalogTable &table, const std::vector<int> &attnums);
 
 // The JSON Schema of one document of shape.
 std::string DocumentSchema(const ResolvedShape &shape, TypeCatalog &types);
