@@ -82,3 +82,18 @@ fuzz:
 		test/fuzz/parsers_fuzz.cpp src/core/cursor.cpp src/core/key.cpp src/core/shape.cpp \
 		src/core/changeset.cpp src/core/payload.cpp -o build/parsers_fuzz
 	build/parsers_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=512 build/fuzz-corpus
+
+.PHONY: gateway gateway-unit install-gateway
+# store-http, the HTTP gateway (gateway/): a separate program built with CMake by `make`, installed
+# next to PostgreSQL's programs by `make install`; gateway-unit runs its GoogleTest suite.
+all: gateway
+gateway:
+	cmake -S gateway -B gateway/build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	$(MAKE) -C gateway/build
+install: install-gateway
+install-gateway: gateway
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) gateway/build/store-http '$(DESTDIR)$(bindir)/store-http'
+gateway-unit: gateway
+	cd gateway/build && ctest --output-on-failure -L gateway
+EXTRA_CLEAN += gateway/build

@@ -23,7 +23,7 @@ IsWellFormedKey(std::string_view key)
 bool
 IsReservedKey(std::string_view key)
 {
-	return key == "version" || key == "history";
+	return key == "version" || key == "history" || key == "changes" || key == "events" || key == "ws";
 }
 
 void
@@ -37,7 +37,8 @@ CheckKey(std::string_view key)
 	}
 	if (IsReservedKey(key))
 		throw Error(sqlstate::kReservedName, "store key \"" + std::string(key) + "\" is reserved",
-		            "\"version\" and \"history\" are used by the snapshot and URL shapes; choose another key");
+		            "\"version\", \"history\", \"changes\", \"events\" and \"ws\" are used by the snapshot and the "
+		            "HTTP gateway's URLs; choose another key");
 }
 
 } // namespace store::core

@@ -12,7 +12,7 @@ constexpr std::size_t kMaxKeyLength = 48;
 // True for a lower-case identifier: a letter, then letters, digits or underscores.
 bool IsWellFormedKey(std::string_view key);
 
-// True for names the JSON and URL shapes already use ("version", "history").
+// True for names the JSON and URL shapes already use ("version"; "history", "changes", "events", "ws": store-http).
 bool IsReservedKey(std::string_view key);
 
 // Throws Error unless key may be registered.

@@ -33,16 +33,16 @@ SELECT count(*) AS problems FROM store_verify('fnotes');
 
 -- timestamptz keys: a row inserted under one time zone and deleted under another leaves nothing.
 CREATE TABLE events (at timestamptz PRIMARY KEY, what text);
-SELECT store_register('events', 'events');
+SELECT store_register('moments', 'events');
 SET TimeZone = 'UTC';
 INSERT INTO events VALUES ('2026-03-29 00:30:00+00', 'dst switch');
 SET TimeZone = 'Europe/Berlin';
-SELECT id::text, doc FROM store.entries WHERE key = 'events';
-SELECT store_get('events', '2026-03-29T00:30:00+00:00') AS by_rendered_id;
+SELECT id::text, doc FROM store.entries WHERE key = 'moments';
+SELECT store_get('moments', '2026-03-29T00:30:00+00:00') AS by_rendered_id;
 DELETE FROM events;
 RESET TimeZone;
-SELECT count(*) AS entries_left FROM store.entries WHERE key = 'events';
-SELECT count(*) AS problems FROM store_verify('events');
+SELECT count(*) AS entries_left FROM store.entries WHERE key = 'moments';
+SELECT count(*) AS problems FROM store_verify('moments');
 
 -- Key types whose ids print alike for different keys, or differently in other sessions, are
 -- refused: reg* types (printed after the search_path), arrays ('[0:1]={1,2}' and '{1,2}' differ),

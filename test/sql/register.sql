@@ -74,6 +74,10 @@ SELECT count(*) AS keys_before FROM store.keys;
 SELECT err($$SELECT store_register('items', 'items')$$);
 SELECT err($$SELECT store_register('version', 'items')$$);
 SELECT err($$SELECT store_register('history', 'items')$$);
+-- the gateway's routes /store/changes/, /store/events, /store/ws
+SELECT err($$SELECT store_register('changes', 'items')$$);
+SELECT err($$SELECT store_register('events', 'items')$$);
+SELECT err($$SELECT store_register('ws', 'items')$$);
 SELECT err($$SELECT store_register('Items', 'items')$$);
 SELECT err($$SELECT store_register('1items', 'items')$$);
 SELECT err($$SELECT store_register('it-ems', 'items')$$);

@@ -29,7 +29,7 @@ TEST(Key, RejectsMalformedKeys)
 
 TEST(Key, RejectsReservedKeys)
 {
-	for (const char *key : {"version", "history"}) {
+	for (const char *key : {"version", "history", "changes", "events", "ws"}) {
 		try {
 			CheckKey(key);
 			ADD_FAILURE() << "accepted " << key;

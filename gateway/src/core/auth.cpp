@@ -1,0 +1,186 @@
+// JWT validation with cpp-jwt: one algorithm per gateway (HS256 or RS256), exp/nbf/iat with leeway, aud.
+#include "core/auth.hpp"
+
+#include <jwt/jwt.hpp>
+#include <nlohmann/json.hpp>
+
+namespace gw {
+namespace {
+
+// A refused token: 401 with an RFC 6750 challenge.
+AuthResult
+invalid(const std::string &message)
+{
+	AuthResult r;
+	r.status = 401;
+	r.code = "GW301";
+	r.message = message;
+	r.www_authenticate = "Bearer error=\"invalid_token\", error_description=\"" + message + "\"";
+	return r;
+}
+
+// The token of an Authorization header ("Bearer" in any letter case); "" when there is none.
+bool
+bearer_token(const std::string &header, std::string &token)
+{
+	if (header.size() < 7)
+		return false;
+	std::string scheme = header.substr(0, 6);
+	for (char &c : scheme)
+		c = char(std::tolower(static_cast<unsigned char>(c)));
+	if (scheme != "bearer" || header[6] != ' ')
+		return false;
+	std::size_t i = 7;
+	while (i < header.size() && header[i] == ' ')
+		i++;
+	token = header.substr(i);
+	while (!token.empty() && token.back() == ' ')
+		token.pop_back();
+	return !token.empty();
+}
+
+// The algorithm named in a token's header, when the header is a JSON object with a string "alg".
+bool
+header_alg(const std::string &token, std::string &alg)
+{
+	auto dot = token.find('.');
+	if (dot == std::string::npos || std::count(token.begin(), token.end(), '.') != 2)
+		return false;
+	for (char c : token)
+		if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+			return false;
+	std::string head = jwt::base64_uri_decode(token.data(), dot);
+	auto j = nlohmann::json::parse(head, nullptr, false);
+	if (!j.is_object() || !j.contains("alg") || !j["alg"].is_string())
+		return false;
+	alg = j["alg"].get<std::string>();
+	return true;
+}
+
+// True when the claims carry no aud, or aud (a string or an array of strings) contains audience.
+bool
+audience_ok(const nlohmann::json &claims, const std::string &audience)
+{
+	if (audience.empty() || !claims.contains("aud"))
+		return true;
+	const auto &aud = claims["aud"];
+	if (aud.is_string())
+		return aud.get<std::string>() == audience;
+	if (aud.is_array())
+		for (const auto &a : aud)
+			if (a.is_string() && a.get<std::string>() == audience)
+				return true;
+	return false;
+}
+
+// A time claim, when present, must be a number (cpp-jwt checks the values).
+bool
+times_well_typed(const nlohmann::json &claims)
+{
+	for (const char *c : {"exp", "nbf", "iat"})
+		if (claims.contains(c) && !claims[c].is_number_integer())
+			return false;
+	return true;
+}
+
+// Verifies the signature and times of a token with cpp-jwt; "" on success, else the reason.
+std::string
+verify(const AuthConfig &cfg, const std::string &token, const std::string &alg)
+{
+	std::error_code ec;
+	const std::string &key = alg == "HS256" ? cfg.secret : cfg.public_key;
+	try {
+		auto obj = jwt::decode(token, jwt::params::algorithms({alg}), ec, jwt::params::secret(key),
+		                       jwt::params::verify(true), jwt::params::leeway(uint32_t(cfg.leeway_seconds)));
+		if (!ec)
+			return "";
+	} catch (const std::exception &) {
+		return "malformed token";
+	}
+	if (ec == jwt::VerificationErrc::TokenExpired)
+		return "token expired";
+	if (ec == jwt::VerificationErrc::ImmatureSignature)
+		return "token not yet valid";
+	if (ec == jwt::VerificationErrc::InvalidSignature)
+		return "invalid signature";
+	if (ec == jwt::VerificationErrc::InvalidAlgorithm)
+		return "algorithm not accepted";
+	return "malformed token";
+}
+
+} // namespace
+
+std::string
+claim_string(const std::string &claims_json, const std::string &path)
+{
+	auto j = nlohmann::json::parse(claims_json, nullptr, false);
+	const nlohmann::json *cur = &j;
+	std::size_t i = 0;
+	while (true) {
+		std::size_t dot = path.find('.', i);
+		std::string part = path.substr(i, dot == std::string::npos ? std::string::npos : dot - i);
+		if (!cur->is_object() || !cur->contains(part))
+			return "";
+		cur = &(*cur)[part];
+		if (dot == std::string::npos)
+			break;
+		i = dot + 1;
+	}
+	return cur->is_string() ? cur->get<std::string>() : "";
+}
+
+AuthResult
+authenticate(const AuthConfig &cfg, const std::string &authorization)
+{
+	AuthResult r;
+	std::string token;
+	if (authorization.empty()) {
+		if (cfg.anon_role.empty()) {
+			r.status = 401;
+			r.code = "GW302";
+			r.message = "anonymous access is disabled: send a token";
+			r.www_authenticate = "Bearer";
+			return r;
+		}
+		r.ok = r.anonymous = true;
+		r.role = cfg.anon_role;
+		r.claims_json = "{}";
+		return r;
+	}
+	if (!bearer_token(authorization, token))
+		return invalid("expected \"Authorization: Bearer <token>\"");
+	const std::string want = !cfg.secret.empty() ? "HS256" : !cfg.public_key.empty() ? "RS256" : "";
+	if (want.empty())
+		return invalid("this server accepts no tokens (no JWT key configured)");
+	std::string alg;
+	if (!header_alg(token, alg))
+		return invalid("malformed token");
+	if (alg != want)
+		return invalid("algorithm not accepted");
+	std::string why = verify(cfg, token, alg);
+	if (!why.empty())
+		return invalid(why);
+	auto dot = token.find('.');
+	std::string payload = jwt::base64_uri_decode(token.data() + dot + 1, token.find('.', dot + 1) - dot - 1);
+	auto claims = nlohmann::json::parse(payload, nullptr, false);
+	if (!claims.is_object() || !times_well_typed(claims))
+		return invalid("malformed token");
+	if (!audience_ok(claims, cfg.audience))
+		return invalid("token audience not accepted");
+	r.claims_json = claims.dump();
+	r.role = claim_string(r.claims_json, cfg.role_claim);
+	r.anonymous = r.role.empty();
+	if (r.role.empty())
+		r.role = cfg.anon_role;
+	if (r.role.empty()) {
+		r.status = 401;
+		r.code = "GW302";
+		r.message = "the token names no role and anonymous access is disabled";
+		r.www_authenticate = "Bearer";
+		return r;
+	}
+	r.ok = true;
+	return r;
+}
+
+} // namespace gw

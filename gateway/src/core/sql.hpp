@@ -1,0 +1,36 @@
+// The SQL texts store-http runs, in one place; %s stands for the store extension's quoted schema.
+#pragma once
+
+#include <string>
+
+namespace gw::sql {
+
+// Every read request: one REPEATABLE READ transaction, so the version and the data share a snapshot.
+inline const char *const begin_read = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+// The request's role and claims, transaction-local (PostgREST-style; values are bound, never spliced).
+inline const char *const set_request =
+    "SELECT pg_catalog.set_config('role', $1, true), pg_catalog.set_config('request.jwt.claims', $2, true), "
+    "pg_catalog.set_config('request.method', $3, true), pg_catalog.set_config('request.path', $4, true)";
+inline const char *const commit = "COMMIT";
+inline const char *const rollback = "ROLLBACK";
+inline const char *const version = "SELECT %s.store_version()";
+inline const char *const snapshot_rows = "SELECT c FROM %s.store_snapshot_rows() c";
+inline const char *const key_snapshot = "SELECT %s.store_snapshot($1)::text";
+inline const char *const get = "SELECT %s.store_get($1, $2)::text";
+inline const char *const history = "SELECT pg_catalog.row_to_json(h)::text, h.version FROM %s.store_history($1) h";
+inline const char *const changes = "SELECT c::text, c OPERATOR(pg_catalog.->>) 'version' FROM %s.store_changes($1) c";
+inline const char *const changes_paged =
+    "SELECT c::text, c OPERATOR(pg_catalog.->>) 'version' FROM %s.store_changes($1, $2::pg_catalog.int4) c";
+
+// A statement with the schema put in for %s.
+inline std::string
+with_schema(const char *text, const std::string &schema)
+{
+	std::string s = text;
+	auto p = s.find("%s");
+	if (p != std::string::npos)
+		s.replace(p, 2, schema);
+	return s;
+}
+
+} // namespace gw::sql

@@ -1,0 +1,51 @@
+// store-http's HTTP server: Asio acceptor and Beast sessions on one I/O thread.
+#pragma once
+
+#include "core/auth.hpp"
+#include "core/options.hpp"
+#include "io/pg.hpp"
+
+#include <boost/asio.hpp>
+
+#include <set>
+
+namespace gw {
+
+class Session;
+
+// The server: accepts connections, serves requests, stops on SIGTERM/SIGINT.
+class Server {
+public:
+	Server(asio::io_context &io, const Options &opt);
+	// Binds the listening socket; "" on success, else the reason.
+	std::string listen();
+	// Starts accepting and watching signals.
+	void start();
+	// Stops accepting; idle connections close, in-flight requests finish (answered with Connection: close).
+	void shutdown();
+
+	const Options &opt;
+	AuthConfig auth;
+	PgPool pool;
+	asio::io_context &io;
+	bool stopping = false;
+	int sessions = 0;
+	// Called when a session ends: resumes accepting when it had paused at max connections.
+	void session_ended(Session *s);
+	// Registers a live session (so shutdown can close the idle ones).
+	void
+	session_started(Session *s)
+	{
+		live_.insert(s);
+	}
+
+private:
+	void accept();
+	asio::ip::tcp::acceptor acceptor_;
+	asio::signal_set signals_;
+	bool accept_paused_ = false;
+	std::set<Session *> live_;
+	asio::steady_timer deadline_;
+};
+
+} // namespace gw
