@@ -9,6 +9,7 @@ namespace gw {
 enum class RouteKind {
 	NotFound,    // no such route: 404
 	BadRequest,  // a malformed target (bad percent-encoding, missing parameter): 400
+	OpenApi,     // GET /openapi.json: the OpenAPI document as the caller's role sees the store
 	Snapshot,    // GET /store/
 	KeySnapshot, // GET /store/<key>/
 	Get,         // GET /store/<key>/<id>/

@@ -4,6 +4,7 @@
 #include "core/errors.hpp"
 #include "core/etag.hpp"
 #include "core/gzip.hpp"
+#include "core/openapi.hpp"
 #include "core/route.hpp"
 #include "core/sql.hpp"
 
@@ -294,6 +295,8 @@ Exchange::read_whole()
 	} else if (route.kind == RouteKind::Get) {
 		text = q(sql::get);
 		params = {route.key, route.id};
+	} else if (route.kind == RouteKind::OpenApi) {
+		text = q(sql::describe);
 	} else {
 		text = q(route.max_changes.empty() ? sql::changes : sql::changes_paged);
 		params = {route.after};
@@ -305,6 +308,8 @@ Exchange::read_whole()
 		PGresult *r = o.result.get();
 		bool null = PQntuples(r) != 1 || PQgetisnull(r, 0, 0);
 		std::string body = null ? "" : PQgetvalue(r, 0, 0);
+		if (self->route.kind == RouteKind::OpenApi)
+			body = openapi_document(body);
 		std::string version = PQnfields(r) > 1 && !null ? PQgetvalue(r, 0, 1) : self->snapshot_version;
 		self->conn->run(sql::commit, {}, [self, body = std::move(body), version, null](PgOutcome c) mutable {
 			if (!c.ok)

@@ -123,3 +123,16 @@ TEST(OpenApi, NoKeysOrNotAnObject)
 }
 
 } // namespace
+
+#include "core/route.hpp"
+
+TEST(OpenApi, Route)
+{
+	EXPECT_EQ(gw::route("GET", "/openapi.json").kind, gw::RouteKind::OpenApi);
+	EXPECT_EQ(gw::route("GET", "/openapi.json?x=1").kind, gw::RouteKind::OpenApi);
+	gw::Route post = gw::route("POST", "/openapi.json");
+	EXPECT_EQ(post.kind, gw::RouteKind::NotFound);
+	EXPECT_EQ(post.allow, "GET");
+	EXPECT_EQ(gw::route("GET", "/openapi.json/").kind, gw::RouteKind::NotFound);
+	EXPECT_EQ(gw::route("GET", "/store/openapi.json/").kind, gw::RouteKind::KeySnapshot);
+}
