@@ -52,7 +52,7 @@ get() {
 }
 
 # One response header's value (case-insensitive name) from the last get.
-header() { grep -i "^$1:" "$WORK/head" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
+header() { { grep -i "^$1:" "$WORK/head" || true; } | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 
 # An HS256 token for a JSON payload.
 hs256() {
@@ -64,7 +64,7 @@ hs256() {
 }
 
 # Compares two JSON texts as values.
-same_json() { [ "$(jq -S . <<<"$1")" = "$(jq -S . <<<"$2")" ] && echo same || echo different; }
+same_json() { [ "$(jq -S . <<<"$1" 2>&1)" = "$(jq -S . <<<"$2" 2>&1)" ] && echo same || echo different; }
 
 echo "== setup (database $DB, roles store_openapi_*)"
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
