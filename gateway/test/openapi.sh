@@ -138,6 +138,9 @@ check "405 Allow" GET "$(header Allow)"
 check "a bad token -> 401" 401 "$(get /openapi.json err.json -H "Authorization: Bearer x.y.z")"
 
 echo "== the document and the documents validate (npm: $(jq -r '.dependencies | keys | join(", ")' $JS/package.json))"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "gateway/test/openapi.sh needs node and npm (scripts/install-deps installs them)"; exit 1
+fi
 if [ ! -d "$JS/node_modules" ]; then (cd "$JS" && npm ci --no-audit --no-fund --silent); fi
 for who in anon alice; do
     if [ "$who" = alice ]; then auth=(-H "Authorization: Bearer $alice"); else auth=(); fi
