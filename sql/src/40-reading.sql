@@ -73,3 +73,8 @@ CREATE OR REPLACE FUNCTION @extschema@.store_get(key text, id text) RETURNS json
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_get';
 COMMENT ON FUNCTION @extschema@.store_get(text, text) IS
     'one document by its primary key (as text), or NULL when absent';
+
+CREATE OR REPLACE FUNCTION @extschema@.store_describe(key text DEFAULT NULL) RETURNS json
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_describe';
+COMMENT ON FUNCTION @extschema@.store_describe(text) IS
+    'the keys the caller may read (or one): {"<key>": {"nested": b, "id": {"columns": [...], "schema": S}, "schema": S}}, S the JSON Schema (2020-12) of an id and of a document';

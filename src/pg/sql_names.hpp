@@ -358,6 +358,12 @@ constexpr char kKeyShapeText[] =
     "SELECT COALESCE(k." STORE_SQL_KEYS_NESTED ", (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(c), ','"
     " ORDER BY o) FROM pg_catalog.unnest(k.columns) WITH ORDINALITY AS u(c, o)), '*') FROM " STORE_SQL_KEYS
     " AS k WHERE k." STORE_SQL_KEYS_KEY " OPERATOR(pg_catalog.=) $1";
+// store_describe: $1 = key (NULL: all), $2 = reader; the keys reader may read (in bulk when $1 is
+// NULL, as store_snapshot()) in name order: key, source, nested shape, chosen column numbers.
+constexpr char kDescribeKeys[] =
+    "SELECT k." STORE_SQL_KEYS_KEY ", k." STORE_SQL_KEYS_SOURCE "::pg_catalog.oid, k." STORE_SQL_KEYS_NESTED
+    ", k." STORE_SQL_KEYS_COLUMN_NUMBERS " FROM " STORE_SQL_KEYS " AS k WHERE ($1 IS NULL OR k." STORE_SQL_KEYS_KEY
+    " OPERATOR(pg_catalog.=) $1) AND " STORE_SQL_MAY_READ "(k, $2, $1 IS NULL) ORDER BY k." STORE_SQL_KEYS_KEY;
 
 // store_apply (apply.cpp).
 

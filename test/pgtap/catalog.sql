@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 BEGIN;
 CREATE EXTENSION store;
-SELECT plan(74);
+SELECT plan(77);
 
 -- The notifier's settings exist whether or not the library is preloaded (README "Notifications").
 LOAD 'store';
@@ -44,6 +44,8 @@ SELECT function_returns('store_reload', ARRAY['text'], 'void');
 SELECT function_returns('store_snapshot', ARRAY[]::text[], 'json');
 SELECT function_returns('store_snapshot', ARRAY['text'], 'json');
 SELECT function_returns('store_get', ARRAY['text', 'text'], 'json');
+SELECT function_returns('store_describe', ARRAY['text'], 'json');
+SELECT function_lang_is('public', 'store_describe', ARRAY['text'], 'c', 'store_describe is a C gate');
 SELECT function_returns('store_apply', ARRAY['jsonb'], 'jsonb');
 SELECT function_lang_is('public', 'store_apply', ARRAY['jsonb'], 'c', 'store_apply is C (SECURITY INVOKER: see the SECURITY DEFINER list)');
 SELECT function_returns('store_forget_client', ARRAY['text'], 'boolean');
@@ -101,6 +103,7 @@ SELECT function_returns('store_changes', ARRAY['text'], 'json');
 SELECT function_returns('store_version', ARRAY[]::text[], 'text');
 SELECT function_returns('store_compact', ARRAY['interval'], 'bigint');
 SELECT function_privs_are('public', 'store_snapshot', ARRAY[]::text[], 'store_tap_user', ARRAY['EXECUTE']);
+SELECT function_privs_are('public', 'store_describe', ARRAY['text'], 'store_tap_user', ARRAY['EXECUTE']);
 
 -- Registering installs ordinary, clearly named AFTER triggers; unregistering removes them.
 CREATE TABLE tap_items (id int PRIMARY KEY, name text);

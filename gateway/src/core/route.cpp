@@ -145,7 +145,6 @@ route(const std::string &method, const std::string &target)
 	std::map<std::string, std::string> params;
 	if (!parse_query(query, params))
 		return bad("malformed percent-encoding in the query string");
-	std::vector<std::string> seg = segments(path);
 	if (path == "/openapi.json") {
 		if (method != "GET")
 			r.allow = "GET";
@@ -153,6 +152,7 @@ route(const std::string &method, const std::string &target)
 			r.kind = RouteKind::OpenApi;
 		return r;
 	}
+	std::vector<std::string> seg = segments(path);
 	if (seg.empty() || seg[0] != "store")
 		return r;
 	std::vector<std::string> dec(seg.size());

@@ -9,6 +9,7 @@ namespace gw {
 enum class RouteKind {
 	NotFound,    // no such route: 404
 	BadRequest,  // a malformed target (bad percent-encoding, missing parameter): 400
+	OpenApi,     // GET /openapi.json: the OpenAPI document as the caller's role sees the store
 	Snapshot,    // GET /store/
 	KeySnapshot, // GET /store/<key>/
 	Get,         // GET /store/<key>/<id>/
@@ -16,7 +17,6 @@ enum class RouteKind {
 	Changes,     // GET /store/changes/?after=V[&max_changes=N]
 	Events,      // GET /store/events[?after=V]: Server-Sent Events
 	Ws,          // GET /store/ws[?after=V]: WebSocket
-	OpenApi,     // GET /openapi.json
 	ChangeSet,   // POST /store/: a whole ChangeSet for store_apply
 	Create,      // POST /store/<key>/
 	Replace,     // PUT /store/<key>/<id>/

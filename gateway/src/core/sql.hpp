@@ -20,6 +20,7 @@ inline const char *const version = "SELECT %s.store_version()";
 inline const char *const snapshot_rows = "SELECT c FROM %s.store_snapshot_rows() c";
 inline const char *const key_snapshot = "SELECT %s.store_snapshot($1)::text";
 inline const char *const get = "SELECT %s.store_get($1, $2)::text";
+inline const char *const describe = "SELECT %s.store_describe()::text";
 inline const char *const history = "SELECT pg_catalog.row_to_json(h)::text, h.version FROM %s.store_history($1) h";
 inline const char *const changes = "SELECT c::text, c OPERATOR(pg_catalog.->>) 'version' FROM %s.store_changes($1) c";
 inline const char *const changes_paged =

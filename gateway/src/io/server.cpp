@@ -509,14 +509,6 @@ Exchange::handle()
 		return fail(gateway_error(404, "GW404", "no such route",
 		                          "routes: /store/, /store/<key>/, /store/<key>/<id>/, "
 		                          "/store/history/?after=V, /store/changes/?after=V"));
-	if (route.kind == RouteKind::OpenApi) {
-		http::response<http::string_body> res{http::status::ok, req.version()};
-		res.set(http::field::content_type, json_type);
-		res.set(http::field::cache_control, "no-cache");
-		res.body() = openapi_json();
-		res.keep_alive(req.keep_alive());
-		return session->send(std::move(res));
-	}
 	std::string authorization(req[http::field::authorization]);
 	if (authorization.empty() && !route.access_token.empty())
 		authorization = "Bearer " + route.access_token; // live routes only (EventSource and WebSocket set no headers)
@@ -757,6 +749,8 @@ Exchange::read_whole()
 	} else if (route.kind == RouteKind::Get) {
 		text = q(sql::get);
 		params = {route.key, route.id};
+	} else if (route.kind == RouteKind::OpenApi) {
+		text = q(sql::describe);
 	} else {
 		text = q(route.max_changes.empty() ? sql::changes : sql::changes_paged);
 		params = {route.after};
@@ -768,6 +762,8 @@ Exchange::read_whole()
 		PGresult *r = o.result.get();
 		bool null = PQntuples(r) != 1 || PQgetisnull(r, 0, 0);
 		std::string body = null ? "" : PQgetvalue(r, 0, 0);
+		if (self->route.kind == RouteKind::OpenApi)
+			body = openapi_document(body);
 		std::string version = PQnfields(r) > 1 && !null ? PQgetvalue(r, 0, 1) : self->snapshot_version;
 		self->conn->run(sql::commit, {}, [self, body = std::move(body), version, null](PgOutcome c) mutable {
 			if (!c.ok)
