@@ -4,37 +4,24 @@
 # rows and runs wrk (several connections, a few seconds each) against GET /store/<key>/<id>/ (random
 # ids), GET /store/<key>/ and GET /store/. Fails unless every run made requests and wrk counted no
 # error: no non-2xx/3xx response, no connect/read/write error, no timeout. Times are printed, never asserted.
-#   STORE_HTTP_BIN: the binary (default: gateway/build/store-http, else `pg_config --bindir`/store-http)
-#   STORE_HTTP_PORT: the port to listen on (default 18090)
+#   STORE_HTTP_BIN: the binary (see lib.sh)
+#   STORE_HTTP_PORT: the port to listen on (default 18095)
 #   LOAD_SECONDS: seconds per route (default 3); LOAD_CONNECTIONS: wrk connections (default 16)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-BIN=${STORE_HTTP_BIN:-}
-if [ -z "$BIN" ]; then
-    if [ -x gateway/build/store-http ]; then BIN=gateway/build/store-http; else BIN="$(pg_config --bindir)/store-http"; fi
-fi
-PORT=${STORE_HTTP_PORT:-18090}
+PORT=${STORE_HTTP_PORT:-18095}
 SECONDS_PER_ROUTE=${LOAD_SECONDS:-3}
 CONNECTIONS=${LOAD_CONNECTIONS:-16}
 ROWS=3000
 DB=store_http_load
-BASE="http://127.0.0.1:$PORT"
-WORK=$(mktemp -d)
-SERVER_PID=
-failures=0
+. gateway/test/lib.sh
 
 if ! command -v wrk >/dev/null; then
     echo "load.sh: wrk is not installed (scripts/install-deps installs Debian's wrk)" >&2
     exit 1
 fi
 
-# Stops the gateway (if running) and removes the scratch directory.
-cleanup() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill "$SERVER_PID"; wait "$SERVER_PID" || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 echo "== setup (database $DB, $ROWS rows in key 'items', roles store_http_auth/store_http_anon)"
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
