@@ -30,7 +30,10 @@ gw_start() {
     q "GRANT store_bench_anon TO store_bench_auth"
     q "GRANT SELECT ON store_t TO store_bench_anon"
     # pg_virtualenv connects with a password (PGPASSWORD): the authenticator gets the same one
-    [ -n "${PGPASSWORD:-}" ] && psql -X -q -v ON_ERROR_STOP=1 -v pw="$PGPASSWORD" -c "ALTER ROLE store_bench_auth PASSWORD :'pw'"
+    # (psql interpolates variables on stdin, not in -c)
+    if [ -n "${PGPASSWORD:-}" ]; then
+        echo "ALTER ROLE store_bench_auth PASSWORD :'pw';" | psql -X -q -v ON_ERROR_STOP=1 -v pw="$PGPASSWORD"
+    fi
     "$bin/store-http" --db "dbname=$PGDATABASE user=store_bench_auth" --listen "127.0.0.1:$GW_PORT" \
         --anon-role store_bench_anon >"$work/store-http.log" 2>&1 &
     GW_PID=$!

@@ -60,12 +60,7 @@ DO $$ BEGIN
 END $$;
 GRANT store_http_anon, store_http_alice TO store_http_auth;
 SQL
-# Under pg_virtualenv connections use passwords (PGPASSWORD): the authenticator gets the same one.
-if [ -n "${PGPASSWORD:-}" ]; then
-    psql -X -q -d postgres -v ON_ERROR_STOP=1 -v pw="$PGPASSWORD" <<'SQL' >/dev/null
-ALTER ROLE store_http_auth PASSWORD :'pw';
-SQL
-fi
+authenticator_password store_http_auth
 psql -X -q -d "$DB" -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
 CREATE EXTENSION store;
 CREATE TABLE items (id int PRIMARY KEY, name text, qty int);

@@ -51,3 +51,11 @@ hs256() {
 
 # Compares two JSON texts as values.
 same_json() { [ "$(jq -S . <<<"$1" 2>&1)" = "$(jq -S . <<<"$2" 2>&1)" ] && echo same || echo different; }
+
+# Under pg_virtualenv connections use passwords (PGPASSWORD): the authenticator role gets the same one.
+authenticator_password() {
+    if [ -n "${PGPASSWORD:-}" ]; then
+        # (psql interpolates variables on stdin, not in -c)
+        echo "ALTER ROLE $1 PASSWORD :'pw';" | psql -X -q -d postgres -v ON_ERROR_STOP=1 -v pw="$PGPASSWORD" >/dev/null
+    fi
+}

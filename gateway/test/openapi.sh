@@ -32,6 +32,7 @@ DO $$ BEGIN
 END $$;
 GRANT store_openapi_anon, store_openapi_alice TO store_openapi_auth;
 SQL
+authenticator_password store_openapi_auth
 psql -X -q -d "$DB" -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
 CREATE EXTENSION store;
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
