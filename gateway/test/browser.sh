@@ -3,11 +3,12 @@
 # browser) loads gateway/test/browser/page.html from the gateway's origin; the page reads GET /store/,
 # follows /store/events and on each event reads /store/changes/; this test changes the store in SQL and
 # waits until the page shows each change, and restarts the gateway to see the page reconnect and catch
-# up (gateway/test/js/browser.mjs). Runs against the PostgreSQL of the PG* environment variables
+# up (gateway/test/js/browser.mjs); the page runs twice, on the gateway's origin and on another origin
+# through CORS (--cors-origin), whose headers and preflight curl checks first. Runs against the PostgreSQL of the PG* environment variables
 # (pg_virtualenv in CI, a private cluster in development); `npm ci` in gateway/test/js when
 # node_modules is missing.
 #   STORE_HTTP_BIN: the binary (default: gateway/build/store-http, else `pg_config --bindir`/store-http)
-#   STORE_HTTP_PORT: the port to listen on (default 18100)
+#   STORE_HTTP_PORT: the port to listen on (default 18100; the next one is the cross-origin page's)
 #   CHROMIUM: the browser (default /usr/bin/chromium)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,6 +22,9 @@ DB=store_browser_test
 JS=gateway/test/js
 WORK=$(mktemp -d)
 export BROWSER_TEST_PID_FILE=$WORK/gateway.pid
+OTHER="http://127.0.0.1:$((PORT + 1))"
+failures=0
+checks=0
 
 # Stops a gateway the node script left running (it writes its pid) and removes the scratch directory.
 cleanup() {
@@ -30,6 +34,26 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+
+# Records one check: name, expected, actual.
+check() {
+    checks=$((checks + 1))
+    if [ "$2" != "$3" ]; then
+        failures=$((failures + 1))
+        echo "FAIL: $1"
+        echo "  expected: $(printf '%s' "$2" | head -c 600)"
+        echo "  actual:   $(printf '%s' "$3" | head -c 600)"
+    fi
+}
+
+# curl one URL of the gateway into $WORK/head (headers); prints the status.
+get() {
+    local url=$1; shift
+    curl -s --max-time 30 -o "$WORK/body" -D "$WORK/head" -w '%{http_code}' "$@" "http://127.0.0.1:$PORT$url"
+}
+
+# One response header's value (case-insensitive name) from the last get; empty when absent.
+header() { { grep -i "^$1:" "$WORK/head" || true; } | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 
 for tool in node npm; do
     command -v "$tool" >/dev/null || { echo "gateway/test/browser.sh needs $tool (scripts/install-deps installs it)"; exit 1; }
@@ -63,9 +87,37 @@ SELECT store_register('items', 'items');
 GRANT SELECT ON items TO store_browser_anon;
 SQL
 
+echo "== CORS headers and preflight (curl, --cors-origin $OTHER)"
+"$BIN" --db "dbname=$DB user=store_browser_auth" --anon-role store_browser_anon --listen "127.0.0.1:$PORT" \
+    --cors-origin "$OTHER" >"$WORK/server.log" 2>&1 &
+echo $! >"$BROWSER_TEST_PID_FILE"
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
+check "GET from the allowed origin -> 200" 200 "$(get /store/items/ -H "Origin: $OTHER")"
+check "its Access-Control-Allow-Origin" "$OTHER" "$(header Access-Control-Allow-Origin)"
+check "the headers a page may read" "ETag, X-Store-Version, Location" "$(header Access-Control-Expose-Headers)"
+check "Vary names Origin too" "Accept-Encoding, Authorization, Origin" "$(header Vary)"
+check "another origin -> 200" 200 "$(get /store/items/ -H "Origin: http://evil.example")"
+check "another origin: no Access-Control-Allow-Origin" "" "$(header Access-Control-Allow-Origin)"
+check "no Origin: no Access-Control-Allow-Origin" "" "$(get /store/items/ >/dev/null; header Access-Control-Allow-Origin)"
+check "no Origin: Vary still names Origin" "Accept-Encoding, Authorization, Origin" "$(header Vary)"
+check "an error answer carries it" "404 $OTHER" "$(get /store/nope/ -H "Origin: $OTHER") $(header Access-Control-Allow-Origin)"
+check "preflight of a PATCH -> 204" 204 "$(get /store/items/1/ -X OPTIONS -H "Origin: $OTHER" \
+    -H 'Access-Control-Request-Method: PATCH' -H 'Access-Control-Request-Headers: authorization, content-type')"
+check "preflight: origin" "$OTHER" "$(header Access-Control-Allow-Origin)"
+check "preflight: methods" "GET, POST, PUT, PATCH, DELETE" "$(header Access-Control-Allow-Methods)"
+check "preflight: headers" "Authorization, Content-Type, If-None-Match, Last-Event-ID" "$(header Access-Control-Allow-Headers)"
+check "preflight from another origin: no Access-Control-Allow-Origin" "204 " "$(get /store/items/1/ -X OPTIONS \
+    -H "Origin: http://evil.example" -H 'Access-Control-Request-Method: PATCH') $(header Access-Control-Allow-Origin)"
+check "the event stream carries it" "$OTHER" "$(curl -s --max-time 1 -D - -o /dev/null -H "Origin: $OTHER" \
+    "http://127.0.0.1:$PORT/store/events" | tr -d '\r' | sed -n 's/^[Aa]ccess-[Cc]ontrol-[Aa]llow-[Oo]rigin: //p')"
+kill -TERM "$(cat "$BROWSER_TEST_PID_FILE")"
+wait "$(cat "$BROWSER_TEST_PID_FILE")" || true
+echo "CORS: $checks checks, $failures failed"
+
 echo "== the page in headless Chromium ($("${CHROMIUM:-/usr/bin/chromium}" --version 2>/dev/null | head -n 1), puppeteer-core $(jq -r '.dependencies["puppeteer-core"]' $JS/package.json))"
 rc=0
-node "$JS/browser.mjs" "$DB" "$PORT" "$BIN" --db "dbname=$DB user=store_browser_auth" --anon-role store_browser_anon || rc=$?
+node "$JS/browser.mjs" "$DB" "$PORT" "$BIN" --db "dbname=$DB user=store_browser_auth" --anon-role store_browser_anon \
+    --cors-origin "$OTHER" || rc=$?
 psql -X -q -d postgres -c "DROP DATABASE $DB" || true
-if [ "$rc" -ne 0 ]; then echo "store-http browser test: FAILED"; exit 1; fi
+if [ "$rc" -ne 0 ] || [ "$failures" -ne 0 ]; then echo "store-http browser test: FAILED"; exit 1; fi
 echo "store-http browser test: passed"

@@ -2,6 +2,8 @@
 // the server through /store/events and /store/changes/, and shows it as one <li> per document.
 "use strict";
 
+// The gateway: this page's origin, or ?gateway=http://host:port (another origin: the gateway's CORS).
+const gateway = new URLSearchParams(location.search).get("gateway") || "";
 const docs = new Map(); // "<key>\u0000<JSON id>" -> {key, id, doc}
 let version = null;
 let catchingUp = null; // the running catch-up, so events never overlap reads
@@ -12,9 +14,9 @@ function fail(what, err) {
     document.getElementById("error").textContent = `${what}: ${err}`;
 }
 
-// GETs a JSON document from the gateway (same origin); throws on a non-2xx status.
+// GETs a JSON document from the gateway; throws on a non-2xx status.
 async function getJson(path) {
-    const res = await fetch(path, { cache: "no-store" });
+    const res = await fetch(gateway + path, { cache: "no-store" });
     if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
     return res.json();
 }
@@ -96,7 +98,7 @@ async function main() {
         return;
     }
     render();
-    const events = new EventSource(`/store/events?after=${encodeURIComponent(version)}`);
+    const events = new EventSource(`${gateway}/store/events?after=${encodeURIComponent(version)}`);
     events.onopen = () => {
         document.getElementById("status").textContent = "live";
         document.getElementById("opens").textContent = String(Number(document.getElementById("opens").textContent) + 1);

@@ -1,11 +1,13 @@
 // store-http in a real browser (gateway/test/browser.sh): starts the gateway, opens
 // gateway/test/browser/page.html in Debian's headless Chromium through puppeteer-core, served from the
-// gateway's origin (request interception answers /__browser_test__/*, so the page needs no CORS), waits
-// for the initial render, changes the store in SQL (psql with the PG* environment) and waits until the
-// page shows each change; then restarts the gateway and checks the page's EventSource reconnects and
-// shows a change made while it was down. Prints "ok" last, or "FAIL: ..." and exits 1.
+// gateway's origin (request interception answers /__browser_test__/*) and, a second time, from another
+// origin (a server of its own on port + 1) that reads the gateway through CORS (--cors-origin); waits for the initial render,
+// changes the store in SQL (psql with the PG* environment) and waits until each page shows each change;
+// then restarts the gateway and checks the pages' EventSource reconnects and they show a change made
+// while it was down. Prints "ok" last, or "FAIL: ..." and exits 1.
 //   node browser.mjs <database> <port> <store-http> <store-http options...>
 import { spawn, execFileSync } from "node:child_process";
+import { createServer } from "node:http";
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,6 +20,7 @@ const chromium = process.env.CHROMIUM || "/usr/bin/chromium";
 const timeout = Number(process.env.BROWSER_TEST_TIMEOUT_MS || 20000);
 let gateway = null;
 let browser = null;
+const errors = []; // uncaught errors on the pages
 
 // Runs SQL in the test database (the shell's PG* environment, as its superuser).
 function sql(text) {
@@ -48,8 +51,13 @@ async function stopGateway() {
     if (code !== 0) throw new Error(`store-http exited with ${code} on SIGTERM`);
 }
 
-// Waits until the page's document <key>/<id> shows text containing `want` (null: until it is gone).
-async function waitForDoc(page, what, key, id, want) {
+// Waits until every page shows document <key>/<id> with text containing `want` (null: until it is gone).
+async function waitForDoc(pages, what, key, id, want) {
+    for (const [name, page] of pages) await waitForDoc1(page, `${what} (${name})`, key, id, want);
+}
+
+// Waits until one page's document <key>/<id> shows text containing `want` (null: until it is gone).
+async function waitForDoc1(page, what, key, id, want) {
     try {
         await page.waitForFunction(
             (key, id, want) => {
@@ -64,8 +72,13 @@ async function waitForDoc(page, what, key, id, want) {
     console.log(`ok: ${what}`);
 }
 
+// Waits until an element's text is `want` on every page.
+async function waitForText(pages, what, selector, want) {
+    for (const [name, page] of pages) await waitForText1(page, `${what} (${name})`, selector, want);
+}
+
 // Waits until a page element's text is `want`.
-async function waitForText(page, what, selector, want) {
+async function waitForText1(page, what, selector, want) {
     try {
         await page.waitForFunction((s, w) => document.querySelector(s)?.textContent === w, { timeout, polling: 50 }, selector, want);
     } catch {
@@ -82,49 +95,81 @@ async function main() {
         headless: true,
         args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
     });
+    // The same page twice: on the gateway's origin, and on another origin reading the gateway
+    // through CORS (the shell starts the gateway with --cors-origin <that origin>).
+    const other = `http://127.0.0.1:${Number(port) + 1}`;
+    await servePage(Number(port) + 1);
+    const pages = [["same origin", await openPage(base, "")], ["cross-origin", await openPage(other, `?gateway=${base}`)]];
+    await run(pages);
+    if (errors.length) throw new Error(`page errors: ${errors.join("; ")}`);
+}
+
+const types = { "page.html": "text/html; charset=utf-8", "page.js": "text/javascript; charset=utf-8" };
+
+// Serves page.html and page.js on 127.0.0.1:<port> as /__browser_test__/*: the cross-origin page's own
+// server (under request interception Chromium's local network access check refuses its fetches).
+async function servePage(port) {
+    const server = createServer((req, res) => {
+        const name = new URL(req.url, "http://x").pathname.replace("/__browser_test__/", "");
+        if (!types[name]) return res.writeHead(404).end();
+        res.writeHead(200, { "Content-Type": types[name] }).end(readFileSync(join(pageDir, name)));
+    });
+    await new Promise((resolve, reject) => server.once("error", reject).listen(Number(port), "127.0.0.1", resolve));
+    server.unref();
+}
+
+// Opens page.html from `origin`: the gateway's, answered by request interception, or another one's server.
+async function openPage(origin, query) {
     const page = await browser.newPage();
-    const errors = [];
     page.on("pageerror", (err) => errors.push(String(err)));
-    page.on("console", (msg) => { if (msg.type() === "error") console.log(`page console: ${msg.text()}`); });
-    // The page and its script come from gateway/test/browser/, on the gateway's origin.
+    page.on("console", (msg) => { if (msg.type() === "error") console.log(`page console (${origin}): ${msg.text()}`); });
+    if (origin !== base) {
+        await page.goto(`${origin}/__browser_test__/page.html${query}`);
+        return page;
+    }
     await page.setRequestInterception(true);
     page.on("request", (request) => {
         const url = new URL(request.url());
-        if (url.origin === base && url.pathname.startsWith("/__browser_test__/")) {
+        if (url.origin === origin && url.pathname.startsWith("/__browser_test__/")) {
             const name = url.pathname.slice("/__browser_test__/".length);
-            const types = { "page.html": "text/html; charset=utf-8", "page.js": "text/javascript; charset=utf-8" };
             if (!types[name]) return request.respond({ status: 404, body: "" });
             return request.respond({ status: 200, contentType: types[name], body: readFileSync(join(pageDir, name)) });
         }
         return request.continue();
     });
-    await page.goto(`${base}/__browser_test__/page.html`);
+    await page.goto(`${origin}/__browser_test__/page.html${query}`);
+    return page;
+}
 
-    await waitForDoc(page, "initial render from GET /store/", "items", 1, '"name":"tea"');
-    await waitForDoc(page, "initial render, second document", "items", 2, '"name":"coffee"');
-    await waitForText(page, "EventSource open", "#status", "live");
-    const initial = await page.$eval("#version", (e) => e.textContent);
-    if (!initial) throw new Error("the page shows no version after GET /store/");
+// The steps, checked on every page.
+async function run(pages) {
+    await waitForDoc(pages, "initial render from GET /store/", "items", 1, '"name":"tea"');
+    await waitForDoc(pages, "initial render, second document", "items", 2, '"name":"coffee"');
+    await waitForText(pages, "EventSource open", "#status", "live");
+    for (const [name, p] of pages) {
+        if (!(await p.$eval("#version", (e) => e.textContent))) throw new Error(`${name}: the page shows no version after GET /store/`);
+    }
 
     sql("UPDATE items SET name = 'green tea' WHERE id = 1");
-    await waitForDoc(page, "an UPDATE in SQL shows", "items", 1, '"name":"green tea"');
+    await waitForDoc(pages, "an UPDATE in SQL shows", "items", 1, '"name":"green tea"');
     sql("INSERT INTO items VALUES (4, 'cocoa', 7)");
-    await waitForDoc(page, "an INSERT in SQL shows", "items", 4, '"name":"cocoa"');
+    await waitForDoc(pages, "an INSERT in SQL shows", "items", 4, '"name":"cocoa"');
     sql("DELETE FROM items WHERE id = 2");
-    await waitForDoc(page, "a DELETE in SQL shows", "items", 2, null);
+    await waitForDoc(pages, "a DELETE in SQL shows", "items", 2, null);
 
     // The gateway goes away and comes back: the browser's EventSource reconnects by itself (with
     // Last-Event-ID) and the page catches up with a change made while it was down.
     await stopGateway();
-    await waitForText(page, "EventSource sees the gateway gone", "#status", "reconnecting");
+    await waitForText(pages, "EventSource sees the gateway gone", "#status", "reconnecting");
     sql("UPDATE items SET qty = 99 WHERE id = 3");
     await startGateway();
-    await waitForText(page, "EventSource reconnected", "#opens", "2");
-    await waitForDoc(page, "a change made while the gateway was down shows", "items", 3, '"qty":99');
+    await waitForText(pages, "EventSource reconnected", "#opens", "2");
+    await waitForDoc(pages, "a change made while the gateway was down shows", "items", 3, '"qty":99');
 
-    const shownError = await page.$eval("#error", (e) => e.textContent);
-    if (shownError) throw new Error(`the page shows an error: ${shownError}`);
-    if (errors.length) throw new Error(`page errors: ${errors.join("; ")}`);
+    for (const [name, p] of pages) {
+        const shownError = await p.$eval("#error", (e) => e.textContent);
+        if (shownError) throw new Error(`${name}: the page shows an error: ${shownError}`);
+    }
 }
 
 let rc = 0;
