@@ -2,7 +2,7 @@
 # The benchmark: every workload against the bare table, the store extension and the PL/pgSQL
 # baseline, in one run, printing absolute figures and ratios. Runs inside a throwaway cluster
 # (bench/run starts it with pg_virtualenv). Usage: bench.sh smoke|full; BENCH_SECTIONS="r1 memory"
-# runs only those sections (w1 w2 r1 r2 reload notify memory notifier shapes nested; memory_feed is the
+# runs only those sections (w1 w2 r1 r2 reload notify memory notifier shapes nested gateway; memory_feed is the
 # part of memory that reads a large history; shapes_write and shapes_read are the two halves of shapes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -548,7 +548,8 @@ section_nested() {
     q "DROP TABLE bare_child, bare_parent, bare_region, store_child, store_parent, store_region"
 }
 
-for section in ${BENCH_SECTIONS:-w1 w2 r1 r2 reload notify memory shapes nested notifier}; do
+source bench/gateway.sh # section_gateway: store-http against pgbench and nginx
+for section in ${BENCH_SECTIONS:-w1 w2 r1 r2 reload notify memory shapes nested gateway notifier}; do
     "section_$section"
 done
 

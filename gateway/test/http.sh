@@ -2,44 +2,14 @@
 # store-http end to end: starts the gateway on loopback against the PostgreSQL of the PG* environment
 # variables (pg_virtualenv in CI, a private cluster in development), and checks every route and status
 # with curl, comparing bodies with what SQL returns.
-#   STORE_HTTP_BIN: the binary (default: gateway/build/store-http, else `pg_config --bindir`/store-http)
+#   STORE_HTTP_BIN: the binary (see lib.sh)
 #   STORE_HTTP_PORT: the port to listen on (default 18080; the next one is used for a second instance)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-BIN=${STORE_HTTP_BIN:-}
-if [ -z "$BIN" ]; then
-    if [ -x gateway/build/store-http ]; then BIN=gateway/build/store-http; else BIN="$(pg_config --bindir)/store-http"; fi
-fi
 PORT=${STORE_HTTP_PORT:-18080}
 DB=store_http_test
-BASE="http://127.0.0.1:$PORT"
-SECRET=store-http-test-secret-0123456789abcdef
-WORK=$(mktemp -d)
-SERVER_PID=
-failures=0
-checks=0
-
-# Runs SQL in the test database as the superuser of the environment, unaligned, tuples only.
-sql() { psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -tA -c "$1"; }
-
-# Stops the gateway (if running) and removes the scratch directory.
-cleanup() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill "$SERVER_PID"; wait "$SERVER_PID" || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# Records one check: name, expected, actual.
-check() {
-    checks=$((checks + 1))
-    if [ "$2" != "$3" ]; then
-        failures=$((failures + 1))
-        echo "FAIL: $1"
-        echo "  expected: $(printf '%s' "$2" | head -c 600)"
-        echo "  actual:   $(printf '%s' "$3" | head -c 600)"
-    fi
-}
+. gateway/test/lib.sh
 
 # curl one URL: writes the body to $WORK/body and the headers to $WORK/head; prints the status.
 get() {
@@ -47,21 +17,6 @@ get() {
     : >"$WORK/body"
     : >"$WORK/head"
     curl -s --max-time 30 -o "$WORK/body" -D "$WORK/head" -w '%{http_code}' "$@" "$BASE$url"
-}
-
-# One response header's value (case-insensitive name) from the last get.
-header() { grep -i "^$1:" "$WORK/head" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
-
-# base64url without padding, of stdin.
-b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
-
-# An HS256 token for a JSON payload, signed with a secret (default: the gateway's).
-hs256() {
-    local head body sig
-    head=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
-    body=$(printf '%s' "$1" | b64url)
-    sig=$(printf '%s.%s' "$head" "$body" | openssl dgst -sha256 -hmac "${2:-$SECRET}" -binary | b64url)
-    printf '%s.%s.%s' "$head" "$body" "$sig"
 }
 
 # Starts the gateway with extra options and waits until it answers.
@@ -90,8 +45,6 @@ nov() { sed -E 's/"version":"[^"]*"//g'; }
 # The version inside a body.
 body_version() { jq -r .version "$WORK/body"; }
 
-# Compares two JSON texts as values.
-same_json() { [ "$(jq -S . <<<"$1")" = "$(jq -S . <<<"$2")" ] && echo same || echo different; }
 # History rows without their version (see nov).
 rows() { jq -c 'map(del(.version))'; }
 

@@ -5,66 +5,21 @@
 # store_describe() as that role), with the read headers, 304 and 405; then validates the document with
 # an OpenAPI validator from npm and the caller's GET /store/ documents against its schemas
 # (gateway/test/js: `npm ci` there when node_modules is missing).
-#   STORE_HTTP_BIN: the binary (default: gateway/build/store-http, else `pg_config --bindir`/store-http)
+#   STORE_HTTP_BIN: the binary (see lib.sh)
 #   STORE_HTTP_PORT: the port to listen on (default 18090)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-BIN=${STORE_HTTP_BIN:-}
-if [ -z "$BIN" ]; then
-    if [ -x gateway/build/store-http ]; then BIN=gateway/build/store-http; else BIN="$(pg_config --bindir)/store-http"; fi
-fi
 PORT=${STORE_HTTP_PORT:-18090}
 DB=store_openapi_test
-BASE="http://127.0.0.1:$PORT"
-SECRET=store-http-test-secret-0123456789abcdef
 JS=gateway/test/js
-WORK=$(mktemp -d)
-SERVER_PID=
-failures=0
-checks=0
-
-# Runs SQL in the test database as the superuser of the environment, unaligned, tuples only.
-sql() { psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -tA -c "$1"; }
-
-# Stops the gateway (if running) and removes the scratch directory.
-cleanup() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill "$SERVER_PID"; wait "$SERVER_PID" || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# Records one check: name, expected, actual.
-check() {
-    checks=$((checks + 1))
-    if [ "$2" != "$3" ]; then
-        failures=$((failures + 1))
-        echo "FAIL: $1"
-        echo "  expected: $(printf '%s' "$2" | head -c 600)"
-        echo "  actual:   $(printf '%s' "$3" | head -c 600)"
-    fi
-}
+. gateway/test/lib.sh
 
 # curl one URL into $WORK/$2 (body) and $WORK/head; prints the status.
 get() {
     local url=$1 out=$2; shift 2
     curl -s -o "$WORK/$out" -D "$WORK/head" -w '%{http_code}' "$@" "$BASE$url"
 }
-
-# One response header's value (case-insensitive name) from the last get.
-header() { { grep -i "^$1:" "$WORK/head" || true; } | head -1 | cut -d' ' -f2- | tr -d '\r'; }
-
-# An HS256 token for a JSON payload.
-hs256() {
-    local head body sig
-    head=$(printf '{"alg":"HS256","typ":"JWT"}' | openssl base64 -A | tr '+/' '-_' | tr -d '=')
-    body=$(printf '%s' "$1" | openssl base64 -A | tr '+/' '-_' | tr -d '=')
-    sig=$(printf '%s.%s' "$head" "$body" | openssl dgst -sha256 -hmac "$SECRET" -binary | openssl base64 -A | tr '+/' '-_' | tr -d '=')
-    printf '%s.%s.%s' "$head" "$body" "$sig"
-}
-
-# Compares two JSON texts as values.
-same_json() { [ "$(jq -S . <<<"$1" 2>&1)" = "$(jq -S . <<<"$2" 2>&1)" ] && echo same || echo different; }
 
 echo "== setup (database $DB, roles store_openapi_*)"
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"

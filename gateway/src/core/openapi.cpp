@@ -225,6 +225,15 @@ add_store_paths(json &paths)
 	      {"responses",
 	       {{"200", {{"description", "the event stream"}, {"content", {{"text/event-stream", {{"schema", event}}}}}}},
 	        {"default", ref("responses", "Error")}}}}}};
+	paths["/store/ws"] = {
+	    {"get",
+	     {{"operationId", "events_websocket"},
+	      {"summary",
+	       "live: the same events as text messages over a WebSocket (pings; close 1001 when the server stops)"},
+	      {"parameters", json::array({query("after", false, "resume after this version", ref("schemas", "Version"))})},
+	      {"responses",
+	       {{"101", {{"description", "switching to the WebSocket protocol"}}},
+	        {"default", ref("responses", "Error")}}}}}};
 	paths["/openapi.json"] = {{"get",
 	                           {{"operationId", "openapi"},
 	                            {"summary", "this document, as the caller's role sees the store"},

@@ -526,7 +526,8 @@ Exchange::handle()
 	if (route.kind == RouteKind::NotFound)
 		return fail(gateway_error(404, "GW404", "no such route",
 		                          "routes: /store/, /store/<key>/, /store/<key>/<id>/, "
-		                          "/store/history/?after=V, /store/changes/?after=V"));
+		                          "/store/history/?after=V, /store/changes/?after=V, /store/events, /store/ws, "
+		                          "/openapi.json"));
 	std::string authorization(req[http::field::authorization]);
 	if (authorization.empty() && !route.access_token.empty())
 		authorization = "Bearer " + route.access_token; // live routes only (EventSource and WebSocket set no headers)

@@ -48,9 +48,9 @@ TEST(OpenApi, PathsPerKeyAndFixedRoutes)
 	EXPECT_EQ(doc["jsonSchemaDialect"], "https://json-schema.org/draft/2020-12/schema");
 	for (const char *path :
 	     {"/store/", "/store/films/", "/store/films/{id}/", "/store/order_lines/", "/store/order_lines/{id}/",
-	      "/store/history/", "/store/changes/", "/store/events", "/openapi.json"})
+	      "/store/history/", "/store/changes/", "/store/events", "/store/ws", "/openapi.json"})
 		EXPECT_TRUE(doc["paths"].contains(path)) << path;
-	EXPECT_EQ(doc["paths"].size(), 9u);
+	EXPECT_EQ(doc["paths"].size(), 10u);
 	const json &item = doc["paths"]["/store/order_lines/{id}/"];
 	for (const char *method : {"get", "put", "patch", "delete"})
 		EXPECT_TRUE(item.contains(method)) << method;
@@ -117,7 +117,7 @@ TEST(OpenApi, NoKeysOrNotAnObject)
 {
 	for (const char *text : {"{}", "null", "not json", "[1]"}) {
 		json doc = json::parse(gw::openapi_document(text));
-		EXPECT_EQ(doc["paths"].size(), 5u) << text; // /store/, history, changes, events, /openapi.json
+		EXPECT_EQ(doc["paths"].size(), 6u) << text; // /store/, history, changes, events, ws, /openapi.json
 		EXPECT_EQ(doc["components"]["schemas"]["Snapshot"]["required"], json::parse(R"(["version"])")) << text;
 	}
 }
