@@ -1,59 +1,40 @@
 #!/usr/bin/env bash
 # store-http in a real browser: Debian's headless Chromium (driven by npm's puppeteer-core, no bundled
-# browser) loads gateway/test/browser/page.html from the gateway's origin; the page reads GET /store/,
-# follows /store/events and on each event reads /store/changes/; this test changes the store in SQL and
-# waits until the page shows each change, and restarts the gateway to see the page reconnect and catch
-# up (gateway/test/js/browser.mjs); the page runs twice, on the gateway's origin and on another origin
-# through CORS (--cors-origin), whose headers and preflight curl checks first. Runs against the PostgreSQL of the PG* environment variables
-# (pg_virtualenv in CI, a private cluster in development); `npm ci` in gateway/test/js when
-# node_modules is missing.
-#   STORE_HTTP_BIN: the binary (default: gateway/build/store-http, else `pg_config --bindir`/store-http)
+# browser) loads gateway/test/browser/page.html; the page reads GET /store/, follows /store/events and
+# on each event reads /store/changes/; this test changes the store in SQL and waits until the page
+# shows each change, and restarts the gateway to see the page reconnect and catch up
+# (gateway/test/js/browser.mjs). The page runs twice: on the gateway's origin, and on another origin
+# through CORS (--cors-origin), whose headers and preflight curl checks first. Runs against the
+# PostgreSQL of the PG* environment variables (pg_virtualenv in CI, a private cluster in development);
+# `npm ci` in gateway/test/js when node_modules is missing.
+#   STORE_HTTP_BIN: the binary (see lib.sh)
 #   STORE_HTTP_PORT: the port to listen on (default 18100; the next one is the cross-origin page's)
 #   CHROMIUM: the browser (default /usr/bin/chromium)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-BIN=${STORE_HTTP_BIN:-}
-if [ -z "$BIN" ]; then
-    if [ -x gateway/build/store-http ]; then BIN=gateway/build/store-http; else BIN="$(pg_config --bindir)/store-http"; fi
-fi
 PORT=${STORE_HTTP_PORT:-18100}
 DB=store_browser_test
 JS=gateway/test/js
-WORK=$(mktemp -d)
+# shellcheck source=gateway/test/lib.sh
+. gateway/test/lib.sh
 export BROWSER_TEST_PID_FILE=$WORK/gateway.pid
 OTHER="http://127.0.0.1:$((PORT + 1))"
-failures=0
-checks=0
 
-# Stops a gateway the node script left running (it writes its pid) and removes the scratch directory.
-cleanup() {
+# Also stops a gateway the node script left running (it writes its pid), then lib.sh's cleanup.
+browser_cleanup() {
     local pid
     pid=$(cat "$BROWSER_TEST_PID_FILE" 2>/dev/null || true)
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill "$pid" || true; fi
-    rm -rf "$WORK"
+    cleanup
 }
-trap cleanup EXIT
-
-# Records one check: name, expected, actual.
-check() {
-    checks=$((checks + 1))
-    if [ "$2" != "$3" ]; then
-        failures=$((failures + 1))
-        echo "FAIL: $1"
-        echo "  expected: $(printf '%s' "$2" | head -c 600)"
-        echo "  actual:   $(printf '%s' "$3" | head -c 600)"
-    fi
-}
+trap browser_cleanup EXIT
 
 # curl one URL of the gateway into $WORK/head (headers); prints the status.
 get() {
     local url=$1; shift
-    curl -s --max-time 30 -o "$WORK/body" -D "$WORK/head" -w '%{http_code}' "$@" "http://127.0.0.1:$PORT$url"
+    curl -s --max-time 30 -o "$WORK/body" -D "$WORK/head" -w '%{http_code}' "$@" "$BASE$url"
 }
-
-# One response header's value (case-insensitive name) from the last get; empty when absent.
-header() { { grep -i "^$1:" "$WORK/head" || true; } | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 
 for tool in node npm; do
     command -v "$tool" >/dev/null || { echo "gateway/test/browser.sh needs $tool (scripts/install-deps installs it)"; exit 1; }
@@ -90,8 +71,8 @@ SQL
 echo "== CORS headers and preflight (curl, --cors-origin $OTHER)"
 "$BIN" --db "dbname=$DB user=store_browser_auth" --anon-role store_browser_anon --listen "127.0.0.1:$PORT" \
     --cors-origin "$OTHER" >"$WORK/server.log" 2>&1 &
-echo $! >"$BROWSER_TEST_PID_FILE"
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
+SERVER_PID=$!
+for _ in $(seq 100); do curl -s -o /dev/null "$BASE/" && break; sleep 0.1; done
 check "GET from the allowed origin -> 200" 200 "$(get /store/items/ -H "Origin: $OTHER")"
 check "its Access-Control-Allow-Origin" "$OTHER" "$(header Access-Control-Allow-Origin)"
 check "the headers a page may read" "ETag, X-Store-Version, Location" "$(header Access-Control-Expose-Headers)"
@@ -109,9 +90,10 @@ check "preflight: headers" "Authorization, Content-Type, If-None-Match, Last-Eve
 check "preflight from another origin: no Access-Control-Allow-Origin" "204 " "$(get /store/items/1/ -X OPTIONS \
     -H "Origin: http://evil.example" -H 'Access-Control-Request-Method: PATCH') $(header Access-Control-Allow-Origin)"
 check "the event stream carries it" "$OTHER" "$(curl -s --max-time 1 -D - -o /dev/null -H "Origin: $OTHER" \
-    "http://127.0.0.1:$PORT/store/events" | tr -d '\r' | sed -n 's/^[Aa]ccess-[Cc]ontrol-[Aa]llow-[Oo]rigin: //p')"
-kill -TERM "$(cat "$BROWSER_TEST_PID_FILE")"
-wait "$(cat "$BROWSER_TEST_PID_FILE")" || true
+    "$BASE/store/events" | tr -d '\r' | sed -n 's/^[Aa]ccess-[Cc]ontrol-[Aa]llow-[Oo]rigin: //p')"
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID" || true
+SERVER_PID=
 echo "CORS: $checks checks, $failures failed"
 
 echo "== the page in headless Chromium ($("${CHROMIUM:-/usr/bin/chromium}" --version 2>/dev/null | head -n 1), puppeteer-core $(jq -r '.dependencies["puppeteer-core"]' $JS/package.json))"
