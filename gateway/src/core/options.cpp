@@ -1,6 +1,8 @@
 // store-http's option parsing (no I/O except reading the key files named by options).
 #include "core/options.hpp"
 
+#include "core/cors.hpp"
+
 #include <fstream>
 #include <sstream>
 
@@ -33,6 +35,7 @@ const Spec specs[] = {
     {"max-connections", "STORE_HTTP_MAX_CONNECTIONS", "N", "concurrent client connections (default 1024)"},
     {"max-subscribers", "STORE_HTTP_MAX_SUBSCRIBERS", "N", "concurrent event streams, 503 beyond (default 1000)"},
     {"sse-keepalive", "STORE_HTTP_SSE_KEEPALIVE", "MS", "keep-alive comment on idle event streams (default 15000)"},
+    {"cors-origin", "STORE_HTTP_CORS_ORIGIN", "ORIGINS", "allow pages on other origins: * or origins, comma-separated"},
 };
 
 // Reads a whole file; false when it cannot be read.
@@ -118,6 +121,8 @@ apply(Options &o, const std::string &name, const std::string &v)
 		o.max_subscribers = int(n);
 	else if (name == "sse-keepalive" && parse_int(v, 10, 3600000, n))
 		o.sse_keepalive_ms = int(n);
+	else if (name == "cors-origin" && valid_cors_origin(v))
+		o.cors_origin = v;
 	else
 		return "--" + name + ": invalid value \"" + v + "\"";
 	return "";

@@ -26,6 +26,7 @@ struct Options {
 	int max_connections = 1024;     // concurrent client connections (more wait in the listen backlog)
 	int max_subscribers = 1000;     // concurrent /store/events streams (503 beyond)
 	int sse_keepalive_ms = 15000;   // a comment on idle event streams this often
+	std::string cors_origin;        // empty: no CORS headers; "*" or origins separated by commas
 	bool help = false;
 };
 

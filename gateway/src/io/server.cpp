@@ -1,6 +1,7 @@
 // store-http's sessions and request handling: reads of the store, one transaction per request.
 #include "io/server.hpp"
 
+#include "core/cors.hpp"
 #include "core/errors.hpp"
 #include "core/etag.hpp"
 #include "core/gzip.hpp"
@@ -30,6 +31,20 @@ constexpr std::size_t gzip_min_bytes = 1024;          // smaller whole answers a
 constexpr std::chrono::seconds write_timeout{30};     // a client that takes no data for this long is dropped
 constexpr std::chrono::seconds shutdown_deadline{10}; // in-flight requests get this long after SIGTERM
 const char *const json_type = "application/json; charset=utf-8";
+
+// Adds CORS headers to a response's fields (Vary: Origin is appended to a Vary already there).
+template <class Fields>
+void
+add_headers(Fields &fields, const gw::HeaderList &headers)
+{
+	for (const auto &[name, value] : headers) {
+		auto old = fields[name];
+		if (name == "Vary" && !old.empty())
+			fields.set(name, std::string(old) + ", " + value);
+		else
+			fields.set(name, value);
+	}
+}
 
 } // namespace
 
@@ -69,6 +84,7 @@ public:
 		auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
 		if (srv.stopping)
 			sp->keep_alive(false);
+		add_headers(*sp, cors);
 		sp->prepare_payload();
 		stream.expires_after(write_timeout);
 		http::async_write(stream, *sp, [self = shared_from_this(), sp](beast::error_code ec, std::size_t) {
@@ -81,6 +97,7 @@ public:
 	beast::flat_buffer buffer;
 	Server &srv;
 	bool idle = false;
+	gw::HeaderList cors; // the CORS headers of the current request's answers (--cors-origin)
 
 private:
 	void wait_request();
@@ -112,6 +129,7 @@ public:
 		head.set(http::field::content_type, "text/event-stream");
 		head.set(http::field::cache_control, "no-store");
 		head.set("X-Accel-Buffering", "no");
+		add_headers(head, session->cors);
 		head.keep_alive(false);
 		head.chunked(true);
 		serializer.emplace(head);
@@ -872,6 +890,7 @@ Exchange::flush()
 	read_headers(head, version);
 	if (gz)
 		head.set(http::field::content_encoding, "gzip");
+	add_headers(head, session->cors);
 	head.keep_alive(req.keep_alive() && !session->srv.stopping);
 	head.chunked(true);
 	serializer.emplace(head);
@@ -961,6 +980,7 @@ void
 Session::read_request()
 {
 	idle = false;
+	cors = {};
 	parser_.emplace();
 	parser_->header_limit(std::uint32_t(srv.opt.max_header));
 	parser_->body_limit(srv.opt.max_body);
@@ -979,6 +999,17 @@ Session::on_request(beast::error_code ec)
 	if (ec == http::error::end_of_stream || ec)
 		return; // closed, timed out, or malformed: drop the connection
 	stream.expires_never();
+	auto &req = parser_->get();
+	std::string origin(req[http::field::origin]);
+	std::string request_method(req["Access-Control-Request-Method"]);
+	if (is_preflight(srv.opt.cors_origin, std::string(req.method_string()), origin, request_method)) {
+		cors = {};
+		http::response<http::string_body> res{http::status::no_content, req.version()};
+		add_headers(res, preflight_headers(srv.opt.cors_origin, origin));
+		res.keep_alive(req.keep_alive());
+		return send(std::move(res));
+	}
+	cors = cors_headers(srv.opt.cors_origin, origin);
 	auto ex = std::make_shared<Exchange>(shared_from_this(), parser_->release());
 	ex->handle();
 }
