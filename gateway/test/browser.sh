@@ -54,12 +54,7 @@ DO $$ BEGIN
 END $$;
 GRANT store_browser_anon TO store_browser_auth;
 SQL
-# Under pg_virtualenv connections use passwords (PGPASSWORD): the authenticator gets the same one.
-if [ -n "${PGPASSWORD:-}" ]; then
-    psql -X -q -d postgres -v ON_ERROR_STOP=1 -v pw="$PGPASSWORD" <<'SQL' >/dev/null
-ALTER ROLE store_browser_auth PASSWORD :'pw';
-SQL
-fi
+authenticator_password store_browser_auth
 psql -X -q -d "$DB" -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
 CREATE EXTENSION store;
 CREATE TABLE items (id int PRIMARY KEY, name text, qty int);
