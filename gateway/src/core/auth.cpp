@@ -169,6 +169,9 @@ authenticate(const AuthConfig &cfg, const std::string &authorization)
 		return invalid("token audience not accepted");
 	r.claims_json = claims.dump();
 	r.role = claim_string(r.claims_json, cfg.role_claim);
+	// set_config('role', 'none') resets to the authenticator itself; a NUL would cut the name short
+	if (r.role == "none" || r.role.find('\0') != std::string::npos)
+		return invalid("the token's role claim names no role a request may take");
 	r.anonymous = r.role.empty();
 	if (r.role.empty())
 		r.role = cfg.anon_role;

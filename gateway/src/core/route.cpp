@@ -100,7 +100,7 @@ percent_decode(const std::string &in, std::string &out, bool plus_is_space)
 			if (i + 2 >= in.size())
 				return false;
 			int h = hex(in[i + 1]), l = hex(in[i + 2]);
-			if (h < 0 || l < 0)
+			if (h < 0 || l < 0 || h * 16 + l == 0) // %00: libpq's C strings would cut a key or id short
 				return false;
 			out.push_back(char(h * 16 + l));
 			i += 2;

@@ -248,6 +248,7 @@ private:
 // One /store/ws connection: the same events as JSON text messages, pings, close 1001 on shutdown.
 class WsSubscriber : public std::enable_shared_from_this<WsSubscriber> {
 public:
+	static constexpr std::size_t kWsReadMax = 1024; // the largest message a subscriber may send
 	WsSubscriber(std::shared_ptr<Session> s) : session(std::move(s)) { session->srv.ws_subscribers.insert(this); }
 	~WsSubscriber() { session->srv.ws_subscribers.erase(this); }
 	// Completes the handshake, sends the first message, then follows.
@@ -260,6 +261,7 @@ public:
 		t.idle_timeout = std::chrono::milliseconds(2 * session->srv.opt.sse_keepalive_ms);
 		t.keep_alive_pings = true; // a ping after half the idle timeout; no pong in time closes
 		ws->set_option(t);
+		ws->read_message_max(kWsReadMax); // clients only send control frames: no 16 MB messages held
 		beast::get_lowest_layer(*ws).expires_never();
 		auto self = shared_from_this();
 		out = std::move(first);

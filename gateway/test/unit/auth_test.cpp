@@ -146,6 +146,20 @@ TEST(Auth, NestedRoleClaim)
 	EXPECT_EQ(r.role, "bob");
 }
 
+// "none" would run the request as the authenticator (SET ROLE NONE); a NUL would cut the name
+// short in libpq's C strings: both refused.
+TEST(Auth, RoleNoneOrWithNulIs401)
+{
+	expect_invalid(authenticate(hs_config(), "Bearer " + sign({{"role", "none"}}, "HS256", secret)));
+	std::string head = R"({"alg":"HS256","typ":"JWT"})";
+	std::string unsigned_part = b64url(head) + "." + b64url(R"({"role":"alice\u0000zzz"})");
+	auto sig = jwt::HMACSign<jwt::algo::HS256>::sign(secret, unsigned_part);
+	ASSERT_FALSE(sig.second);
+	expect_invalid(authenticate(hs_config(), "Bearer " + unsigned_part + "." + b64url(sig.first)));
+	AuthResult ok = authenticate(hs_config(), "Bearer " + sign({{"role", "nonesuch"}}, "HS256", secret));
+	EXPECT_TRUE(ok.ok) << ok.message;
+}
+
 TEST(Auth, WrongSignatureIs401)
 {
 	std::string t = sign({{"role", "alice"}}, "HS256", "another-secret-another-secret-xx");

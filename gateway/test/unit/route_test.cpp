@@ -119,4 +119,5 @@ TEST(Route, PercentDecode)
 	EXPECT_FALSE(percent_decode("%", out, false));
 	EXPECT_FALSE(percent_decode("%a", out, false));
 	EXPECT_FALSE(percent_decode("%g0", out, false));
+	EXPECT_FALSE(percent_decode("items%00junk", out, false)); // a NUL would cut the key short
 }
