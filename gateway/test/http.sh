@@ -476,6 +476,29 @@ check "its body" "$(as_anon "SELECT store_snapshot('items')->'items'")" "$(jq -c
 rc=0; wait "$SERVER_PID" || rc=$?; SERVER_PID=
 check "and the server exits 0" 0 "$rc"
 
+echo "== SIGTERM with a reader of GET /store/ that never reads: cut at the deadline, exit 0"
+sql "CREATE TABLE sigterm_big (id int PRIMARY KEY, pad text);
+     INSERT INTO sigterm_big SELECT g, repeat('x', 1000) FROM generate_series(1, 20000) AS g;
+     SELECT store_register('sigterm_big', 'sigterm_big'); GRANT SELECT ON sigterm_big TO store_http_anon" >/dev/null
+start_server --anon-role store_http_anon
+python3 - "$PORT" >"$WORK/mute.log" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /store/ HTTP/1.1\r\nHost: x\r\n\r\n")
+print(s.recv(64).split(b"\r\n")[0].decode(), flush=True)
+time.sleep(30)  # reads nothing more: the 20 MB answer stalls
+PY
+mute=$!
+for _ in $(seq 100); do grep -q 200 "$WORK/mute.log" && break; sleep 0.1; done
+check "the mute reader got its answer started" "HTTP/1.1 200 OK" "$(head -1 "$WORK/mute.log")"
+kill -TERM "$SERVER_PID"
+rc=0; wait "$SERVER_PID" || rc=$?; SERVER_PID=
+check "the server exits 0 at the deadline (it aborted there before)" 0 "$rc"
+kill "$mute" 2>/dev/null || true
+sql "SELECT store_unregister('sigterm_big'); DROP TABLE sigterm_big" >/dev/null
+
 echo "== without an anonymous role"
 start_server --jwt-secret "$SECRET"
 check "no token -> 401" 401 "$(get /store/)"
