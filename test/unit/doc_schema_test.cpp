@@ -3,6 +3,7 @@
 #include "core/doc_schema.hpp"
 #include "core/error.hpp"
 #include "core/shape.hpp"
+#include "fake_catalog.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -28,58 +29,20 @@ Type(JsonKind kind, const std::string &name, bool not_null = false)
 	return type;
 }
 
-// Tables and their columns' types held in memory.
-class FakeCatalog : public Catalog, public TypeCatalog {
+// The unit tests' fake catalog (fake_catalog.hpp) with its columns' types as well.
+class FakeCatalog : public store::unit::FakeCatalog, public TypeCatalog {
 public:
 	// Adds a table with columns (name, type), attnums 1..n, and a primary key (attnums).
 	CatalogTable &
 	Add(CatalogOid oid, const std::string &name, const std::vector<std::pair<std::string, ColumnType>> &columns,
 	    std::vector<int> primary_key)
 	{
-		CatalogTable &table = tables_[oid];
-		table.oid = oid;
-		table.schema = table.sql_schema = "public";
-		table.name = table.sql_relname = name;
+		std::vector<store::unit::FakeColumn> names;
 		for (std::size_t i = 0; i < columns.size(); i++) {
-			table.columns.push_back({(int)i + 1, columns[i].first, columns[i].first});
+			names.emplace_back(columns[i].first);
 			types_[{oid, (int)i + 1}] = columns[i].second;
 		}
-		table.primary_key = primary_key;
-		table.unique.push_back(primary_key);
-		table.indexes.push_back(primary_key);
-		return table;
-	}
-
-	// Adds a foreign key holder(referencing) -> target(referenced).
-	void
-	AddForeignKey(CatalogOid oid, const std::string &name, CatalogOid holder, std::vector<int> referencing,
-	              CatalogOid target, std::vector<int> referenced)
-	{
-		CatalogForeignKey fk;
-		fk.oid = oid;
-		fk.name = name;
-		fk.referencing_table = holder;
-		fk.referenced_table = target;
-		fk.referencing = referencing;
-		fk.referenced = referenced;
-		fk.operators.assign(referencing.size(), "OPERATOR(pg_catalog.=)");
-		tables_.at(holder).foreign_keys.push_back(fk);
-		tables_.at(target).referenced_by.push_back(holder);
-	}
-
-	const CatalogTable &
-	Table(CatalogOid oid) override
-	{
-		return tables_.at(oid);
-	}
-
-	const CatalogTable *
-	FindTable(const std::string &schema, const std::string &name) override
-	{
-		for (const auto &entry : tables_)
-			if (entry.second.schema == schema && entry.second.name == name)
-				return &entry.second;
-		return nullptr;
+		return store::unit::FakeCatalog::Add(oid, name, names, std::move(primary_key));
 	}
 
 	ColumnType
@@ -89,7 +52,6 @@ public:
 	}
 
 private:
-	std::map<CatalogOid, CatalogTable> tables_;
 	std::map<std::pair<CatalogOid, int>, ColumnType> types_;
 };
 
