@@ -45,16 +45,7 @@ fi
 if [ ! -d "$JS/node_modules/puppeteer-core" ]; then (cd "$JS" && npm ci --no-audit --no-fund --silent); fi
 
 echo "== setup (database $DB, roles store_browser_*)"
-psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-psql -X -q -d postgres -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
-SET client_min_messages = warning;
-DO $$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'store_browser_auth') THEN CREATE ROLE store_browser_auth LOGIN NOINHERIT; END IF;
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'store_browser_anon') THEN CREATE ROLE store_browser_anon NOLOGIN; END IF;
-END $$;
-GRANT store_browser_anon TO store_browser_auth;
-SQL
-authenticator_password store_browser_auth
+gateway_setup store_browser_auth "store_browser_anon"
 psql -X -q -d "$DB" -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
 CREATE EXTENSION store;
 CREATE TABLE items (id int PRIMARY KEY, name text, qty int);

@@ -49,18 +49,7 @@ body_version() { jq -r .version "$WORK/body"; }
 rows() { jq -c 'map(del(.version))'; }
 
 echo "== setup (database $DB, roles store_http_*)"
-psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-psql -X -q -d postgres -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
-SET client_min_messages = warning;
-DO $$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'store_http_auth') THEN CREATE ROLE store_http_auth LOGIN NOINHERIT; END IF;
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'store_http_anon') THEN CREATE ROLE store_http_anon NOLOGIN; END IF;
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'store_http_alice') THEN CREATE ROLE store_http_alice NOLOGIN; END IF;
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'store_http_stranger') THEN CREATE ROLE store_http_stranger NOLOGIN; END IF;
-END $$;
-GRANT store_http_anon, store_http_alice TO store_http_auth;
-SQL
-authenticator_password store_http_auth
+gateway_setup store_http_auth "store_http_anon store_http_alice" "store_http_stranger"
 psql -X -q -d "$DB" -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
 CREATE EXTENSION store;
 CREATE TABLE items (id int PRIMARY KEY, name text, qty int);

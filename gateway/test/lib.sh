@@ -59,3 +59,18 @@ authenticator_password() {
         echo "ALTER ROLE $1 PASSWORD :'pw';" | psql -X -q -d postgres -v ON_ERROR_STOP=1 -v pw="$PGPASSWORD" >/dev/null
     fi
 }
+
+# A fresh test database $DB, the authenticator role $1 (LOGIN NOINHERIT, with PGPASSWORD's password
+# under pg_virtualenv), the request roles in $2 granted to it, and roles in $3 that are not
+# (cluster-wide roles are created when missing and left behind).
+gateway_setup() {
+    local auth=$1 granted=$2 others=${3:-} role sql="SET client_min_messages = warning;"
+    psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+    sql+=" DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$auth') THEN CREATE ROLE $auth LOGIN NOINHERIT; END IF;"
+    for role in $granted $others; do
+        sql+=" IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$role') THEN CREATE ROLE $role NOLOGIN; END IF;"
+    done
+    sql+=" END \$\$; GRANT ${granted// /, } TO $auth;"
+    echo "$sql" | psql -X -q -d postgres -v ON_ERROR_STOP=1 >/dev/null
+    authenticator_password "$auth"
+}

@@ -24,16 +24,7 @@ fi
 
 
 echo "== setup (database $DB, $ROWS rows in key 'items', roles store_http_auth/store_http_anon)"
-psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-psql -X -q -d postgres -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
-SET client_min_messages = warning;
-DO $$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'store_http_auth') THEN CREATE ROLE store_http_auth LOGIN NOINHERIT; END IF;
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'store_http_anon') THEN CREATE ROLE store_http_anon NOLOGIN; END IF;
-END $$;
-GRANT store_http_anon TO store_http_auth;
-SQL
-authenticator_password store_http_auth
+gateway_setup store_http_auth "store_http_anon"
 psql -X -q -d "$DB" -v ON_ERROR_STOP=1 -v rows="$ROWS" <<'SQL' >/dev/null
 CREATE EXTENSION store;
 CREATE TABLE items (id int PRIMARY KEY, name text, qty int, tags text[], updated_at timestamptz);

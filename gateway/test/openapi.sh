@@ -22,17 +22,7 @@ get() {
 }
 
 echo "== setup (database $DB, roles store_openapi_*)"
-psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-psql -X -q -d postgres -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
-SET client_min_messages = warning;
-DO $$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'store_openapi_auth') THEN CREATE ROLE store_openapi_auth LOGIN NOINHERIT; END IF;
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'store_openapi_anon') THEN CREATE ROLE store_openapi_anon NOLOGIN; END IF;
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'store_openapi_alice') THEN CREATE ROLE store_openapi_alice NOLOGIN; END IF;
-END $$;
-GRANT store_openapi_anon, store_openapi_alice TO store_openapi_auth;
-SQL
-authenticator_password store_openapi_auth
+gateway_setup store_openapi_auth "store_openapi_anon store_openapi_alice"
 psql -X -q -d "$DB" -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
 CREATE EXTENSION store;
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
