@@ -1,0 +1,86 @@
+// One request being answered by store-http: reads of the store (whole or streamed), live-stream starts, writes.
+#pragma once
+
+#include "core/auth.hpp"
+#include "core/gzip.hpp"
+#include "core/route.hpp"
+#include "core/sql.hpp"
+#include "core/writes.hpp"
+#include "io/live_stream.hpp"
+
+namespace gw {
+
+// One request being answered: its route, caller, database connection and (for streams) writer state.
+class Exchange : public std::enable_shared_from_this<Exchange> {
+public:
+	Exchange(std::shared_ptr<Session> s, http::request<http::string_body> r) : session(std::move(s)), req(std::move(r))
+	{
+	}
+	void handle();
+
+private:
+	// Sends an error; a connection in a transaction is rolled back first.
+	void fail(const HttpError &e, const std::string &www = "");
+	void
+	fail_db(const PgOutcome &o)
+	{
+		fail(from_database(o.sqlstate, o.message, o.detail, o.hint, auth.anonymous));
+	}
+	// Runs the statement, then `next` on success or answers the error.
+	void step(const std::string &sql, std::vector<std::optional<std::string>> params,
+	          std::function<void(PgOutcome &)> next);
+	void begin();
+	void acquire();
+	void open(const char *begin_sql, std::function<void()> next);
+	bool retried = false;
+	void after_version(PgOutcome &o);
+	void read_whole();
+	void start_stream();
+	void pull();
+	void flush();
+	void write_chunk(std::string data, bool last);
+	void end_stream();
+	void abort_stream();
+	void finish_whole(std::string body, const std::string &version);
+	void not_modified();
+	void release();
+	void events_initial();
+	void write();
+	void write_applied(std::string answer);
+	void write_respond(int status, std::string body, const std::string &location);
+	bool
+	is_write() const
+	{
+		return route.kind == RouteKind::ChangeSet || route.kind == RouteKind::Create ||
+		       route.kind == RouteKind::Replace || route.kind == RouteKind::Update || route.kind == RouteKind::Delete;
+	}
+	void events_start(std::optional<LiveEvent> first);
+	// Headers every successful read carries.
+	template <class Res> void read_headers(Res &res, const std::string &version);
+	std::string
+	q(const char *text) const
+	{
+		return sql::with_schema(text, conn->schema);
+	}
+
+	std::shared_ptr<Session> session;
+	http::request<http::string_body> req;
+	Route route;
+	AuthResult auth;
+	std::shared_ptr<PgConn> conn;
+	bool gzip = false;
+	std::string etag, snapshot_version, body_version;
+	// Streaming state.
+	std::string pending, out;
+	bool header_sent = false, done = false, first_row = true, any_row = false;
+	std::unique_ptr<GzipStream> gz;
+	std::optional<PgOutcome> stream_error;
+	http::response<http::empty_body> head;
+	std::optional<http::response_serializer<http::empty_body>> serializer;
+	std::shared_ptr<Subscriber> sub;
+	std::shared_ptr<WsSubscriber> ws;
+	WriteKind write_kind = WriteKind::ChangeSet;
+	WritePlan plan;
+};
+
+} // namespace gw

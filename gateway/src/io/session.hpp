@@ -1,0 +1,69 @@
+// One client connection of store-http: reads requests one after the other and answers each.
+#pragma once
+
+#include "io/http_util.hpp"
+#include "io/server.hpp"
+
+#include <optional>
+
+namespace gw {
+
+// One client connection: reads requests one after the other and answers each.
+class Session : public std::enable_shared_from_this<Session> {
+public:
+	Session(tcp::socket s, Server &srv) : stream(std::move(s)), srv(srv) { srv.session_started(this); }
+	~Session() { srv.session_ended(this); }
+	// Waits for the first request.
+	void
+	start()
+	{
+		wait_request();
+	}
+	// Closes the connection when it is between requests (shutdown).
+	void
+	close_if_idle()
+	{
+		if (idle)
+			beast::get_lowest_layer(stream).socket().cancel();
+	}
+	// After a response: reads the next request, or closes.
+	void
+	next(bool keep_alive)
+	{
+		if (!keep_alive || srv.stopping) {
+			beast::error_code ec;
+			stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+			return;
+		}
+		wait_request();
+	}
+	// Sends a whole response, then goes on with the connection.
+	void
+	send(http::response<http::string_body> res)
+	{
+		auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
+		if (srv.stopping)
+			sp->keep_alive(false);
+		add_headers(*sp, cors);
+		sp->prepare_payload();
+		stream.expires_after(write_timeout);
+		http::async_write(stream, *sp, [self = shared_from_this(), sp](beast::error_code ec, std::size_t) {
+			if (!ec)
+				self->next(sp->keep_alive());
+		});
+	}
+
+	beast::tcp_stream stream;
+	beast::flat_buffer buffer;
+	Server &srv;
+	bool idle = false;
+	gw::HeaderList cors; // the CORS headers of the current request's answers (--cors-origin)
+
+private:
+	void wait_request();
+	void read_request();
+	void on_request(beast::error_code ec);
+	std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+} // namespace gw
