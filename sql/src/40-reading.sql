@@ -69,6 +69,11 @@ CREATE OR REPLACE FUNCTION @extschema@.store_snapshot_rows(key text DEFAULT NULL
 COMMENT ON FUNCTION @extschema@.store_snapshot_rows(text) IS
     'the snapshot (of every key, or one) as text chunks that concatenate to store_snapshot(): for stores too large for one value';
 
+CREATE OR REPLACE FUNCTION @extschema@.store_snapshot_tag() RETURNS text
+    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_snapshot_tag';
+COMMENT ON FUNCTION @extschema@.store_snapshot_tag() IS
+    'what the documents of the caller''s store_snapshot() depend on, "<content mark>/<digest of the keys it may read>": equal tags, equal documents (the version may differ); it stays while no transaction writes to the store; NULL when row-level security filters a key for the caller';
+
 CREATE OR REPLACE FUNCTION @extschema@.store_get(key text, id text) RETURNS json
     LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_get';
 COMMENT ON FUNCTION @extschema@.store_get(text, text) IS

@@ -128,6 +128,19 @@ FormatCursor(const Cursor &cursor)
 	return text;
 }
 
+std::string
+ContentMark(const Cursor &cursor, std::uint64_t last_writer, std::uint64_t compacted)
+{
+	std::string text = cursor.store_id + ":" + std::to_string(last_writer) + ":" + std::to_string(compacted) + ":";
+	const char *separator = "";
+	for (std::uint64_t xid : cursor.xip)
+		if (xid < last_writer) {
+			text += separator + std::to_string(xid);
+			separator = ",";
+		}
+	return text;
+}
+
 bool
 IsVisible(const Cursor &cursor, std::uint64_t xid)
 {

@@ -34,6 +34,13 @@ void CheckCursorStore(const Cursor &cursor, std::string_view store_id);
 // The text form of cursor.
 std::string FormatCursor(const Cursor &cursor);
 
+// What a snapshot (cursor) shows of the store's documents, as text: the store, the newest
+// store-writing transaction it sees (last_writer, 0: none since compacted), the compaction horizon,
+// and the transactions below last_writer it sees running. Two snapshots with equal marks see the
+// same documents: below last_writer they see the same transactions finished, above it none that
+// wrote to the store (compaction removes only rows every later snapshot sees).
+std::string ContentMark(const Cursor &cursor, std::uint64_t last_writer, std::uint64_t compacted);
+
 // True when the transaction xid had committed (or aborted) as of cursor.
 bool IsVisible(const Cursor &cursor, std::uint64_t xid);
 

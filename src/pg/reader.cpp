@@ -36,11 +36,10 @@ ExecuteForReader(const char *sql, int nargs, Oid *argtypes, Datum *args, const c
 	return rc;
 }
 
-// The {"<key>": [visible ids]} map of the keys (all, or key) whose tables row-level security
-// filters for the reader: the owner builds the query, the reader runs it, so its policies apply.
-// Needs an open SPI connection; *is_null when no key is filtered.
+// The query that lists the ids the reader may see of the keys (all, or key) row-level security
+// filters for it, built by the owner (valid until the next SPI call); *is_null when none is filtered.
 Datum
-VisibleIds(Oid reader, Datum key, bool key_is_null, bool *is_null)
+VisibilityQuery(Oid reader, Datum key, bool key_is_null, bool *is_null)
 {
 	Oid argtypes[2] = {OIDOID, TEXTOID};
 	Datum args[2] = {ObjectIdGetDatum(reader), key};
@@ -48,11 +47,20 @@ VisibleIds(Oid reader, Datum key, bool key_is_null, bool *is_null)
 	int rc = ExecuteForReader(sql::kVisibilityQuery, 2, argtypes, args, nulls);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "store: planning row-level security failed: %s", SPI_result_code_string(rc));
-	Datum query = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, is_null);
+	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, is_null);
+}
+
+// The {"<key>": [visible ids]} map of the keys (all, or key) whose tables row-level security
+// filters for the reader: the owner builds the query, the reader runs it, so its policies apply.
+// Needs an open SPI connection; *is_null when no key is filtered.
+Datum
+VisibleIds(Oid reader, Datum key, bool key_is_null, bool *is_null)
+{
+	Datum query = VisibilityQuery(reader, key, key_is_null, is_null);
 	if (*is_null)
 		return (Datum)0;
 	int nest_level = EnterCanonicalOutput(); // the ids as the store rendered them
-	rc = SPI_execute(TextDatumGetCString(query), true, 1);
+	int rc = SPI_execute(TextDatumGetCString(query), true, 1);
 	LeaveCanonicalOutput(nest_level);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "store: reading row-level security failed: %s", SPI_result_code_string(rc));
@@ -94,6 +102,17 @@ CurrentVersionText()
 	const std::string version = core::FormatCursor(CurrentCursor(now));
 	Datum result = 0;
 	PgCall([&] { result = PointerGetDatum(cstring_to_text_with_len(version.data(), (int)version.size())); });
+	return result;
+}
+
+Datum
+CurrentContentMark(uint64 last_writer, uint64 compacted)
+{
+	RefuseInWritingTransaction();
+	SnapshotXids now = ActiveSnapshotXids();
+	const std::string mark = core::ContentMark(CurrentCursor(now), last_writer, compacted);
+	Datum result = 0;
+	PgCall([&] { result = PointerGetDatum(cstring_to_text_with_len(mark.data(), (int)mark.size())); });
 	return result;
 }
 

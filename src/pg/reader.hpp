@@ -16,6 +16,10 @@ void RefuseInWritingTransaction();
 // SPI code; results stay in SPI_tuptable until SPI_finish.
 int ExecuteForReader(const char *sql, int nargs, Oid *argtypes, Datum *args, const char *nulls);
 
+// The query listing the ids reader may see of the keys (all, or key) row-level security filters
+// for it (valid until the next SPI call). Needs an open SPI connection; *is_null when none is.
+Datum VisibilityQuery(Oid reader, Datum key, bool key_is_null, bool *is_null);
+
 // The {"<key>": [visible ids]} map of the keys (all, or key) whose tables row-level security
 // filters for reader: the owner builds the query, the reader runs it, so its policies apply.
 // Needs an open SPI connection; *is_null when no key is filtered.
@@ -49,5 +53,9 @@ void AppendKeyDocuments(StringInfo out, Datum key, bool under_rls, Datum ids);
 
 // The version (text) of the active snapshot: what the calling statement reads.
 Datum CurrentVersionText();
+
+// The text of core::ContentMark for the active snapshot, given the store's newest writer it sees
+// and its compaction horizon (store_snapshot_tag).
+Datum CurrentContentMark(uint64 last_writer, uint64 compacted);
 
 } // namespace store::pg

@@ -15,6 +15,7 @@ extern "C" {
 #include "access/genam.h"
 #include "access/tableam.h"
 #include "executor/executor.h"
+#include "common/md5.h"
 #include "utils/json.h"
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
@@ -238,6 +239,71 @@ SnapshotRows(FunctionCallInfo fcinfo)
 	return (Datum)0;
 }
 
+// Appends the md5 (hex) of the names of the keys the caller may read, each as a JSON string, in
+// name order. Needs an open SPI connection.
+void
+AppendReadableKeysDigest(StringInfo out)
+{
+	Oid argtypes[3] = {TEXTOID, OIDOID, JSONBOID};
+	Datum args[3] = {0, ObjectIdGetDatum(GetUserId()), 0};
+	int rc = pg::ExecuteForReader(pg::sql::kReadableKeys, 3, argtypes, args, "n n");
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "store: listing the snapshot's keys failed: %s", SPI_result_code_string(rc));
+	StringInfoData names;
+	initStringInfo(&names);
+	for (uint64 row = 0; row < SPI_processed; row++) {
+		bool is_null;
+		Datum key = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, 1, &is_null);
+		escape_json(&names, TextDatumGetCString(key));
+	}
+	char hex[33];
+	const char *error = nullptr;
+	if (!pg_md5_hash(names.data, names.len, hex, &error))
+		elog(ERROR, "store: hashing the snapshot's keys failed: %s", error ? error : "out of memory");
+	appendStringInfoString(out, hex);
+}
+
+// Reads the newest store-writing transaction the history shows and the compaction horizon (as the
+// store owner). Needs an open SPI connection.
+void
+ReadContentWriters(uint64 *last_writer, uint64 *compacted)
+{
+	int rc = pg::ExecuteForReader(pg::sql::kContentWriters, 0, nullptr, nullptr, nullptr);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "store: reading the store's newest writer failed: %s", SPI_result_code_string(rc));
+	*last_writer = strtou64(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), nullptr, 10);
+	*compacted = strtou64(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2), nullptr, 10);
+}
+
+// store_snapshot_tag(): what the caller's store_snapshot() documents depend on, as
+// "<content mark>/<md5 of the keys the caller may read>" (core::ContentMark: unlike the version, it
+// stays while no transaction writes to the store); NULL when row-level security filters a key for
+// the caller (its policies may read anything). Equal tags mean equal documents: a client may keep
+// them under the tag (store-http caches GET /store/ so).
+Datum
+SnapshotTag(FunctionCallInfo fcinfo)
+{
+	pg::RefuseInWritingTransaction();
+	StringInfoData digest;
+	initStringInfo(&digest);
+	uint64 last_writer = 0, compacted = 0;
+	pg::ConnectSpi();
+	bool unfiltered;
+	pg::VisibilityQuery(GetUserId(), 0, true, &unfiltered);
+	if (unfiltered) {
+		AppendReadableKeysDigest(&digest);
+		ReadContentWriters(&last_writer, &compacted);
+	}
+	SPI_finish();
+	if (!unfiltered)
+		PG_RETURN_NULL();
+	Datum mark = pg::CurrentContentMark(last_writer, compacted);
+	StringInfoData tag;
+	initStringInfo(&tag);
+	appendStringInfo(&tag, "%s/%s", text_to_cstring(DatumGetTextPP(mark)), digest.data);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(tag.data, tag.len));
+}
+
 } // namespace
 
 void
@@ -253,4 +319,5 @@ store::pg::AppendKeyDocuments(StringInfo out, Datum key, bool under_rls, Datum i
 STORE_ENTRY(store_snapshot, WholeSnapshot)
 STORE_ENTRY(store_snapshot_key, SnapshotOfKey)
 STORE_ENTRY(store_snapshot_rows, SnapshotRows)
+STORE_ENTRY(store_snapshot_tag, SnapshotTag)
 STORE_ENTRY(store_key_documents, KeyDocuments)

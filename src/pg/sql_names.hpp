@@ -237,6 +237,13 @@ constexpr char kHorizon[] =
     " coalesce(pg_catalog.bool_or(m.compacted_xid OPERATOR(pg_catalog.>) '0'::pg_catalog.xid8), false)"
     " FROM " STORE_SQL_META " AS m";
 
+// The newest store-writing transaction this store's history shows (0: none) and its compaction
+// horizon (0: never compacted), as text: what store_snapshot_tag() marks the documents with.
+constexpr char kContentWriters[] =
+    "SELECT coalesce((SELECT h.xid FROM " STORE_SQL_HISTORY " AS h WHERE h.origin OPERATOR(pg_catalog.=) " STORE_SQL_ORIGIN
+    "() ORDER BY h.origin DESC, h.xid DESC LIMIT 1), '0')::pg_catalog.text, coalesce((SELECT pg_catalog.max(m.compacted_xid) FROM "
+    STORE_SQL_META " AS m WHERE m.origin OPERATOR(pg_catalog.=) " STORE_SQL_ORIGIN "()), '0')::pg_catalog.text";
+
 // $1 = reader: the keys whose history rows it may see (readable: may read in bulk; registered: all).
 constexpr char kHistoryKeys[] =
     "SELECT coalesce(pg_catalog.array_agg(k.key) FILTER (WHERE " STORE_SQL_MAY_READ
