@@ -175,6 +175,112 @@ PgConn::run(const std::string &sql, const std::vector<std::optional<std::string>
 	drain(std::move(cb), acc);
 }
 
+// A pipeline in flight: what each result slot is (a statement's prepare, or its execution) and the outcomes.
+class PipelineRun {
+public:
+	struct Slot {
+		std::size_t statement;
+		const char *prepared_name; // set for a prepare slot
+	};
+	std::vector<Slot> slots;
+	std::size_t next = 0; // the slot whose results come next
+	bool sync_seen = false;
+	std::vector<PgOutcome> outcomes;
+	std::function<void(std::vector<PgOutcome>)> cb;
+	// Records a slot's result: a failed prepare or execution is its statement's outcome.
+	void
+	record(PGconn *conn, PgConn &owner, PgResult r)
+	{
+		const Slot &slot = slots[next];
+		PgOutcome &o = outcomes[slot.statement];
+		ExecStatusType st = PQresultStatus(r.get());
+		if (st == PGRES_PIPELINE_ABORTED) {
+			if (o.ok || o.sqlstate.empty()) {
+				o.ok = false;
+				o.sqlstate = "25P02";
+				o.message = "skipped: an earlier statement of the request failed";
+			}
+			return;
+		}
+		PgOutcome got = outcome_of(conn, std::move(r));
+		if (slot.prepared_name) {
+			if (got.ok)
+				owner.prepared_.insert(slot.prepared_name);
+			else
+				o = std::move(got);
+			return;
+		}
+		if (o.sqlstate.empty() || got.ok == false)
+			o = std::move(got);
+	}
+};
+
+void
+PgConn::pipeline(std::vector<Statement> statements, std::function<void(std::vector<PgOutcome>)> cb)
+{
+	auto run = std::make_shared<PipelineRun>();
+	run->outcomes.resize(statements.size());
+	run->cb = std::move(cb);
+	bool sent = PQenterPipelineMode(conn_) == 1;
+	for (std::size_t i = 0; sent && i < statements.size(); i++) {
+		const Statement &s = statements[i];
+		std::vector<const char *> values;
+		for (const auto &p : s.params)
+			values.push_back(p ? p->c_str() : nullptr);
+		int n = int(values.size());
+		if (s.name && !prepared_.count(s.name)) {
+			sent = PQsendPrepare(conn_, s.name, s.text.c_str(), n, nullptr) == 1;
+			run->slots.push_back({i, s.name});
+		}
+		if (sent && s.name)
+			sent = PQsendQueryPrepared(conn_, s.name, n, values.data(), nullptr, nullptr, 0) == 1;
+		else if (sent)
+			sent = PQsendQueryParams(conn_, s.text.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0) == 1;
+		run->slots.push_back({i, nullptr});
+	}
+	if (!sent || PQpipelineSync(conn_) != 1) {
+		sync_socket();
+		PgOutcome failed = outcome_of(conn_, PgResult(nullptr, PQclear));
+		for (auto &o : run->outcomes)
+			o = outcome_of(conn_, PgResult(nullptr, PQclear));
+		asio::post(io_, [run] { run->cb(std::move(run->outcomes)); });
+		return;
+	}
+	collect(run);
+}
+
+// Takes the pipeline's results as they arrive: each slot's results up to its end (nullptr), then the sync.
+void
+PgConn::collect(std::shared_ptr<PipelineRun> run)
+{
+	while (ready()) {
+		PgResult r = take();
+		if (run->next == run->slots.size()) {
+			if (r && PQresultStatus(r.get()) == PGRES_PIPELINE_SYNC) {
+				PQexitPipelineMode(conn_);
+				asio::post(io_, [run] { run->cb(std::move(run->outcomes)); });
+				return;
+			}
+			continue;
+		}
+		if (!r) {
+			run->next++;
+			continue;
+		}
+		run->record(conn_, *this, std::move(r));
+	}
+	wait([self = shared_from_this(), run](bool ok) {
+		if (!ok) {
+			for (auto &o : run->outcomes)
+				if (o.ok || o.sqlstate.empty())
+					o = outcome_of(self->conn_, PgResult(nullptr, PQclear));
+			run->cb(std::move(run->outcomes));
+			return;
+		}
+		self->collect(run);
+	});
+}
+
 bool
 PgConn::reusable() const
 {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,15 @@ struct PgOutcome {
 
 // The error fields of a failed result (or of the connection when r is null).
 PgOutcome outcome_of(PGconn *conn, PgResult r);
+
+// One statement of a pipeline: prepared once per connection under name (nullptr: unnamed, parsed each time).
+struct Statement {
+	const char *name;
+	std::string text;
+	std::vector<std::optional<std::string>> params;
+};
+
+class PipelineRun;
 
 // One database connection in non-blocking mode, waited on through its socket.
 class PgConn : public std::enable_shared_from_this<PgConn> {
@@ -54,6 +64,9 @@ public:
 	// Runs one statement to its end; cb gets its outcome.
 	void run(const std::string &sql, const std::vector<std::optional<std::string>> &params,
 	         std::function<void(PgOutcome)> cb);
+	// Sends statements as one libpq pipeline (one round trip); cb gets one outcome per statement, in order
+	// (after a failure, the later ones report it was skipped).
+	void pipeline(std::vector<Statement> statements, std::function<void(std::vector<PgOutcome>)> cb);
 	// Cancels the waits on the socket (their handlers see a failed connection).
 	void
 	cancel()
@@ -87,6 +100,9 @@ private:
 	void poll_connect(std::function<void(std::string)> cb);
 	void track_socket();
 	void drain(std::function<void(PgOutcome)> cb, std::shared_ptr<PgOutcome> acc);
+	void collect(std::shared_ptr<PipelineRun> run);
+	friend class PipelineRun;
+	std::set<std::string> prepared_; // the statement names prepared on this connection
 	asio::io_context &io_;
 	asio::posix::stream_descriptor sock_;
 	PGconn *conn_ = nullptr;
