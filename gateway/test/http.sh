@@ -101,7 +101,8 @@ check "GET /store/ is chunked" chunked "$(header Transfer-Encoding)"
 version=$(body_version)
 check "X-Store-Version" "$version" "$(header X-Store-Version)"
 etag=$(header ETag)
-check "ETag is weak and carries the version" "W/\"$version/" "${etag:0:$((${#version} + 4))}"
+tag=$(as_anon "SELECT store_snapshot_tag()")
+check "GET /store/'s ETag is weak and carries the snapshot's tag" "W/\"$tag/" "${etag:0:$((${#tag} + 4))}"
 check "Vary" "Accept-Encoding, Authorization" "$(header Vary)"
 check "Content-Type" "application/json; charset=utf-8" "$(header Content-Type)"
 check "GET /store/ with gzip" 200 "$(get /store/ --compressed)"
@@ -126,6 +127,53 @@ sql "UPDATE items SET qty = 3 WHERE id = 1"
 check "after a write the old ETag -> 200" 200 "$(get /store/ -H "If-None-Match: $etag")"
 check "new ETag" different "$([ "$(header ETag)" = "$etag" ] && echo same || echo different)"
 check "new X-Store-Version" "$(body_version)" "$(header X-Store-Version)"
+
+echo "== GET /store/ from the cache (documents under store_snapshot_tag, the version fresh)"
+get /store/ >/dev/null
+get /store/ >/dev/null
+check "an unchanged store is served from the cache" hit "$(header X-Store-Cache)"
+check "the cached answer is the snapshot" "$(as_anon "SELECT store_snapshot()" | nov)" "$(nov <"$WORK/body")"
+check "the cached answer has a Content-Length" "$(wc -c <"$WORK/body" | tr -d ' ')" "$(header Content-Length)"
+etag1=$(header ETag)
+sql "CREATE TABLE IF NOT EXISTS unrelated (x int); INSERT INTO unrelated VALUES (1)"
+get /store/ >/dev/null
+check "an unrelated transaction keeps the cache" hit "$(header X-Store-Cache)"
+check "an unrelated transaction keeps GET /store/'s ETag" "$etag1" "$(header ETag)"
+check "the cached answer carries the current version" "$(as_anon "SELECT store_version()")" "$(body_version)"
+check "X-Store-Version repeats it" "$(body_version)" "$(header X-Store-Version)"
+check "If-None-Match from before an unrelated transaction -> 304" 304 "$(get /store/ -H "If-None-Match: $etag1")"
+check "gzip from the cache" "200 hit gzip" "$(get /store/ --compressed) $(header X-Store-Cache) $(header Content-Encoding)"
+check "gzip from the cache decodes to the snapshot" "$(as_anon "SELECT store_snapshot()" | nov)" "$(nov <"$WORK/body")"
+get /store/ >/dev/null
+get_length=$(wc -c <"$WORK/body" | tr -d ' ')
+check "HEAD /store/ from the cache" "200 hit" "$(get /store/ --head) $(header X-Store-Cache)"
+check "HEAD /store/ gives the length of GET's body" "$get_length" "$(header Content-Length)"
+sql "UPDATE items SET qty = 4 WHERE id = 1"
+check "after a store write: a miss" "200 miss" "$(get /store/) $(header X-Store-Cache)"
+check "after a store write: the write is in the answer" "$(as_anon "SELECT store_snapshot()" | nov)" "$(nov <"$WORK/body")"
+check "then a hit again" hit "$(get /store/ >/dev/null; header X-Store-Cache)"
+sql "REVOKE SELECT ON items FROM store_http_anon"
+get /store/ >/dev/null
+check "after REVOKE the cached answer is not used" "$(as_anon "SELECT store_snapshot()" | nov)" "$(nov <"$WORK/body")"
+check "after REVOKE the key is gone" no "$(jq 'has("items")' "$WORK/body" | sed 's/false/no/')"
+sql "GRANT SELECT ON items TO store_http_anon"
+get /store/ -H "Authorization: Bearer $alice" >/dev/null
+get /store/ -H "Authorization: Bearer $alice" >/dev/null
+check "a caller under row-level security is never served from the cache" "" "$(header X-Store-Cache)"
+check "its answer is its own snapshot" "$(as_alice "SELECT store_snapshot()" | nov)" "$(nov <"$WORK/body")"
+
+echo "== HEAD, and errors after the version is known"
+get /store/items/1/ >/dev/null
+get_length=$(wc -c <"$WORK/body" | tr -d ' ')
+check "HEAD of a document" 200 "$(get /store/items/1/ --head)"
+check "HEAD gives GET's Content-Length" "$get_length" "$(header Content-Length)"
+check "HEAD's answer has no body (the next request on the connection works)" "200 200" \
+    "$(curl -s -o /dev/null -w '%{http_code} ' --head "$BASE/store/items/1/" --next -o /dev/null -w '%{http_code}' "$BASE/store/items/1/")"
+check "HEAD of a missing document" 404 "$(get /store/items/999/ --head)"
+check "HEAD of /store/events is not allowed" 405 "$(get /store/events --head)"
+check "404 of a missing document carries X-Store-Version" yes "$(get /store/items/999/ >/dev/null; [ -n "$(header X-Store-Version)" ] && echo yes || echo no)"
+check "If-None-Match: * on a missing document -> 404, not 304" 404 "$(get /store/items/999/ -H 'If-None-Match: *')"
+check "If-None-Match on a key the caller may not read -> 401, not 304" 401 "$(get /store/secrets/ -H 'If-None-Match: *')"
 
 echo "== GET /store/<key>/ and /store/<key>/<id>/"
 check "key status" 200 "$(get /store/items/)"

@@ -4,6 +4,8 @@
 #include "core/etag.hpp"
 #include "core/openapi.hpp"
 
+#include <array>
+
 namespace gw {
 
 void
@@ -28,17 +30,25 @@ Exchange::fail(const HttpError &e, const std::string &www)
 	auto res = error_response(e, req.version(), req.keep_alive(), www);
 	if (!etag.empty())
 		res.set(http::field::vary, "Accept-Encoding, Authorization");
+	if (!snapshot_version.empty())
+		res.set("X-Store-Version", snapshot_version);
 	if (conn && conn->reusable() == false && PQstatus(conn->raw()) == CONNECTION_OK &&
 	    PQtransactionStatus(conn->raw()) != PQTRANS_ACTIVE) {
 		auto self = shared_from_this();
 		conn->run(sql::rollback, {}, [self, res = std::move(res)](PgOutcome) mutable {
 			self->release();
-			self->session->send(std::move(res));
+			self->respond(std::move(res));
 		});
 		return;
 	}
 	release();
-	session->send(std::move(res));
+	respond(std::move(res));
+}
+
+void
+Exchange::respond(http::response<http::string_body> res)
+{
+	session->send(std::move(res), head_only);
 }
 
 void
@@ -56,14 +66,19 @@ Exchange::step(const std::string &text, std::vector<std::optional<std::string>> 
 void
 Exchange::handle()
 {
-	route = gw::route(std::string(req.method_string()), std::string(req.target()));
+	head_only = req.method() == http::verb::head;
+	route = gw::route(head_only ? "GET" : std::string(req.method_string()), std::string(req.target()));
+	if (head_only && (route.kind == RouteKind::Events || route.kind == RouteKind::Ws)) {
+		route.kind = RouteKind::NotFound;
+		route.allow = "GET";
+	}
 	if (route.kind == RouteKind::BadRequest)
 		return fail(gateway_error(400, "GW400", route.error));
 	if (!route.allow.empty()) {
 		auto res =
 		    error_response(gateway_error(405, "GW405", "method not allowed here"), req.version(), req.keep_alive());
 		res.set(http::field::allow, route.allow);
-		return session->send(std::move(res));
+		return respond(std::move(res));
 	}
 	if (route.kind == RouteKind::NotFound)
 		return fail(gateway_error(404, "GW404", "no such route",
@@ -115,7 +130,12 @@ Exchange::acquire()
 		self->conn = std::move(c);
 		if (self->is_write())
 			return self->write();
-		self->begin();
+		if (self->route.kind == RouteKind::Snapshot)
+			return self->snapshot_lookup();
+		if (self->route.kind == RouteKind::Events || self->route.kind == RouteKind::Ws ||
+		    self->route.kind == RouteKind::History)
+			return self->begin();
+		self->read_pipelined();
 	});
 }
 
@@ -128,46 +148,209 @@ Exchange::open(const char *begin_sql, std::function<void()> next)
 	conn->run(begin_sql, {}, [self, begin_sql, next](PgOutcome o) {
 		if (o.ok)
 			return next();
-		if (!self->retried && PQstatus(self->conn->raw()) == CONNECTION_BAD) {
-			self->retried = true;
-			self->release();
-			self->session->srv.pool.drop_idle();
-			return self->acquire();
-		}
-		self->fail_db(o);
+		if (!self->retry_if_dead())
+			self->fail_db(o);
 	});
 }
 
-// BEGIN, the request's settings, then the snapshot's version.
+bool
+Exchange::retry_if_dead()
+{
+	if (retried || PQstatus(conn->raw()) != CONNECTION_BAD)
+		return false;
+	retried = true;
+	release();
+	session->srv.pool.drop_idle();
+	acquire();
+	return true;
+}
+
+std::vector<std::optional<std::string>>
+Exchange::request_settings() const
+{
+	std::string path(req.target().substr(0, req.target().find('?')));
+	return {auth.role, auth.claims_json, head_only ? "GET" : std::string(req.method_string()), path};
+}
+
+// A read in one round trip: BEGIN, the request's settings, the read with its snapshot's version, COMMIT.
+void
+Exchange::read_pipelined()
+{
+	Statement read{nullptr, "", {}};
+	if (route.kind == RouteKind::KeySnapshot)
+		read = {"gw_key_snapshot", q(sql::key_snapshot), {route.key}};
+	else if (route.kind == RouteKind::Get)
+		read = {"gw_get", q(sql::get), {route.key, route.id}};
+	else if (route.kind == RouteKind::OpenApi)
+		read = {"gw_describe", q(sql::describe), {}};
+	else if (route.max_changes.empty())
+		read = {"gw_changes", q(sql::changes), {route.after}};
+	else
+		read = {"gw_changes_paged", q(sql::changes_paged), {route.after, route.max_changes}};
+	auto self = shared_from_this();
+	conn->pipeline({{"gw_begin_read", sql::begin_read, {}},
+	                {"gw_set_request", sql::set_request, request_settings()},
+	                std::move(read),
+	                {"gw_commit", sql::commit, {}}},
+	               [self](std::vector<PgOutcome> o) { self->after_read(o); });
+}
+
+// The pipelined read's outcome: the answer, 304 when the client has it, 404 when there is none.
+void
+Exchange::after_read(std::vector<PgOutcome> &o)
+{
+	if (!o[0].ok && retry_if_dead())
+		return;
+	for (auto &each : o)
+		if (!each.ok)
+			return fail_db(each);
+	PGresult *r = o[2].result.get();
+	bool null = PQntuples(r) != 1 || PQgetisnull(r, 0, 0);
+	if (PQntuples(r) == 1)
+		snapshot_version = PQgetvalue(r, 0, 2);
+	release();
+	if (null)
+		return fail(gateway_error(404, "GW404", "no document with this id in this key"));
+	etag = make_etag(snapshot_version, visibility_fingerprint(auth.role, auth.claims_json));
+	auto inm = req[http::field::if_none_match];
+	if (!inm.empty() && if_none_match(std::string(inm), etag))
+		return answer_not_modified();
+	std::string body = PQgetvalue(r, 0, 0);
+	if (route.kind == RouteKind::OpenApi)
+		body = openapi_document(body);
+	finish_whole(std::move(body), PQgetisnull(r, 0, 1) ? snapshot_version : PQgetvalue(r, 0, 1));
+}
+
+// GET /store/ in one round trip when the cache has the caller's documents (or the client has them: 304);
+// otherwise the snapshot is streamed in a new transaction.
+void
+Exchange::snapshot_lookup()
+{
+	auto self = shared_from_this();
+	conn->pipeline({{"gw_begin_read", sql::begin_read, {}},
+	                {"gw_set_request", sql::set_request, request_settings()},
+	                {"gw_version_tag", q(sql::version_tag), {}},
+	                {"gw_commit", sql::commit, {}}},
+	               [self](std::vector<PgOutcome> o) {
+		               if (!o[0].ok && self->retry_if_dead())
+			               return;
+		               for (auto &each : o)
+			               if (!each.ok)
+				               return self->fail_db(each);
+		               if (!self->use_version(o[2]))
+			               return;
+		               CachedSnapshot *hit = self->tag.empty() ? nullptr : self->session->srv.cache.find(self->tag);
+		               if (!hit)
+			               return self->begin(); // a new transaction on this connection streams the snapshot
+		               self->release();
+		               self->send_cached(*hit);
+	               });
+}
+
+// Sends a cached snapshot with the current version (gzip: the cached head's blocks and a fresh tail's).
+void
+Exchange::send_cached(CachedSnapshot &entry)
+{
+	std::string tail = version_tail(snapshot_version);
+	auto body = entry.head;
+	if (gzip) {
+		session->srv.cache.ensure_gzip(entry);
+		tail = gzip_tail(entry, tail);
+		body = entry.gzip_head;
+	}
+	head_res = http::response<http::empty_body>{http::status::ok, req.version()};
+	head_res.set(http::field::content_type, json_type);
+	read_headers(head_res, snapshot_version);
+	if (gzip)
+		head_res.set(http::field::content_encoding, "gzip");
+	head_res.set("X-Store-Cache", "hit");
+	add_headers(head_res, session->cors);
+	head_res.keep_alive(req.keep_alive() && !session->srv.stopping);
+	head_res.content_length(body->size() + tail.size());
+	serializer.emplace(head_res);
+	out = std::move(tail);
+	auto self = shared_from_this();
+	session->stream.expires_after(write_timeout);
+	http::async_write_header(session->stream, *serializer, [self, body](beast::error_code ec, std::size_t) {
+		if (ec || self->head_only)
+			return ec ? self->abort_stream() : self->session->next(self->head_res.keep_alive());
+		std::array<asio::const_buffer, 2> parts{asio::buffer(*body), asio::buffer(self->out)};
+		asio::async_write(self->session->stream, parts, [self, body](beast::error_code ec2, std::size_t) {
+			if (ec2)
+				return self->abort_stream();
+			self->session->next(self->head_res.keep_alive());
+		});
+	});
+}
+
+// BEGIN, the request's settings, then the snapshot's version (and for GET /store/ its tag).
 void
 Exchange::begin()
 {
 	auto self = shared_from_this();
 	open(sql::begin_read, [self]() {
-		std::string path(self->req.target().substr(0, self->req.target().find('?')));
-		self->step(sql::set_request,
-		           {self->auth.role, self->auth.claims_json, std::string(self->req.method_string()), path},
-		           [self](PgOutcome &) {
-			           self->step(self->q(sql::version), {}, [self](PgOutcome &o) { self->after_version(o); });
-		           });
+		self->step(sql::set_request, self->request_settings(), [self](PgOutcome &) {
+			bool snapshot = self->route.kind == RouteKind::Snapshot;
+			self->step(self->q(snapshot ? sql::version_tag : sql::version), {},
+			           [self](PgOutcome &o) { self->after_version(o); });
+		});
 	});
 }
 
-// With the version known: 304 when the client has it, else the read itself.
+// Takes the snapshot's version (and tag) and the ETag; answers 304 (true: done) when the client has it.
+bool
+Exchange::use_version(PgOutcome &o)
+{
+	PGresult *r = o.result.get();
+	snapshot_version = PQgetvalue(r, 0, 0);
+	tag = PQnfields(r) > 1 && !PQgetisnull(r, 0, 1) ? PQgetvalue(r, 0, 1) : "";
+	if (route.kind == RouteKind::Events || route.kind == RouteKind::Ws)
+		return true;
+	// GET /store/ with a tag: the ETag stays while the caller's documents do (unrelated transactions
+	// move the version, not the documents)
+	etag = make_etag(tag.empty() ? snapshot_version : tag, visibility_fingerprint(auth.role, auth.claims_json));
+	auto inm = req[http::field::if_none_match];
+	if (inm.empty() || !if_none_match(std::string(inm), etag))
+		return true;
+	if (PQtransactionStatus(conn->raw()) == PQTRANS_IDLE) {
+		release();
+		answer_not_modified();
+	} else
+		not_modified();
+	return false;
+}
+
+// With the version known: 304 when the client has it, else the read itself (streamed).
 void
 Exchange::after_version(PgOutcome &o)
 {
-	snapshot_version = PQgetvalue(o.result.get(), 0, 0);
+	if (!use_version(o))
+		return;
 	if (route.kind == RouteKind::Events || route.kind == RouteKind::Ws)
 		return events_initial();
-	etag = make_etag(snapshot_version, visibility_fingerprint(auth.role, auth.claims_json));
-	auto inm = req[http::field::if_none_match];
-	if (!inm.empty() && if_none_match(std::string(inm), etag))
-		return not_modified();
-	if (route.kind == RouteKind::Snapshot || route.kind == RouteKind::History)
-		start_stream();
-	else
-		read_whole();
+	if (head_only)
+		return head_of_stream();
+	filling = route.kind == RouteKind::Snapshot && !tag.empty() && session->srv.cache.max_bytes() > 0;
+	start_stream();
+}
+
+// HEAD of a streamed answer: its headers, without a length (the body is never made).
+void
+Exchange::head_of_stream()
+{
+	auto self = shared_from_this();
+	conn->run(sql::commit, {}, [self](PgOutcome c) {
+		if (!c.ok)
+			return self->fail_db(c);
+		self->release();
+		http::response<http::string_body> res{http::status::ok, self->req.version()};
+		res.set(http::field::content_type, json_type);
+		self->read_headers(res, self->snapshot_version);
+		if (self->gzip)
+			res.set(http::field::content_encoding, "gzip");
+		res.keep_alive(self->req.keep_alive());
+		self->session->send(std::move(res), true, false);
+	});
 }
 
 template <class Res>
@@ -180,6 +363,7 @@ Exchange::read_headers(Res &res, const std::string &version)
 	res.set("X-Store-Version", version);
 }
 
+// Commits, then answers 304.
 void
 Exchange::not_modified()
 {
@@ -188,11 +372,17 @@ Exchange::not_modified()
 		if (!o.ok)
 			return self->fail_db(o);
 		self->release();
-		http::response<http::string_body> res{http::status::not_modified, self->req.version()};
-		self->read_headers(res, self->snapshot_version);
-		res.keep_alive(self->req.keep_alive());
-		self->session->send(std::move(res));
+		self->answer_not_modified();
 	});
+}
+
+void
+Exchange::answer_not_modified()
+{
+	http::response<http::string_body> res{http::status::not_modified, req.version()};
+	read_headers(res, snapshot_version);
+	res.keep_alive(req.keep_alive());
+	session->send(std::move(res));
 }
 
 // The start of an event stream: an event at once when changes exist after the resume point, else the
@@ -298,44 +488,7 @@ Exchange::write_respond(int status, std::string body, const std::string &locatio
 	});
 }
 
-// The answers read as one value: a key's snapshot, one document, a page of changes.
-void
-Exchange::read_whole()
-{
-	std::string text;
-	std::vector<std::optional<std::string>> params;
-	if (route.kind == RouteKind::KeySnapshot) {
-		text = q(sql::key_snapshot);
-		params = {route.key};
-	} else if (route.kind == RouteKind::Get) {
-		text = q(sql::get);
-		params = {route.key, route.id};
-	} else if (route.kind == RouteKind::OpenApi) {
-		text = q(sql::describe);
-	} else {
-		text = q(route.max_changes.empty() ? sql::changes : sql::changes_paged);
-		params = {route.after};
-		if (!route.max_changes.empty())
-			params.push_back(route.max_changes);
-	}
-	auto self = shared_from_this();
-	step(text, params, [self](PgOutcome &o) {
-		PGresult *r = o.result.get();
-		bool null = PQntuples(r) != 1 || PQgetisnull(r, 0, 0);
-		std::string body = null ? "" : PQgetvalue(r, 0, 0);
-		if (self->route.kind == RouteKind::OpenApi)
-			body = openapi_document(body);
-		std::string version = PQnfields(r) > 1 && !null ? PQgetvalue(r, 0, 1) : self->snapshot_version;
-		self->conn->run(sql::commit, {}, [self, body = std::move(body), version, null](PgOutcome c) mutable {
-			if (!c.ok)
-				return self->fail_db(c);
-			if (null)
-				return self->fail(gateway_error(404, "GW404", "no document with this id in this key"));
-			self->finish_whole(std::move(body), version);
-		});
-	});
-}
-
+// A whole answer (gzip when asked and worth it).
 void
 Exchange::finish_whole(std::string body, const std::string &version)
 {
@@ -352,7 +505,7 @@ Exchange::finish_whole(std::string body, const std::string &version)
 	}
 	res.body() = std::move(body);
 	res.keep_alive(req.keep_alive());
-	session->send(std::move(res));
+	respond(std::move(res));
 }
 
 // The streamed answers (the whole store, the history): rows in single-row mode, written in chunks.
@@ -394,6 +547,8 @@ Exchange::pull()
 			}
 			any_row = true;
 			pending.append(PQgetvalue(r.get(), 0, 0), PQgetlength(r.get(), 0, 0));
+			if (filling)
+				keep_for_cache(PQgetvalue(r.get(), 0, 0), std::size_t(PQgetlength(r.get(), 0, 0)));
 			if (pending.size() >= chunk_bytes)
 				return flush();
 		} else if (st != PGRES_TUPLES_OK && !stream_error)
@@ -432,6 +587,8 @@ Exchange::flush()
 	read_headers(head, version);
 	if (gz)
 		head.set(http::field::content_encoding, "gzip");
+	if (route.kind == RouteKind::Snapshot && !tag.empty())
+		head.set("X-Store-Cache", "miss");
 	add_headers(head, session->cors);
 	head.keep_alive(req.keep_alive() && !session->srv.stopping);
 	head.chunked(true);
@@ -470,10 +627,26 @@ void
 Exchange::end_stream()
 {
 	auto self = shared_from_this();
+	if (filling && !tag_rechecked) {
+		// Reading rights come from the catalog as it is now, not from the snapshot: a GRANT or REVOKE
+		// committed during the stream changes the tag, and then the text is not kept under the old one.
+		tag_rechecked = true;
+		return conn->run(q(sql::tag), {}, [self](PgOutcome t) {
+			bool same = t.ok && PQntuples(t.result.get()) == 1 && !PQgetisnull(t.result.get(), 0, 0) &&
+			            self->tag == PQgetvalue(t.result.get(), 0, 0);
+			if (!same) {
+				self->filling = false;
+				std::string().swap(self->fill);
+			}
+			self->end_stream();
+		});
+	}
 	conn->run(sql::commit, {}, [self](PgOutcome o) {
 		if (!o.ok)
 			return self->abort_stream();
 		self->release();
+		if (self->filling)
+			self->session->srv.cache.insert(self->tag, std::move(self->fill), self->snapshot_version);
 		auto last = [self](beast::error_code ec, std::size_t) {
 			if (ec)
 				return self->abort_stream();
@@ -488,6 +661,18 @@ Exchange::end_stream()
 			return last({}, 0);
 		asio::async_write(self->session->stream, http::make_chunk(asio::buffer(self->out)), last);
 	});
+}
+
+// Keeps a streamed snapshot's text for the cache, until it outgrows the cache.
+void
+Exchange::keep_for_cache(const char *data, std::size_t n)
+{
+	if (fill.size() + n > session->srv.cache.max_bytes()) {
+		filling = false;
+		std::string().swap(fill);
+		return;
+	}
+	fill.append(data, n);
 }
 
 void

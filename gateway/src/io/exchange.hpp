@@ -4,6 +4,7 @@
 #include "core/auth.hpp"
 #include "core/gzip.hpp"
 #include "core/route.hpp"
+#include "core/snapshot_cache.hpp"
 #include "core/sql.hpp"
 #include "core/writes.hpp"
 #include "io/live_stream.hpp"
@@ -34,7 +35,18 @@ private:
 	void open(const char *begin_sql, std::function<void()> next);
 	bool retried = false;
 	void after_version(PgOutcome &o);
-	void read_whole();
+	bool use_version(PgOutcome &o);
+	bool retry_if_dead();
+	std::vector<std::optional<std::string>> request_settings() const;
+	void read_pipelined();
+	void after_read(std::vector<PgOutcome> &o);
+	void snapshot_lookup();
+	void send_cached(CachedSnapshot &entry);
+	void keep_for_cache(const char *data, std::size_t n);
+	void head_of_stream();
+	void answer_not_modified();
+	// Sends a whole response (without its body for HEAD).
+	void respond(http::response<http::string_body> res);
 	void start_stream();
 	void pull();
 	void flush();
@@ -70,6 +82,12 @@ private:
 	std::shared_ptr<PgConn> conn;
 	bool gzip = false;
 	std::string etag, snapshot_version, body_version;
+	bool head_only = false;     // a HEAD request: answered as GET without the body
+	std::string tag;            // GET /store/: store_snapshot_tag() of the request's snapshot ("" when NULL)
+	bool filling = false;       // keeping the streamed snapshot for the cache (in fill)
+	bool tag_rechecked = false; // the tag read again after the stream, before COMMIT
+	std::string fill;
+	http::response<http::empty_body> head_res; // a cached answer's header
 	// Streaming state.
 	std::string pending, out;
 	bool header_sent = false, done = false, first_row = true, any_row = false;

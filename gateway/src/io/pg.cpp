@@ -240,7 +240,6 @@ PgConn::pipeline(std::vector<Statement> statements, std::function<void(std::vect
 	}
 	if (!sent || PQpipelineSync(conn_) != 1) {
 		sync_socket();
-		PgOutcome failed = outcome_of(conn_, PgResult(nullptr, PQclear));
 		for (auto &o : run->outcomes)
 			o = outcome_of(conn_, PgResult(nullptr, PQclear));
 		asio::post(io_, [run] { run->cb(std::move(run->outcomes)); });
@@ -284,7 +283,8 @@ PgConn::collect(std::shared_ptr<PipelineRun> run)
 bool
 PgConn::reusable() const
 {
-	return conn_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE;
+	return conn_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE &&
+	       PQpipelineStatus(conn_) == PQ_PIPELINE_OFF;
 }
 
 std::string

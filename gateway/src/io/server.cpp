@@ -25,7 +25,7 @@ Server::broadcast(const LiveEvent &e)
 }
 
 Server::Server(asio::io_context &io, const Options &o)
-    : opt(o), pool(io, o.db, o.pool_size, o.pool_timeout_ms), io(io),
+    : opt(o), pool(io, o.db, o.pool_size, o.pool_timeout_ms), cache(o.cache_bytes), io(io),
       listener(io, o.db, [this](const LiveEvent &e) { broadcast(e); }), acceptor_(io), signals_(io, SIGTERM, SIGINT),
       deadline_(io)
 {

@@ -3,6 +3,7 @@
 
 #include "core/auth.hpp"
 #include "core/options.hpp"
+#include "core/snapshot_cache.hpp"
 #include "io/listener.hpp"
 #include "io/pg.hpp"
 
@@ -30,6 +31,7 @@ public:
 	const Options &opt;
 	AuthConfig auth;
 	PgPool pool;
+	SnapshotCache cache; // GET /store/ answers under store_snapshot_tag
 	asio::io_context &io;
 	bool stopping = false;
 	int sessions = 0;

@@ -37,15 +37,24 @@ public:
 		}
 		wait_request();
 	}
-	// Sends a whole response, then goes on with the connection.
+	// Sends a whole response, then goes on with the connection. head_only (a HEAD request): the headers
+	// alone, with the body's length when known_length.
 	void
-	send(http::response<http::string_body> res)
+	send(http::response<http::string_body> res, bool head_only = false, bool known_length = true)
 	{
 		auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
 		if (srv.stopping)
 			sp->keep_alive(false);
 		add_headers(*sp, cors);
 		sp->prepare_payload();
+		if (head_only) {
+			std::size_t length = sp->body().size();
+			sp->body().clear();
+			if (known_length)
+				sp->content_length(length);
+			else
+				sp->erase(http::field::content_length);
+		}
 		stream.expires_after(write_timeout);
 		http::async_write(stream, *sp, [self = shared_from_this(), sp](beast::error_code ec, std::size_t) {
 			if (!ec)

@@ -11,7 +11,7 @@ using namespace gw;
 TEST(Options, CommandLine)
 {
 	auto p = parse_options({"--db", "dbname=x", "--listen", "0.0.0.0:9000", "--anon-role=anon", "--jwt-secret",
-	                        std::string(32, 's'), "--pool-size", "3"},
+	                        std::string(32, 's'), "--pool-size", "3", "--cache-size", "0"},
 	                       {});
 	ASSERT_EQ(p.error, "");
 	EXPECT_EQ(p.options.db, "dbname=x");
@@ -19,7 +19,11 @@ TEST(Options, CommandLine)
 	EXPECT_EQ(p.options.listen_port, "9000");
 	EXPECT_EQ(p.options.anon_role, "anon");
 	EXPECT_EQ(p.options.pool_size, 3);
+	EXPECT_EQ(p.options.cache_bytes, 0u);
 	EXPECT_EQ(p.options.jwt_role_claim, "role");
+	EXPECT_EQ(parse_options({"--db", "x"}, {}).options.cache_bytes, std::size_t(64) << 20);
+	EXPECT_EQ(parse_options({"--db", "x", "--cache-size", "3"}, {}).options.cache_bytes, std::size_t(3) << 20);
+	EXPECT_NE(parse_options({"--db", "x", "--cache-size", "-1"}, {}).error, "");
 }
 
 TEST(Options, EnvironmentAndPrecedence)
