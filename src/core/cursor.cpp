@@ -132,9 +132,10 @@ std::string
 ContentMark(const Cursor &cursor, std::uint64_t last_writer, std::uint64_t compacted)
 {
 	std::string text = cursor.store_id + ":" + std::to_string(last_writer) + ":" + std::to_string(compacted) + ":";
+	const std::uint64_t bound = std::max(last_writer, compacted);
 	const char *separator = "";
 	for (std::uint64_t xid : cursor.xip)
-		if (xid < last_writer) {
+		if (xid < bound) {
 			text += separator + std::to_string(xid);
 			separator = ",";
 		}

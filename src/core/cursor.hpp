@@ -35,10 +35,14 @@ void CheckCursorStore(const Cursor &cursor, std::string_view store_id);
 std::string FormatCursor(const Cursor &cursor);
 
 // What a snapshot (cursor) shows of the store's documents, as text: the store, the newest
-// store-writing transaction it sees (last_writer, 0: none since compacted), the compaction horizon,
-// and the transactions below last_writer it sees running. Two snapshots with equal marks see the
-// same documents: below last_writer they see the same transactions finished, above it none that
-// wrote to the store (compaction removes only rows every later snapshot sees).
+// store-writing transaction it sees (last_writer, 0: none in the history left), the compaction
+// horizon (compacted: the newest writer compaction removed, 0: none), and the transactions it
+// sees running below the higher of the two. Equal marks, same documents: a store writer W that
+// one snapshot sees and the other does not is, in the other, running below last_writer (W's rows
+// remain, so W is at most the newest writer, which both see) or below compacted (W's rows were
+// compacted, and the compaction whose horizon both read saw that horizon's writer finished).
+// Running transactions below last_writer alone would not do: a compaction may remove the rows of
+// a writer that committed after an earlier compaction without raising the horizon.
 std::string ContentMark(const Cursor &cursor, std::uint64_t last_writer, std::uint64_t compacted);
 
 // True when the transaction xid had committed (or aborted) as of cursor.

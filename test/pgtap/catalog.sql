@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 BEGIN;
 CREATE EXTENSION store;
-SELECT plan(77);
+SELECT plan(79);
 
 -- The notifier's settings exist whether or not the library is preloaded (README "Notifications").
 LOAD 'store';
@@ -101,9 +101,11 @@ SELECT function_lang_is('public', 'store_history', ARRAY['text'], 'c', 'store_hi
 SELECT function_lang_is('public', 'store_get', ARRAY['text', 'text'], 'c', 'store_get is a C gate');
 SELECT function_returns('store_changes', ARRAY['text'], 'json');
 SELECT function_returns('store_version', ARRAY[]::text[], 'text');
+SELECT function_returns('store_snapshot_tag', ARRAY[]::text[], 'text');
 SELECT function_returns('store_compact', ARRAY['interval'], 'bigint');
 SELECT function_privs_are('public', 'store_snapshot', ARRAY[]::text[], 'store_tap_user', ARRAY['EXECUTE']);
 SELECT function_privs_are('public', 'store_describe', ARRAY['text'], 'store_tap_user', ARRAY['EXECUTE']);
+SELECT function_privs_are('public', 'store_snapshot_tag', ARRAY[]::text[], 'store_tap_user', ARRAY['EXECUTE']);
 
 -- Registering installs ordinary, clearly named AFTER triggers; unregistering removes them.
 CREATE TABLE tap_items (id int PRIMARY KEY, name text);

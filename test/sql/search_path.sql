@@ -44,6 +44,17 @@ CREATE FUNCTION evil.format(text, text) RETURNS text LANGUAGE plpgsql AS
     $$ BEGIN PERFORM evil.trap('format'); RETURN NULL; END $$;
 CREATE FUNCTION evil.pg_current_xact_id() RETURNS xid8 LANGUAGE plpgsql AS
     $$ BEGIN PERFORM evil.trap('pg_current_xact_id'); RETURN NULL; END $$;
+CREATE FUNCTION evil.md5(text) RETURNS text LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM evil.trap('md5'); RETURN NULL; END $$;
+CREATE FUNCTION evil.xid8_lt(xid8, xid8) RETURNS bool LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM evil.trap('< on xid8'); RETURN NULL; END $$;
+CREATE OPERATOR evil.< (LEFTARG = xid8, RIGHTARG = xid8, FUNCTION = evil.xid8_lt);
+CREATE FUNCTION evil.xid8_gt(xid8, xid8) RETURNS bool LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM evil.trap('> on xid8'); RETURN NULL; END $$;
+CREATE OPERATOR evil.> (LEFTARG = xid8, RIGHTARG = xid8, FUNCTION = evil.xid8_gt);
+CREATE FUNCTION evil.xid8_max_step(xid8, xid8) RETURNS xid8 LANGUAGE plpgsql AS
+    $$ BEGIN PERFORM evil.trap('max(xid8)'); RETURN NULL; END $$;
+CREATE AGGREGATE evil.max(xid8) (SFUNC = evil.xid8_max_step, STYPE = xid8);
 -- The traps fire when reached through the hostile path.
 SET search_path = evil, public, pg_catalog;
 SELECT 'a' = 'a';
@@ -57,6 +68,7 @@ UPDATE items SET id = 3 WHERE id = 2;
 DELETE FROM items WHERE id = 1;
 SELECT store_snapshot()::jsonb - 'version' AS snapshot;
 SELECT store_snapshot('items')::jsonb - 'version' AS snapshot_of_key;
+SELECT store_snapshot_tag() IS NOT NULL AS tag;
 SELECT store_get('items', '3');
 SELECT cache_key, item_id, state FROM store_history(:'v1');
 SELECT store_changes(:'v1')::jsonb - 'version' AS changes;
@@ -78,11 +90,14 @@ SET ROLE store_path_reader;
 SET search_path = evil, public, pg_catalog;
 SELECT store_snapshot()::jsonb - 'version' AS reader_snapshot;
 SELECT store_get('items', '3') AS reader_get;
+SELECT store_snapshot_tag() IS NOT NULL AS reader_tag;
 SELECT count(*) AS reader_history FROM store_history('0');
 SELECT store_changes('0')::jsonb -> 'reload' AS reader_changes;
 RESET ROLE;
 SET search_path = evil, public, pg_catalog;
 SELECT store_unregister('items');
+-- compaction leaves a horizon (store.meta) for the tag to read
+SELECT store_compact('0') > 0 AS compacted, store_snapshot_tag() IS NOT NULL AS tag_after_compaction;
 DROP OWNED BY store_path_reader;
 DROP ROLE store_path_reader;
 
@@ -91,6 +106,7 @@ SET search_path = '';
 SELECT public.store_register('items', 'public.items');
 INSERT INTO public.items VALUES (4, 'four');
 SELECT public.store_snapshot()::jsonb OPERATOR(pg_catalog.-) 'version' AS snapshot;
+SELECT public.store_snapshot_tag() IS NOT NULL AS tag;
 
 RESET search_path;
 

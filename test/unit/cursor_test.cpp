@@ -359,3 +359,62 @@ TEST(PageCursor, APageReadInAnEarlierSnapshotIsContinuedInALaterOne)
 	EXPECT_FALSE(IsVisible(second, 116));
 	EXPECT_EQ(FormatCursor(PageCursor(second, later, later.xmax)), "0a1b2c3d:125:125:");
 }
+
+// ContentMark: what a snapshot's documents depend on (store_snapshot_tag).
+
+TEST(ContentMark, NamesTheStoreTheNewestWriterTheHorizonAndWhatRanBelow)
+{
+	Cursor snapshot = ParseCursor("0a1b2c3d:748:760:748,751,759");
+	EXPECT_EQ(ContentMark(snapshot, 755, 0), "0a1b2c3d:755:0:748,751");
+	EXPECT_EQ(ContentMark(ParseCursor("0a1b2c3d:760:760:"), 755, 0), "0a1b2c3d:755:0:");
+	EXPECT_EQ(
+	    ContentMark(ParseCursor("ffffffff:1:18446744073709551615:18446744073709551614"), 18446744073709551615u, 3),
+	    "ffffffff:18446744073709551615:3:18446744073709551614");
+}
+
+TEST(ContentMark, LeavesOutTransactionsRunningAtOrAboveTheNewestWriter)
+{
+	// 755 (the newest writer) is finished; 759 may commit later, but then it is the newest writer
+	Cursor snapshot = ParseCursor("0a1b2c3d:748:760:748,755,759");
+	EXPECT_EQ(ContentMark(snapshot, 758, 0), "0a1b2c3d:758:0:748,755");
+	EXPECT_EQ(ContentMark(snapshot, 749, 0), "0a1b2c3d:749:0:748");
+	EXPECT_EQ(ContentMark(snapshot, 748, 0), "0a1b2c3d:748:0:");
+}
+
+TEST(ContentMark, IgnoresWhatTheDocumentsDoNotDependOn)
+{
+	// xmin, xmax and transactions running above the newest writer: the same mark
+	const char *same[] = {"0a1b2c3d:740:750:740", "0a1b2c3d:740:900:740,800,801", "0a1b2c3d:740:760:740,755"};
+	for (const char *text : same)
+		EXPECT_EQ(ContentMark(ParseCursor(text), 745, 0), "0a1b2c3d:745:0:740") << text;
+	// ... but not the store
+	EXPECT_NE(ContentMark(ParseCursor("0a1b2c3d:740:750:740"), 745, 0),
+	          ContentMark(ParseCursor("0a1b2c3e:740:750:740"), 745, 0));
+}
+
+TEST(ContentMark, AWriterStillRunningBelowTheNewestOneChangesItWhenItEnds)
+{
+	// 751 wrote first and is still running when 755 commits; then 751 commits
+	EXPECT_NE(ContentMark(ParseCursor("0a1b2c3d:751:756:751"), 755, 0),
+	          ContentMark(ParseCursor("0a1b2c3d:756:756:"), 755, 0));
+}
+
+TEST(ContentMark, ZeroWriterWithoutCompactionListsNothingRunning)
+{
+	EXPECT_EQ(ContentMark(ParseCursor("0a1b2c3d:748:760:748,751,759"), 0, 0), "0a1b2c3d:0:0:");
+	EXPECT_EQ(ContentMark(ParseCursor("0a1b2c3d:1:1:"), 0, 0), "0a1b2c3d:0:0:");
+}
+
+TEST(ContentMark, ListsWhatRunsBelowTheCompactionHorizonToo)
+{
+	// Compaction removed the rows of everything up to 755 that it saw finished; 751 was still
+	// running then. Once it commits, a second compaction may remove its rows and leave the
+	// horizon at 755 (the greatest xid removed), and the history without a writer (0): only
+	// 751 running below the horizon tells the snapshot before it committed from the one after.
+	EXPECT_EQ(ContentMark(ParseCursor("0a1b2c3d:751:760:751,759"), 0, 755), "0a1b2c3d:0:755:751");
+	EXPECT_NE(ContentMark(ParseCursor("0a1b2c3d:751:760:751,759"), 0, 755),
+	          ContentMark(ParseCursor("0a1b2c3d:759:760:759"), 0, 755));
+	// the higher of the newest writer and the horizon bounds the list
+	EXPECT_EQ(ContentMark(ParseCursor("0a1b2c3d:748:770:748,751,759,765"), 752, 760), "0a1b2c3d:752:760:748,751,759");
+	EXPECT_EQ(ContentMark(ParseCursor("0a1b2c3d:748:770:748,751,759,765"), 760, 752), "0a1b2c3d:760:752:748,751,759");
+}
