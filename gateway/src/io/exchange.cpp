@@ -172,7 +172,7 @@ Exchange::request_settings() const
 	return {auth.role, auth.claims_json, head_only ? "GET" : std::string(req.method_string()), path};
 }
 
-// A read in one round trip: BEGIN, the request's settings, the read with its snapshot's version, COMMIT.
+// A read in one round trip: the request's settings, then the read with its snapshot's version.
 void
 Exchange::read_pipelined()
 {
@@ -188,10 +188,9 @@ Exchange::read_pipelined()
 	else
 		read = {"gw_changes_paged", q(sql::changes_paged), {route.after, route.max_changes}};
 	auto self = shared_from_this();
-	conn->pipeline({{"gw_begin_read", sql::begin_read, {}},
-	                {"gw_set_request", sql::set_request, request_settings()},
-	                std::move(read),
-	                {"gw_commit", sql::commit, {}}},
+	// No BEGIN/COMMIT: a pipeline is one implicit transaction up to its sync, and one statement reads
+	// the answer and its version in one snapshot (the store's readers are STABLE).
+	conn->pipeline({{"gw_set_request", sql::set_request, request_settings()}, std::move(read)},
 	               [self](std::vector<PgOutcome> o) { self->after_read(o); });
 }
 
@@ -204,7 +203,7 @@ Exchange::after_read(std::vector<PgOutcome> &o)
 	for (auto &each : o)
 		if (!each.ok)
 			return fail_db(each);
-	PGresult *r = o[2].result.get();
+	PGresult *r = o[1].result.get();
 	bool null = PQntuples(r) != 1 || PQgetisnull(r, 0, 0);
 	if (PQntuples(r) == 1)
 		snapshot_version = PQgetvalue(r, 0, 2);
@@ -227,17 +226,15 @@ void
 Exchange::snapshot_lookup()
 {
 	auto self = shared_from_this();
-	conn->pipeline({{"gw_begin_read", sql::begin_read, {}},
-	                {"gw_set_request", sql::set_request, request_settings()},
-	                {"gw_version_tag", q(sql::version_tag), {}},
-	                {"gw_commit", sql::commit, {}}},
+	conn->pipeline({{"gw_set_request", sql::set_request, request_settings()},
+	                {"gw_version_tag", q(sql::version_tag), {}}},
 	               [self](std::vector<PgOutcome> o) {
 		               if (!o[0].ok && self->retry_if_dead())
 			               return;
 		               for (auto &each : o)
 			               if (!each.ok)
 				               return self->fail_db(each);
-		               if (!self->use_version(o[2]))
+		               if (!self->use_version(o[1]))
 			               return;
 		               CachedSnapshot *hit = self->tag.empty() ? nullptr : self->session->srv.cache.find(self->tag);
 		               if (!hit)
@@ -437,55 +434,51 @@ void
 Exchange::write()
 {
 	auto self = shared_from_this();
-	open(sql::begin_write, [self]() {
-		std::string path(self->req.target().substr(0, self->req.target().find('?')));
-		self->step(sql::set_request,
-		           {self->auth.role, self->auth.claims_json, std::string(self->req.method_string()), path},
-		           [self](PgOutcome &) {
-			           self->step(self->q(sql::apply), {self->plan.changeset},
-			                      [self](PgOutcome &o) { self->write_applied(PQgetvalue(o.result.get(), 0, 0)); });
-		           });
-	});
+	conn->pipeline({{"gw_begin_write", sql::begin_write, {}},
+	                {"gw_set_request", sql::set_request, request_settings()},
+	                {"gw_apply", q(sql::apply), {plan.changeset}},
+	                {"gw_commit", sql::commit, {}},
+	                {"gw_version", q(sql::version), {}}},
+	               [self](std::vector<PgOutcome> o) { self->write_applied(o); });
 }
 
-// Commits what store_apply did (a conflict or a missing row wrote nothing) and answers.
+// What store_apply did, committed (a conflict or a missing row wrote nothing), and the version after it
+// (read as the authenticator: the request's role ended with the commit): the answer.
 void
-Exchange::write_applied(std::string answer)
+Exchange::write_applied(std::vector<PgOutcome> &o)
 {
-	auto self = shared_from_this();
+	if (!o[0].ok && retry_if_dead())
+		return;
+	for (std::size_t i = 0; i < 4; i++)
+		if (!o[i].ok)
+			return fail_db(o[i]);
+	std::string answer = PQgetvalue(o[2].result.get(), 0, 0);
+	std::string version = o[4].ok ? PQgetvalue(o[4].result.get(), 0, 0) : "";
 	WriteOutcome w = read_apply_answer(write_kind, plan, answer, route.key);
-	conn->run(sql::commit, {}, [self, w, answer](PgOutcome c) {
-		if (!c.ok)
-			return self->fail_db(c);
-		if (w.status == 404)
-			return self->fail(gateway_error(404, "GW404", "no row with this id that you may change"));
-		if (w.status == 409 || self->write_kind == WriteKind::ChangeSet)
-			return self->write_respond(w.status, answer, "");
-		std::string location = w.id_text.empty() ? "" : document_location(self->route.key, w.id_text);
-		self->write_respond(w.status, w.status == 204 ? "" : w.document, location);
-	});
+	if (w.status == 404)
+		return fail(gateway_error(404, "GW404", "no row with this id that you may change"));
+	if (w.status == 409 || write_kind == WriteKind::ChangeSet)
+		return write_respond(w.status, answer, "", version);
+	std::string location = w.id_text.empty() ? "" : document_location(route.key, w.id_text);
+	write_respond(w.status, w.status == 204 ? "" : w.document, location, version);
 }
 
-// Reads the version after the commit (as the authenticator: the request's role ended with it) and answers.
+// Answers a write.
 void
-Exchange::write_respond(int status, std::string body, const std::string &location)
+Exchange::write_respond(int status, std::string body, const std::string &location, const std::string &version)
 {
-	auto self = shared_from_this();
-	conn->run(q(sql::version), {}, [self, status, body, location](PgOutcome v) {
-		std::string version = v.ok ? PQgetvalue(v.result.get(), 0, 0) : "";
-		self->release();
-		http::response<http::string_body> res{static_cast<http::status>(status), self->req.version()};
-		if (!body.empty())
-			res.set(http::field::content_type, json_type);
-		res.set(http::field::cache_control, "no-store");
-		if (!version.empty())
-			res.set("X-Store-Version", version);
-		if (!location.empty() && status == 201)
-			res.set(http::field::location, location);
-		res.body() = body;
-		res.keep_alive(self->req.keep_alive());
-		self->session->send(std::move(res));
-	});
+	release();
+	http::response<http::string_body> res{static_cast<http::status>(status), req.version()};
+	if (!body.empty())
+		res.set(http::field::content_type, json_type);
+	res.set(http::field::cache_control, "no-store");
+	if (!version.empty())
+		res.set("X-Store-Version", version);
+	if (!location.empty() && status == 201)
+		res.set(http::field::location, location);
+	res.body() = std::move(body);
+	res.keep_alive(req.keep_alive());
+	session->send(std::move(res));
 }
 
 // A whole answer (gzip when asked and worth it).

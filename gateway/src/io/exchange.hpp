@@ -58,8 +58,8 @@ private:
 	void release();
 	void events_initial();
 	void write();
-	void write_applied(std::string answer);
-	void write_respond(int status, std::string body, const std::string &location);
+	void write_applied(std::vector<PgOutcome> &o);
+	void write_respond(int status, std::string body, const std::string &location, const std::string &version);
 	bool
 	is_write() const
 	{
