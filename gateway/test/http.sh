@@ -475,12 +475,13 @@ check "an idle connection is closed" "0 0" "$(raw)"
 check "a keep-alive connection is closed when idle after a request" 0 "$(raw 'GET /store/items/1/ HTTP/1.1\r\nHost: x\r\n\r\n' | cut -d' ' -f1)"
 check "it got its answer first" "HTTP/1.1 200 OK" "$(head -1 "$WORK/raw" | tr -d '\r')"
 stop_server
-start_server --anon-role store_http_anon --max-connections 1
+start_server --anon-role store_http_anon --max-connections 1 --cache-size 0
 exec 4<>"/dev/tcp/127.0.0.1/$PORT"
 check "beyond --max-connections a connection waits" 000 "$(get /store/items/1/ --max-time 1 || true)"
 exec 4>&-
 for _ in $(seq 50); do [ "$(get /store/items/1/ --max-time 1 || true)" = 200 ] && break; sleep 0.1; done
 check "and is served once another closes" 200 "$(get /store/items/1/ --max-time 5)"
+check "--cache-size 0: GET /store/ is never served from the cache" "200 miss" "$(get /store/ >/dev/null; get /store/) $(header X-Store-Cache)"
 stop_server
 
 echo "== SIGTERM: in-flight requests finish, new ones are refused"
