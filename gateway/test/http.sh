@@ -97,7 +97,7 @@ start_server --anon-role store_http_anon --jwt-secret "$SECRET"
 echo "== GET /store/ (streamed, the same bytes as store_snapshot_rows)"
 check "GET /store/ status" 200 "$(get /store/)"
 check "GET /store/ body" "$(as_anon "SELECT store_snapshot()" | nov)" "$(nov <"$WORK/body")"
-check "GET /store/ is chunked" chunked "$(header Transfer-Encoding)"
+check "GET /store/ that fits the cache is read whole, then sent with its length" "$(wc -c <"$WORK/body" | tr -d ' ') miss" "$(header Content-Length) $(header X-Store-Cache)"
 version=$(body_version)
 check "X-Store-Version" "$version" "$(header X-Store-Version)"
 etag=$(header ETag)
@@ -475,13 +475,16 @@ check "an idle connection is closed" "0 0" "$(raw)"
 check "a keep-alive connection is closed when idle after a request" 0 "$(raw 'GET /store/items/1/ HTTP/1.1\r\nHost: x\r\n\r\n' | cut -d' ' -f1)"
 check "it got its answer first" "HTTP/1.1 200 OK" "$(head -1 "$WORK/raw" | tr -d '\r')"
 stop_server
-start_server --anon-role store_http_anon --max-connections 1 --cache-size 0
+start_server --anon-role store_http_anon --max-connections 1 --cache-size 256kB
 exec 4<>"/dev/tcp/127.0.0.1/$PORT"
 check "beyond --max-connections a connection waits" 000 "$(get /store/items/1/ --max-time 1 || true)"
 exec 4>&-
 for _ in $(seq 50); do [ "$(get /store/items/1/ --max-time 1 || true)" = 200 ] && break; sleep 0.1; done
 check "and is served once another closes" 200 "$(get /store/items/1/ --max-time 5)"
-check "--cache-size 0: GET /store/ is never served from the cache" "200 miss" "$(get /store/ >/dev/null; get /store/) $(header X-Store-Cache)"
+check "a snapshot larger than --cache-size is streamed (chunked)" "200 chunked miss" "$(get /store/) $(header Transfer-Encoding) $(header X-Store-Cache)"
+check "... whole: the same text as store_snapshot()" "$(as_anon "SELECT store_snapshot()" | nov)" "$(nov <"$WORK/body")"
+check "... with gzip" "$(as_anon "SELECT store_snapshot()" | nov)" "$(get /store/ --compressed >/dev/null; nov <"$WORK/body")"
+check "... and never from the cache" "200 miss" "$(get /store/ >/dev/null; get /store/) $(header X-Store-Cache)"
 stop_server
 
 echo "== SIGTERM: in-flight requests finish, new ones are refused"

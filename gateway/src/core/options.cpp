@@ -27,8 +27,8 @@ const Spec specs[] = {
     {"jwt-role-claim", "STORE_HTTP_JWT_ROLE_CLAIM", "CLAIM", "claim naming the role (default role; a.b for nested)"},
     {"jwt-audience", "STORE_HTTP_JWT_AUDIENCE", "AUD", "tokens must carry this audience in aud"},
     {"pool-size", "STORE_HTTP_POOL_SIZE", "N", "database connections for requests (default 10)"},
-    {"cache-size", "STORE_HTTP_CACHE_SIZE", "MB",
-     "memory for GET /store/ answers kept until the store changes (default 64; 0: none)"},
+    {"cache-size", "STORE_HTTP_CACHE_SIZE", "SIZE",
+     "memory for GET /store/ answers kept until the store changes: 512kB, 64MB, 1GB (default 64MB; 0: none)"},
     {"pool-timeout", "STORE_HTTP_POOL_TIMEOUT", "MS", "wait for a connection at most MS, then 503 (default 10000)"},
     {"max-body", "STORE_HTTP_MAX_BODY", "BYTES", "request body limit, 413 beyond (default 1048576)"},
     {"max-header", "STORE_HTTP_MAX_HEADER", "BYTES", "request header limit, 431 beyond (default 8192)"},
@@ -71,6 +71,22 @@ parse_int(const std::string &s, long lo, long hi, long &out)
 	return true;
 }
 
+// Parses a memory size as PostgreSQL writes them: a number with kB, MB or GB (no unit: MB); false otherwise.
+bool
+parse_size(const std::string &s, std::size_t &bytes)
+{
+	std::size_t digits = 0;
+	while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9')
+		digits++;
+	std::string unit = s.substr(digits);
+	int shift = unit == "kB" ? 10 : unit == "MB" || unit.empty() ? 20 : unit == "GB" ? 30 : -1;
+	long n;
+	if (shift < 0 || !parse_int(s.substr(0, digits), 0, 1L << (50 - shift), n))
+		return false;
+	bytes = std::size_t(n) << shift;
+	return true;
+}
+
 // Drops trailing newlines and carriage returns (as files written by echo end).
 std::string
 chomp(std::string s)
@@ -107,8 +123,8 @@ apply(Options &o, const std::string &name, const std::string &v)
 		o.jwt_audience = v;
 	else if (name == "pool-size" && parse_int(v, 1, 1000, n))
 		o.pool_size = int(n);
-	else if (name == "cache-size" && parse_int(v, 0, 1 << 20, n))
-		o.cache_bytes = std::size_t(n) << 20;
+	else if (name == "cache-size" && parse_size(v, o.cache_bytes))
+		;
 	else if (name == "pool-timeout" && parse_int(v, 0, 3600000, n))
 		o.pool_timeout_ms = int(n);
 	else if (name == "max-body" && parse_int(v, 0, 1L << 40, n))

@@ -226,27 +226,27 @@ void
 Exchange::snapshot_lookup()
 {
 	auto self = shared_from_this();
-	conn->pipeline({{"gw_set_request", sql::set_request, request_settings()},
-	                {"gw_version_tag", q(sql::version_tag), {}}},
-	               [self](std::vector<PgOutcome> o) {
-		               if (!o[0].ok && self->retry_if_dead())
-			               return;
-		               for (auto &each : o)
-			               if (!each.ok)
-				               return self->fail_db(each);
-		               if (!self->use_version(o[1]))
-			               return;
-		               CachedSnapshot *hit = self->tag.empty() ? nullptr : self->session->srv.cache.find(self->tag);
-		               if (!hit)
-			               return self->begin(); // a new transaction on this connection streams the snapshot
-		               self->release();
-		               self->send_cached(*hit);
-	               });
+	conn->pipeline(
+	    {{"gw_set_request", sql::set_request, request_settings()}, {"gw_version_tag", q(sql::version_tag), {}}},
+	    [self](std::vector<PgOutcome> o) {
+		    if (!o[0].ok && self->retry_if_dead())
+			    return;
+		    for (auto &each : o)
+			    if (!each.ok)
+				    return self->fail_db(each);
+		    if (!self->use_version(o[1]))
+			    return;
+		    CachedSnapshot *hit = self->tag.empty() ? nullptr : self->session->srv.cache.find(self->tag);
+		    if (!hit)
+			    return self->begin(); // a new transaction on this connection streams the snapshot
+		    self->release();
+		    self->send_cached(*hit, "hit");
+	    });
 }
 
 // Sends a cached snapshot with the current version (gzip: the cached head's blocks and a fresh tail's).
 void
-Exchange::send_cached(CachedSnapshot &entry)
+Exchange::send_cached(CachedSnapshot &entry, const char *cache_state)
 {
 	std::string tail = version_tail(snapshot_version);
 	auto body = entry.head;
@@ -260,7 +260,7 @@ Exchange::send_cached(CachedSnapshot &entry)
 	read_headers(head_res, snapshot_version);
 	if (gzip)
 		head_res.set(http::field::content_encoding, "gzip");
-	head_res.set("X-Store-Cache", "hit");
+	head_res.set("X-Store-Cache", cache_state);
 	add_headers(head_res, session->cors);
 	head_res.keep_alive(req.keep_alive() && !session->srv.stopping);
 	head_res.content_length(body->size() + tail.size());
@@ -529,6 +529,8 @@ Exchange::pull()
 			done = true;
 			if (history)
 				pending += "]";
+			if (filling && !stream_error)
+				return end_spool();
 			return flush();
 		}
 		ExecStatusType st = PQresultStatus(r.get());
@@ -539,9 +541,10 @@ Exchange::pull()
 				pending += any_row ? "," : "";
 			}
 			any_row = true;
-			pending.append(PQgetvalue(r.get(), 0, 0), PQgetlength(r.get(), 0, 0));
 			if (filling)
 				keep_for_cache(PQgetvalue(r.get(), 0, 0), std::size_t(PQgetlength(r.get(), 0, 0)));
+			else
+				pending.append(PQgetvalue(r.get(), 0, 0), PQgetlength(r.get(), 0, 0));
 			if (pending.size() >= chunk_bytes)
 				return flush();
 		} else if (st != PGRES_TUPLES_OK && !stream_error)
@@ -620,26 +623,10 @@ void
 Exchange::end_stream()
 {
 	auto self = shared_from_this();
-	if (filling && !tag_rechecked) {
-		// Reading rights come from the catalog as it is now, not from the snapshot: a GRANT or REVOKE
-		// committed during the stream changes the tag, and then the text is not kept under the old one.
-		tag_rechecked = true;
-		return conn->run(q(sql::tag), {}, [self](PgOutcome t) {
-			bool same = t.ok && PQntuples(t.result.get()) == 1 && !PQgetisnull(t.result.get(), 0, 0) &&
-			            self->tag == PQgetvalue(t.result.get(), 0, 0);
-			if (!same) {
-				self->filling = false;
-				std::string().swap(self->fill);
-			}
-			self->end_stream();
-		});
-	}
 	conn->run(sql::commit, {}, [self](PgOutcome o) {
 		if (!o.ok)
 			return self->abort_stream();
 		self->release();
-		if (self->filling)
-			self->session->srv.cache.insert(self->tag, std::move(self->fill), self->snapshot_version);
 		auto last = [self](beast::error_code ec, std::size_t) {
 			if (ec)
 				return self->abort_stream();
@@ -656,16 +643,40 @@ Exchange::end_stream()
 	});
 }
 
-// Keeps a streamed snapshot's text for the cache, until it outgrows the cache.
+// Reads a snapshot that fits the cache whole before answering (the connection and its snapshot are
+// held for the database's time, not the client's); past the cache's size it streams from there on.
 void
 Exchange::keep_for_cache(const char *data, std::size_t n)
 {
-	if (fill.size() + n > session->srv.cache.max_bytes()) {
-		filling = false;
-		std::string().swap(fill);
+	if (fill.size() + n <= session->srv.cache.max_bytes()) {
+		fill.append(data, n);
 		return;
 	}
-	fill.append(data, n);
+	filling = false;
+	pending = std::move(fill);
+	pending.append(data, n);
+	std::string().swap(fill);
+}
+
+// The whole snapshot is read: keeps it under its tag (unless the tag moved: reading rights come from the
+// catalog as it is now, so a GRANT or REVOKE committed meanwhile keeps nothing), commits, answers.
+void
+Exchange::end_spool()
+{
+	auto self = shared_from_this();
+	conn->run(q(sql::tag), {}, [self](PgOutcome t) {
+		bool same = t.ok && PQntuples(t.result.get()) == 1 && !PQgetisnull(t.result.get(), 0, 0) &&
+		            self->tag == PQgetvalue(t.result.get(), 0, 0);
+		self->conn->run(sql::commit, {}, [self, same](PgOutcome c) {
+			if (!c.ok)
+				return self->fail_db(c);
+			self->release();
+			SnapshotCache &cache = self->session->srv.cache;
+			if (same && cache.insert(self->tag, self->fill, self->snapshot_version))
+				return self->send_cached(*cache.find(self->tag), "miss");
+			self->finish_whole(std::move(self->fill), self->snapshot_version);
+		});
+	});
 }
 
 void

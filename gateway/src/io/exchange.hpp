@@ -41,7 +41,8 @@ private:
 	void read_pipelined();
 	void after_read(std::vector<PgOutcome> &o);
 	void snapshot_lookup();
-	void send_cached(CachedSnapshot &entry);
+	void send_cached(CachedSnapshot &entry, const char *cache_state);
+	void end_spool();
 	void keep_for_cache(const char *data, std::size_t n);
 	void head_of_stream();
 	void answer_not_modified();
@@ -82,10 +83,9 @@ private:
 	std::shared_ptr<PgConn> conn;
 	bool gzip = false;
 	std::string etag, snapshot_version, body_version;
-	bool head_only = false;     // a HEAD request: answered as GET without the body
-	std::string tag;            // GET /store/: store_snapshot_tag() of the request's snapshot ("" when NULL)
-	bool filling = false;       // keeping the streamed snapshot for the cache (in fill)
-	bool tag_rechecked = false; // the tag read again after the stream, before COMMIT
+	bool head_only = false; // a HEAD request: answered as GET without the body
+	std::string tag;        // GET /store/: store_snapshot_tag() of the request's snapshot ("" when NULL)
+	bool filling = false;   // reading the whole snapshot into fill for the cache before answering
 	std::string fill;
 	http::response<http::empty_body> head_res; // a cached answer's header
 	// Streaming state.

@@ -23,7 +23,10 @@ TEST(Options, CommandLine)
 	EXPECT_EQ(p.options.jwt_role_claim, "role");
 	EXPECT_EQ(parse_options({"--db", "x"}, {}).options.cache_bytes, std::size_t(64) << 20);
 	EXPECT_EQ(parse_options({"--db", "x", "--cache-size", "3"}, {}).options.cache_bytes, std::size_t(3) << 20);
-	EXPECT_NE(parse_options({"--db", "x", "--cache-size", "-1"}, {}).error, "");
+	EXPECT_EQ(parse_options({"--db", "x", "--cache-size", "256kB"}, {}).options.cache_bytes, std::size_t(256) << 10);
+	EXPECT_EQ(parse_options({"--db", "x", "--cache-size", "2GB"}, {}).options.cache_bytes, std::size_t(2) << 30);
+	for (std::string bad : {"-1", "", "MB", "12mb", "1TB", "1.5MB", "99999999999999GB"})
+		EXPECT_NE(parse_options({"--db", "x", "--cache-size", bad}, {}).error, "") << bad;
 }
 
 TEST(Options, EnvironmentAndPrecedence)
