@@ -250,6 +250,8 @@ check "malformed -> 401" 401 "$(get /store/ -H "Authorization: Bearer not.a.toke
 check "not Bearer -> 401" 401 "$(get /store/ -H "Authorization: Basic dXNlcjpwYXNz")"
 # role "none" would be SET ROLE NONE: the authenticator's own rights (it may read secrets)
 check "role none -> 401" 401 "$(get /store/secrets/ -H "Authorization: Bearer $(hs256 '{"role":"none"}')")"
+check "a role claim that is not a string -> 401 (it ran as the anonymous role)" 401 "$(get /store/ -H "Authorization: Bearer $(hs256 '{"role":["store_http_alice"]}')")"
+check "a fractional exp is a NumericDate" 200 "$(get /store/secrets/ -H "Authorization: Bearer $(hs256 '{"role":"store_http_alice","exp":4102444800.5}')")"
 check "a NUL in the path -> 400" 400 "$(get /store/items%00junk/1/)"
 check "role not granted to the authenticator -> 403 (42501)" "403 42501" "$(get /store/ -H "Authorization: Bearer $(hs256 '{"role":"store_http_stranger"}')") $(jq -r .code "$WORK/body")"
 check "a hostile role name is only a value" 400 "$(get /store/ -H "Authorization: Bearer $(hs256 '{"role":"x\"; DROP TABLE items; --"}')")"
