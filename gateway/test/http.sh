@@ -192,6 +192,7 @@ check "unknown key -> 404 (42704)" "404 42704" "$(get /store/nokey/) $(jq -r .co
 check "error body fields" '["code","details","hint","message"]' "$(jq -c 'keys' "$WORK/body")"
 check "bad id -> 400 (22P02)" "400 22P02" "$(get /store/items/abc/) $(jq -r .code "$WORK/body")"
 check "anon reading secrets -> 401 (42501)" "401 42501" "$(get /store/secrets/) $(jq -r .code "$WORK/body")"
+check "its 401 challenges (RFC 6750)" Bearer "$(header WWW-Authenticate)"
 check "alice reading secrets -> 200" 200 "$(get /store/secrets/ -H "Authorization: Bearer $alice")"
 check "secrets body" "$(as_alice "SELECT store_snapshot('secrets')" | nov)" "$(nov <"$WORK/body")"
 check "gzip of a large key" "200 gzip" "$(get /store/big/ --compressed) $(header Content-Encoding)"
@@ -331,7 +332,7 @@ for _ in $(seq 100); do
     [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE usename = 'store_http_auth' AND wait_event_type = 'Lock'")" = 1 ] && break
     sleep 0.1
 done
-check "pool exhausted -> 503" 503 "$(get /store/items/)"
+check "pool exhausted -> 503 GW503" "503 GW503" "$(get /store/items/) $(jq -r .code "$WORK/body")"
 check "503 Retry-After" 1 "$(header Retry-After)"
 echo "COMMIT;" >&9
 exec 9>&-
@@ -342,8 +343,9 @@ stop_server
 "$BIN" --db "host=127.0.0.1 port=1 dbname=$DB user=store_http_auth connect_timeout=2" --listen "127.0.0.1:$PORT" --anon-role store_http_anon >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 100); do curl -s -o /dev/null "$BASE/" && break; sleep 0.1; done
-check "database down -> 503" 503 "$(get /store/)"
+check "database down -> 503 GW503 (it was GW504)" "503 GW503" "$(get /store/) $(jq -r .code "$WORK/body")"
 check "503 Retry-After" 5 "$(header Retry-After)"
+check "told apart by the hint" "the database is unreachable; retry later" "$(jq -r .hint "$WORK/body")"
 stop_server
 
 echo "== live push: GET /store/events"

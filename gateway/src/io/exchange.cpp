@@ -17,7 +17,7 @@ Exchange::release()
 }
 
 void
-Exchange::fail(const HttpError &e, const std::string &www)
+Exchange::fail(const HttpError &e)
 {
 	if (sub) {
 		sub->detach();
@@ -27,7 +27,7 @@ Exchange::fail(const HttpError &e, const std::string &www)
 		ws->detach();
 		ws.reset();
 	}
-	auto res = error_response(e, req.version(), req.keep_alive(), www);
+	auto res = error_response(e, req.version(), req.keep_alive());
 	if (!etag.empty())
 		res.set(http::field::vary, "Accept-Encoding, Authorization");
 	if (!snapshot_version.empty())
@@ -89,8 +89,11 @@ Exchange::handle()
 	if (authorization.empty() && !route.access_token.empty())
 		authorization = "Bearer " + route.access_token; // live routes only (EventSource and WebSocket set no headers)
 	auth = authenticate(session->srv.auth, authorization);
-	if (!auth.ok)
-		return fail(gateway_error(auth.status, auth.code, auth.message), auth.www_authenticate);
+	if (!auth.ok) {
+		HttpError e = gateway_error(auth.status, auth.code, auth.message);
+		e.www_authenticate = auth.www_authenticate;
+		return fail(e);
+	}
 	gzip = accepts_gzip(std::string(req[http::field::accept_encoding]));
 	if (is_write()) {
 		write_kind = route.kind == RouteKind::Create    ? WriteKind::Create
@@ -123,9 +126,7 @@ Exchange::acquire()
 {
 	session->srv.pool.acquire([self = shared_from_this()](std::shared_ptr<PgConn> c, std::string err) {
 		if (!c) {
-			bool exhausted = err.find("exhausted") != std::string::npos;
-			return self->fail(gateway_error(503, exhausted ? "GW503" : "GW504", err,
-			                                exhausted ? "retry later" : "the database is unreachable; retry later"));
+			return self->fail(unavailable(err.find("exhausted") != std::string::npos, err));
 		}
 		self->conn = std::move(c);
 		if (self->is_write())

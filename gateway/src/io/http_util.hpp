@@ -38,15 +38,15 @@ add_headers(Fields &fields, const gw::HeaderList &headers)
 
 // An error response with the JSON body and the headers its status needs.
 inline http::response<http::string_body>
-error_response(const HttpError &e, unsigned version, bool keep_alive, const std::string &www_authenticate = "")
+error_response(const HttpError &e, unsigned version, bool keep_alive)
 {
 	http::response<http::string_body> res{static_cast<http::status>(e.status), version};
 	res.set(http::field::content_type, json_type);
 	res.set(http::field::cache_control, "no-store");
-	if (e.status == 503)
-		res.set(http::field::retry_after, e.code == "GW503" ? "1" : "5");
-	if (!www_authenticate.empty())
-		res.set(http::field::www_authenticate, www_authenticate);
+	if (!e.retry_after.empty())
+		res.set(http::field::retry_after, e.retry_after);
+	if (!e.www_authenticate.empty())
+		res.set(http::field::www_authenticate, e.www_authenticate);
 	res.keep_alive(keep_alive);
 	res.body() = error_body(e);
 	return res;
