@@ -491,6 +491,34 @@ check "... with gzip" "$(as_anon "SELECT store_snapshot()" | nov)" "$(get /store
 check "... and never from the cache" "200 miss" "$(get /store/ >/dev/null; get /store/) $(header X-Store-Cache)"
 stop_server
 
+echo "== TCP keepalives on the database connections (the LISTEN one would not notice a dead peer otherwise)"
+tcp_host=${PGHOST:-127.0.0.1}; [ "${tcp_host:0:1}" = / ] && tcp_host=127.0.0.1
+tcp_db="host=$tcp_host port=${PGPORT:-5432} dbname=$DB user=store_http_auth"
+# The gateway's established connections to PostgreSQL, and how many of them have SO_KEEPALIVE on.
+db_sockets() {
+    ss -tnpoH state established "( dport = :${PGPORT:-5432} )" | grep "pid=$SERVER_PID," >"$WORK/ss" || true
+    echo "$(wc -l <"$WORK/ss") $(grep -c 'timer:(keepalive' "$WORK/ss" || true)"
+}
+# Waits until the listener and one pool connection are up; prints db_sockets.
+two_db_sockets() {
+    get /store/items/1/ >/dev/null
+    for _ in $(seq 100); do [ "$(db_sockets | cut -d' ' -f1)" = 2 ] && break; sleep 0.1; done
+    db_sockets
+}
+if command -v ss >/dev/null; then
+    start_server --anon-role store_http_anon --db "$tcp_db"
+    check "the listener and pool connections have TCP keepalives" "2 2" "$(two_db_sockets)"
+    # ss prints the time to the next probe: at most 30 s here (the kernel's default is 2 hours: "119min")
+    check "probes start after 30 s idle" "30 30" "$(grep -oE 'timer:\(keepalive,[^,]*' "$WORK/ss" | sed 's/.*,//' |
+        awk '{ n = $0 ~ /^[0-9.]+ms$/ ? 0 : $0 ~ /^[0-9.]+sec$/ ? int($0) : 999; printf "%s ", (n <= 30 ? 30 : n) }' | sed 's/ $//')"
+    stop_server
+    start_server --anon-role store_http_anon --db "$tcp_db keepalives=0"
+    check "a conninfo's own keepalives setting wins" "2 0" "$(two_db_sockets)"
+    stop_server
+else
+    echo "(ss not found: keepalive checks skipped)"
+fi
+
 echo "== SIGTERM: in-flight requests finish, new ones are refused"
 start_server --anon-role store_http_anon
 lockfifo2="$WORK/lock2"; mkfifo "$lockfifo2"
