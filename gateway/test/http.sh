@@ -78,6 +78,9 @@ SELECT store_register('todos', 'todos');
 GRANT SELECT ON todos TO store_http_anon;
 GRANT SELECT, INSERT, UPDATE, DELETE ON todos, items, order_lines TO store_http_alice;
 GRANT USAGE ON SEQUENCE todos_id_seq TO store_http_alice;
+CREATE TABLE tags (id text PRIMARY KEY, label text);
+SELECT store_register('tags', 'tags');
+GRANT SELECT, INSERT ON tags TO store_http_alice;
 -- A version counts every finished transaction: keep autovacuum from taking transaction ids between
 -- a request and its If-None-Match follow-up here (the ETag checks expect an unchanged version).
 DO $$ DECLARE t regclass; BEGIN
@@ -230,7 +233,7 @@ check "405 Allow" "GET, POST" "$(header Allow)"
 check "POST on a document -> 405" "405 GET, PUT, PATCH, DELETE" "$(get /store/items/1/ -X POST -d '{}') $(header Allow)"
 check "POST on the history -> 405" "405 GET" "$(get '/store/history/?after=0' -X POST -d '{}') $(header Allow)"
 check "bad percent-encoding -> 400" 400 "$(get /store/%zz/)"
-check "an id that is not UTF-8 -> 400 (found by the fuzzer: it stopped the server)" 400 "$(get /store/items/%FF/ -X PUT -d '{}')"
+check "an id that is not UTF-8 -> 400 (found by the fuzzer: it stopped the server)" 400 "$(get /store/items/%FF/ -X PUT -H 'Content-Type: application/json' -d '{}')"
 check "the server is still up" 200 "$(get /store/items/1/)"
 check "header too large -> 431" 431 "$(get /store/ -H "X-Big: $(head -c 9000 /dev/zero | tr '\0' a)")"
 head -c 1100000 /dev/zero | tr '\0' a >"$WORK/big-body"
@@ -274,7 +277,7 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 check "terminated idle pool connections are replaced, the request succeeds" 200 "$(get /store/items/1/)"
-check "and so does a write" 201 "$(get /store/todos/ -X POST -H "Authorization: Bearer $alice" -d '{"title":"after"}')"
+check "and so does a write" 201 "$(get /store/todos/ -X POST -H "Authorization: Bearer $alice" -H 'Content-Type: application/json' -d '{"title":"after"}')"
 sql "DELETE FROM todos"
 
 # GET /openapi.json: gateway/test/openapi.sh
@@ -288,7 +291,7 @@ check "the created document" same "$(same_json "$(as_alice "SELECT store_get('to
 wv=$(header X-Store-Version)
 check "X-Store-Version sees the write" 0 "$(as_anon "SELECT count(*) FROM store_history('$wv') WHERE cache_key = 'todos'")"
 check "POST with an id" "201 /store/items/30/" "$(get /store/items/ -X POST "${A[@]}" -d '{"id":30,"name":"honey","qty":1}') $(header Location)"
-check "anonymous POST -> 401 (42501)" "401 42501" "$(get /store/todos/ -X POST -d '{"title":"x"}') $(jq -r .code "$WORK/body")"
+check "anonymous POST -> 401 (42501)" "401 42501" "$(get /store/todos/ -X POST -H 'Content-Type: application/json' -d '{"title":"x"}') $(jq -r .code "$WORK/body")"
 check "nothing committed" 1 "$(sql "SELECT count(*) FROM todos")"
 check "PUT replaces -> 200" "200 true" "$(get "/store/todos/$id/" -X PUT "${A[@]}" -d '{"title":"buy green tea","done":true}') $(jq .done "$WORK/body")"
 check "PUT body" '"buy green tea"' "$(jq .title "$WORK/body")"
@@ -305,6 +308,17 @@ check "DELETE -> 204" 204 "$(get "/store/todos/$id/" -X DELETE "${A[@]}")"
 check "204 has no body" 0 "$(wc -c <"$WORK/body")"
 check "deleted" 0 "$(sql "SELECT count(*) FROM todos")"
 check "DELETE again -> 404" 404 "$(get "/store/todos/$id/" -X DELETE "${A[@]}")"
+check "a body that is not JSON -> 415 (curl -d sends a form's type)" "415 GW415" "$(get /store/todos/ -X POST -H "Authorization: Bearer $alice" -d '{"title":"x"}') $(jq -r .code "$WORK/body")"
+check "415 message" 'Content-Type "application/x-www-form-urlencoded" is not accepted: the body must be application/json' "$(jq -r .message "$WORK/body")"
+check "text/plain -> 415" 415 "$(get /store/ -X POST -H "Authorization: Bearer $alice" -H 'Content-Type: text/plain' -d '{"changes":[]}')"
+check "a compressed body -> 415" "415 GW415 identity" "$(get /store/todos/ -X POST "${A[@]}" -H 'Content-Encoding: gzip' -d '{"title":"x"}') $(jq -r .code "$WORK/body") $(header Accept-Encoding)"
+check "nothing written by the refused writes" 0 "$(sql "SELECT count(*) FROM todos WHERE title = 'x'")"
+check "no Content-Type is taken as JSON" 201 "$(get /store/todos/ -X POST -H "Authorization: Bearer $alice" -H 'Content-Type:' -d '{"title":"no type"}')"
+check "application/*+json with parameters" 200 "$(get "/store/todos/$(jq -r .id "$WORK/body")/" -X PATCH -H "Authorization: Bearer $alice" -H 'Content-Type: application/merge-patch+json; charset=utf-8' -d '{"done":true}')"
+sql "DELETE FROM todos WHERE title = 'no type'"
+check "an id with '/', '?', '%', a space and non-ASCII" 201 "$(get /store/tags/ -X POST "${A[@]}" -d '{"id":"a/b?c%d e\u00e9","label":"odd"}')"
+check "Location is percent-encoded" "/store/tags/a%2Fb%3Fc%25d%20e%C3%A9/" "$(header Location)"
+check "and leads to the document" '"odd"' "$(get "$(header Location)" -H "Authorization: Bearer $alice" >/dev/null; jq .label "$WORK/body")"
 cs='{"changes":[{"op":"update","entityName":"items","entities":[{"id":30,"changes":{"qty":2},"$expect":{"qty":5}}]}]}'
 check "a ChangeSet with a failed expectation -> 409" "409 false" "$(get /store/ -X POST "${A[@]}" -d "$cs") $(jq .applied "$WORK/body")"
 check "409 lists the conflicts" 30 "$(jq '.conflicts[0].id' "$WORK/body")"

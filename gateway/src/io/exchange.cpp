@@ -101,6 +101,14 @@ Exchange::handle()
 		             : route.kind == RouteKind::Update  ? WriteKind::Update
 		             : route.kind == RouteKind::Delete  ? WriteKind::Delete
 		                                                : WriteKind::ChangeSet;
+		std::string why = unsupported_body(std::string(req[http::field::content_type]),
+		                                   std::string(req[http::field::content_encoding]), !req.body().empty());
+		if (!why.empty()) {
+			auto res = error_response(gateway_error(415, "GW415", why, "send the body as application/json, unencoded"),
+			                          req.version(), req.keep_alive());
+			res.set(http::field::accept_encoding, "identity"); // RFC 7694
+			return session->send(std::move(res));
+		}
 		plan = plan_write(write_kind, route.key, route.id, req.body());
 		if (!plan.ok)
 			return fail(gateway_error(400, "GW400", plan.error));
