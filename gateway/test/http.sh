@@ -424,6 +424,11 @@ check "and no event" 0 "$(grep -c '^data:' "$WORK/s4" || true)"
 check "a malformed resume point -> 400" 400 "$(get /store/events -H 'Last-Event-ID: nope' --max-time 5)"
 check "a role the authenticator may not take -> 403" 403 "$(get /store/events --max-time 5 -H "Authorization: Bearer $(hs256 '{"role":"store_http_stranger"}')")"
 kill "$s4"; wait "$s4" 2>/dev/null || true
+# A token that expires in 2 s (a stream ends at exp itself; a request is accepted 30 s beyond).
+soon() { hs256 "{\"role\":\"store_http_alice\",\"exp\":$(( $(date +%s) + 2 ))}"; }
+rc=0; curl -s -N --max-time 15 -o "$WORK/expiring" "$BASE/store/events" -H "Authorization: Bearer $(soon)" || rc=$?
+check "an event stream ends cleanly when its token expires (curl exit 0, not its 15 s limit: 28)" 0 "$rc"
+check "after its first id" 1 "$(grep -c '^id: ' "$WORK/expiring")"
 
 echo "== live push: the LISTEN connection is lost"
 stream "$WORK/s5"
@@ -470,11 +475,19 @@ check "a WebSocket without a resume point starts with the current version" '[]' 
 check "a token in the URL (browsers set no headers on WebSockets)" "status 403" "$(timeout 20 python3 gateway/test/ws_client.py "$BASE/store/ws?access_token=$(hs256 '{"role":"store_http_stranger"}')")"
 check "a malformed resume point" "status 400" "$(timeout 20 python3 gateway/test/ws_client.py "$BASE/store/ws?after=nope")"
 check "no upgrade -> 400" 400 "$(get /store/ws --max-time 5)"
+check "a WebSocket is closed 1008 (policy violation) when its token expires" "close 1008" "$(timeout 20 python3 gateway/test/ws_client.py "$BASE/store/ws?access_token=$(soon)" | tail -1)"
 kill -TERM "$SERVER_PID"
 wait "$ws1" || true
 check "SIGTERM closes WebSockets with 1001 (going away)" "close 1001" "$(tail -1 "$WORK/ws1")"
 rc=0; wait "$SERVER_PID" || rc=$?; SERVER_PID=
 check "and exits 0" 0 "$rc"
+
+echo "== WebSocket upgrades from other origins (--cors-origin): browsers apply no CORS to them"
+start_server --anon-role store_http_anon --cors-origin https://app.example
+check "an Origin not allowed -> 403 (cross-site WebSocket hijacking)" "status 403" "$(timeout 20 python3 gateway/test/ws_client.py "$BASE/store/ws" "Origin: https://evil.example")"
+check "an allowed Origin" '[]' "$(python3 gateway/test/ws_client.py "$BASE/store/ws" "Origin: https://app.example" >"$WORK/ws3" & p=$!; wait_line '^{' "$WORK/ws3" | jq -c .keys; kill $p)"
+check "no Origin (not a browser)" '[]' "$(python3 gateway/test/ws_client.py "$BASE/store/ws" >"$WORK/ws4" & p=$!; wait_line '^{' "$WORK/ws4" | jq -c .keys; kill $p)"
+stop_server
 
 echo "== limits: header and idle timeouts, maximum connections"
 start_server --anon-role store_http_anon --header-timeout 300 --idle-timeout 300

@@ -115,7 +115,13 @@ Exchange::handle()
 	}
 	if (route.kind == RouteKind::Events || route.kind == RouteKind::Ws) {
 		Server &srv = session->srv;
-		if (int(srv.subscribers.size() + srv.ws_subscribers.size()) >= srv.opt.max_subscribers)
+		// Browsers apply no CORS to WebSockets: a page on any origin could open one with its user's token.
+		std::string origin(req[http::field::origin]);
+		if (route.kind == RouteKind::Ws && !srv.opt.cors_origin.empty() && !origin.empty() &&
+		    !origin_allowed(srv.opt.cors_origin, origin))
+			return fail(gateway_error(403, "GW403", "WebSocket connections from origin \"" + origin + "\" are refused",
+			                          "the page's origin must be one of --cors-origin"));
+		if (int(srv.live_streams.size()) >= srv.opt.max_subscribers)
 			return fail(gateway_error(503, "GW503", "too many event streams", "retry later"));
 		if (route.kind == RouteKind::Ws && !websocket::is_upgrade(req))
 			return fail(gateway_error(400, "GW400", "expected a WebSocket upgrade request"));
@@ -424,17 +430,20 @@ Exchange::events_initial()
 	});
 }
 
-// Hands the connection over to the subscriber, with the first event (or, without one, the current version).
+// Hands the connection over to the subscriber, with the first event (or, without one, the current version);
+// the stream ends when the caller's token expires.
 void
 Exchange::events_start(std::optional<LiveEvent> first)
 {
 	release();
 	if (route.kind == RouteKind::Ws) {
 		auto w = std::move(ws);
+		w->expire_at(auth.expires_at);
 		LiveEvent now{snapshot_version, {}, false};
 		return w->start(std::move(req), event_json(first ? *first : now));
 	}
 	auto s = std::move(sub);
+	s->expire_at(auth.expires_at);
 	s->start(req.version(), sse_retry(2000) + (first ? sse_event(*first) : sse_id_only(snapshot_version)));
 }
 

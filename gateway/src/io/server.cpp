@@ -12,16 +12,11 @@ namespace gw {
 void
 Server::broadcast(const LiveEvent &e)
 {
-	std::vector<std::shared_ptr<Subscriber>> all;
-	for (Subscriber *s : subscribers)
+	std::vector<std::shared_ptr<LiveStream>> all;
+	for (LiveStream *s : live_streams)
 		all.push_back(s->shared_from_this());
 	for (auto &s : all)
 		s->push(e);
-	std::vector<std::shared_ptr<WsSubscriber>> ws_all;
-	for (WsSubscriber *w : ws_subscribers)
-		ws_all.push_back(w->shared_from_this());
-	for (auto &w : ws_all)
-		w->push(e);
 }
 
 Server::Server(asio::io_context &io, const Options &o)
@@ -109,16 +104,11 @@ Server::shutdown()
 	acceptor_.close(ec);
 	signals_.cancel();
 	listener.stop();
-	std::vector<std::shared_ptr<Subscriber>> subs;
-	for (Subscriber *s : subscribers)
-		subs.push_back(s->shared_from_this());
-	for (auto &s : subs)
+	std::vector<std::shared_ptr<LiveStream>> streams;
+	for (LiveStream *s : live_streams)
+		streams.push_back(s->shared_from_this());
+	for (auto &s : streams)
 		s->end();
-	std::vector<std::shared_ptr<WsSubscriber>> ws_subs;
-	for (WsSubscriber *w : ws_subscribers)
-		ws_subs.push_back(w->shared_from_this());
-	for (auto &w : ws_subs)
-		w->end();
 	for (Session *s : live_)
 		s->close_if_idle();
 	if (sessions == 0) {
