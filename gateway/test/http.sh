@@ -490,7 +490,7 @@ check "no Origin (not a browser)" '[]' "$(python3 gateway/test/ws_client.py "$BA
 stop_server
 
 echo "== limits: header and idle timeouts, maximum connections"
-start_server --anon-role store_http_anon --header-timeout 300 --idle-timeout 300
+start_server --anon-role store_http_anon --header-timeout 300 --idle-timeout 300 --body-timeout 1500
 # Opens a raw connection on fd 3, optionally sends $1, and prints what it reads until the server closes it
 # (rc 124 from timeout when it does not close within 10 s).
 raw() {
@@ -501,7 +501,24 @@ raw() {
     exec 3>&-
     echo "$rc $(wc -c <"$WORK/raw")"
 }
-check "a request whose headers never end is closed" "0 0" "$(raw 'GET /store/ HTTP/1.1\r\nHost: x\r\n')"
+# The body of the last raw answer (after the blank line).
+raw_body() { sed '1,/^\r\?$/d' "$WORK/raw"; }
+check "a request whose headers never end is closed" 0 "$(raw 'GET /store/ HTTP/1.1\r\nHost: x\r\n' | cut -d' ' -f1)"
+check "with 408 first (it was closed without a word)" "HTTP/1.1 408 Request Timeout|GW408|close" "$(head -1 "$WORK/raw" | tr -d '\r')|$(raw_body | jq -r .code)|$(grep -i '^connection:' "$WORK/raw" | cut -d' ' -f2 | tr -d '\r')"
+check "a malformed request gets 400, then the connection closes" "0 HTTP/1.1 400 Bad Request GW400" "$(raw 'NOT A REQUEST\r\n\r\n' | cut -d' ' -f1) $(head -1 "$WORK/raw" | tr -d '\r') $(raw_body | jq -r .code)"
+check "and says what is wrong" "malformed request: bad version" "$(raw_body | jq -r .message)"
+# A body sent slowly: half of it, a pause beyond --header-timeout (it bounded the body too), the rest.
+slow_body() {
+    exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+    printf 'POST /store/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 14\r\nConnection: close\r\n\r\n{"changes"' >&3
+    sleep "$1"
+    [ -n "$2" ] && printf '%s' "$2" >&3
+    timeout 10 cat <&3 >"$WORK/raw" || true
+    exec 3>&-
+    head -1 "$WORK/raw" | cut -d' ' -f2
+}
+check "the body has its own deadline (--body-timeout), longer than the headers'" 200 "$(slow_body 0.8 ':[]}')"
+check "a body that stops coming -> 408 after --body-timeout" "408 the request body did not arrive in time (--body-timeout)" "$(slow_body 0 '') $(raw_body | jq -r .message)"
 check "an idle connection is closed" "0 0" "$(raw)"
 check "a keep-alive connection is closed when idle after a request" 0 "$(raw 'GET /store/items/1/ HTTP/1.1\r\nHost: x\r\n\r\n' | cut -d' ' -f1)"
 check "it got its answer first" "HTTP/1.1 200 OK" "$(head -1 "$WORK/raw" | tr -d '\r')"
