@@ -613,7 +613,30 @@ check "the mute reader got its answer started" "HTTP/1.1 200 OK" "$(head -1 "$WO
 kill -TERM "$SERVER_PID"
 rc=0; wait "$SERVER_PID" || rc=$?; SERVER_PID=
 check "the server exits 0 at the deadline (it aborted there before)" 0 "$rc"
+check "its socket closed, the request ends and the server stops cleanly (not _Exit)" "1 connection(s) cut|store-http: stopped" "$(grep -o '[0-9]* connection(s) cut' "$WORK/server.log")|$(tail -1 "$WORK/server.log")"
 kill "$mute" 2>/dev/null || true
+
+echo "== SIGTERM with a WebSocket client that never answers the close frame: bounded, exit 0"
+start_server --anon-role store_http_anon
+python3 - "$PORT" >"$WORK/mutews.log" 2>&1 <<'PY' &
+import base64, os, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+key = base64.b64encode(os.urandom(16)).decode()
+s.sendall(("GET /store/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+print(s.recv(64).split(b"\r\n")[0].decode(), flush=True)
+time.sleep(30)  # answers nothing: no pong, no close frame
+PY
+mutews=$!
+for _ in $(seq 100); do grep -q 101 "$WORK/mutews.log" && break; sleep 0.1; done
+check "the mute WebSocket client is connected" "HTTP/1.1 101 Switching Protocols" "$(head -1 "$WORK/mutews.log")"
+t0=$(date +%s)
+kill -TERM "$SERVER_PID"
+rc=0; wait "$SERVER_PID" || rc=$?; SERVER_PID=
+check "the server exits 0" 0 "$rc"
+check "before the 10 s deadline: the close handshake is bounded (5 s)" yes "$([ $(( $(date +%s) - t0 )) -lt 9 ] && echo yes || echo no)"
+check "and stops cleanly" "store-http: stopped" "$(tail -1 "$WORK/server.log")"
+kill "$mutews" 2>/dev/null || true
 sql "SELECT store_unregister('sigterm_big'); DROP TABLE sigterm_big" >/dev/null
 
 echo "== without an anonymous role"

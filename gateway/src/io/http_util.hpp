@@ -20,6 +20,7 @@ constexpr std::size_t chunk_bytes = 64 * 1024;        // a streamed answer is wr
 constexpr std::size_t gzip_min_bytes = 1024;          // smaller whole answers are sent uncompressed
 constexpr std::chrono::seconds write_timeout{30};     // a client that takes no data for this long is dropped
 constexpr std::chrono::seconds shutdown_deadline{10}; // in-flight requests get this long after SIGTERM
+constexpr std::chrono::seconds cut_grace{2};          // then, sockets closed, the requests left get this long
 inline const char *const json_type = "application/json; charset=utf-8";
 
 // Adds CORS headers to a response's fields (Vary: Origin is appended to a Vary already there).

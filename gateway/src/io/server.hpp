@@ -49,6 +49,7 @@ public:
 
 private:
 	void accept();
+	void cut_connections();
 	asio::ip::tcp::acceptor acceptor_;
 	asio::signal_set signals_;
 	bool accept_paused_ = false;

@@ -29,6 +29,14 @@ public:
 		if (idle)
 			beast::get_lowest_layer(stream).socket().cancel();
 	}
+	// Closes the connection whatever it is doing (the shutdown deadline passed): its handlers end.
+	void
+	cut()
+	{
+		beast::error_code ec;
+		stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+		stream.socket().close(ec);
+	}
 	// After a response: reads the next request, or closes.
 	void
 	next(bool keep_alive)
