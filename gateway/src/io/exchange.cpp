@@ -107,7 +107,7 @@ Exchange::handle()
 			auto res = error_response(gateway_error(415, "GW415", why, "send the body as application/json, unencoded"),
 			                          req.version(), req.keep_alive());
 			res.set(http::field::accept_encoding, "identity"); // RFC 7694
-			return session->send(std::move(res));
+			return respond(std::move(res));
 		}
 		plan = plan_write(write_kind, route.key, route.id, req.body());
 		if (!plan.ok)
