@@ -6,6 +6,15 @@
 
 extern char **environ;
 
+// The io_context, with the shutdown its destructor runs also callable before: it destroys the handlers
+// left (and the sessions they hold) while the Server they refer to still exists; the Server's own sockets
+// and timers may then be destroyed before the io_context (Asio allows that after shutdown).
+class IoContext : public boost::asio::io_context {
+public:
+	using io_context::io_context;
+	using io_context::shutdown;
+};
+
 // The process environment as a map.
 static std::map<std::string, std::string>
 environment()
@@ -33,7 +42,7 @@ main(int argc, char **argv)
 		std::cerr << "store-http: " << p.error << "\n";
 		return 2;
 	}
-	boost::asio::io_context io(1);
+	IoContext io(1); // declared first: it outlives the Server's sockets and timers
 	gw::Server server(io, p.options);
 	std::string err = server.listen();
 	if (!err.empty()) {
@@ -50,6 +59,9 @@ main(int argc, char **argv)
 			std::cerr << "store-http: internal error: " << e.what() << "\n";
 		}
 	}
+	// run() returns when the shutdown drain left no work; should any handler remain, it is destroyed
+	// here, before the Server it refers to (the io_context's destructor would destroy it after the Server).
+	io.shutdown();
 	std::cerr << "store-http: stopped\n";
 	return 0;
 }

@@ -78,6 +78,9 @@ SELECT store_register('todos', 'todos');
 GRANT SELECT ON todos TO store_http_anon;
 GRANT SELECT, INSERT, UPDATE, DELETE ON todos, items, order_lines TO store_http_alice;
 GRANT USAGE ON SEQUENCE todos_id_seq TO store_http_alice;
+CREATE TABLE tags (id text PRIMARY KEY, label text);
+SELECT store_register('tags', 'tags');
+GRANT SELECT, INSERT ON tags TO store_http_alice;
 -- A version counts every finished transaction: keep autovacuum from taking transaction ids between
 -- a request and its If-None-Match follow-up here (the ETag checks expect an unchanged version).
 DO $$ DECLARE t regclass; BEGIN
@@ -192,6 +195,7 @@ check "unknown key -> 404 (42704)" "404 42704" "$(get /store/nokey/) $(jq -r .co
 check "error body fields" '["code","details","hint","message"]' "$(jq -c 'keys' "$WORK/body")"
 check "bad id -> 400 (22P02)" "400 22P02" "$(get /store/items/abc/) $(jq -r .code "$WORK/body")"
 check "anon reading secrets -> 401 (42501)" "401 42501" "$(get /store/secrets/) $(jq -r .code "$WORK/body")"
+check "its 401 challenges (RFC 6750)" Bearer "$(header WWW-Authenticate)"
 check "alice reading secrets -> 200" 200 "$(get /store/secrets/ -H "Authorization: Bearer $alice")"
 check "secrets body" "$(as_alice "SELECT store_snapshot('secrets')" | nov)" "$(nov <"$WORK/body")"
 check "gzip of a large key" "200 gzip" "$(get /store/big/ --compressed) $(header Content-Encoding)"
@@ -229,7 +233,7 @@ check "405 Allow" "GET, POST" "$(header Allow)"
 check "POST on a document -> 405" "405 GET, PUT, PATCH, DELETE" "$(get /store/items/1/ -X POST -d '{}') $(header Allow)"
 check "POST on the history -> 405" "405 GET" "$(get '/store/history/?after=0' -X POST -d '{}') $(header Allow)"
 check "bad percent-encoding -> 400" 400 "$(get /store/%zz/)"
-check "an id that is not UTF-8 -> 400 (found by the fuzzer: it stopped the server)" 400 "$(get /store/items/%FF/ -X PUT -d '{}')"
+check "an id that is not UTF-8 -> 400 (found by the fuzzer: it stopped the server)" 400 "$(get /store/items/%FF/ -X PUT -H 'Content-Type: application/json' -d '{}')"
 check "the server is still up" 200 "$(get /store/items/1/)"
 check "header too large -> 431" 431 "$(get /store/ -H "X-Big: $(head -c 9000 /dev/zero | tr '\0' a)")"
 head -c 1100000 /dev/zero | tr '\0' a >"$WORK/big-body"
@@ -250,6 +254,8 @@ check "malformed -> 401" 401 "$(get /store/ -H "Authorization: Bearer not.a.toke
 check "not Bearer -> 401" 401 "$(get /store/ -H "Authorization: Basic dXNlcjpwYXNz")"
 # role "none" would be SET ROLE NONE: the authenticator's own rights (it may read secrets)
 check "role none -> 401" 401 "$(get /store/secrets/ -H "Authorization: Bearer $(hs256 '{"role":"none"}')")"
+check "a role claim that is not a string -> 401 (it ran as the anonymous role)" 401 "$(get /store/ -H "Authorization: Bearer $(hs256 '{"role":["store_http_alice"]}')")"
+check "a fractional exp is a NumericDate" 200 "$(get /store/secrets/ -H "Authorization: Bearer $(hs256 '{"role":"store_http_alice","exp":4102444800.5}')")"
 check "a NUL in the path -> 400" 400 "$(get /store/items%00junk/1/)"
 check "role not granted to the authenticator -> 403 (42501)" "403 42501" "$(get /store/ -H "Authorization: Bearer $(hs256 '{"role":"store_http_stranger"}')") $(jq -r .code "$WORK/body")"
 check "a hostile role name is only a value" 400 "$(get /store/ -H "Authorization: Bearer $(hs256 '{"role":"x\"; DROP TABLE items; --"}')")"
@@ -271,7 +277,7 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 check "terminated idle pool connections are replaced, the request succeeds" 200 "$(get /store/items/1/)"
-check "and so does a write" 201 "$(get /store/todos/ -X POST -H "Authorization: Bearer $alice" -d '{"title":"after"}')"
+check "and so does a write" 201 "$(get /store/todos/ -X POST -H "Authorization: Bearer $alice" -H 'Content-Type: application/json' -d '{"title":"after"}')"
 sql "DELETE FROM todos"
 
 # GET /openapi.json: gateway/test/openapi.sh
@@ -285,7 +291,7 @@ check "the created document" same "$(same_json "$(as_alice "SELECT store_get('to
 wv=$(header X-Store-Version)
 check "X-Store-Version sees the write" 0 "$(as_anon "SELECT count(*) FROM store_history('$wv') WHERE cache_key = 'todos'")"
 check "POST with an id" "201 /store/items/30/" "$(get /store/items/ -X POST "${A[@]}" -d '{"id":30,"name":"honey","qty":1}') $(header Location)"
-check "anonymous POST -> 401 (42501)" "401 42501" "$(get /store/todos/ -X POST -d '{"title":"x"}') $(jq -r .code "$WORK/body")"
+check "anonymous POST -> 401 (42501)" "401 42501" "$(get /store/todos/ -X POST -H 'Content-Type: application/json' -d '{"title":"x"}') $(jq -r .code "$WORK/body")"
 check "nothing committed" 1 "$(sql "SELECT count(*) FROM todos")"
 check "PUT replaces -> 200" "200 true" "$(get "/store/todos/$id/" -X PUT "${A[@]}" -d '{"title":"buy green tea","done":true}') $(jq .done "$WORK/body")"
 check "PUT body" '"buy green tea"' "$(jq .title "$WORK/body")"
@@ -302,6 +308,17 @@ check "DELETE -> 204" 204 "$(get "/store/todos/$id/" -X DELETE "${A[@]}")"
 check "204 has no body" 0 "$(wc -c <"$WORK/body")"
 check "deleted" 0 "$(sql "SELECT count(*) FROM todos")"
 check "DELETE again -> 404" 404 "$(get "/store/todos/$id/" -X DELETE "${A[@]}")"
+check "a body that is not JSON -> 415 (curl -d sends a form's type)" "415 GW415" "$(get /store/todos/ -X POST -H "Authorization: Bearer $alice" -d '{"title":"x"}') $(jq -r .code "$WORK/body")"
+check "415 message" 'Content-Type "application/x-www-form-urlencoded" is not accepted: the body must be application/json' "$(jq -r .message "$WORK/body")"
+check "text/plain -> 415" 415 "$(get /store/ -X POST -H "Authorization: Bearer $alice" -H 'Content-Type: text/plain' -d '{"changes":[]}')"
+check "a compressed body -> 415" "415 GW415 identity" "$(get /store/todos/ -X POST "${A[@]}" -H 'Content-Encoding: gzip' -d '{"title":"x"}') $(jq -r .code "$WORK/body") $(header Accept-Encoding)"
+check "nothing written by the refused writes" 0 "$(sql "SELECT count(*) FROM todos WHERE title = 'x'")"
+check "no Content-Type is taken as JSON" 201 "$(get /store/todos/ -X POST -H "Authorization: Bearer $alice" -H 'Content-Type:' -d '{"title":"no type"}')"
+check "application/*+json with parameters" 200 "$(get "/store/todos/$(jq -r .id "$WORK/body")/" -X PATCH -H "Authorization: Bearer $alice" -H 'Content-Type: application/merge-patch+json; charset=utf-8' -d '{"done":true}')"
+sql "DELETE FROM todos WHERE title = 'no type'"
+check "an id with '/', '?', '%', a space and non-ASCII" 201 "$(get /store/tags/ -X POST "${A[@]}" -d '{"id":"a/b?c%d e\u00e9","label":"odd"}')"
+check "Location is percent-encoded" "/store/tags/a%2Fb%3Fc%25d%20e%C3%A9/" "$(header Location)"
+check "and leads to the document" '"odd"' "$(get "$(header Location)" -H "Authorization: Bearer $alice" >/dev/null; jq .label "$WORK/body")"
 cs='{"changes":[{"op":"update","entityName":"items","entities":[{"id":30,"changes":{"qty":2},"$expect":{"qty":5}}]}]}'
 check "a ChangeSet with a failed expectation -> 409" "409 false" "$(get /store/ -X POST "${A[@]}" -d "$cs") $(jq .applied "$WORK/body")"
 check "409 lists the conflicts" 30 "$(jq '.conflicts[0].id' "$WORK/body")"
@@ -329,7 +346,7 @@ for _ in $(seq 100); do
     [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE usename = 'store_http_auth' AND wait_event_type = 'Lock'")" = 1 ] && break
     sleep 0.1
 done
-check "pool exhausted -> 503" 503 "$(get /store/items/)"
+check "pool exhausted -> 503 GW503" "503 GW503" "$(get /store/items/) $(jq -r .code "$WORK/body")"
 check "503 Retry-After" 1 "$(header Retry-After)"
 echo "COMMIT;" >&9
 exec 9>&-
@@ -340,8 +357,9 @@ stop_server
 "$BIN" --db "host=127.0.0.1 port=1 dbname=$DB user=store_http_auth connect_timeout=2" --listen "127.0.0.1:$PORT" --anon-role store_http_anon >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 100); do curl -s -o /dev/null "$BASE/" && break; sleep 0.1; done
-check "database down -> 503" 503 "$(get /store/)"
+check "database down -> 503 GW503 (it was GW504)" "503 GW503" "$(get /store/) $(jq -r .code "$WORK/body")"
 check "503 Retry-After" 5 "$(header Retry-After)"
+check "told apart by the hint" "the database is unreachable; retry later" "$(jq -r .hint "$WORK/body")"
 stop_server
 
 echo "== live push: GET /store/events"
@@ -406,6 +424,11 @@ check "and no event" 0 "$(grep -c '^data:' "$WORK/s4" || true)"
 check "a malformed resume point -> 400" 400 "$(get /store/events -H 'Last-Event-ID: nope' --max-time 5)"
 check "a role the authenticator may not take -> 403" 403 "$(get /store/events --max-time 5 -H "Authorization: Bearer $(hs256 '{"role":"store_http_stranger"}')")"
 kill "$s4"; wait "$s4" 2>/dev/null || true
+# A token that expires in 2 s (a stream ends at exp itself; a request is accepted 30 s beyond).
+soon() { hs256 "{\"role\":\"store_http_alice\",\"exp\":$(( $(date +%s) + 2 ))}"; }
+rc=0; curl -s -N --max-time 15 -o "$WORK/expiring" "$BASE/store/events" -H "Authorization: Bearer $(soon)" || rc=$?
+check "an event stream ends cleanly when its token expires (curl exit 0, not its 15 s limit: 28)" 0 "$rc"
+check "after its first id" 1 "$(grep -c '^id: ' "$WORK/expiring")"
 
 echo "== live push: the LISTEN connection is lost"
 stream "$WORK/s5"
@@ -452,14 +475,22 @@ check "a WebSocket without a resume point starts with the current version" '[]' 
 check "a token in the URL (browsers set no headers on WebSockets)" "status 403" "$(timeout 20 python3 gateway/test/ws_client.py "$BASE/store/ws?access_token=$(hs256 '{"role":"store_http_stranger"}')")"
 check "a malformed resume point" "status 400" "$(timeout 20 python3 gateway/test/ws_client.py "$BASE/store/ws?after=nope")"
 check "no upgrade -> 400" 400 "$(get /store/ws --max-time 5)"
+check "a WebSocket is closed 1008 (policy violation) when its token expires" "close 1008" "$(timeout 20 python3 gateway/test/ws_client.py "$BASE/store/ws?access_token=$(soon)" | tail -1)"
 kill -TERM "$SERVER_PID"
 wait "$ws1" || true
 check "SIGTERM closes WebSockets with 1001 (going away)" "close 1001" "$(tail -1 "$WORK/ws1")"
 rc=0; wait "$SERVER_PID" || rc=$?; SERVER_PID=
 check "and exits 0" 0 "$rc"
 
+echo "== WebSocket upgrades from other origins (--cors-origin): browsers apply no CORS to them"
+start_server --anon-role store_http_anon --cors-origin https://app.example
+check "an Origin not allowed -> 403 (cross-site WebSocket hijacking)" "status 403" "$(timeout 20 python3 gateway/test/ws_client.py "$BASE/store/ws" "Origin: https://evil.example")"
+check "an allowed Origin" '[]' "$(python3 gateway/test/ws_client.py "$BASE/store/ws" "Origin: https://app.example" >"$WORK/ws3" & p=$!; wait_line '^{' "$WORK/ws3" | jq -c .keys; kill $p)"
+check "no Origin (not a browser)" '[]' "$(python3 gateway/test/ws_client.py "$BASE/store/ws" >"$WORK/ws4" & p=$!; wait_line '^{' "$WORK/ws4" | jq -c .keys; kill $p)"
+stop_server
+
 echo "== limits: header and idle timeouts, maximum connections"
-start_server --anon-role store_http_anon --header-timeout 300 --idle-timeout 300
+start_server --anon-role store_http_anon --header-timeout 300 --idle-timeout 300 --body-timeout 1500
 # Opens a raw connection on fd 3, optionally sends $1, and prints what it reads until the server closes it
 # (rc 124 from timeout when it does not close within 10 s).
 raw() {
@@ -470,7 +501,24 @@ raw() {
     exec 3>&-
     echo "$rc $(wc -c <"$WORK/raw")"
 }
-check "a request whose headers never end is closed" "0 0" "$(raw 'GET /store/ HTTP/1.1\r\nHost: x\r\n')"
+# The body of the last raw answer (after the blank line).
+raw_body() { sed '1,/^\r\?$/d' "$WORK/raw"; }
+check "a request whose headers never end is closed" 0 "$(raw 'GET /store/ HTTP/1.1\r\nHost: x\r\n' | cut -d' ' -f1)"
+check "with 408 first (it was closed without a word)" "HTTP/1.1 408 Request Timeout|GW408|close" "$(head -1 "$WORK/raw" | tr -d '\r')|$(raw_body | jq -r .code)|$(grep -i '^connection:' "$WORK/raw" | cut -d' ' -f2 | tr -d '\r')"
+check "a malformed request gets 400, then the connection closes" "0 HTTP/1.1 400 Bad Request GW400" "$(raw 'NOT A REQUEST\r\n\r\n' | cut -d' ' -f1) $(head -1 "$WORK/raw" | tr -d '\r') $(raw_body | jq -r .code)"
+check "and says what is wrong" "malformed request: bad version" "$(raw_body | jq -r .message)"
+# A body sent slowly: half of it, a pause beyond --header-timeout (it bounded the body too), the rest.
+slow_body() {
+    exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+    printf 'POST /store/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 14\r\nConnection: close\r\n\r\n{"changes"' >&3
+    sleep "$1"
+    [ -n "$2" ] && printf '%s' "$2" >&3
+    timeout 10 cat <&3 >"$WORK/raw" || true
+    exec 3>&-
+    head -1 "$WORK/raw" | cut -d' ' -f2
+}
+check "the body has its own deadline (--body-timeout), longer than the headers'" 200 "$(slow_body 0.8 ':[]}')"
+check "a body that stops coming -> 408 after --body-timeout" "408 the request body did not arrive in time (--body-timeout)" "$(slow_body 0 '') $(raw_body | jq -r .message)"
 check "an idle connection is closed" "0 0" "$(raw)"
 check "a keep-alive connection is closed when idle after a request" 0 "$(raw 'GET /store/items/1/ HTTP/1.1\r\nHost: x\r\n\r\n' | cut -d' ' -f1)"
 check "it got its answer first" "HTTP/1.1 200 OK" "$(head -1 "$WORK/raw" | tr -d '\r')"
@@ -486,6 +534,34 @@ check "... whole: the same text as store_snapshot()" "$(as_anon "SELECT store_sn
 check "... with gzip" "$(as_anon "SELECT store_snapshot()" | nov)" "$(get /store/ --compressed >/dev/null; nov <"$WORK/body")"
 check "... and never from the cache" "200 miss" "$(get /store/ >/dev/null; get /store/) $(header X-Store-Cache)"
 stop_server
+
+echo "== TCP keepalives on the database connections (the LISTEN one would not notice a dead peer otherwise)"
+tcp_host=${PGHOST:-127.0.0.1}; [ "${tcp_host:0:1}" = / ] && tcp_host=127.0.0.1
+tcp_db="host=$tcp_host port=${PGPORT:-5432} dbname=$DB user=store_http_auth"
+# The gateway's established connections to PostgreSQL, and how many of them have SO_KEEPALIVE on.
+db_sockets() {
+    ss -tnpoH state established "( dport = :${PGPORT:-5432} )" | grep "pid=$SERVER_PID," >"$WORK/ss" || true
+    echo "$(wc -l <"$WORK/ss") $(grep -c 'timer:(keepalive' "$WORK/ss" || true)"
+}
+# Waits until the listener and one pool connection are up; prints db_sockets.
+two_db_sockets() {
+    get /store/items/1/ >/dev/null
+    for _ in $(seq 100); do [ "$(db_sockets | cut -d' ' -f1)" = 2 ] && break; sleep 0.1; done
+    db_sockets
+}
+if command -v ss >/dev/null; then
+    start_server --anon-role store_http_anon --db "$tcp_db"
+    check "the listener and pool connections have TCP keepalives" "2 2" "$(two_db_sockets)"
+    # ss prints the time to the next probe: at most 30 s here (the kernel's default is 2 hours: "119min")
+    check "probes start after 30 s idle" "30 30" "$(grep -oE 'timer:\(keepalive,[^,]*' "$WORK/ss" | sed 's/.*,//' |
+        awk '{ n = $0 ~ /^[0-9.]+ms$/ ? 0 : $0 ~ /^[0-9.]+sec$/ ? int($0) : 999; printf "%s ", (n <= 30 ? 30 : n) }' | sed 's/ $//')"
+    stop_server
+    start_server --anon-role store_http_anon --db "$tcp_db keepalives=0"
+    check "a conninfo's own keepalives setting wins" "2 0" "$(two_db_sockets)"
+    stop_server
+else
+    echo "(ss not found: keepalive checks skipped)"
+fi
 
 echo "== SIGTERM: in-flight requests finish, new ones are refused"
 start_server --anon-role store_http_anon
@@ -537,7 +613,30 @@ check "the mute reader got its answer started" "HTTP/1.1 200 OK" "$(head -1 "$WO
 kill -TERM "$SERVER_PID"
 rc=0; wait "$SERVER_PID" || rc=$?; SERVER_PID=
 check "the server exits 0 at the deadline (it aborted there before)" 0 "$rc"
+check "its socket closed, the request ends and the server stops cleanly (not _Exit)" "1 connection(s) cut|store-http: stopped" "$(grep -o '[0-9]* connection(s) cut' "$WORK/server.log")|$(tail -1 "$WORK/server.log")"
 kill "$mute" 2>/dev/null || true
+
+echo "== SIGTERM with a WebSocket client that never answers the close frame: bounded, exit 0"
+start_server --anon-role store_http_anon
+python3 - "$PORT" >"$WORK/mutews.log" 2>&1 <<'PY' &
+import base64, os, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+key = base64.b64encode(os.urandom(16)).decode()
+s.sendall(("GET /store/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+print(s.recv(64).split(b"\r\n")[0].decode(), flush=True)
+time.sleep(30)  # answers nothing: no pong, no close frame
+PY
+mutews=$!
+for _ in $(seq 100); do grep -q 101 "$WORK/mutews.log" && break; sleep 0.1; done
+check "the mute WebSocket client is connected" "HTTP/1.1 101 Switching Protocols" "$(head -1 "$WORK/mutews.log")"
+t0=$(date +%s)
+kill -TERM "$SERVER_PID"
+rc=0; wait "$SERVER_PID" || rc=$?; SERVER_PID=
+check "the server exits 0" 0 "$rc"
+check "before the 10 s deadline: the close handshake is bounded (5 s)" yes "$([ $(( $(date +%s) - t0 )) -lt 9 ] && echo yes || echo no)"
+check "and stops cleanly" "store-http: stopped" "$(tail -1 "$WORK/server.log")"
+kill "$mutews" 2>/dev/null || true
 sql "SELECT store_unregister('sigterm_big'); DROP TABLE sigterm_big" >/dev/null
 
 echo "== without an anonymous role"

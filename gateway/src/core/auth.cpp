@@ -1,8 +1,11 @@
-// JWT validation with cpp-jwt: one algorithm per gateway (HS256 or RS256), exp/nbf/iat with leeway, aud.
+// JWT validation: one algorithm per gateway (HS256 or RS256; cpp-jwt checks signatures), exp/nbf with leeway, aud.
 #include "core/auth.hpp"
 
 #include <jwt/jwt.hpp>
 #include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
 
 namespace gw {
 namespace {
@@ -73,39 +76,70 @@ audience_ok(const nlohmann::json &claims, const std::string &audience)
 	return false;
 }
 
-// A time claim, when present, must be a number (cpp-jwt checks the values).
+// Seconds since the epoch, now (with its fraction: NumericDate may have one).
+double
+now_seconds()
+{
+	return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// exp/nbf/iat, when present, must be NumericDates: numbers, integral or not (RFC 7519 section 2).
 bool
 times_well_typed(const nlohmann::json &claims)
 {
 	for (const char *c : {"exp", "nbf", "iat"})
-		if (claims.contains(c) && !claims[c].is_number_integer())
+		if (claims.contains(c) && (!claims[c].is_number() || !std::isfinite(claims[c].get<double>())))
 			return false;
 	return true;
 }
 
-// Verifies the signature and times of a token with cpp-jwt; "" on success, else the reason.
+// Checks exp and nbf against the clock with the leeway; "" when the token is current, else the reason.
 std::string
-verify(const AuthConfig &cfg, const std::string &token, const std::string &alg)
+check_times(const AuthConfig &cfg, const nlohmann::json &claims)
 {
-	std::error_code ec;
+	double now = now_seconds(), leeway = double(cfg.leeway_seconds);
+	if (claims.contains("exp") && now > claims["exp"].get<double>() + leeway)
+		return "token expired";
+	if (claims.contains("nbf") && claims["nbf"].get<double>() - leeway > now)
+		return "token not yet valid";
+	return "";
+}
+
+// Verifies the signature (the last part) of header.payload with cpp-jwt; "" on success, else the reason.
+// The times are checked here, not by cpp-jwt: it reads them as whole unsigned numbers.
+std::string
+verify_signature(const AuthConfig &cfg, const std::string &token, const std::string &alg)
+{
 	const std::string &key = alg == "HS256" ? cfg.secret : cfg.public_key;
+	auto last = token.rfind('.');
+	if (last + 1 >= token.size())
+		return "invalid signature";
 	try {
-		auto obj = jwt::decode(token, jwt::params::algorithms({alg}), ec, jwt::params::secret(key),
-		                       jwt::params::verify(true), jwt::params::leeway(uint32_t(cfg.leeway_seconds)));
-		if (!ec)
-			return "";
+		jwt::jwt_header head{alg == "HS256" ? jwt::algorithm::HS256 : jwt::algorithm::RS256};
+		jwt::jwt_signature sig{key};
+		auto res = sig.verify(head, jwt::string_view(token).substr(0, last), jwt::string_view(token).substr(last + 1));
+		return !res.second && res.first ? "" : "invalid signature";
 	} catch (const std::exception &) {
 		return "malformed token";
 	}
-	if (ec == jwt::VerificationErrc::TokenExpired)
-		return "token expired";
-	if (ec == jwt::VerificationErrc::ImmatureSignature)
-		return "token not yet valid";
-	if (ec == jwt::VerificationErrc::InvalidSignature)
-		return "invalid signature";
-	if (ec == jwt::VerificationErrc::InvalidAlgorithm)
-		return "algorithm not accepted";
-	return "malformed token";
+}
+
+// The value at a dotted path (a.b.c) of a JSON value; nullptr when the path does not lead to one.
+const nlohmann::json *
+claim_at(const nlohmann::json &claims, const std::string &path)
+{
+	const nlohmann::json *cur = &claims;
+	std::size_t i = 0;
+	while (true) {
+		std::size_t dot = path.find('.', i);
+		std::string part = path.substr(i, dot == std::string::npos ? std::string::npos : dot - i);
+		if (!cur->is_object() || !cur->contains(part))
+			return nullptr;
+		cur = &(*cur)[part];
+		if (dot == std::string::npos)
+			return cur;
+		i = dot + 1;
+	}
 }
 
 } // namespace
@@ -113,20 +147,9 @@ verify(const AuthConfig &cfg, const std::string &token, const std::string &alg)
 std::string
 claim_string(const std::string &claims_json, const std::string &path)
 {
-	auto j = nlohmann::json::parse(claims_json, nullptr, false);
-	const nlohmann::json *cur = &j;
-	std::size_t i = 0;
-	while (true) {
-		std::size_t dot = path.find('.', i);
-		std::string part = path.substr(i, dot == std::string::npos ? std::string::npos : dot - i);
-		if (!cur->is_object() || !cur->contains(part))
-			return "";
-		cur = &(*cur)[part];
-		if (dot == std::string::npos)
-			break;
-		i = dot + 1;
-	}
-	return cur->is_string() ? cur->get<std::string>() : "";
+	auto claims = nlohmann::json::parse(claims_json, nullptr, false);
+	const nlohmann::json *v = claim_at(claims, path);
+	return v && v->is_string() ? v->get<std::string>() : "";
 }
 
 AuthResult
@@ -157,7 +180,7 @@ authenticate(const AuthConfig &cfg, const std::string &authorization)
 		return invalid("malformed token");
 	if (alg != want)
 		return invalid("algorithm not accepted");
-	std::string why = verify(cfg, token, alg);
+	std::string why = verify_signature(cfg, token, alg);
 	if (!why.empty())
 		return invalid(why);
 	auto dot = token.find('.');
@@ -165,10 +188,19 @@ authenticate(const AuthConfig &cfg, const std::string &authorization)
 	auto claims = nlohmann::json::parse(payload, nullptr, false);
 	if (!claims.is_object() || !times_well_typed(claims))
 		return invalid("malformed token");
+	why = check_times(cfg, claims);
+	if (!why.empty())
+		return invalid(why);
 	if (!audience_ok(claims, cfg.audience))
 		return invalid("token audience not accepted");
 	r.claims_json = claims.dump();
-	r.role = claim_string(r.claims_json, cfg.role_claim);
+	// A role claim that is there but not a string is a mistake of the issuer, not "no role": refused.
+	const nlohmann::json *role = claim_at(claims, cfg.role_claim);
+	if (role && !role->is_string())
+		return invalid("the token's role claim is not a string");
+	r.role = role ? role->get<std::string>() : "";
+	if (claims.contains("exp"))
+		r.expires_at = claims["exp"].get<double>();
 	// set_config('role', 'none') resets to the authenticator itself; a NUL would cut the name short
 	if (r.role == "none" || r.role.find('\0') != std::string::npos)
 		return invalid("the token's role claim names no role a request may take");

@@ -1,6 +1,7 @@
 // JWT validation rules: who a request runs as (no I/O).
 #pragma once
 
+#include <optional>
 #include <string>
 
 namespace gw {
@@ -20,10 +21,11 @@ struct AuthResult {
 	bool anonymous = false;
 	std::string role;
 	std::string claims_json;
-	int status = 401;             // when !ok
-	std::string code;             // when !ok: GW301 bad token, GW302 no token and no anonymous role
-	std::string message;          // when !ok
-	std::string www_authenticate; // when !ok: the WWW-Authenticate header
+	std::optional<double> expires_at; // the token's exp (seconds since the epoch), when it has one
+	int status = 401;                 // when !ok
+	std::string code;                 // when !ok: GW301 bad token, GW302 no token and no anonymous role
+	std::string message;              // when !ok
+	std::string www_authenticate;     // when !ok: the WWW-Authenticate header
 };
 
 // Authenticates from the Authorization header value ("" when absent).

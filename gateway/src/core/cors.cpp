@@ -45,6 +45,12 @@ allows(const std::string &allowed, const std::string &origin)
 
 } // namespace
 
+bool
+origin_allowed(const std::string &allowed, const std::string &origin)
+{
+	return allows(allowed, origin);
+}
+
 HeaderList
 cors_headers(const std::string &allowed, const std::string &origin)
 {

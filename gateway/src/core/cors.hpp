@@ -24,6 +24,10 @@ bool is_preflight(const std::string &allowed, const std::string &method, const s
 // and how long the browser may keep them; none when the origin is not allowed.
 HeaderList preflight_headers(const std::string &allowed, const std::string &origin);
 
+// True when --cors-origin `allowed` lets pages on `origin` in ("*", or one of its origins exactly); false
+// when CORS is off or there is no origin.
+bool origin_allowed(const std::string &allowed, const std::string &origin);
+
 // Whether an --cors-origin value is well formed ("*", or http(s)://host[:port] origins separated by commas).
 bool valid_cors_origin(const std::string &allowed);
 

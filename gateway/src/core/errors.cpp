@@ -35,6 +35,16 @@ or_null(const std::string &s)
 	return s.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s);
 }
 
+// The headers a status needs: Retry-After for a 503, a Bearer challenge for a 401 (RFC 6750 section 3).
+void
+with_headers(HttpError &e, const char *retry_after)
+{
+	if (e.status == 503)
+		e.retry_after = retry_after;
+	if (e.status == 401)
+		e.www_authenticate = "Bearer";
+}
+
 } // namespace
 
 int
@@ -72,7 +82,9 @@ HttpError
 from_database(const std::string &sqlstate, const std::string &message, const std::string &details,
               const std::string &hint, bool anonymous)
 {
-	return HttpError{status_for_sqlstate(sqlstate, anonymous), sqlstate, message, details, hint};
+	HttpError e{status_for_sqlstate(sqlstate, anonymous), sqlstate, message, details, hint, "", ""};
+	with_headers(e, "5");
+	return e;
 }
 
 std::string
@@ -86,7 +98,19 @@ error_body(const HttpError &e)
 HttpError
 gateway_error(int status, const std::string &code, const std::string &message, const std::string &hint)
 {
-	return HttpError{status, code, message, "", hint};
+	HttpError e{status, code, message, "", hint, "", ""};
+	with_headers(e, "1");
+	return e;
+}
+
+HttpError
+unavailable(bool pool_exhausted, const std::string &message)
+{
+	if (pool_exhausted)
+		return gateway_error(503, "GW503", message, "retry later");
+	HttpError e = gateway_error(503, "GW503", message, "the database is unreachable; retry later");
+	e.retry_after = "5";
+	return e;
 }
 
 } // namespace gw

@@ -32,7 +32,9 @@ const Spec specs[] = {
     {"pool-timeout", "STORE_HTTP_POOL_TIMEOUT", "MS", "wait for a connection at most MS, then 503 (default 10000)"},
     {"max-body", "STORE_HTTP_MAX_BODY", "BYTES", "request body limit, 413 beyond (default 1048576)"},
     {"max-header", "STORE_HTTP_MAX_HEADER", "BYTES", "request header limit, 431 beyond (default 8192)"},
-    {"header-timeout", "STORE_HTTP_HEADER_TIMEOUT", "MS", "time to read a request's headers (default 10000)"},
+    {"header-timeout", "STORE_HTTP_HEADER_TIMEOUT", "MS",
+     "time to read a request's headers, 408 beyond (default 10000)"},
+    {"body-timeout", "STORE_HTTP_BODY_TIMEOUT", "MS", "then time to read its body, 408 beyond (default 60000)"},
     {"idle-timeout", "STORE_HTTP_IDLE_TIMEOUT", "MS", "idle keep-alive connection timeout (default 60000)"},
     {"max-connections", "STORE_HTTP_MAX_CONNECTIONS", "N", "concurrent client connections (default 1024)"},
     {"max-subscribers", "STORE_HTTP_MAX_SUBSCRIBERS", "N", "concurrent event streams, 503 beyond (default 1000)"},
@@ -133,6 +135,8 @@ apply(Options &o, const std::string &name, const std::string &v)
 		o.max_header = std::size_t(n);
 	else if (name == "header-timeout" && parse_int(v, 1, 3600000, n))
 		o.header_timeout_ms = int(n);
+	else if (name == "body-timeout" && parse_int(v, 1, 3600000, n))
+		o.body_timeout_ms = int(n);
 	else if (name == "idle-timeout" && parse_int(v, 1, 86400000, n))
 		o.idle_timeout_ms = int(n);
 	else if (name == "max-connections" && parse_int(v, 1, 1000000, n))

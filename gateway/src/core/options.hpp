@@ -21,7 +21,8 @@ struct Options {
 	int pool_timeout_ms = 10000;         // how long a request waits for a connection before 503
 	std::size_t max_body = 1 << 20;      // request body limit (413 beyond)
 	std::size_t max_header = 8192;       // request header limit (431 beyond)
-	int header_timeout_ms = 10000;       // time to read a request's headers
+	int header_timeout_ms = 10000;       // time to read a request's headers (408 beyond)
+	int body_timeout_ms = 60000;         // time to read a request's body once its headers are in (408 beyond)
 	int idle_timeout_ms = 60000;         // idle keep-alive connection timeout
 	int max_connections = 1024;          // concurrent client connections (more wait in the listen backlog)
 	int max_subscribers = 1000;          // concurrent /store/events streams (503 beyond)

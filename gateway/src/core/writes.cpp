@@ -24,6 +24,42 @@ id_text(const json &v)
 	return v.is_string() ? v.get<std::string>() : v.dump();
 }
 
+// A path segment with everything but RFC 3986's unreserved characters percent-encoded ('/', '?', '%',
+// spaces and non-ASCII bytes included).
+std::string
+path_segment(const std::string &text)
+{
+	static const char *hex = "0123456789ABCDEF";
+	std::string enc;
+	for (unsigned char c : text) {
+		if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+			enc.push_back(char(c));
+		else {
+			enc.push_back('%');
+			enc.push_back(hex[c >> 4]);
+			enc.push_back(hex[c & 15]);
+		}
+	}
+	return enc;
+}
+
+// s without leading and trailing spaces and tabs.
+std::string
+trim(const std::string &s)
+{
+	auto b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
+	return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+// s in ASCII lower case (media types and content codings are case-insensitive).
+std::string
+lower(std::string s)
+{
+	for (char &c : s)
+		c = char(std::tolower(static_cast<unsigned char>(c)));
+	return s;
+}
+
 } // namespace
 
 WritePlan plan_json(WriteKind kind, const std::string &key, const std::string &id, const std::string &body);
@@ -139,18 +175,23 @@ read_apply_answer(WriteKind kind, const WritePlan &plan, const std::string &answ
 std::string
 document_location(const std::string &key, const std::string &id_text)
 {
-	static const char *hex = "0123456789ABCDEF";
-	std::string enc;
-	for (unsigned char c : id_text) {
-		if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
-			enc.push_back(char(c));
-		else {
-			enc.push_back('%');
-			enc.push_back(hex[c >> 4]);
-			enc.push_back(hex[c & 15]);
-		}
-	}
-	return "/store/" + key + "/" + enc + "/";
+	return "/store/" + path_segment(key) + "/" + path_segment(id_text) + "/";
+}
+
+std::string
+unsupported_body(const std::string &content_type, const std::string &content_encoding, bool has_body)
+{
+	std::string enc = lower(trim(content_encoding));
+	if (!enc.empty() && enc != "identity")
+		return "Content-Encoding \"" + content_encoding + "\" is not accepted: send the body unencoded";
+	if (!has_body || trim(content_type).empty())
+		return "";
+	std::string type = lower(trim(content_type.substr(0, content_type.find(';'))));
+	auto slash = type.find('/');
+	std::string top = type.substr(0, slash), sub = slash == std::string::npos ? "" : type.substr(slash + 1);
+	bool json =
+	    top == "application" && (sub == "json" || (sub.size() > 5 && sub.compare(sub.size() - 5, 5, "+json") == 0));
+	return json ? "" : "Content-Type \"" + content_type + "\" is not accepted: the body must be application/json";
 }
 
 } // namespace gw

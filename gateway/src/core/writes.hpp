@@ -37,7 +37,12 @@ std::string id_text_of_json(const std::string &json_value);
 // (nlohmann::json::exception for text that is not UTF-8).
 std::string id_json_of_text(const std::string &id_text);
 
-// The URL of a document: /store/<key>/<id>/ with the id percent-encoded.
+// The URL of a document: /store/<key>/<id>/ with the key and the id percent-encoded.
 std::string document_location(const std::string &key, const std::string &id_text);
+
+// Why a write's body cannot be read (415), from its Content-Type and Content-Encoding; "" when it can.
+// JSON only: application/json or application/<anything>+json, parameters allowed; no Content-Type (or no
+// body) passes. No content coding but identity (an encoded body would be parsed as it is).
+std::string unsupported_body(const std::string &content_type, const std::string &content_encoding, bool has_body);
 
 } // namespace gw

@@ -17,7 +17,7 @@ Exchange::release()
 }
 
 void
-Exchange::fail(const HttpError &e, const std::string &www)
+Exchange::fail(const HttpError &e)
 {
 	if (sub) {
 		sub->detach();
@@ -27,7 +27,7 @@ Exchange::fail(const HttpError &e, const std::string &www)
 		ws->detach();
 		ws.reset();
 	}
-	auto res = error_response(e, req.version(), req.keep_alive(), www);
+	auto res = error_response(e, req.version(), req.keep_alive());
 	if (!etag.empty())
 		res.set(http::field::vary, "Accept-Encoding, Authorization");
 	if (!snapshot_version.empty())
@@ -89,8 +89,11 @@ Exchange::handle()
 	if (authorization.empty() && !route.access_token.empty())
 		authorization = "Bearer " + route.access_token; // live routes only (EventSource and WebSocket set no headers)
 	auth = authenticate(session->srv.auth, authorization);
-	if (!auth.ok)
-		return fail(gateway_error(auth.status, auth.code, auth.message), auth.www_authenticate);
+	if (!auth.ok) {
+		HttpError e = gateway_error(auth.status, auth.code, auth.message);
+		e.www_authenticate = auth.www_authenticate;
+		return fail(e);
+	}
 	gzip = accepts_gzip(std::string(req[http::field::accept_encoding]));
 	if (is_write()) {
 		write_kind = route.kind == RouteKind::Create    ? WriteKind::Create
@@ -98,13 +101,27 @@ Exchange::handle()
 		             : route.kind == RouteKind::Update  ? WriteKind::Update
 		             : route.kind == RouteKind::Delete  ? WriteKind::Delete
 		                                                : WriteKind::ChangeSet;
+		std::string why = unsupported_body(std::string(req[http::field::content_type]),
+		                                   std::string(req[http::field::content_encoding]), !req.body().empty());
+		if (!why.empty()) {
+			auto res = error_response(gateway_error(415, "GW415", why, "send the body as application/json, unencoded"),
+			                          req.version(), req.keep_alive());
+			res.set(http::field::accept_encoding, "identity"); // RFC 7694
+			return respond(std::move(res));
+		}
 		plan = plan_write(write_kind, route.key, route.id, req.body());
 		if (!plan.ok)
 			return fail(gateway_error(400, "GW400", plan.error));
 	}
 	if (route.kind == RouteKind::Events || route.kind == RouteKind::Ws) {
 		Server &srv = session->srv;
-		if (int(srv.subscribers.size() + srv.ws_subscribers.size()) >= srv.opt.max_subscribers)
+		// Browsers apply no CORS to WebSockets: a page on any origin could open one with its user's token.
+		std::string origin(req[http::field::origin]);
+		if (route.kind == RouteKind::Ws && !srv.opt.cors_origin.empty() && !origin.empty() &&
+		    !origin_allowed(srv.opt.cors_origin, origin))
+			return fail(gateway_error(403, "GW403", "WebSocket connections from origin \"" + origin + "\" are refused",
+			                          "the page's origin must be one of --cors-origin"));
+		if (int(srv.live_streams.size()) >= srv.opt.max_subscribers)
 			return fail(gateway_error(503, "GW503", "too many event streams", "retry later"));
 		if (route.kind == RouteKind::Ws && !websocket::is_upgrade(req))
 			return fail(gateway_error(400, "GW400", "expected a WebSocket upgrade request"));
@@ -123,9 +140,7 @@ Exchange::acquire()
 {
 	session->srv.pool.acquire([self = shared_from_this()](std::shared_ptr<PgConn> c, std::string err) {
 		if (!c) {
-			bool exhausted = err.find("exhausted") != std::string::npos;
-			return self->fail(gateway_error(503, exhausted ? "GW503" : "GW504", err,
-			                                exhausted ? "retry later" : "the database is unreachable; retry later"));
+			return self->fail(unavailable(err.find("exhausted") != std::string::npos, err));
 		}
 		self->conn = std::move(c);
 		if (self->is_write())
@@ -415,17 +430,20 @@ Exchange::events_initial()
 	});
 }
 
-// Hands the connection over to the subscriber, with the first event (or, without one, the current version).
+// Hands the connection over to the subscriber, with the first event (or, without one, the current version);
+// the stream ends when the caller's token expires.
 void
 Exchange::events_start(std::optional<LiveEvent> first)
 {
 	release();
 	if (route.kind == RouteKind::Ws) {
 		auto w = std::move(ws);
+		w->expire_at(auth.expires_at);
 		LiveEvent now{snapshot_version, {}, false};
 		return w->start(std::move(req), event_json(first ? *first : now));
 	}
 	auto s = std::move(sub);
+	s->expire_at(auth.expires_at);
 	s->start(req.version(), sse_retry(2000) + (first ? sse_event(*first) : sse_id_only(snapshot_version)));
 }
 

@@ -21,7 +21,7 @@ public:
 
 private:
 	// Sends an error; a connection in a transaction is rolled back first.
-	void fail(const HttpError &e, const std::string &www = "");
+	void fail(const HttpError &e);
 	void
 	fail_db(const PgOutcome &o)
 	{

@@ -20,6 +20,7 @@ constexpr std::size_t chunk_bytes = 64 * 1024;        // a streamed answer is wr
 constexpr std::size_t gzip_min_bytes = 1024;          // smaller whole answers are sent uncompressed
 constexpr std::chrono::seconds write_timeout{30};     // a client that takes no data for this long is dropped
 constexpr std::chrono::seconds shutdown_deadline{10}; // in-flight requests get this long after SIGTERM
+constexpr std::chrono::seconds cut_grace{2};          // then, sockets closed, the requests left get this long
 inline const char *const json_type = "application/json; charset=utf-8";
 
 // Adds CORS headers to a response's fields (Vary: Origin is appended to a Vary already there).
@@ -38,15 +39,15 @@ add_headers(Fields &fields, const gw::HeaderList &headers)
 
 // An error response with the JSON body and the headers its status needs.
 inline http::response<http::string_body>
-error_response(const HttpError &e, unsigned version, bool keep_alive, const std::string &www_authenticate = "")
+error_response(const HttpError &e, unsigned version, bool keep_alive)
 {
 	http::response<http::string_body> res{static_cast<http::status>(e.status), version};
 	res.set(http::field::content_type, json_type);
 	res.set(http::field::cache_control, "no-store");
-	if (e.status == 503)
-		res.set(http::field::retry_after, e.code == "GW503" ? "1" : "5");
-	if (!www_authenticate.empty())
-		res.set(http::field::www_authenticate, www_authenticate);
+	if (!e.retry_after.empty())
+		res.set(http::field::retry_after, e.retry_after);
+	if (!e.www_authenticate.empty())
+		res.set(http::field::www_authenticate, e.www_authenticate);
 	res.keep_alive(keep_alive);
 	res.body() = error_body(e);
 	return res;

@@ -36,7 +36,7 @@ Listener::connect()
 {
 	if (stopped_)
 		return;
-	auto c = std::make_shared<PgConn>(io_);
+	auto c = std::make_shared<PgConn>(io_); // with TCP keepalives (PgConn::connect): a dead peer is noticed
 	conn_ = c;
 	c->connect(conninfo_, "store-http listener", false, [this, c](std::string err) {
 		if (c != conn_)

@@ -4,23 +4,149 @@
 #include "core/live.hpp"
 #include "io/session.hpp"
 
+#include <chrono>
+
 namespace gw {
 
-// One /store/events stream: the newest event not yet sent (coalesced), keep-alive comments.
-class Subscriber : public std::enable_shared_from_this<Subscriber> {
+// What both live streams share: registration with the server, the newest event not yet sent (merged with
+// the ones after it until it is written), one write at a time, and the end: cleanly on shutdown, or when
+// the caller's token expires. Subclasses say how an event, an idle keep-alive and the end are written.
+class LiveStream : public std::enable_shared_from_this<LiveStream> {
 public:
-	Subscriber(std::shared_ptr<Session> s) : session(std::move(s)), timer(session->srv.io)
+	explicit LiveStream(std::shared_ptr<Session> s) : session(std::move(s)), expiry_(session->srv.io)
 	{
-		session->srv.subscribers.insert(this);
+		session->srv.live_streams.insert(this);
 	}
-	~Subscriber() { session->srv.subscribers.erase(this); }
+	virtual ~LiveStream() { session->srv.live_streams.erase(this); }
 	// Queues an event (merged into the one not yet sent); sends it when the stream is idle.
 	void
 	push(const LiveEvent &e)
 	{
-		pending = pending ? merge(*pending, e) : e;
+		pending_ = pending_ ? merge(*pending_, e) : e;
 		write_next();
 	}
+	// Ends the stream cleanly (shutdown) once the current write and the event not yet sent are done.
+	void
+	end()
+	{
+		ending_ = true;
+		write_next();
+	}
+	// Ends the stream at exp (the token's, seconds since the epoch; at once when past; none: never), without
+	// the events not yet sent: the caller may no longer read them.
+	void
+	expire_at(std::optional<double> exp)
+	{
+		if (!exp)
+			return;
+		double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+		double left = std::max(0.0, *exp - now);
+		if (left > 1e9)
+			return; // beyond 30 years (and beyond what a timer holds)
+		expiry_.expires_after(std::chrono::milliseconds(static_cast<long long>(left * 1000)));
+		expiry_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+			if (ec || self->closed_)
+				return;
+			self->expired_ = true;
+			self->write_next();
+		});
+	}
+	// Forgets the stream before it started (the request failed; its error answer goes out instead).
+	void
+	detach()
+	{
+		closed_ = true;
+		expiry_.cancel();
+		session->srv.live_streams.erase(this);
+	}
+	// Drops the connection.
+	void
+	close()
+	{
+		if (closed_)
+			return;
+		closed_ = true;
+		expiry_.cancel();
+		session->srv.live_streams.erase(this);
+		stop();
+	}
+
+	std::shared_ptr<Session> session;
+
+protected:
+	// Writes one event, then calls written().
+	virtual void send_event(const LiveEvent &e) = 0;
+	// Starts writing something when there is no event (a due keep-alive), then calls written(); false: nothing.
+	virtual bool
+	send_idle()
+	{
+		return false;
+	}
+	// Ends the stream (expired: because the token did), then closes.
+	virtual void send_end(bool expired) = 0;
+	// Cancels the stream's own timers and closes its connection.
+	virtual void stop() = 0;
+	// The first write is under way: from now on writes follow one another.
+	void
+	started()
+	{
+		started_ = writing_ = true;
+	}
+	// After a write: the next one, or the end on an error.
+	void
+	written(beast::error_code ec)
+	{
+		writing_ = false;
+		if (ec)
+			return close();
+		write_next();
+	}
+	// Writes what is due: the end of an expired stream, the pending event, an idle write, or the end.
+	void
+	write_next()
+	{
+		if (!started_ || writing_ || closed_)
+			return;
+		writing_ = true;
+		if (expired_) {
+			pending_.reset();
+			return send_end(true);
+		}
+		if (pending_) {
+			LiveEvent e = std::move(*pending_);
+			pending_.reset();
+			return send_event(e);
+		}
+		if (send_idle())
+			return;
+		if (ending_)
+			return send_end(false);
+		writing_ = false;
+	}
+	bool
+	is_closed() const
+	{
+		return closed_;
+	}
+	// This stream as its subclass (for the handlers it starts).
+	template <class T>
+	std::shared_ptr<T>
+	self_as()
+	{
+		return std::static_pointer_cast<T>(shared_from_this());
+	}
+
+private:
+	asio::steady_timer expiry_;
+	std::optional<LiveEvent> pending_;
+	bool started_ = false, writing_ = false, closed_ = false, ending_ = false, expired_ = false;
+};
+
+// One /store/events stream: events as Server-Sent Events, keep-alive comments; a token's expiry or a
+// shutdown ends the stream with the terminating chunk.
+class Subscriber : public LiveStream {
+public:
+	explicit Subscriber(std::shared_ptr<Session> s) : LiveStream(std::move(s)), timer(session->srv.io) {}
 	// Writes the response head and the first events, then follows.
 	void
 	start(unsigned http_version, std::string initial)
@@ -33,9 +159,9 @@ public:
 		head.keep_alive(false);
 		head.chunked(true);
 		serializer.emplace(head);
-		started = writing = true;
+		started();
 		out = std::move(initial);
-		auto self = shared_from_this();
+		auto self = self_as<Subscriber>();
 		session->stream.expires_never();
 		http::async_write_header(session->stream, *serializer, [self](beast::error_code ec, std::size_t) {
 			if (ec)
@@ -45,82 +171,57 @@ public:
 		watch_close();
 		arm_keepalive();
 	}
-	// Ends the stream cleanly (shutdown): the terminating chunk once the current write is done.
+
+private:
 	void
-	end()
+	send_event(const LiveEvent &e) override
 	{
-		ending = true;
-		write_next();
+		out = sse_event(e);
+		write_out();
 	}
-	// Forgets the stream before it started (the request failed; its error answer goes out instead).
-	void
-	detach()
+	bool
+	send_idle() override
 	{
-		closed = true;
-		session->srv.subscribers.erase(this);
+		if (!keepalive_due)
+			return false;
+		keepalive_due = false;
+		out = sse_comment("keep-alive");
+		write_out();
+		return true;
 	}
-	// Drops the stream.
 	void
-	close()
+	send_end(bool) override
 	{
-		if (closed)
-			return;
-		closed = true;
+		session->stream.expires_after(write_timeout);
+		asio::async_write(session->stream, http::make_chunk_last(),
+		                  [self = self_as<Subscriber>()](beast::error_code, std::size_t) { self->close(); });
+	}
+	void
+	stop() override
+	{
 		timer.cancel();
-		session->srv.subscribers.erase(this);
 		beast::error_code ec;
 		session->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
 		session->stream.socket().close(ec);
 	}
-
-	std::shared_ptr<Session> session;
-
-private:
 	// Writes `out` as one chunk (with a write deadline), then what is due next.
 	void
 	write_out()
 	{
-		auto self = shared_from_this();
 		session->stream.expires_after(write_timeout);
 		asio::async_write(session->stream, http::make_chunk(asio::buffer(out)),
-		                  [self](beast::error_code ec, std::size_t) {
+		                  [self = self_as<Subscriber>()](beast::error_code ec, std::size_t) {
 			                  self->session->stream.expires_never();
-			                  self->writing = false;
-			                  if (ec)
-				                  return self->close();
-			                  self->write_next();
+			                  self->written(ec);
 		                  });
-	}
-	// Sends the pending event, a due keep-alive, or the end.
-	void
-	write_next()
-	{
-		if (!started || writing || closed)
-			return;
-		if (pending) {
-			out = sse_event(*pending);
-			pending.reset();
-		} else if (keepalive_due) {
-			out = sse_comment("keep-alive");
-		} else if (ending) {
-			auto self = shared_from_this();
-			writing = true;
-			asio::async_write(session->stream, http::make_chunk_last(),
-			                  [self](beast::error_code, std::size_t) { self->close(); });
-			return;
-		} else
-			return;
-		keepalive_due = false;
-		writing = true;
-		write_out();
 	}
 	// A keep-alive comment when nothing was sent for a while.
 	void
 	arm_keepalive()
 	{
 		timer.expires_after(std::chrono::milliseconds(session->srv.opt.sse_keepalive_ms));
-		timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-			if (ec || self->closed)
+		timer.async_wait([self = self_as<Subscriber>()](boost::system::error_code ec) {
+			if (ec || self->is_closed())
 				return;
 			self->keepalive_due = true;
 			self->write_next();
@@ -131,26 +232,25 @@ private:
 	void
 	watch_close()
 	{
-		auto self = shared_from_this();
-		session->stream.socket().async_read_some(asio::buffer(sink),
-		                                         [self](beast::error_code, std::size_t) { self->close(); });
+		session->stream.socket().async_read_some(
+		    asio::buffer(sink), [self = self_as<Subscriber>()](beast::error_code, std::size_t) { self->close(); });
 	}
 
 	asio::steady_timer timer;
-	std::optional<LiveEvent> pending;
 	std::string out;
 	char sink[256];
-	bool started = false, writing = false, closed = false, ending = false, keepalive_due = false;
+	bool keepalive_due = false;
 	http::response<http::empty_body> head;
 	std::optional<http::response_serializer<http::empty_body>> serializer;
 };
 
-// One /store/ws connection: the same events as JSON text messages, pings, close 1001 on shutdown.
-class WsSubscriber : public std::enable_shared_from_this<WsSubscriber> {
+// One /store/ws connection: the same events as JSON text messages, pings; closes with 1001 (going away)
+// on shutdown and 1008 (policy violation, reason "token expired") when the caller's token expires.
+class WsSubscriber : public LiveStream {
 public:
-	static constexpr std::size_t kWsReadMax = 1024; // the largest message a subscriber may send
-	WsSubscriber(std::shared_ptr<Session> s) : session(std::move(s)) { session->srv.ws_subscribers.insert(this); }
-	~WsSubscriber() { session->srv.ws_subscribers.erase(this); }
+	static constexpr std::size_t kWsReadMax = 1024;         // the largest message a subscriber may send
+	static constexpr std::chrono::seconds kCloseTimeout{5}; // a client that never answers a close frame
+	explicit WsSubscriber(std::shared_ptr<Session> s) : LiveStream(std::move(s)) {}
 	// Completes the handshake, sends the first message, then follows.
 	void
 	start(http::request<http::string_body> req, std::string first)
@@ -163,89 +263,57 @@ public:
 		ws->set_option(t);
 		ws->read_message_max(kWsReadMax); // clients only send control frames: no 16 MB messages held
 		beast::get_lowest_layer(*ws).expires_never();
-		auto self = shared_from_this();
+		auto self = self_as<WsSubscriber>();
 		out = std::move(first);
 		ws->async_accept(req, [self](beast::error_code ec) {
 			if (ec)
 				return self->close();
-			self->started = true;
-			self->writing = true;
+			self->started();
 			self->write_out();
 			self->read_loop();
 		});
 	}
-	// Queues an event (merged into the one not yet sent).
+
+private:
 	void
-	push(const LiveEvent &e)
+	send_event(const LiveEvent &e) override
 	{
-		pending = pending ? merge(*pending, e) : e;
-		write_next();
+		out = event_json(e);
+		write_out();
 	}
-	// Closes with 1001 (going away) once the current write is done.
+	// The close handshake, bounded by kCloseTimeout (Beast's handshake timeout also times closes).
 	void
-	end()
+	send_end(bool expired) override
 	{
-		ending = true;
-		write_next();
+		websocket::stream_base::timeout t;
+		t.handshake_timeout = kCloseTimeout;
+		t.idle_timeout = std::chrono::milliseconds(2 * session->srv.opt.sse_keepalive_ms);
+		t.keep_alive_pings = true;
+		ws->set_option(t);
+		websocket::close_reason why =
+		    expired ? websocket::close_reason(websocket::close_code::policy_error, "token expired")
+		            : websocket::close_reason(websocket::close_code::going_away);
+		ws->async_close(why, [self = self_as<WsSubscriber>()](beast::error_code) { self->close(); });
 	}
-	// Forgets the connection before the handshake (the request failed; its error answer goes out instead).
 	void
-	detach()
+	stop() override
 	{
-		closed = true;
-		session->srv.ws_subscribers.erase(this);
-	}
-	// Drops the connection.
-	void
-	close()
-	{
-		if (closed)
-			return;
-		closed = true;
-		session->srv.ws_subscribers.erase(this);
 		beast::error_code ec;
 		if (ws)
 			beast::get_lowest_layer(*ws).socket().close(ec);
 	}
-
-	std::shared_ptr<Session> session;
-
-private:
 	void
 	write_out()
 	{
-		auto self = shared_from_this();
 		ws->text(true);
-		ws->async_write(asio::buffer(out), [self](beast::error_code ec, std::size_t) {
-			self->writing = false;
-			if (ec)
-				return self->close();
-			self->write_next();
-		});
-	}
-	void
-	write_next()
-	{
-		if (!started || writing || closed)
-			return;
-		if (pending) {
-			out = event_json(*pending);
-			pending.reset();
-			writing = true;
-			return write_out();
-		}
-		if (ending) {
-			writing = true;
-			auto self = shared_from_this();
-			ws->async_close(websocket::close_code::going_away, [self](beast::error_code) { self->close(); });
-		}
+		ws->async_write(asio::buffer(out),
+		                [self = self_as<WsSubscriber>()](beast::error_code ec, std::size_t) { self->written(ec); });
 	}
 	// Reads (and ignores) client messages; pongs and the close handshake happen inside.
 	void
 	read_loop()
 	{
-		auto self = shared_from_this();
-		ws->async_read(in, [self](beast::error_code ec, std::size_t) {
+		ws->async_read(in, [self = self_as<WsSubscriber>()](beast::error_code ec, std::size_t) {
 			if (ec)
 				return self->close();
 			self->in.consume(self->in.size());
@@ -255,9 +323,7 @@ private:
 
 	std::optional<websocket::stream<beast::tcp_stream>> ws;
 	beast::flat_buffer in;
-	std::optional<LiveEvent> pending;
 	std::string out;
-	bool started = false, writing = false, closed = false, ending = false;
 };
 
 } // namespace gw

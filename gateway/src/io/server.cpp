@@ -12,16 +12,11 @@ namespace gw {
 void
 Server::broadcast(const LiveEvent &e)
 {
-	std::vector<std::shared_ptr<Subscriber>> all;
-	for (Subscriber *s : subscribers)
+	std::vector<std::shared_ptr<LiveStream>> all;
+	for (LiveStream *s : live_streams)
 		all.push_back(s->shared_from_this());
 	for (auto &s : all)
 		s->push(e);
-	std::vector<std::shared_ptr<WsSubscriber>> ws_all;
-	for (WsSubscriber *w : ws_subscribers)
-		ws_all.push_back(w->shared_from_this());
-	for (auto &w : ws_all)
-		w->push(e);
 }
 
 Server::Server(asio::io_context &io, const Options &o)
@@ -109,30 +104,52 @@ Server::shutdown()
 	acceptor_.close(ec);
 	signals_.cancel();
 	listener.stop();
-	std::vector<std::shared_ptr<Subscriber>> subs;
-	for (Subscriber *s : subscribers)
-		subs.push_back(s->shared_from_this());
-	for (auto &s : subs)
+	std::vector<std::shared_ptr<LiveStream>> streams;
+	for (LiveStream *s : live_streams)
+		streams.push_back(s->shared_from_this());
+	for (auto &s : streams)
 		s->end();
-	std::vector<std::shared_ptr<WsSubscriber>> ws_subs;
-	for (WsSubscriber *w : ws_subscribers)
-		ws_subs.push_back(w->shared_from_this());
-	for (auto &w : ws_subs)
-		w->end();
 	for (Session *s : live_)
 		s->close_if_idle();
 	if (sessions == 0) {
 		pool.close();
 		return;
 	}
-	// Past the deadline the connections still open (a slow reader, a WebSocket client that never
-	// answers the close frame) are cut by exiting at once: stopping the io_context instead left
-	// handlers whose destructors ran after the Server's (a crash, not exit 0).
+	// Past the deadline the connections still open (a slow reader, a WebSocket client that never answers
+	// the close frame past its own bound) are cut; their handlers end and the io_context runs out of work.
 	deadline_.expires_after(shutdown_deadline);
 	deadline_.async_wait([this](boost::system::error_code e) {
+		if (!e)
+			cut_connections();
+	});
+}
+
+// At the shutdown deadline: closes every live stream and session socket; what does not end with its
+// socket (a statement still waiting on a lock) gets a short grace, then the process exits 0 at once.
+void
+Server::cut_connections()
+{
+	std::cerr << "store-http: shutdown deadline passed, " << sessions << " connection(s) cut" << std::endl;
+	{
+		std::vector<std::shared_ptr<LiveStream>> streams;
+		for (LiveStream *s : live_streams)
+			streams.push_back(s->shared_from_this());
+		for (auto &s : streams)
+			s->close();
+	}
+	std::vector<std::shared_ptr<Session>> open;
+	for (Session *s : live_)
+		open.push_back(s->shared_from_this());
+	for (auto &s : open)
+		s->cut();
+	open.clear();
+	if (sessions == 0)
+		return;
+	deadline_.expires_after(cut_grace);
+	deadline_.async_wait([this](boost::system::error_code e) {
 		if (e)
-			return;
-		std::cerr << "store-http: shutdown deadline passed, " << sessions << " connection(s) cut" << std::endl;
+			return; // the last session ended (session_ended cancels the timer)
+		std::cerr << "store-http: " << sessions << " request(s) still busy after the deadline; exiting" << std::endl;
 		std::_Exit(0);
 	});
 }

@@ -14,8 +14,7 @@
 namespace gw {
 
 class Session;
-class Subscriber;
-class WsSubscriber;
+class LiveStream;
 
 // The server: accepts connections, serves requests, stops on SIGTERM/SIGINT.
 class Server {
@@ -40,8 +39,7 @@ public:
 	// Sends a live event to every subscriber (each coalesces what it has not sent yet).
 	void broadcast(const LiveEvent &e);
 	Listener listener;
-	std::set<Subscriber *> subscribers;
-	std::set<WsSubscriber *> ws_subscribers;
+	std::set<LiveStream *> live_streams; // /store/events and /store/ws streams
 	// Registers a live session (so shutdown can close the idle ones).
 	void
 	session_started(Session *s)
@@ -51,6 +49,7 @@ public:
 
 private:
 	void accept();
+	void cut_connections();
 	asio::ip::tcp::acceptor acceptor_;
 	asio::signal_set signals_;
 	bool accept_paused_ = false;

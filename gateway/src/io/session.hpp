@@ -11,7 +11,10 @@ namespace gw {
 // One client connection: reads requests one after the other and answers each.
 class Session : public std::enable_shared_from_this<Session> {
 public:
-	Session(tcp::socket s, Server &srv) : stream(std::move(s)), srv(srv) { srv.session_started(this); }
+	Session(tcp::socket s, Server &srv) : stream(std::move(s)), srv(srv), read_deadline_(srv.io)
+	{
+		srv.session_started(this);
+	}
 	~Session() { srv.session_ended(this); }
 	// Waits for the first request.
 	void
@@ -25,6 +28,14 @@ public:
 	{
 		if (idle)
 			beast::get_lowest_layer(stream).socket().cancel();
+	}
+	// Closes the connection whatever it is doing (the shutdown deadline passed): its handlers end.
+	void
+	cut()
+	{
+		beast::error_code ec;
+		stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+		stream.socket().close(ec);
 	}
 	// After a response: reads the next request, or closes.
 	void
@@ -71,8 +82,17 @@ public:
 private:
 	void wait_request();
 	void read_request();
+	void read_body();
 	void on_request(beast::error_code ec);
+	void refuse(int status, const std::string &code, const std::string &message);
+	void arm_read_deadline(int ms);
+	void disarm_read_deadline();
 	std::optional<http::request_parser<http::string_body>> parser_;
+	// The deadline of reading a request's headers, then of its body: it cancels the read (the stream's own
+	// timeout would close the socket, and a 408 could not be sent).
+	asio::steady_timer read_deadline_;
+	unsigned read_phase_ = 0; // counts armings: a deadline that fires after its read completed does nothing
+	bool reading_ = false, timed_out_ = false;
 };
 
 } // namespace gw

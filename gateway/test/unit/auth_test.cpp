@@ -58,6 +58,15 @@ b64url(const std::string &s)
 	return out;
 }
 
+// An HS256 token for a payload given as JSON text (any claim types; cpp-jwt's add_claim takes scalars only).
+std::string
+sign_raw(const std::string &payload)
+{
+	std::string unsigned_part = b64url(R"({"alg":"HS256","typ":"JWT"})") + "." + b64url(payload);
+	auto sig = jwt::HMACSign<jwt::algo::HS256>::sign(secret, unsigned_part);
+	return unsigned_part + "." + b64url(sig.first);
+}
+
 AuthConfig
 hs_config()
 {
@@ -210,12 +219,60 @@ TEST(Auth, ExpiredTokenIs401ButLeewayApplies)
 	expect_invalid(authenticate(hs_config(), "Bearer " + future));
 }
 
-TEST(Auth, NonIntegerTimesAre401)
+TEST(Auth, NonNumericTimesAre401)
 {
-	std::string head = b64url(R"({"alg":"HS256","typ":"JWT"})");
-	std::string unsigned_part = head + "." + b64url(R"({"role":"alice","exp":"never"})");
-	auto sig = jwt::HMACSign<jwt::algo::HS256>::sign(secret, unsigned_part);
-	expect_invalid(authenticate(hs_config(), "Bearer " + unsigned_part + "." + b64url(sig.first)));
+	for (const char *c : {"exp", "nbf", "iat"}) {
+		expect_invalid(
+		    authenticate(hs_config(), "Bearer " + sign_raw(std::string(R"({"role":"alice",")") + c + R"(":"never"})")));
+		expect_invalid(
+		    authenticate(hs_config(), "Bearer " + sign_raw(std::string(R"({"role":"alice",")") + c + R"(":null})")));
+	}
+}
+
+// RFC 7519 NumericDate: "a JSON numeric value", fractions allowed; they were refused as malformed.
+TEST(Auth, FractionalTimesAreAccepted)
+{
+	std::string claims = R"({"role":"alice","exp":)" + std::to_string(now() + 600) + R"(.5,"nbf":)" +
+	                     std::to_string(now() - 10) + R"(.25,"iat":)" + std::to_string(now() - 10) + ".75}";
+	AuthResult r = authenticate(hs_config(), "Bearer " + sign_raw(claims));
+	ASSERT_TRUE(r.ok) << r.message;
+	EXPECT_EQ(r.role, "alice");
+	ASSERT_TRUE(r.expires_at);
+	EXPECT_DOUBLE_EQ(*r.expires_at, double(now() + 600) + 0.5);
+	AuthResult far = authenticate(hs_config(), "Bearer " + sign_raw(R"({"role":"alice","exp":1893456000.5})"));
+	EXPECT_TRUE(far.ok) << far.message;
+	AuthResult old = authenticate(hs_config(), "Bearer " + sign_raw(R"({"role":"alice","exp":1000000000.5})"));
+	expect_invalid(old);
+	EXPECT_EQ(old.message, "token expired");
+	AuthResult early = authenticate(
+	    hs_config(), "Bearer " + sign_raw(R"({"role":"alice","nbf":)" + std::to_string(now() + 3600) + ".5}"));
+	expect_invalid(early);
+	EXPECT_EQ(early.message, "token not yet valid");
+}
+
+TEST(Auth, ExpiryIsCarriedOnlyWhenTheTokenHasOne)
+{
+	EXPECT_FALSE(authenticate(hs_config(), "").expires_at);
+	EXPECT_FALSE(authenticate(hs_config(), "Bearer " + sign({{"role", "alice"}}, "HS256", secret)).expires_at);
+	AuthResult r =
+	    authenticate(hs_config(), "Bearer " + sign({{"role", "alice"}, {"exp", now() + 60}}, "HS256", secret));
+	ASSERT_TRUE(r.expires_at);
+	EXPECT_DOUBLE_EQ(*r.expires_at, double(now() + 60));
+}
+
+// A role claim that is there but not a string ran as the anonymous role: refused instead.
+TEST(Auth, RoleClaimThatIsNotAStringIs401)
+{
+	for (const char *v : {"5", "1.5", R"({"name":"alice"})", R"(["alice"])", "true", "false", "null"}) {
+		AuthResult r = authenticate(hs_config(), "Bearer " + sign_raw(std::string(R"({"role":)") + v + "}"));
+		expect_invalid(r);
+		EXPECT_EQ(r.message, "the token's role claim is not a string") << v;
+	}
+	AuthConfig c = hs_config();
+	c.role_claim = "app.role";
+	expect_invalid(authenticate(c, "Bearer " + sign_raw(R"({"app":{"role":7}})")));
+	AuthResult absent = authenticate(c, "Bearer " + sign_raw(R"({"app":{}})"));
+	EXPECT_TRUE(absent.ok && absent.anonymous) << "an absent role claim is still the anonymous role";
 }
 
 TEST(Auth, MalformedTokensAre401)

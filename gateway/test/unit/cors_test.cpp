@@ -73,3 +73,14 @@ TEST(Cors, Option)
 	     {"a.example", "https://", "ftp://a.example", "https://a.example/path", "*, https://a.example"})
 		EXPECT_NE(parse_options({"--db", "x", "--cors-origin", bad}, {}).error, "") << bad;
 }
+
+// The WebSocket upgrade's Origin check (browsers apply no CORS to WebSockets).
+TEST(Cors, OriginAllowed)
+{
+	EXPECT_TRUE(origin_allowed("*", "https://any.example"));
+	EXPECT_TRUE(origin_allowed("https://a.example, https://b.example", "https://b.example"));
+	EXPECT_FALSE(origin_allowed("https://a.example", "https://evil.example"));
+	EXPECT_FALSE(origin_allowed("https://a.example", "https://a.example.evil.example"));
+	EXPECT_FALSE(origin_allowed("https://a.example", "HTTPS://A.EXAMPLE")) << "exact match";
+	EXPECT_FALSE(origin_allowed("", "https://a.example")) << "CORS off";
+}

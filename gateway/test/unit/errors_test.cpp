@@ -44,3 +44,37 @@ TEST(Errors, InvalidUtf8InMessagesStaysValidJson)
 	std::string body = error_body(from_database("22P02", "bad \xff byte", "", "", false));
 	EXPECT_NO_THROW(nlohmann::json::parse(body));
 }
+
+// RFC 7235: a 401 carries WWW-Authenticate; the anonymous role's 42501 had none.
+TEST(Errors, Unauthorized401CarriesABearerChallenge)
+{
+	EXPECT_EQ(from_database("42501", "permission denied", "", "", true).www_authenticate, "Bearer");
+	EXPECT_EQ(from_database("PT401", "log in", "", "", false).www_authenticate, "Bearer");
+	EXPECT_EQ(from_database("42501", "permission denied", "", "", false).www_authenticate, "");
+	EXPECT_EQ(gateway_error(401, "GW302", "send a token").www_authenticate, "Bearer");
+	EXPECT_EQ(gateway_error(404, "GW404", "no").www_authenticate, "");
+}
+
+// Every 503 says when to retry: the gateway's own soon, the database's later.
+TEST(Errors, Unavailable503CarriesRetryAfter)
+{
+	EXPECT_EQ(from_database("57P03", "the database system is starting up", "", "", false).retry_after, "5");
+	EXPECT_EQ(gateway_error(503, "GW503", "too many event streams").retry_after, "1");
+	EXPECT_EQ(from_database("22P02", "bad", "", "", false).retry_after, "");
+}
+
+// Pool exhausted and database unreachable: one code and status (the latter was GW504 with 503).
+TEST(Errors, NoConnectionIsGw503EitherWay)
+{
+	HttpError busy = unavailable(true, "no database connection free (the pool is exhausted)");
+	HttpError down = unavailable(false, "database unavailable: connection refused");
+	EXPECT_EQ(busy.status, 503);
+	EXPECT_EQ(down.status, 503);
+	EXPECT_EQ(busy.code, "GW503");
+	EXPECT_EQ(down.code, "GW503");
+	EXPECT_EQ(busy.retry_after, "1");
+	EXPECT_EQ(down.retry_after, "5");
+	EXPECT_EQ(busy.hint, "retry later");
+	EXPECT_EQ(down.hint, "the database is unreachable; retry later");
+	EXPECT_EQ(down.message, "database unavailable: connection refused");
+}

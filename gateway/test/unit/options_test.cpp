@@ -82,3 +82,18 @@ TEST(Options, SplitListen)
 	EXPECT_FALSE(split_listen(":8080", h, p));
 	EXPECT_FALSE(split_listen("host:", h, p));
 }
+
+// The body has its own deadline (the header timeout bounded the body too).
+TEST(Options, BodyTimeout)
+{
+	auto d = parse_options({"--db", "x"}, {});
+	EXPECT_EQ(d.options.header_timeout_ms, 10000);
+	EXPECT_EQ(d.options.body_timeout_ms, 60000);
+	auto p = parse_options({"--db", "x", "--body-timeout", "1500"}, {{"STORE_HTTP_HEADER_TIMEOUT", "300"}});
+	ASSERT_EQ(p.error, "");
+	EXPECT_EQ(p.options.body_timeout_ms, 1500);
+	EXPECT_EQ(p.options.header_timeout_ms, 300);
+	EXPECT_EQ(parse_options({"--db", "x"}, {{"STORE_HTTP_BODY_TIMEOUT", "20"}}).options.body_timeout_ms, 20);
+	EXPECT_NE(parse_options({"--db", "x", "--body-timeout", "0"}, {}).error, "");
+	EXPECT_NE(help_text().find("--body-timeout"), std::string::npos);
+}

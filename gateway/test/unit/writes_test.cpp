@@ -93,3 +93,35 @@ TEST(Writes, IdConversions)
 	EXPECT_EQ(id_text_of_json("\"x\""), "x");
 	EXPECT_EQ(id_text_of_json("[1,2]"), "[1,2]");
 }
+
+// The key was put in the Location URL as it is: '/', '?', '%', spaces or non-ASCII made another URL.
+TEST(Writes, LocationEncodesTheKeyAndTheId)
+{
+	EXPECT_EQ(document_location("a/b?c", "x/y?z"), "/store/a%2Fb%3Fc/x%2Fy%3Fz/");
+	EXPECT_EQ(document_location("50% off", "caf\xc3\xa9 #1"), "/store/50%25%20off/caf%C3%A9%20%231/");
+	EXPECT_EQ(document_location("my-key_1.v~2", "A-z_0.9~"), "/store/my-key_1.v~2/A-z_0.9~/");
+}
+
+TEST(Writes, JsonBodiesOnly)
+{
+	for (const char *t :
+	     {"", "application/json", "application/json; charset=utf-8", "Application/JSON",
+	      " application/json ;charset=UTF-8", "application/merge-patch+json", "application/vnd.api+json"})
+		EXPECT_EQ(unsupported_body(t, "", true), "") << t;
+	for (const char *t : {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+	                      "application/jsonx", "text/json", "application/+json", "application", "json"})
+		EXPECT_NE(unsupported_body(t, "", true), "") << t;
+	EXPECT_EQ(unsupported_body("text/plain", "", false), "") << "no body: nothing to read";
+	EXPECT_EQ(unsupported_body("text/plain", "", true),
+	          "Content-Type \"text/plain\" is not accepted: the body must be application/json");
+}
+
+TEST(Writes, NoContentEncodingButIdentity)
+{
+	EXPECT_EQ(unsupported_body("application/json", "identity", true), "");
+	EXPECT_EQ(unsupported_body("application/json", " Identity ", true), "");
+	for (const char *e : {"gzip", "deflate", "br", "gzip, identity", "x-gzip"}) {
+		EXPECT_NE(unsupported_body("application/json", e, true), "") << e;
+		EXPECT_NE(unsupported_body("", e, false), "") << e << ": refused even without a body";
+	}
+}
