@@ -88,7 +88,7 @@ Listener::take_notifications()
 		read_version();
 }
 
-// Reads store_version() and announces it with the keys collected (on the first read: only records it).
+// Reads store_version() and announces it with the keys collected.
 void
 Listener::read_version()
 {
@@ -106,7 +106,8 @@ Listener::read_version()
 		bool first = version_.empty();
 		bool changed = e.version != version_;
 		version_ = e.version;
-		if (!first && (changed || caught_up_))
+		// The first read announces too: a stream that started before LISTEN may have missed a commit.
+		if (first || changed || caught_up_)
 			sink_(e);
 		caught_up_ = true;
 		take_notifications(); // may start the next read
