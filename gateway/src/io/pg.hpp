@@ -101,6 +101,7 @@ private:
 	void track_socket();
 	void drain(std::function<void(PgOutcome)> cb, std::shared_ptr<PgOutcome> acc);
 	void collect(std::shared_ptr<PipelineRun> run);
+	void lose(std::shared_ptr<PipelineRun> run);
 	friend class PipelineRun;
 	std::set<std::string> prepared_; // the statement names prepared on this connection
 	asio::io_context &io_;
