@@ -7,6 +7,7 @@ a host name) at PORT. While CUT_FILE
 exists, the first server answer holding a CommandComplete "COMMIT" is passed on up to that message,
 then both sides are closed (and CUT_FILE removed): the client saw its transaction commit, then lost
 the connection before the statements after it answered (as when the network fails at that moment).
+When CUT_FILE holds "drop", nothing of that answer is passed on (the client cannot know it committed).
 """
 import os
 import socket
@@ -25,8 +26,9 @@ def relay(src, dst, cut_file):
                 break
             at = data.find(COMMIT) if cut_file else -1
             if at >= 0 and os.path.exists(cut_file):
+                whole = open(cut_file).read().strip() != "drop"
                 os.unlink(cut_file)
-                dst.sendall(data[: at + len(COMMIT)])
+                dst.sendall(data[: at + len(COMMIT)] if whole else data[:0])
                 break
             dst.sendall(data)
     except OSError:

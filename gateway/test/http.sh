@@ -501,6 +501,9 @@ touch "$WORK/cut"
 check "the write that lost its connection after COMMIT is answered as done" 201 "$(get /store/todos/ -X POST "${A[@]}" -d '{"title":"once"}')"
 check "... the connection was cut there" no "$([ -e "$WORK/cut" ] && echo yes || echo no)"
 check "... and applied once (it was redone on a new connection before)" 1 "$(sql "SELECT count(*) FROM todos WHERE title = 'once'")"
+echo drop >"$WORK/cut"
+check "a write whose connection is lost before any answer is an error (it may have committed)" 503 "$(get /store/todos/ -X POST "${A[@]}" -d '{"title":"maybe"}')"
+check "... and not redone on a new connection" 1 "$(sql "SELECT count(*) FROM todos WHERE title = 'maybe'")"
 stop_server
 kill "$proxy" 2>/dev/null || true
 wait "$proxy" 2>/dev/null || true
