@@ -564,6 +564,27 @@ else
     echo "(ss not found: keepalive checks skipped)"
 fi
 
+echo "== a write whose database connection is lost after its COMMIT answered: applied once, answered"
+mkdir "$WORK/proxy"
+python3 gateway/test/cut_proxy.py "$WORK/proxy" "${PGPORT:-5432}" "${PGHOST:-/var/run/postgresql}" "$WORK/cut" >"$WORK/proxy.log" 2>&1 &
+proxy=$!
+for _ in $(seq 50); do [ -S "$WORK/proxy/.s.PGSQL.${PGPORT:-5432}" ] && break; sleep 0.1; done
+"$BIN" --db "host=$WORK/proxy port=${PGPORT:-5432} dbname=$DB user=store_http_auth" --listen "127.0.0.1:$PORT" \
+    --anon-role store_http_anon --jwt-secret "$SECRET" >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 100); do curl -s -o /dev/null "$BASE/" && break; sleep 0.1; done
+check "a write through the proxy" 201 "$(get /store/todos/ -X POST "${A[@]}" -d '{"title":"warm"}')"
+touch "$WORK/cut"
+check "the write that lost its connection after COMMIT is answered as done" 201 "$(get /store/todos/ -X POST "${A[@]}" -d '{"title":"once"}')"
+check "... the connection was cut there" no "$([ -e "$WORK/cut" ] && echo yes || echo no)"
+check "... and applied once (it was redone on a new connection before)" 1 "$(sql "SELECT count(*) FROM todos WHERE title = 'once'")"
+echo drop >"$WORK/cut"
+check "a write whose connection is lost before any answer is an error (it may have committed)" 503 "$(get /store/todos/ -X POST "${A[@]}" -d '{"title":"maybe"}')"
+check "... and not redone on a new connection" 1 "$(sql "SELECT count(*) FROM todos WHERE title = 'maybe'")"
+stop_server
+kill "$proxy" 2>/dev/null || true
+wait "$proxy" 2>/dev/null || true
+
 echo "== SIGTERM: in-flight requests finish, new ones are refused"
 start_server --anon-role store_http_anon
 lockfifo2="$WORK/lock2"; mkfifo "$lockfifo2"

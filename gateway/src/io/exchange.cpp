@@ -465,7 +465,10 @@ Exchange::write()
 void
 Exchange::write_applied(std::vector<PgOutcome> &o)
 {
-	if (!o[0].ok && retry_if_dead())
+	// Redone on a new connection only when the server said it ended the session before running any of it
+	// (57P: shutdown, pg_terminate_backend, idle timeout); a connection lost without a word may have
+	// committed (the answers of a pipeline come at its sync), so that is an error.
+	if (!o[0].ok && o[0].sqlstate.rfind("57P", 0) == 0 && retry_if_dead())
 		return;
 	for (std::size_t i = 0; i < 4; i++)
 		if (!o[i].ok)

@@ -25,6 +25,8 @@ private:
 	void
 	fail_db(const PgOutcome &o)
 	{
+		if (conn)
+			conn->retire_if_stale(o);
 		fail(from_database(o.sqlstate, o.message, o.detail, o.hint, auth.anonymous));
 	}
 	// Runs the statement, then `next` on success or answers the error.

@@ -292,6 +292,10 @@ PgConn::collect(std::shared_ptr<PipelineRun> run)
 				asio::post(io_, [run] { run->cb(std::move(run->outcomes)); });
 				return;
 			}
+			if (!r) { // no sync will come (libpq gave up on the connection): never spin here
+				sync_socket();
+				return asio::post(io_, [self = shared_from_this(), run] { self->lose(run); });
+			}
 			continue;
 		}
 		if (!r) {
@@ -301,21 +305,29 @@ PgConn::collect(std::shared_ptr<PipelineRun> run)
 		run->record(conn_, *this, std::move(r));
 	}
 	wait([self = shared_from_this(), run](bool ok) {
-		if (!ok) {
-			for (auto &o : run->outcomes)
-				if (o.ok || o.sqlstate.empty())
-					o = outcome_of(self->conn_, PgResult(nullptr, PQclear));
-			run->cb(std::move(run->outcomes));
-			return;
-		}
+		if (!ok)
+			return self->lose(run);
 		self->collect(run);
 	});
+}
+
+// The connection failed mid-pipeline: the statements whose answers had not all arrived report it; those
+// that ended keep their outcome (a COMMIT that answered did commit: the caller must not redo it).
+void
+PgConn::lose(std::shared_ptr<PipelineRun> run)
+{
+	for (std::size_t s = run->next; s < run->slots.size(); s++) {
+		PgOutcome &o = run->outcomes[run->slots[s].statement];
+		if (o.ok || o.sqlstate.empty())
+			o = outcome_of(conn_, PgResult(nullptr, PQclear));
+	}
+	run->cb(std::move(run->outcomes));
 }
 
 bool
 PgConn::reusable() const
 {
-	return conn_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE &&
+	return conn_ && !retired_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) == PQTRANS_IDLE &&
 	       PQpipelineStatus(conn_) == PQ_PIPELINE_OFF;
 }
 

@@ -74,6 +74,15 @@ public:
 		boost::system::error_code ec;
 		sock_.cancel(ec);
 	}
+	// Marks the connection not to be reused when o says its prepared statements went stale (dropped by
+	// DISCARD/DEALLOCATE, or a result type changed under them, e.g. by an extension update).
+	void
+	retire_if_stale(const PgOutcome &o)
+	{
+		if (o.sqlstate == "26000" ||
+		    (o.sqlstate == "0A000" && o.message.find("cached plan must not change") != std::string::npos))
+			retired_ = true;
+	}
 	// True when the connection is usable for another request (connected, no transaction open).
 	bool reusable() const;
 	// The connection's last error message.
@@ -101,8 +110,10 @@ private:
 	void track_socket();
 	void drain(std::function<void(PgOutcome)> cb, std::shared_ptr<PgOutcome> acc);
 	void collect(std::shared_ptr<PipelineRun> run);
+	void lose(std::shared_ptr<PipelineRun> run);
 	friend class PipelineRun;
 	std::set<std::string> prepared_; // the statement names prepared on this connection
+	bool retired_ = false;           // its prepared statements went stale: closed when released
 	asio::io_context &io_;
 	asio::posix::stream_descriptor sock_;
 	PGconn *conn_ = nullptr;
