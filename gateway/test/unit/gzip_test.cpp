@@ -1,37 +1,11 @@
 // Streaming gzip: the pieces decompress to the input, each piece flushed; Accept-Encoding negotiation.
 #include "core/gzip.hpp"
 
+#include "gunzip.hpp"
+
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 using namespace gw;
-
-namespace {
-
-// Inflates a gzip stream (possibly incomplete); returns what it decodes.
-std::string
-gunzip(const std::string &in, bool *ended = nullptr)
-{
-	z_stream z{};
-	inflateInit2(&z, 15 + 16);
-	z.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(in.data()));
-	z.avail_in = uInt(in.size());
-	std::string out;
-	char buf[4096];
-	int rc;
-	do {
-		z.next_out = reinterpret_cast<Bytef *>(buf);
-		z.avail_out = sizeof buf;
-		rc = inflate(&z, Z_NO_FLUSH);
-		out.append(buf, sizeof buf - z.avail_out);
-	} while (rc == Z_OK && (z.avail_in > 0 || z.avail_out == 0));
-	if (ended)
-		*ended = rc == Z_STREAM_END;
-	inflateEnd(&z);
-	return out;
-}
-
-} // namespace
 
 TEST(Gzip, PiecesConcatenateToOneMember)
 {
