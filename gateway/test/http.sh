@@ -178,6 +178,15 @@ check "HEAD of /store/events is not allowed" 405 "$(get /store/events --head)"
 check "404 of a missing document carries X-Store-Version" yes "$(get /store/items/999/ >/dev/null; [ -n "$(header X-Store-Version)" ] && echo yes || echo no)"
 check "If-None-Match: * on a missing document -> 404, not 304" 404 "$(get /store/items/999/ -H 'If-None-Match: *')"
 check "If-None-Match on a key the caller may not read -> 401, not 304" 401 "$(get /store/secrets/ -H 'If-None-Match: *')"
+sql "CREATE TABLE audit_log (at timestamptz DEFAULT now()); GRANT INSERT ON audit_log TO store_http_alice;
+     CREATE FUNCTION log_read() RETURNS boolean LANGUAGE sql AS 'INSERT INTO audit_log DEFAULT VALUES RETURNING true';
+     CREATE TABLE logged (id int PRIMARY KEY, v text); INSERT INTO logged VALUES (1, 'a');
+     SELECT store_register('logged', 'logged'); ALTER TABLE logged ENABLE ROW LEVEL SECURITY;
+     CREATE POLICY p ON logged FOR SELECT USING (log_read()); GRANT SELECT ON logged TO store_http_alice" >/dev/null
+check "reads are READ ONLY: a row-level security policy that writes fails the read (25006)" "405 25006" \
+    "$(get /store/logged/1/ -H "Authorization: Bearer $alice") $(jq -r .code "$WORK/body")"
+check "... and wrote nothing" 0 "$(sql "SELECT count(*) FROM audit_log")"
+sql "SELECT store_unregister('logged'); DROP TABLE logged, audit_log; DROP FUNCTION log_read()" >/dev/null
 
 echo "== GET /store/<key>/ and /store/<key>/<id>/"
 check "key status" 200 "$(get /store/items/)"

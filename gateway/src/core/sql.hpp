@@ -11,6 +11,11 @@ inline const char *const begin_read = "BEGIN ISOLATION LEVEL REPEATABLE READ REA
 inline const char *const set_request =
     "SELECT pg_catalog.set_config('role', $1, true), pg_catalog.set_config('request.jwt.claims', $2, true), "
     "pg_catalog.set_config('request.method', $3, true), pg_catalog.set_config('request.path', $4, true)";
+// The same for a read in a pipeline's implicit transaction, made read-only (the guard BEGIN ... READ ONLY gave).
+inline const char *const set_read_request =
+    "SELECT pg_catalog.set_config('role', $1, true), pg_catalog.set_config('request.jwt.claims', $2, true), "
+    "pg_catalog.set_config('request.method', $3, true), pg_catalog.set_config('request.path', $4, true), "
+    "pg_catalog.set_config('transaction_read_only', 'on', true)";
 inline const char *const commit = "COMMIT";
 // Every write: one transaction at the database's default isolation.
 inline const char *const begin_write = "BEGIN";

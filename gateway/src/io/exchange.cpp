@@ -205,7 +205,7 @@ Exchange::read_pipelined()
 	auto self = shared_from_this();
 	// No BEGIN/COMMIT: a pipeline is one implicit transaction up to its sync, and one statement reads
 	// the answer and its version in one snapshot (the store's readers are STABLE).
-	conn->pipeline({{"gw_set_request", sql::set_request, request_settings()}, std::move(read)},
+	conn->pipeline({{"gw_set_read_request", sql::set_read_request, request_settings()}, std::move(read)},
 	               [self](std::vector<PgOutcome> o) { self->after_read(o); });
 }
 
@@ -241,22 +241,22 @@ void
 Exchange::snapshot_lookup()
 {
 	auto self = shared_from_this();
-	conn->pipeline(
-	    {{"gw_set_request", sql::set_request, request_settings()}, {"gw_version_tag", q(sql::version_tag), {}}},
-	    [self](std::vector<PgOutcome> o) {
-		    if (!o[0].ok && self->retry_if_dead())
-			    return;
-		    for (auto &each : o)
-			    if (!each.ok)
-				    return self->fail_db(each);
-		    if (!self->use_version(o[1]))
-			    return;
-		    CachedSnapshot *hit = self->tag.empty() ? nullptr : self->session->srv.cache.find(self->tag);
-		    if (!hit)
-			    return self->begin(); // a new transaction on this connection streams the snapshot
-		    self->release();
-		    self->send_cached(*hit, "hit");
-	    });
+	conn->pipeline({{"gw_set_read_request", sql::set_read_request, request_settings()},
+	                {"gw_version_tag", q(sql::version_tag), {}}},
+	               [self](std::vector<PgOutcome> o) {
+		               if (!o[0].ok && self->retry_if_dead())
+			               return;
+		               for (auto &each : o)
+			               if (!each.ok)
+				               return self->fail_db(each);
+		               if (!self->use_version(o[1]))
+			               return;
+		               CachedSnapshot *hit = self->tag.empty() ? nullptr : self->session->srv.cache.find(self->tag);
+		               if (!hit)
+			               return self->begin(); // a new transaction on this connection streams the snapshot
+		               self->release();
+		               self->send_cached(*hit, "hit");
+	               });
 }
 
 // Sends a cached snapshot with the current version (gzip: the cached head's blocks and a fresh tail's).
