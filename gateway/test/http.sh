@@ -434,8 +434,9 @@ check "and no event" 0 "$(grep -c '^data:' "$WORK/s4" || true)"
 check "a malformed resume point -> 400" 400 "$(get /store/events -H 'Last-Event-ID: nope' --max-time 5)"
 check "a role the authenticator may not take -> 403" 403 "$(get /store/events --max-time 5 -H "Authorization: Bearer $(hs256 '{"role":"store_http_stranger"}')")"
 kill "$s4"; wait "$s4" 2>/dev/null || true
-# A token that expires in 2 s (a stream ends at exp itself; a request is accepted 30 s beyond).
-soon() { hs256 "{\"role\":\"store_http_alice\",\"exp\":$(( $(date +%s) + 2 ))}"; }
+# A token that stops being accepted in 2 s: its exp 28 s ago, within the 30 s leeway (a stream ends when
+# its token would be refused, so a client inside the leeway is not cut and reconnected in a loop).
+soon() { hs256 "{\"role\":\"store_http_alice\",\"exp\":$(( $(date +%s) - 28 ))}"; }
 rc=0; curl -s -N --max-time 15 -o "$WORK/expiring" "$BASE/store/events" -H "Authorization: Bearer $(soon)" || rc=$?
 check "an event stream ends cleanly when its token expires (curl exit 0, not its 15 s limit: 28)" 0 "$rc"
 check "after its first id" 1 "$(grep -c '^id: ' "$WORK/expiring")"

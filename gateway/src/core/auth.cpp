@@ -199,8 +199,8 @@ authenticate(const AuthConfig &cfg, const std::string &authorization)
 	if (role && !role->is_string())
 		return invalid("the token's role claim is not a string");
 	r.role = role ? role->get<std::string>() : "";
-	if (claims.contains("exp"))
-		r.expires_at = claims["exp"].get<double>();
+	if (claims.contains("exp")) // the moment requests with it stop being accepted: streams end then too
+		r.expires_at = claims["exp"].get<double>() + double(cfg.leeway_seconds);
 	// set_config('role', 'none') resets to the authenticator itself; a NUL would cut the name short
 	if (r.role == "none" || r.role.find('\0') != std::string::npos)
 		return invalid("the token's role claim names no role a request may take");

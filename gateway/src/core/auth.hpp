@@ -21,7 +21,7 @@ struct AuthResult {
 	bool anonymous = false;
 	std::string role;
 	std::string claims_json;
-	std::optional<double> expires_at; // the token's exp (seconds since the epoch), when it has one
+	std::optional<double> expires_at; // when the token stops being accepted (exp + leeway, seconds since the epoch)
 	int status = 401;                 // when !ok
 	std::string code;                 // when !ok: GW301 bad token, GW302 no token and no anonymous role
 	std::string message;              // when !ok

@@ -238,7 +238,7 @@ TEST(Auth, FractionalTimesAreAccepted)
 	ASSERT_TRUE(r.ok) << r.message;
 	EXPECT_EQ(r.role, "alice");
 	ASSERT_TRUE(r.expires_at);
-	EXPECT_DOUBLE_EQ(*r.expires_at, double(now() + 600) + 0.5);
+	EXPECT_DOUBLE_EQ(*r.expires_at, double(now() + 600) + 0.5 + 30); // exp + the leeway
 	AuthResult far = authenticate(hs_config(), "Bearer " + sign_raw(R"({"role":"alice","exp":1893456000.5})"));
 	EXPECT_TRUE(far.ok) << far.message;
 	AuthResult old = authenticate(hs_config(), "Bearer " + sign_raw(R"({"role":"alice","exp":1000000000.5})"));
@@ -257,7 +257,7 @@ TEST(Auth, ExpiryIsCarriedOnlyWhenTheTokenHasOne)
 	AuthResult r =
 	    authenticate(hs_config(), "Bearer " + sign({{"role", "alice"}, {"exp", now() + 60}}, "HS256", secret));
 	ASSERT_TRUE(r.expires_at);
-	EXPECT_DOUBLE_EQ(*r.expires_at, double(now() + 60));
+	EXPECT_DOUBLE_EQ(*r.expires_at, double(now() + 60 + 30)); // exp + the leeway: when it stops being accepted
 }
 
 // A role claim that is there but not a string ran as the anonymous role: refused instead.
