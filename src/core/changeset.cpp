@@ -830,7 +830,7 @@ ChangeOpName(ChangeOp op)
 bool
 RaisesAfterConflict(std::string_view sqlstate)
 {
-	static const char *const kRaising[] = {"08", "25", "40", "53", "54", "55", "57", "58", "F0", "XX"};
+	static const char *const kRaising[] = {"08", "22", "25", "40", "53", "54", "55", "57", "58", "F0", "XX"};
 	if (sqlstate.size() != 5)
 		return true;
 	for (const char *error_class : kRaising)

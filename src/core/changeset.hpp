@@ -137,11 +137,13 @@ EntityPlan PlanEntity(const ApplyTable &table, ChangeOp op, const ChangeEntity &
 std::string QuoteIdentifier(std::string_view name);
 
 // Whether an error a statement raised after the batch found a conflict still raises (true) or
-// ends the batch as not applied, with the conflicts found so far (false). Errors about the
-// session or the server raise (connection 08, transaction state 25, rollback 40 (deadlock,
-// serialization), resources 53, limits 54, locks and prerequisites 55, cancel and shutdown 57,
-// system 58, configuration F0, internal XX); any other one may come from a write the conflict
-// skipped, so it is no reason to raise. sqlstate: five characters.
+// ends the batch as not applied, with the conflicts found so far (false). Errors in the
+// change's values raise as they do without a conflict (data exceptions 22: a value its column's
+// type does not read, 22P02, or cannot hold, 22003), as do errors about the session or the
+// server (connection 08, transaction state 25, rollback 40 (deadlock, serialization), resources
+// 53, limits 54, locks and prerequisites 55, cancel and shutdown 57, system 58, configuration F0,
+// internal XX); any other one may come from a write the conflict skipped, so it is no reason to
+// raise. sqlstate: five characters.
 bool RaisesAfterConflict(std::string_view sqlstate);
 
 // "change C, entity E": how messages and DETAILs name a place in the ChangeSet.

@@ -177,7 +177,9 @@ struct Conflict {
 struct Outcome {
 	bool duplicate = false;
 	std::vector<std::pair<std::string, JsonValue>> ids;
-	std::vector<std::string> unmatched; // rendered {"change","index","entityName","id"}
+	std::vector<std::string> unmatched;       // rendered {"change","index","entityName","id"}
+	std::vector<std::string> skipped;         // adds and upserts a trigger skipped, rendered as unmatched
+	std::map<std::string, Place> skipped_tmp; // "$tmp" name -> the add a trigger skipped
 	std::vector<Conflict> conflicts;
 	bool wrote = false;  // a statement of the batch wrote a row
 	std::string stopped; // rendered {"change","index","entityName","sqlstate","message"}, or empty
@@ -281,10 +283,26 @@ CallerRole()
 	return name;
 }
 
+// Whether the transaction is read-only (SET TRANSACTION READ ONLY, a standby).
+bool
+ReadOnlyTransaction()
+{
+	bool read_only = false;
+	PgCall([&] { read_only = XactReadOnly; });
+	return read_only;
+}
+
 // Checks and records the replay of (role, client, mutation); true when it was applied already.
+// In a read-only transaction a replay is only read (it writes nothing: the record is the answer);
+// a batch that is not one goes on to record itself, which fails there (25006).
 bool
 IsReplay(const ChangeSet &set, const std::string &role)
 {
+	if (ReadOnlyTransaction()) {
+		std::vector<Row> rows = Execute(store::pg::sql::kApplyReadClient, {role, *set.client_id}, true, true);
+		if (!rows.empty() && rows[0][0] && std::stoll(*rows[0][0]) >= *set.mutation_id)
+			return true;
+	}
 	Execute(store::pg::sql::kApplyAddClient, {role, *set.client_id}, true);
 	std::vector<Row> rows = Execute(store::pg::sql::kApplyLockClient, {role, *set.client_id}, true);
 	return !rows.empty() && rows[0][0] && std::stoll(*rows[0][0]) >= *set.mutation_id;
@@ -314,10 +332,47 @@ SqlState(const PgError &error)
 	return sqlstate;
 }
 
-// Runs one entity's check and write; a $expect that does not hold is a conflict, recorded in
-// outcome, and the entity writes nothing.
+// The id of an add or upsert as its entity gave it: its key, {"$tmp": name}, or null (left to the
+// key's default).
+JsonValue
+GivenId(const EntityPlan &plan, const store::core::ChangeEntity &entity)
+{
+	if (plan.id)
+		return *plan.id;
+	JsonValue id;
+	if (entity.tmp.empty())
+		return id;
+	JsonValue name;
+	name.kind = JsonValue::Kind::kString;
+	name.text = entity.tmp;
+	id.kind = JsonValue::Kind::kObject;
+	id.members.emplace_back("$tmp", name);
+	return id;
+}
+
+// Refuses (22023) an entity whose "$ref" names an add a trigger skipped: that add has no key.
 void
-RunEntity(const EntityPlan &plan, const store::core::ChangeEntity &entity, const Place &place,
+CheckRefsWritten(const store::core::ChangeEntity &entity, const Place &place, const Outcome &outcome)
+{
+	for (const std::string &ref : entity.refs) {
+		auto found = outcome.skipped_tmp.find(ref);
+		if (found == outcome.skipped_tmp.end())
+			continue;
+		const Place &add = found->second;
+		throw Error("22023",
+		            "store_apply: " + store::core::ChangePlace(place.change, place.index) + " (key \"" + place.key +
+		                "\"): \"$ref\": \"" + ref + "\" names the add of " +
+		                store::core::ChangePlace(add.change, add.index) + " (key \"" + add.key +
+		                "\"), whose row a trigger skipped (a BEFORE INSERT trigger returned NULL): it has no key",
+		            "The batch's answer lists such adds in \"skipped\"; a \"$ref\" needs a row that was written.");
+	}
+}
+
+// Runs one entity's check and write; a $expect that does not hold is a conflict, recorded in
+// outcome, and the entity writes nothing. An add or upsert that wrote no row (a trigger skipped
+// it) is recorded as skipped.
+void
+RunEntity(ChangeOp op, const EntityPlan &plan, const store::core::ChangeEntity &entity, const Place &place,
           std::map<std::string, JsonValue> &ids, Outcome &outcome, Oid owner)
 {
 	if (plan.id)
@@ -333,6 +388,14 @@ RunEntity(const EntityPlan &plan, const store::core::ChangeEntity &entity, const
 		return;
 	Ran written = Run(*plan.write, owner);
 	outcome.wrote = outcome.wrote || written.rows > 0;
+	if (written.rows == 0 && (op == ChangeOp::kAdd || op == ChangeOp::kUpsert)) {
+		// an INSERT that wrote no row: a BEFORE INSERT trigger returned NULL (or, for an upsert's
+		// existing row, a BEFORE UPDATE one)
+		outcome.skipped.push_back(EntityRef(place.change, place.index, place.key, GivenId(plan, entity)) + "}");
+		if (!entity.tmp.empty())
+			outcome.skipped_tmp[entity.tmp] = place;
+		return;
+	}
 	if (written.rows == 0) {
 		if (plan.id)
 			outcome.unmatched.push_back(EntityRef(place.change, place.index, place.key, *plan.id) + "}");
@@ -373,6 +436,7 @@ RunBatch(const ChangeSet &set, Place &place)
 		const ApplyTable &table = found->second;
 		for (std::size_t e = 0; e < change.entities.size(); e++) {
 			store::core::ChangeEntity entity = change.entities[e];
+			CheckRefsWritten(entity, Place{true, c, e, change.entity_name}, outcome);
 			if (entity.id)
 				entity.id = store::core::ResolveRefs(*entity.id, ids);
 			entity.fields = store::core::ResolveRefs(entity.fields, ids);
@@ -381,7 +445,7 @@ RunBatch(const ChangeSet &set, Place &place)
 			EntityPlan plan = store::core::PlanEntity(table, change.op, entity, c, e);
 			place = Place{true, c, e, change.entity_name};
 			try {
-				RunEntity(plan, entity, place, ids, outcome, owners[change.entity_name]);
+				RunEntity(change.op, plan, entity, place, ids, outcome, owners[change.entity_name]);
 			} catch (PgError &error) {
 				if (outcome.conflicts.empty() || store::core::RaisesAfterConflict(SqlState(error)))
 					throw;
@@ -524,6 +588,18 @@ NameThePlace(PgError &error, const Place &place)
 	});
 }
 
+// ,"name":[entities...] for a non-empty list of rendered entities; empty when there is none.
+std::string
+EntityList(const char *name, const std::vector<std::string> &entities)
+{
+	if (entities.empty())
+		return "";
+	std::string out = ",\"" + std::string(name) + "\":[";
+	for (std::size_t i = 0; i < entities.size(); i++)
+		out += (i ? "," : "") + entities[i];
+	return out + "]";
+}
+
 // The answer of an applied batch.
 std::string
 AppliedAnswer(const ChangeSet &set, const Outcome &outcome, const std::string &documents)
@@ -533,12 +609,8 @@ AppliedAnswer(const ChangeSet &set, const Outcome &outcome, const std::string &d
 	for (std::size_t i = 0; i < outcome.ids.size(); i++)
 		out += (i ? "," : "") + JsonString(outcome.ids[i].first) + ":" + RenderJson(outcome.ids[i].second);
 	out += "},\"documents\":" + documents;
-	if (!outcome.unmatched.empty()) {
-		out += ",\"unmatched\":[";
-		for (std::size_t i = 0; i < outcome.unmatched.size(); i++)
-			out += (i ? "," : "") + outcome.unmatched[i];
-		out += "]";
-	}
+	out += EntityList("unmatched", outcome.unmatched);
+	out += EntityList("skipped", outcome.skipped);
 	return out + "}";
 }
 

@@ -397,6 +397,10 @@ constexpr char kApplyAddClient[] =
 constexpr char kApplyLockClient[] =
     "SELECT last_mutation FROM " STORE_SQL_MUTATIONS " WHERE role OPERATOR(pg_catalog.=) $1 "
     "AND client_id OPERATOR(pg_catalog.=) $2 FOR UPDATE";
+// The last mutation recorded for (role $1, client $2), unlocked: a replay in a read-only transaction.
+constexpr char kApplyReadClient[] =
+    "SELECT last_mutation FROM " STORE_SQL_MUTATIONS " WHERE role OPERATOR(pg_catalog.=) $1 "
+    "AND client_id OPERATOR(pg_catalog.=) $2";
 constexpr char kApplyRecordMutation[] =
     "UPDATE " STORE_SQL_MUTATIONS " SET last_mutation = $3::pg_catalog.int8, applied_at = pg_catalog.now() "
     "WHERE role OPERATOR(pg_catalog.=) $1 AND client_id OPERATOR(pg_catalog.=) $2";

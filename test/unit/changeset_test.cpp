@@ -285,13 +285,13 @@ TEST(Plan, KeyColumnsTakeOneValue)
 	EXPECT_EQ(PlanState(table, R"({"changes":[{"op":"upsert","entityName":"o","entities":[{"id":"7"}]}]})"), "");
 }
 
-// After a conflict, errors of the batch's data end it with its conflicts; the session's raise.
+// After a conflict, errors of the batch's data end it with its conflicts; bad values and the session's raise.
 TEST(ChangeSet, ErrorsAfterAConflict)
 {
-	for (const char *data : {"23505", "23503", "23514", "22P02", "P0001", "42501", "22023"})
+	for (const char *data : {"23505", "23503", "23514", "P0001", "42501", "23502"})
 		EXPECT_FALSE(RaisesAfterConflict(data)) << data;
-	for (const char *session :
-	     {"40P01", "40001", "57014", "57P01", "53200", "54001", "55P03", "25006", "XX000", "08006", "58030", "F0000"})
+	for (const char *session : {"22P02", "22003", "22007", "22023", "40P01", "40001", "57014", "57P01", "53200",
+	                            "54001", "55P03", "25006", "XX000", "08006", "58030", "F0000"})
 		EXPECT_TRUE(RaisesAfterConflict(session)) << session;
 	EXPECT_TRUE(RaisesAfterConflict(""));
 	EXPECT_TRUE(RaisesAfterConflict("235"));
