@@ -216,7 +216,6 @@ public:
 	};
 	std::vector<Slot> slots;
 	std::size_t next = 0; // the slot whose results come next
-	bool sync_seen = false;
 	std::vector<PgOutcome> outcomes;
 	std::function<void(std::vector<PgOutcome>)> cb;
 	// Records a slot's result: a failed prepare or execution is its statement's outcome.
