@@ -329,6 +329,12 @@ sql "DELETE FROM todos WHERE title = 'no type'"
 check "an id with '/', '?', '%', a space and non-ASCII" 201 "$(get /store/tags/ -X POST "${A[@]}" -d '{"id":"a/b?c%d e\u00e9","label":"odd"}')"
 check "Location is percent-encoded" "/store/tags/a%2Fb%3Fc%25d%20e%C3%A9/" "$(header Location)"
 check "and leads to the document" '"odd"' "$(get "$(header Location)" -H "Authorization: Bearer $alice" >/dev/null; jq .label "$WORK/body")"
+sql "CREATE FUNCTION skip_spam() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
+       RETURN CASE WHEN NEW.label = 'spam' THEN NULL ELSE NEW END; END \$\$;
+     CREATE TRIGGER tags_skip_spam BEFORE INSERT ON tags FOR EACH ROW EXECUTE FUNCTION skip_spam()"
+check "a POST whose row a BEFORE trigger skips -> 204, no Location" "204 ." "$(get /store/tags/ -X POST "${A[@]}" -d '{"id":"s1","label":"spam"}') .$(header Location)"
+check "and nothing was written" 0 "$(sql "SELECT count(*) FROM tags WHERE id = 's1'")"
+sql "DROP TRIGGER tags_skip_spam ON tags; DROP FUNCTION skip_spam()"
 cs='{"changes":[{"op":"update","entityName":"items","entities":[{"id":30,"changes":{"qty":2},"$expect":{"qty":5}}]}]}'
 check "a ChangeSet with a failed expectation -> 409" "409 false" "$(get /store/ -X POST "${A[@]}" -d "$cs") $(jq .applied "$WORK/body")"
 check "409 lists the conflicts" 30 "$(jq '.conflicts[0].id' "$WORK/body")"

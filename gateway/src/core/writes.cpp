@@ -160,6 +160,10 @@ read_apply_answer(WriteKind kind, const WritePlan &plan, const std::string &answ
 		o.status = 404;
 		return o;
 	}
+	if (kind != WriteKind::Delete && a.contains("skipped") && a["skipped"].is_array() && !a["skipped"].empty()) {
+		o.status = 204; // a BEFORE trigger returned NULL: nothing was written, no document to show or locate
+		return o;
+	}
 	o.id_text = plan.id_text;
 	if (plan.temporary && a.contains("ids") && a["ids"].contains("new"))
 		o.id_text = id_text(a["ids"]["new"]);

@@ -21,7 +21,7 @@ WritePlan plan_write(WriteKind kind, const std::string &key, const std::string &
 
 // What store_apply's answer means for the request.
 struct WriteOutcome {
-	int status = 200;     // 200/201/204; 404 when the row was not found; 409 on a conflict
+	int status = 200;     // 200/201/204 (204 too when a trigger skipped the row); 404 when not found; 409 on a conflict
 	std::string id_text;  // the document's id as text (for Location), when one was written
 	std::string document; // the written document as the answer shows it (jsonb order); "" when not readable
 };

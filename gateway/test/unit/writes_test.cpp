@@ -56,6 +56,18 @@ TEST(Writes, ReplaceUpdateDelete)
 	EXPECT_EQ(read_apply_answer(WriteKind::Update, u, R"({"applied":true})").id_text, "[1,2]");
 }
 
+TEST(Writes, ARowATriggerSkippedIsNoContent)
+{
+	WritePlan c = plan_write(WriteKind::Create, "items", "", R"({"id":9,"name":"x"})");
+	const char *skipped = R"({"applied":true,"skipped":[{"change":0,"index":0,"entityName":"items","id":9}]})";
+	WriteOutcome o = read_apply_answer(WriteKind::Create, c, skipped, "items");
+	EXPECT_EQ(o.status, 204) << "nothing was created: no 201";
+	EXPECT_EQ(o.id_text, "") << "no Location for a row that does not exist";
+	WritePlan r = plan_write(WriteKind::Replace, "items", "9", R"({"name":"x"})");
+	EXPECT_EQ(read_apply_answer(WriteKind::Replace, r, skipped, "items").status, 204);
+	EXPECT_EQ(read_apply_answer(WriteKind::Create, c, R"({"applied":true,"skipped":[]})", "items").status, 201);
+}
+
 TEST(Writes, ChangeSetsAndConflicts)
 {
 	WritePlan c = plan_write(WriteKind::ChangeSet, "", "", R"({"changes":[]})");
