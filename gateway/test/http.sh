@@ -550,6 +550,10 @@ check "a snapshot larger than --cache-size is streamed (chunked)" "200 chunked m
 check "... whole: the same text as store_snapshot()" "$(as_anon "SELECT store_snapshot()" | nov)" "$(nov <"$WORK/body")"
 check "... with gzip" "$(as_anon "SELECT store_snapshot()" | nov)" "$(get /store/ --compressed >/dev/null; nov <"$WORK/body")"
 check "... and never from the cache" "200 miss" "$(get /store/ >/dev/null; get /store/) $(header X-Store-Cache)"
+check "HEAD of a streamed /store/: no body (the next request on the connection works)" "200 200" \
+    "$(curl -s -o /dev/null -w '%{http_code} ' --head "$BASE/store/" --next -o /dev/null -w '%{http_code}' "$BASE/store/items/1/")"
+check "... and no body bytes at all on the wire" "HTTP/1.1 200 OK|0" \
+    "$(raw 'HEAD /store/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >/dev/null; head -1 "$WORK/raw" | tr -d '\r')|$(sed '1,/^\r$/d' "$WORK/raw" | wc -c)"
 stop_server
 
 echo "== TCP keepalives on the database connections (the LISTEN one would not notice a dead peer otherwise)"
