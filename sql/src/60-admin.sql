@@ -21,7 +21,15 @@ END
 $$;
 REVOKE ALL ON FUNCTION store._forget(text) FROM PUBLIC;
 
--- Rebuilds the documents of key from its table. SHARE ROW EXCLUSIVE waits for writers in flight
+-- Brings key's entries level with its table in place, writing only the entries whose document
+-- differs (inserted, updated, deleted: no history rows); the number written. READ COMMITTED only,
+-- under store._rebuild's lock (src/pg/reload.cpp).
+CREATE OR REPLACE FUNCTION store._reload_entries(key text) RETURNS bigint
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'store_reload_entries';
+REVOKE ALL ON FUNCTION store._reload_entries(text) FROM PUBLIC;
+
+-- Rebuilds the documents of key from its table. Under READ COMMITTED only the documents that
+-- differ are written (store._reload_entries); otherwise every entry is deleted and inserted again. SHARE ROW EXCLUSIVE waits for writers in flight
 -- and keeps new ones out until commit (no concurrent change is lost), and is self-exclusive: a
 -- second reload of the table waits for the first to commit, and its DELETE (a new statement:
 -- under READ COMMITTED a new snapshot) sees and removes the documents the first one wrote.
@@ -35,9 +43,13 @@ DECLARE
     registration store.keys := store._require_key(key);
 BEGIN
     EXECUTE pg_catalog.format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', registration.source);
-    DELETE FROM store.entries AS e WHERE e.key = registration.key;
-    INSERT INTO store.entries (key, id, doc)
-    SELECT registration.key, s.id, s.doc FROM store._source_rows(registration.key) AS s;
+    IF pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.=) 'read committed' THEN
+        PERFORM store._reload_entries(registration.key); -- (a new statement: a snapshot taken under the lock)
+    ELSE -- (the transaction's snapshot: the DELETE fails with 40001 on entries changed since)
+        DELETE FROM store.entries AS e WHERE e.key = registration.key;
+        INSERT INTO store.entries (key, id, doc)
+        SELECT registration.key, s.id, s.doc FROM store._source_rows(registration.key) AS s;
+    END IF;
 END
 $$;
 REVOKE ALL ON FUNCTION store._rebuild(text) FROM PUBLIC;

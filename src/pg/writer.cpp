@@ -216,12 +216,11 @@ StoredDocIs(TupleTableSlot *stored, Datum doc)
 	       memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
 }
 
-// Inserts entry (key, id, doc). The unique index only reports a duplicate here (it cannot exist
+// Inserts the entry in slot entry (virtual: key, id, doc; its position set after). The unique index only reports a duplicate here (it cannot exist
 // while the store follows its table, so no lookup is paid up front); a stale one is then deleted.
 void
-InsertEntry(DirectWrite *write, Datum key, Datum id, Datum doc)
+InsertEntrySlot(DirectWrite *write, TupleTableSlot *entry, Datum key, Datum id)
 {
-	TupleTableSlot *entry = EntrySlot(write, key, id, doc);
 	simple_table_tuple_insert(write->entries->ri_RelationDesc, entry);
 	bool duplicate = false;
 	List *suspects = ExecInsertIndexTuples(write->entries, entry, write->estate, false, true, &duplicate, NIL);
@@ -233,7 +232,194 @@ InsertEntry(DirectWrite *write, Datum key, Datum id, Datum doc)
 		ExecSimpleRelationDelete(write->entries, write->estate, &write->epq, stale);
 }
 
+// Inserts entry (key, id, doc), as InsertEntrySlot.
+void
+InsertEntry(DirectWrite *write, Datum key, Datum id, Datum doc)
+{
+	InsertEntrySlot(write, EntrySlot(write, key, id, doc), key, id);
+}
+
+// The kept entries of a reload: one bit per heap tuple position (block, offset) of
+// store.entries, grown as positions come.
+struct KeptTids {
+	uint64 *words;
+	uint64 nwords;
+};
+
+constexpr uint64 kTidsPerBlock = MaxHeapTuplesPerPage + 1;
+
+// The bit of tid.
+uint64
+TidBit(ItemPointer tid)
+{
+	return (uint64)ItemPointerGetBlockNumber(tid) * kTidsPerBlock + ItemPointerGetOffsetNumber(tid);
+}
+
+// Marks tid kept (the words in context).
+void
+KeepTid(KeptTids *kept, MemoryContext context, ItemPointer tid)
+{
+	uint64 bit = TidBit(tid);
+	if (bit / 64 >= kept->nwords) {
+		uint64 grown = Max(kept->nwords * 2, bit / 64 + 1024);
+		kept->words = static_cast<uint64 *>(kept->words == nullptr
+		                                        ? MemoryContextAllocHuge(context, grown * sizeof(uint64))
+		                                        : repalloc_huge(kept->words, grown * sizeof(uint64)));
+		memset(kept->words + kept->nwords, 0, (grown - kept->nwords) * sizeof(uint64));
+		kept->nwords = grown;
+	}
+	kept->words[bit / 64] |= uint64{1} << (bit % 64);
+}
+
+// True when tid was kept.
+bool
+TidKept(const KeptTids *kept, ItemPointer tid)
+{
+	uint64 bit = TidBit(tid);
+	return bit / 64 < kept->nwords && (kept->words[bit / 64] & (uint64{1} << (bit % 64))) != 0;
+}
+
+// The next entry an index scan in a dirty snapshot finds, as index_getnext_slot finds it, with the
+// position the index gave (root: the head of its HOT chain). Entries at a kept position are
+// passed over unread when kept is given.
+bool
+NextEntry(IndexScanDesc scan, TupleTableSlot *found, ItemPointer root, const KeptTids *kept)
+{
+	for (;;) {
+		if (!scan->xs_heap_continue) {
+			ItemPointer tid = index_getnext_tid(scan, ForwardScanDirection);
+			if (tid == nullptr)
+				return false;
+			*root = *tid;
+			if (kept != nullptr && TidKept(kept, tid))
+				continue;
+		}
+		if (index_fetch_heap(scan, found))
+			return true;
+	}
+}
+
+// Finds entry (key, id) with an open index scan of store.entries in snapshot dirty, after waiting
+// for any other transaction still writing it.
+bool
+LookUpEntry(IndexScanDesc scan, ScanKey keys, SnapshotData *dirty, TupleTableSlot *found, ItemPointer root)
+{
+	bool exists;
+	do {
+		index_rescan(scan, keys, 2, nullptr, 0);
+		exists = NextEntry(scan, found, root, nullptr);
+	} while (exists && WaitForWriter(dirty));
+	return exists;
+}
+
 } // namespace
+
+struct ReloadPass {
+	const char *store_key;
+	Datum key;
+	MemoryContext context; // the pass's: the kept positions
+	MemoryContext batch;   // reset after each batch
+	KeptTids kept;
+	int64 written;
+};
+
+ReloadPass *
+BeginReload(const char *store_key)
+{
+	MemoryContext context = AllocSetContextCreate(CurrentMemoryContext, "store reload", ALLOCSET_DEFAULT_SIZES);
+	ReloadPass *pass = static_cast<ReloadPass *>(MemoryContextAllocZero(context, sizeof(ReloadPass)));
+	pass->context = context;
+	pass->batch = AllocSetContextCreate(context, "store reload batch", ALLOCSET_DEFAULT_SIZES);
+	pass->store_key = MemoryContextStrdup(context, store_key);
+	MemoryContext caller = MemoryContextSwitchTo(context);
+	pass->key = CStringGetTextDatum(store_key);
+	MemoryContextSwitchTo(caller);
+	return pass;
+}
+
+void
+ReloadEntries(ReloadPass *pass, const Datum *ids, const Datum *docs, int count)
+{
+	MemoryContext caller = MemoryContextSwitchTo(pass->batch);
+	DirectWrite write;
+	BeginDirectWrite(&write, true);
+	Relation entries = write.entries->ri_RelationDesc;
+	Relation index = index_open(RelationGetReplicaIndex(entries), RowExclusiveLock);
+	SnapshotData dirty;
+	InitDirtySnapshot(dirty);
+	IndexScanDesc scan = index_beginscan(entries, index, &dirty, 2, 0);
+	TupleTableSlot *found = NewSlot(&write, write.entries);
+	TupleTableSlot *entry = NullSlot(&write, write.entries);
+	const EntriesColumns &columns = CurrentStoreObjects().entries_columns;
+	for (int i = 0; i < count; i++) {
+		ScanKeyData keys[2];
+		ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, pass->key);
+		keys[0].sk_collation = index->rd_indcollation[0];
+		ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_JSONB_EQ, ids[i]);
+		ItemPointerData root;
+		ItemPointerSetInvalid(&root);
+		bool exists = LookUpEntry(scan, keys, &dirty, found, &root);
+		if (exists && StoredDocIs(found, docs[i])) { // unchanged: nothing to write
+			KeepTid(&pass->kept, pass->context, &root);
+			continue;
+		}
+		ExecClearTuple(entry);
+		memset(entry->tts_isnull, 1, entry->tts_tupleDescriptor->natts * sizeof(bool));
+		SetColumn(entry, columns.key, pass->key);
+		SetColumn(entry, columns.id, ids[i]);
+		SetColumn(entry, columns.doc, docs[i]);
+		ExecStoreVirtualTuple(entry);
+		if (exists) {
+			ExecSimpleRelationUpdate(write.entries, write.estate, &write.epq, found, entry);
+			KeepTid(&pass->kept, pass->context, &root); // (a HOT update keeps the chain's head)
+		} else
+			InsertEntrySlot(&write, entry, pass->key, ids[i]);
+		KeepTid(&pass->kept, pass->context, &entry->tts_tid);
+		pass->written++;
+	}
+	index_endscan(scan);
+	index_close(index, NoLock);
+	EndDirectWrite(&write);
+	MemoryContextSwitchTo(caller);
+	MemoryContextReset(pass->batch);
+}
+
+int64
+EndReload(ReloadPass *pass)
+{
+	MemoryContext caller = MemoryContextSwitchTo(pass->batch);
+	DirectWrite write;
+	BeginDirectWrite(&write, true);
+	Relation entries = write.entries->ri_RelationDesc;
+	Relation index = index_open(RelationGetReplicaIndex(entries), RowExclusiveLock);
+	SnapshotData dirty;
+	InitDirtySnapshot(dirty);
+	IndexScanDesc scan = index_beginscan(entries, index, &dirty, 1, 0);
+	ScanKeyData keys[1];
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, pass->key);
+	keys[0].sk_collation = index->rd_indcollation[0];
+	TupleTableSlot *found = NewSlot(&write, write.entries);
+	bool again = true;
+	while (again) { // (from the start again after waiting for a writer)
+		again = false;
+		index_rescan(scan, keys, 1, nullptr, 0);
+		ItemPointerData root;
+		ItemPointerSetInvalid(&root);
+		while (NextEntry(scan, found, &root, &pass->kept)) {
+			if ((again = WaitForWriter(&dirty)))
+				break;
+			ExecSimpleRelationDelete(write.entries, write.estate, &write.epq, found);
+			pass->written++;
+		}
+	}
+	index_endscan(scan);
+	index_close(index, NoLock);
+	EndDirectWrite(&write);
+	MemoryContextSwitchTo(caller);
+	int64 written = pass->written;
+	MemoryContextDelete(pass->context);
+	return written;
+}
 
 void
 WriteCreate(const char *store_key, Datum id, Datum doc)
