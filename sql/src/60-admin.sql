@@ -43,6 +43,10 @@ DECLARE
     registration store.keys := store._require_key(key);
 BEGIN
     EXECUTE pg_catalog.format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', registration.source);
+    -- every rebuild writes the key's registration row, so a REPEATABLE READ or SERIALIZABLE reload
+    -- whose snapshot predates another rebuild's commit fails with 40001 even when that one left
+    -- every entry as it was
+    UPDATE store.keys AS k SET source = k.source WHERE k.key = registration.key;
     IF pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.=) 'read committed' THEN
         PERFORM store._reload_entries(registration.key); -- (a new statement: a snapshot taken under the lock)
     ELSE -- (the transaction's snapshot: the DELETE fails with 40001 on entries changed since)

@@ -11,6 +11,7 @@
 
 extern "C" {
 #include "access/genam.h"
+#include "access/nbtree.h"
 #include "access/tableam.h"
 #include "access/transam.h"
 #include "commands/sequence.h"
@@ -314,14 +315,146 @@ LookUpEntry(IndexScanDesc scan, ScanKey keys, SnapshotData *dirty, TupleTableSlo
 
 } // namespace
 
+// An index scan of one key's entries that follows the rendered rows: while they come in id order
+// (a table filled in key order, a serial key), each lookup steps to the next index entry instead
+// of descending the index again; any other order repositions it (a descent, as a lookup would).
+struct SteppingScan {
+	Relation entries;
+	Relation index;
+	SnapshotData dirty;
+	IndexScanDesc scan;
+	ScanKeyData keys[2]; // key = the key, id >= the id looked up
+	FmgrInfo *compare;   // the index's id order
+	Oid collation;
+	bool positioned;     // a lookup ran since the last repositioning
+	Datum last_id;       // the id it looked up (a copy in the pass's context)
+	bool pending;        // the scan stands on an index entry no lookup has taken yet
+	Datum pending_id;    // its id (in the scan's tuple copy)
+};
+
 struct ReloadPass {
 	const char *store_key;
 	Datum key;
-	MemoryContext context; // the pass's: the kept positions
+	MemoryContext context; // the pass's: the kept positions, the stepping scan
 	MemoryContext batch;   // reset after each batch
 	KeptTids kept;
+	SteppingScan step;
 	int64 written;
+	int64 steps, descents; // (how lookups went)
 };
+
+namespace {
+
+// Order of ids a and b in the index's order.
+int
+CompareIds(SteppingScan *step, Datum a, Datum b)
+{
+	return DatumGetInt32(FunctionCall2Coll(step->compare, step->collation, a, b));
+}
+
+// Opens the stepping scan of key's entries (in the current memory context).
+void
+BeginSteppingScan(SteppingScan *step, Datum key)
+{
+	step->entries = table_open(StoreEntries(), RowExclusiveLock);
+	step->index = index_open(RelationGetReplicaIndex(step->entries), RowExclusiveLock);
+	InitDirtySnapshot(step->dirty);
+	step->scan = index_beginscan(step->entries, step->index, &step->dirty, 2, 0);
+	step->scan->xs_want_itup = true; // (the ids are read from the index before the heap)
+	ScanKeyInit(&step->keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, key);
+	step->keys[0].sk_collation = step->index->rd_indcollation[0];
+	ScanKeyInit(&step->keys[1], 2, BTGreaterEqualStrategyNumber, F_JSONB_GE, (Datum)0);
+	step->compare = index_getprocinfo(step->index, 2, BTORDER_PROC);
+	step->collation = step->index->rd_indcollation[1];
+	index_rescan(step->scan, step->keys, 2, nullptr, 0); // (btree's tuple workspace, here, in this context)
+	step->positioned = false;
+	step->pending = false;
+	step->last_id = (Datum)0;
+}
+
+// Closes it.
+void
+EndSteppingScan(SteppingScan *step)
+{
+	index_endscan(step->scan);
+	index_close(step->index, NoLock);
+	table_close(step->entries, NoLock);
+}
+
+// The next index entry's id, the scan standing on it (pending); false at the key's end.
+bool
+StepToNext(SteppingScan *step)
+{
+	if (!step->pending) {
+		if (index_getnext_tid(step->scan, ForwardScanDirection) == nullptr)
+			return false;
+		bool is_null;
+		step->pending_id = index_getattr(step->scan->xs_itup, 2, step->scan->xs_itupdesc, &is_null);
+		step->pending = true;
+	}
+	return true;
+}
+
+// StepTo's work, in the pass's memory context.
+bool
+StepToIn(ReloadPass *pass, SteppingScan *step, Datum id, TupleTableSlot *found, ItemPointer root, bool *sure)
+{
+	if (!step->positioned || CompareIds(step, step->last_id, id) >= 0) {
+		step->keys[1].sk_argument = id;
+		index_rescan(step->scan, step->keys, 2, nullptr, 0);
+		step->pending = false;
+		pass->descents++;
+	} else
+		pass->steps++;
+	if (step->last_id != (Datum)0)
+		pfree(DatumGetPointer(step->last_id));
+	step->last_id = datumCopy(id, false, -1);
+	step->positioned = true;
+	for (int skipped = 0; StepToNext(step);) {
+		int order = CompareIds(step, step->pending_id, id);
+		if (order > 0) { // no entry for id: the scan stays on the next one
+			*sure = true;
+			return false;
+		}
+		if (order < 0) { // an entry no row before id came for (or a row that comes later)
+			step->pending = false;
+			if (++skipped > 8) { // far behind: descend instead
+				step->positioned = false;
+				return false;
+			}
+			continue;
+		}
+		step->pending = false; // taken
+		*root = step->scan->xs_heaptid;
+		while (index_fetch_heap(step->scan, found)) {
+			if (WaitForWriter(&step->dirty)) { // (then the caller looks again, by descending)
+				step->positioned = false;
+				return false;
+			}
+			*sure = true;
+			return true;
+		}
+	}
+	*sure = true; // the key's entries end before id
+	return false;
+}
+
+// Looks id up by stepping (see SteppingScan): the entry as it is now into found and the index's
+// position of it into root, true when it exists; waits for a writer still at it. False also when
+// stepping cannot tell (the caller then looks it up by descending).
+bool
+StepTo(ReloadPass *pass, Datum id, TupleTableSlot *found, ItemPointer root, bool *sure)
+{
+	SteppingScan *step = &pass->step;
+	*sure = false;
+	// (the scan allocates as it goes, e.g. btree's list of dead items: in the pass's context)
+	MemoryContext caller = MemoryContextSwitchTo(pass->context);
+	bool exists = StepToIn(pass, step, id, found, root, sure);
+	MemoryContextSwitchTo(caller);
+	return exists;
+}
+
+} // namespace
 
 ReloadPass *
 BeginReload(const char *store_key)
@@ -333,6 +466,7 @@ BeginReload(const char *store_key)
 	pass->store_key = MemoryContextStrdup(context, store_key);
 	MemoryContext caller = MemoryContextSwitchTo(context);
 	pass->key = CStringGetTextDatum(store_key);
+	BeginSteppingScan(&pass->step, pass->key);
 	MemoryContextSwitchTo(caller);
 	return pass;
 }
@@ -352,13 +486,17 @@ ReloadEntries(ReloadPass *pass, const Datum *ids, const Datum *docs, int count)
 	TupleTableSlot *entry = NullSlot(&write, write.entries);
 	const EntriesColumns &columns = CurrentStoreObjects().entries_columns;
 	for (int i = 0; i < count; i++) {
-		ScanKeyData keys[2];
-		ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, pass->key);
-		keys[0].sk_collation = index->rd_indcollation[0];
-		ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_JSONB_EQ, ids[i]);
 		ItemPointerData root;
 		ItemPointerSetInvalid(&root);
-		bool exists = LookUpEntry(scan, keys, &dirty, found, &root);
+		bool sure;
+		bool exists = StepTo(pass, ids[i], found, &root, &sure);
+		if (!sure) {
+			ScanKeyData keys[2];
+			ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, pass->key);
+			keys[0].sk_collation = index->rd_indcollation[0];
+			ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_JSONB_EQ, ids[i]);
+			exists = LookUpEntry(scan, keys, &dirty, found, &root);
+		}
 		if (exists && StoredDocIs(found, docs[i])) { // unchanged: nothing to write
 			KeepTid(&pass->kept, pass->context, &root);
 			continue;
@@ -387,6 +525,9 @@ ReloadEntries(ReloadPass *pass, const Datum *ids, const Datum *docs, int count)
 int64
 EndReload(ReloadPass *pass)
 {
+	EndSteppingScan(&pass->step);
+	elog(DEBUG1, "store: reload of \"%s\": %ld lookups stepped, %ld descended", pass->store_key,
+	     (long)pass->steps, (long)pass->descents);
 	MemoryContext caller = MemoryContextSwitchTo(pass->batch);
 	DirectWrite write;
 	BeginDirectWrite(&write, true);
