@@ -328,7 +328,9 @@ struct SteppingScan {
 	Oid collation;
 	bool positioned;     // a lookup ran since the last repositioning
 	Datum last_id;       // the id it looked up (a copy in the pass's context)
+	Datum bound;         // the id it was repositioned at (a copy: the scan key points to it)
 	bool pending;        // the scan stands on an index entry no lookup has taken yet
+	bool exhausted;      // the scan passed the key's last entry (a key without entries: at once)
 	Datum pending_id;    // its id (in the scan's tuple copy)
 };
 
@@ -369,7 +371,9 @@ BeginSteppingScan(SteppingScan *step, Datum key)
 	index_rescan(step->scan, step->keys, 2, nullptr, 0); // (btree's tuple workspace, here, in this context)
 	step->positioned = false;
 	step->pending = false;
+	step->exhausted = false;
 	step->last_id = (Datum)0;
+	step->bound = (Datum)0;
 }
 
 // Closes it.
@@ -399,17 +403,26 @@ StepToNext(SteppingScan *step)
 bool
 StepToIn(ReloadPass *pass, SteppingScan *step, Datum id, TupleTableSlot *found, ItemPointer root, bool *sure)
 {
-	if (!step->positioned || CompareIds(step, step->last_id, id) >= 0) {
-		step->keys[1].sk_argument = id;
-		index_rescan(step->scan, step->keys, 2, nullptr, 0);
-		step->pending = false;
-		pass->descents++;
-	} else
-		pass->steps++;
+	bool reposition = !step->positioned || CompareIds(step, step->last_id, id) >= 0;
 	if (step->last_id != (Datum)0)
 		pfree(DatumGetPointer(step->last_id));
 	step->last_id = datumCopy(id, false, -1);
 	step->positioned = true;
+	if (reposition) {
+		Datum previous = step->bound;
+		step->bound = datumCopy(id, false, -1);
+		step->keys[1].sk_argument = step->bound;
+		index_rescan(step->scan, step->keys, 2, nullptr, 0);
+		if (previous != (Datum)0)
+			pfree(DatumGetPointer(previous));
+		step->pending = false;
+		step->exhausted = false;
+		pass->descents++;
+	} else if (step->exhausted) { // past the key's last entry, and id comes after the last one
+		*sure = true;
+		return false;
+	} else
+		pass->steps++;
 	for (int skipped = 0; StepToNext(step);) {
 		int order = CompareIds(step, step->pending_id, id);
 		if (order > 0) { // no entry for id: the scan stays on the next one
@@ -436,6 +449,7 @@ StepToIn(ReloadPass *pass, SteppingScan *step, Datum id, TupleTableSlot *found, 
 		}
 	}
 	*sure = true; // the key's entries end before id
+	step->exhausted = true;
 	return false;
 }
 
