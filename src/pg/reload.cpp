@@ -48,8 +48,7 @@ ReloadEntriesSql(FunctionCallInfo fcinfo)
 	if (PG_ARGISNULL(0))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("store key must not be NULL")));
 	if (IsolationUsesXactSnapshot())
-		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-		                errmsg("store._reload_entries needs READ COMMITTED")));
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("store._reload_entries needs READ COMMITTED")));
 	pg::ReloadPass *pass = pg::BeginReload(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	pg::ConsumeSourceRows(PG_GETARG_DATUM(0), ReloadBatch, pass);
 	PG_RETURN_INT64(pg::EndReload(pass));

@@ -217,8 +217,9 @@ StoredDocIs(TupleTableSlot *stored, Datum doc)
 	       memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
 }
 
-// Inserts the entry in slot entry (virtual: key, id, doc; its position set after). The unique index only reports a duplicate here (it cannot exist
-// while the store follows its table, so no lookup is paid up front); a stale one is then deleted.
+// Inserts the entry in slot entry (virtual: key, id, doc; its position is set after). The unique
+// index only reports a duplicate here (it cannot exist while the store follows its table, so no
+// lookup is paid up front); a stale one is then deleted.
 void
 InsertEntrySlot(DirectWrite *write, TupleTableSlot *entry, Datum key, Datum id)
 {
@@ -263,9 +264,9 @@ KeepTid(KeptTids *kept, MemoryContext context, ItemPointer tid)
 	uint64 bit = TidBit(tid);
 	if (bit / 64 >= kept->nwords) {
 		uint64 grown = Max(kept->nwords * 2, bit / 64 + 1024);
-		kept->words = static_cast<uint64 *>(kept->words == nullptr
-		                                        ? MemoryContextAllocHuge(context, grown * sizeof(uint64))
-		                                        : repalloc_huge(kept->words, grown * sizeof(uint64)));
+		kept->words =
+		    static_cast<uint64 *>(kept->words == nullptr ? MemoryContextAllocHuge(context, grown * sizeof(uint64))
+		                                                 : repalloc_huge(kept->words, grown * sizeof(uint64)));
 		memset(kept->words + kept->nwords, 0, (grown - kept->nwords) * sizeof(uint64));
 		kept->nwords = grown;
 	}
@@ -326,12 +327,12 @@ struct SteppingScan {
 	ScanKeyData keys[2]; // key = the key, id >= the id looked up
 	FmgrInfo *compare;   // the index's id order
 	Oid collation;
-	bool positioned;     // a lookup ran since the last repositioning
-	Datum last_id;       // the id it looked up (a copy in the pass's context)
-	Datum bound;         // the id it was repositioned at (a copy: the scan key points to it)
-	bool pending;        // the scan stands on an index entry no lookup has taken yet
-	bool exhausted;      // the scan passed the key's last entry (a key without entries: at once)
-	Datum pending_id;    // its id (in the scan's tuple copy)
+	bool positioned;  // a lookup ran since the last repositioning
+	Datum last_id;    // the id it looked up (a copy in the pass's context)
+	Datum bound;      // the id it was repositioned at (a copy: the scan key points to it)
+	bool pending;     // the scan stands on an index entry no lookup has taken yet
+	Datum pending_id; // its id (in the scan's tuple copy)
+	bool exhausted;   // the scan passed the key's last entry (a key without entries: at once)
 };
 
 struct ReloadPass {
@@ -540,8 +541,8 @@ int64
 EndReload(ReloadPass *pass)
 {
 	EndSteppingScan(&pass->step);
-	elog(DEBUG1, "store: reload of \"%s\": %ld lookups stepped, %ld descended", pass->store_key,
-	     (long)pass->steps, (long)pass->descents);
+	elog(DEBUG1, "store: reload of \"%s\": %ld lookups stepped, %ld descended", pass->store_key, (long)pass->steps,
+	     (long)pass->descents);
 	MemoryContext caller = MemoryContextSwitchTo(pass->batch);
 	DirectWrite write;
 	BeginDirectWrite(&write, true);
