@@ -242,43 +242,58 @@ InsertEntry(DirectWrite *write, Datum key, Datum id, Datum doc)
 }
 
 // The kept entries of a reload: one bit per heap tuple position (block, offset) of
-// store.entries, grown as positions come.
+// store.entries, in chunks of kBlocksPerChunk blocks allocated as positions come (memory follows
+// where the key's entries are, not the size of the whole table).
 struct KeptTids {
-	uint64 *words;
-	uint64 nwords;
+	uint64 **chunks;
+	uint64 nchunks;
 };
 
 constexpr uint64 kTidsPerBlock = MaxHeapTuplesPerPage + 1;
+constexpr uint64 kBlocksPerChunk = 1024;
+constexpr uint64 kWordsPerChunk = kBlocksPerChunk * kTidsPerBlock / 64 + 1;
 
-// The bit of tid.
+// The chunk of tid, its bit in it.
+uint64
+TidChunk(ItemPointer tid)
+{
+	return ItemPointerGetBlockNumber(tid) / kBlocksPerChunk;
+}
+
 uint64
 TidBit(ItemPointer tid)
 {
-	return (uint64)ItemPointerGetBlockNumber(tid) * kTidsPerBlock + ItemPointerGetOffsetNumber(tid);
+	return (ItemPointerGetBlockNumber(tid) % kBlocksPerChunk) * kTidsPerBlock + ItemPointerGetOffsetNumber(tid);
 }
 
-// Marks tid kept (the words in context).
+// Marks tid kept (the chunks in context).
 void
 KeepTid(KeptTids *kept, MemoryContext context, ItemPointer tid)
 {
-	uint64 bit = TidBit(tid);
-	if (bit / 64 >= kept->nwords) {
-		uint64 grown = Max(kept->nwords * 2, bit / 64 + 1024);
-		kept->words =
-		    static_cast<uint64 *>(kept->words == nullptr ? MemoryContextAllocHuge(context, grown * sizeof(uint64))
-		                                                 : repalloc_huge(kept->words, grown * sizeof(uint64)));
-		memset(kept->words + kept->nwords, 0, (grown - kept->nwords) * sizeof(uint64));
-		kept->nwords = grown;
+	uint64 chunk = TidChunk(tid);
+	if (chunk >= kept->nchunks) {
+		uint64 grown = Max(kept->nchunks * 2, chunk + 16);
+		kept->chunks =
+		    static_cast<uint64 **>(kept->chunks == nullptr ? MemoryContextAllocHuge(context, grown * sizeof(uint64 *))
+		                                                   : repalloc_huge(kept->chunks, grown * sizeof(uint64 *)));
+		memset(kept->chunks + kept->nchunks, 0, (grown - kept->nchunks) * sizeof(uint64 *));
+		kept->nchunks = grown;
 	}
-	kept->words[bit / 64] |= uint64{1} << (bit % 64);
+	if (kept->chunks[chunk] == nullptr)
+		kept->chunks[chunk] = static_cast<uint64 *>(MemoryContextAllocZero(context, kWordsPerChunk * sizeof(uint64)));
+	uint64 bit = TidBit(tid);
+	kept->chunks[chunk][bit / 64] |= uint64{1} << (bit % 64);
 }
 
 // True when tid was kept.
 bool
 TidKept(const KeptTids *kept, ItemPointer tid)
 {
+	uint64 chunk = TidChunk(tid);
+	if (chunk >= kept->nchunks || kept->chunks[chunk] == nullptr)
+		return false;
 	uint64 bit = TidBit(tid);
-	return bit / 64 < kept->nwords && (kept->words[bit / 64] & (uint64{1} << (bit % 64))) != 0;
+	return (kept->chunks[chunk][bit / 64] & (uint64{1} << (bit % 64))) != 0;
 }
 
 // The next entry an index scan in a dirty snapshot finds, as index_getnext_slot finds it, with the
