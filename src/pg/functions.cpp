@@ -211,8 +211,20 @@ CheckSource(FunctionCallInfo fcinfo)
 
 namespace store::pg {
 
+namespace {
+
+// Where the rendered rows go: a tuplestore, or a consumer.
+struct RowsSink {
+	Tuplestorestate *rows;
+	TupleDesc rows_desc;
+	SourceRowsConsumer consume;
+	void *state;
+};
+
+// Renders key's rows (in id order with by_id) into sink: checks who may render them, then reads
+// them through a cursor as the table owner under canonical output settings.
 void
-RenderSourceRows(Datum key, bool by_id, Tuplestorestate *rows, TupleDesc rows_desc)
+RenderInto(Datum key, bool by_id, const RowsSink &sink)
 {
 	ConnectSpi();
 	TupleDesc desc;
@@ -230,11 +242,39 @@ RenderSourceRows(Datum key, bool by_id, Tuplestorestate *rows, TupleDesc rows_de
 	int nest_level = EnterCanonicalOutput();
 	SavedUser saved = BecomeRole(owner, SECURITY_NOFORCE_RLS);
 	Portal portal = SPI_cursor_open_with_args(nullptr, query, 0, nullptr, nullptr, nullptr, true, CURSOR_OPT_NO_SCROLL);
-	FetchAllInto(portal, rows, rows_desc);
+	if (sink.consume == nullptr)
+		FetchAllInto(portal, sink.rows, sink.rows_desc);
+	else
+		for (;;) {
+			SPI_cursor_fetch(portal, true, 1000);
+			if (SPI_processed == 0)
+				break;
+			SPITupleTable *batch = SPI_tuptable;
+			uint64 count = SPI_processed;
+			RestoreUser(saved); // (the consumer runs as the caller)
+			sink.consume(sink.state, batch, count);
+			saved = BecomeRole(owner, SECURITY_NOFORCE_RLS);
+			SPI_freetuptable(batch);
+			CHECK_FOR_INTERRUPTS();
+		}
 	SPI_cursor_close(portal);
 	RestoreUser(saved);
 	LeaveCanonicalOutput(nest_level);
 	SPI_finish();
+}
+
+} // namespace
+
+void
+RenderSourceRows(Datum key, bool by_id, Tuplestorestate *rows, TupleDesc rows_desc)
+{
+	RenderInto(key, by_id, RowsSink{rows, rows_desc, nullptr, nullptr});
+}
+
+void
+ConsumeSourceRows(Datum key, SourceRowsConsumer consume, void *state)
+{
+	RenderInto(key, false, RowsSink{nullptr, nullptr, consume, state});
 }
 
 } // namespace store::pg

@@ -7,6 +7,7 @@
 #include "pg/postgres_headers.hpp"
 
 extern "C" {
+#include "executor/spi.h"
 #include "utils/tuplestore.h"
 }
 
@@ -16,5 +17,13 @@ namespace store::pg {
 // order with by_id, after checking who may render it; reads the registration in the latest
 // snapshot, the rows in the active one. Opens and closes its own SPI connection.
 void RenderSourceRows(Datum key, bool by_id, Tuplestorestate *rows, TupleDesc rows_desc);
+
+// Receives key's rows a batch at a time: count SPI tuples (id jsonb, doc json) of rows.
+using SourceRowsConsumer = void (*)(void *state, SPITupleTable *rows, uint64 count);
+
+// Renders key's rows as RenderSourceRows does (in no particular order) and hands each batch to
+// consume, which runs as the caller (not as the table owner) with SPI still connected. Opens and
+// closes its own SPI connection.
+void ConsumeSourceRows(Datum key, SourceRowsConsumer consume, void *state);
 
 } // namespace store::pg
