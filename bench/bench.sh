@@ -183,15 +183,29 @@ section_r2() {
 }
 
 section_reload() {
+    local floor="" reload="" rebuilt="" t
     echo "== Reload" >&2
     make_tables
     q "SELECT store_unregister('bench')" >/dev/null
     q "$(fill store_t 1 "$RELOAD_ROWS")"
+    q "VACUUM ANALYZE store_t" # the floor must not pay for the first read's hint bits
     q "CREATE TABLE floor_copy (doc json)"
-    floor=$(ms "INSERT INTO floor_copy SELECT row_to_json(t) FROM store_t t")
+    for _ in 1 2 3; do # best of 3, each into an empty table
+        q "TRUNCATE floor_copy"
+        t=$(ms "INSERT INTO floor_copy SELECT row_to_json(t) FROM store_t t")
+        floor=$(printf '%s\n' $floor $t | sort -n | head -1)
+    done
     q "SELECT store_register('bench', 'store_t')" >/dev/null
-    reload=$(ms "SELECT store_reload('bench')")
+    q "VACUUM store.entries"
+    reload=$(ms "SELECT store_reload('bench')" 3) # a repair reload: every stored document is current
     report "Reload of $RELOAD_ROWS rows, ms (floor: INSERT ... SELECT row_to_json)" "$floor" "$reload" "-" "$(ratio "$reload" "$floor")" "-"
+    for _ in 1 2 3; do # every stored document wrong (a superuser's stray write): every one rewritten
+        q "UPDATE store.entries SET doc = '{}' WHERE key = 'bench'"
+        q "VACUUM store_t, store.entries"
+        t=$(ms "SELECT store_reload('bench')")
+        rebuilt=$(printf '%s\n' $rebuilt $t | sort -n | head -1)
+    done
+    report "  ... every stored document wrong, ms" "$floor" "$rebuilt" "-" "$(ratio "$rebuilt" "$floor")" "-"
     q "DROP TABLE floor_copy"
     unregister_all
 }
