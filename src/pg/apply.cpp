@@ -6,6 +6,7 @@
 #include "core/changeset.hpp"
 #include "core/error.hpp"
 #include "core/payload.hpp"
+#include "pg/apply_plans.hpp"
 #include "pg/canonical.hpp"
 #include "pg/guard.hpp"
 #include "pg/nested.hpp"
@@ -45,6 +46,17 @@ using store::pg::PgError;
 
 using Row = std::vector<std::optional<std::string>>;
 
+// Keeps store_apply's kept plans in place for the length of a call (see apply_plans.hpp).
+struct ApplyPlansInUse {
+	ApplyPlansInUse()
+	{
+		PgCall([] { store::pg::EnterApplyPlans(); });
+	}
+	~ApplyPlansInUse() { store::pg::LeaveApplyPlans(); }
+	ApplyPlansInUse(const ApplyPlansInUse &) = delete;
+	ApplyPlansInUse &operator=(const ApplyPlansInUse &) = delete;
+};
+
 // Where the batch is, for the DETAIL of an error raised by a statement.
 struct Place {
 	bool known = false;
@@ -73,7 +85,7 @@ Execute(const std::string &sql, const std::vector<std::string> &args, bool as_ow
 		store::pg::SavedUser saved = {};
 		if (as_owner)
 			saved = store::pg::BecomeStoreOwner();
-		int rc = SPI_execute_with_args(sql_text, nargs, types, values, nullptr, read_only, 0);
+		int rc = SPI_execute_plan(store::pg::ApplyPlan(sql_text, nargs, types), values, nullptr, read_only, 0);
 		if (rc < 0)
 			elog(ERROR, "store_apply: SPI failed: %s", SPI_result_code_string(rc));
 		if (as_owner)
@@ -224,7 +236,7 @@ RenderRow(SPITupleTable *rows, const char *render, const char *render_value, Oid
 	SPI_freetuptable(rows);
 	store::pg::SavedUser saved = store::pg::BecomeRole(owner);
 	int nest_level = store::pg::EnterCanonicalOutput();
-	int rc = SPI_execute_with_args(render, nargs, types, args, nulls, true, 1);
+	int rc = SPI_execute_plan(store::pg::ApplyPlan(render, nargs, types), args, nulls, true, 1);
 	if (rc < 0 || SPI_processed != 1 || SPI_tuptable == nullptr)
 		elog(ERROR, "store_apply: rendering failed: %s", SPI_result_code_string(rc));
 	char *text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -250,7 +262,7 @@ Run(const ApplyStatement &statement, Oid owner)
 	PgCall([&] {
 		Datum args[2] = {CStringGetTextDatum(values), CStringGetTextDatum(key)};
 		Oid types[2] = {TEXTOID, TEXTOID};
-		int rc = SPI_execute_with_args(sql, 2, types, args, nullptr, false, 0);
+		int rc = SPI_execute_plan(store::pg::ApplyPlan(sql, 2, types), args, nullptr, false, 0);
 		if (rc < 0)
 			elog(ERROR, "store_apply: SPI failed: %s", SPI_result_code_string(rc));
 		rows = SPI_processed;
@@ -646,6 +658,7 @@ Apply(FunctionCallInfo fcinfo)
 	schema_name = quote_identifier(get_namespace_name(get_func_namespace(function)));
 	char *answer = nullptr;
 	[&] {
+		ApplyPlansInUse plans_in_use;
 		ChangeSet set = store::core::ParseChangeSet(text);
 		std::string schema = schema_name;
 		store::pg::FlushNested(); // the caller's earlier writes: not the batch's documents
@@ -696,6 +709,7 @@ ForgetClient(FunctionCallInfo fcinfo)
 	const char *client = TextDatumGetCString(PG_GETARG_DATUM(0));
 	bool forgotten = false;
 	[&] {
+		ApplyPlansInUse plans_in_use;
 		std::string role = CallerRole();
 		PgCall([&] { store::pg::ConnectSpi(); });
 		forgotten = !Execute(store::pg::sql::kApplyForgetClient, {role, client}, true).empty();
