@@ -494,14 +494,37 @@ MayRead(const std::string &key)
 	return !rows.empty() && rows[0][0] && *rows[0][0] == "t";
 }
 
+// The document of id in key as the caller reads it (store_get), or "null"; the caller may read
+// key (MayRead).
+std::string
+ReadableDocument(const std::string &schema, const std::string &key, const JsonValue &id)
+{
+	std::vector<Row> rows = Execute("SELECT " + schema + ".store_get($1, $2)", {key, IdText(id)}, false);
+	return rows.empty() || !rows[0][0] ? "null" : *rows[0][0];
+}
+
 // The document of id in key as the caller reads it (store_get), or "null".
 std::string
 CurrentDocument(const std::string &schema, const std::string &key, const JsonValue &id)
 {
 	if (!MayRead(key))
 		return "null";
-	std::vector<Row> rows = Execute("SELECT " + schema + ".store_get($1, $2)", {key, IdText(id)}, false);
-	return rows.empty() || !rows[0][0] ? "null" : *rows[0][0];
+	return ReadableDocument(schema, key, id);
+}
+
+// The stored documents of ids in key, in their order ("null" for an id without one): what
+// store_get answers a reader that may read key and that row-level security does not filter,
+// read in one statement instead of one call per id.
+std::vector<std::string>
+StoredDocuments(const std::string &key, const std::vector<JsonValue> &ids)
+{
+	JsonValue list;
+	list.kind = JsonValue::Kind::kArray;
+	list.items = ids;
+	std::vector<std::string> docs;
+	for (const Row &row : Execute(store::pg::sql::kApplyStoredDocuments, {key, RenderJson(list)}, true))
+		docs.push_back(row[0] ? *row[0] : "null");
+	return docs;
 }
 
 // Whether row-level security filters key's rows for the caller (store._rls_active).
@@ -544,18 +567,23 @@ ChangedDocuments(const std::string &schema, const Outcome &outcome,
 	for (const std::string &key : keys) {
 		if (!MayRead(key))
 			continue;
+		// the caller's rights on key are checked once; under row-level security each document is
+		// read as store_get reads it for the caller, otherwise all of them in one statement
+		bool under_rls = UnderRls(key);
+		std::vector<std::string> docs;
+		if (under_rls)
+			for (const JsonValue &id : ids[key])
+				docs.push_back(ReadableDocument(schema, key, id));
+		else
+			docs = StoredDocuments(key, ids[key]);
 		std::string upserted, deleted;
-		std::optional<bool> under_rls;
 		bool refetch = false;
-		for (const JsonValue &id : ids[key]) {
-			std::string doc = CurrentDocument(schema, key, id);
-			if (doc == "null" && outcome.named.count({key, RenderJson(id)}) == 0) {
-				if (!under_rls)
-					under_rls = UnderRls(key);
-				if (*under_rls) {
-					refetch = true;
-					continue;
-				}
+		for (std::size_t i = 0; i < ids[key].size(); i++) {
+			const JsonValue &id = ids[key][i];
+			const std::string &doc = docs[i];
+			if (doc == "null" && outcome.named.count({key, RenderJson(id)}) == 0 && under_rls) {
+				refetch = true;
+				continue;
 			}
 			std::string &list = doc == "null" ? deleted : upserted;
 			list += (list.empty() ? "" : ",") + (doc == "null" ? RenderJson(id) : doc);
