@@ -177,3 +177,5 @@ $$) -> 'conflicts';
 DROP SCHEMA kp CASCADE;
 DROP FUNCTION upd(int, text, int), upd_err(text, text, int);
 DROP ROLE store_kp_writer, store_kp_other, store_kp_group, store_kp_super;
+DROP EXTENSION store CASCADE;
+DROP FUNCTION err(text);
