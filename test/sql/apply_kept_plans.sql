@@ -174,6 +174,36 @@ SELECT store_apply($$
 {"changes": [{"op": "update", "entityName": "kp_notes", "entities": [{"id": 1, "changes": {"body": "d"}, "$expect": {"score": 1.5}}]}]}
 $$) -> 'conflicts';
 
+-- 12. store_apply inside a trigger of a batch's statement, with many statement shapes: the
+-- nested calls fill the kept plans past their limit while the outer statement runs (nothing is
+-- freed under it: the nested calls plan for one use); the next call frees them first.
+CREATE TABLE kp.wide (id int PRIMARY KEY, c1 int, c2 int, c3 int, c4 int, c5 int, c6 int, c7 int, c8 int);
+INSERT INTO kp.wide VALUES (1, 0, 0, 0, 0, 0, 0, 0, 0);
+CREATE TABLE kp.log (id int PRIMARY KEY, n int);
+INSERT INTO kp.log VALUES (1, 0);
+SELECT store_register('kp_wide', 'kp.wide');
+SELECT store_register('kp_log', 'kp.log');
+-- sets the columns c<b> of NEW.n's bits b to NEW.n: one statement shape per n
+CREATE FUNCTION kp.wide_shapes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM store_apply(jsonb_build_object('changes', jsonb_build_array(jsonb_build_object(
+        'op', 'update', 'entityName', 'kp_wide', 'entities', jsonb_build_array(jsonb_build_object('id', 1, 'changes',
+        (SELECT jsonb_object_agg('c' || b, NEW.n) FROM generate_series(1, 8) b WHERE NEW.n & (1 << (b - 1)) <> 0)))))));
+    RETURN NULL;
+END $$;
+CREATE TRIGGER wide_shapes AFTER UPDATE ON kp.log FOR EACH ROW EXECUTE FUNCTION kp.wide_shapes();
+-- log(n): one batch of n updates of kp.log's row (n = 1..n, in order)
+CREATE FUNCTION kp.log(n int) RETURNS jsonb LANGUAGE sql AS $$
+    SELECT store_apply(jsonb_build_object('changes', jsonb_build_array(jsonb_build_object(
+        'op', 'update', 'entityName', 'kp_log', 'entities',
+        (SELECT jsonb_agg(jsonb_build_object('id', 1, 'changes', jsonb_build_object('n', g)) ORDER BY g)
+         FROM generate_series(1, n) g))))) -> 'applied' $$;
+SELECT kp.log(255);
+SELECT * FROM kp.wide;
+SELECT kp.log(40);
+SELECT * FROM kp.wide;
+SELECT store_get('kp_wide', '1');
+
 DROP SCHEMA kp CASCADE;
 DROP FUNCTION upd(int, text, int), upd_err(text, text, int);
 DROP ROLE store_kp_writer, store_kp_other, store_kp_group, store_kp_super;
