@@ -447,13 +447,18 @@ RunBatch(const ChangeSet &set, Place &place)
 			    tables.emplace(change.entity_name, LoadTable(change.entity_name, c, &owners[change.entity_name])).first;
 		const ApplyTable &table = found->second;
 		for (std::size_t e = 0; e < change.entities.size(); e++) {
-			store::core::ChangeEntity entity = change.entities[e];
-			CheckRefsWritten(entity, Place{true, c, e, change.entity_name}, outcome);
-			if (entity.id)
-				entity.id = store::core::ResolveRefs(*entity.id, ids);
-			entity.fields = store::core::ResolveRefs(entity.fields, ids);
-			if (entity.expect)
-				entity.expect = store::core::ResolveRefs(*entity.expect, ids);
+			// an entity with "$ref"s is copied with them resolved; one without is used as it is
+			std::optional<store::core::ChangeEntity> resolved;
+			if (!change.entities[e].refs.empty()) {
+				resolved = change.entities[e];
+				CheckRefsWritten(*resolved, Place{true, c, e, change.entity_name}, outcome);
+				if (resolved->id)
+					resolved->id = store::core::ResolveRefs(*resolved->id, ids);
+				resolved->fields = store::core::ResolveRefs(resolved->fields, ids);
+				if (resolved->expect)
+					resolved->expect = store::core::ResolveRefs(*resolved->expect, ids);
+			}
+			const store::core::ChangeEntity &entity = resolved ? *resolved : change.entities[e];
 			EntityPlan plan = store::core::PlanEntity(table, change.op, entity, c, e);
 			place = Place{true, c, e, change.entity_name};
 			try {
