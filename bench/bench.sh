@@ -2,7 +2,7 @@
 # The benchmark: every workload against the bare table, the store extension and the PL/pgSQL
 # baseline, in one run, printing absolute figures and ratios. Runs inside a throwaway cluster
 # (bench/run starts it with pg_virtualenv). Usage: bench.sh smoke|full; BENCH_SECTIONS="r1 memory"
-# runs only those sections (w1 w2 r1 r2 reload notify memory notifier shapes nested gateway; memory_feed is the
+# runs only those sections (w1 w2 r1 r2 reload notify memory notifier shapes nested apply gateway; memory_feed is the
 # part of memory that reads a large history; shapes_write and shapes_read are the two halves of shapes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,11 +14,13 @@ if [ "$mode" = full ]; then
     R2_HISTORY=10000000; RELOAD_ROWS=1000000; NOTIFY_SAMPLES=1000; BIG_ROWS=8000000; FEED_HISTORY=3000000
     SHAPE_ROUNDS=5; SHAPE_ROWS=100000; SHAPE_READ_ROWS=270000; SHAPE_CHANGED=10000
     NESTED_PARENTS=1000; NESTED_ROUNDS=5; NESTED_TXNS=200; NESTED_RENAMES=20
+    APPLY_ROWS=100000; APPLY_ROUNDS=5; APPLY_ROUND_SECONDS=5
 else
     W1_ROUNDS=1; W1_ROUND_SECONDS=3; W1_DELETES=2000; W2_SIZES="20000"; R1_ROWS=20000; R1_KEYS=10; R1_KEY_ROWS=1000
     R2_HISTORY=100000; RELOAD_ROWS=20000; NOTIFY_SAMPLES=100; BIG_ROWS=20000; FEED_HISTORY=20000
     SHAPE_ROUNDS=1; SHAPE_ROWS=5000; SHAPE_READ_ROWS=5000; SHAPE_CHANGED=1000
     NESTED_PARENTS=100; NESTED_ROUNDS=1; NESTED_TXNS=20; NESTED_RENAMES=5
+    APPLY_ROWS=10000; APPLY_ROUNDS=1; APPLY_ROUND_SECONDS=1
 fi
 work=$(mktemp -d /tmp/store-bench.XXXXXX)
 chmod 777 "$work"
@@ -562,8 +564,77 @@ section_nested() {
     q "DROP TABLE bare_child, bare_parent, bare_region, store_child, store_parent, store_region"
 }
 
+# ---- store_apply (issue 14): a change set of 100 updates against the same 100 UPDATEs ----
+# Every transaction picks a block of 100 existing ids and a new value (pgbench variables, which
+# pgbench's default simple query mode substitutes inside the JSON literal too), so every row and
+# document changes. apply_scripts writes: apply.sql (SELECT store_apply of 100 "update" entities),
+# txn_<t>.sql (BEGIN, the 100 UPDATEs of table t and COMMIT sent as one request: \; joins them)
+# and steps.sql (the same on store_t as 102 statements, one round trip each).
+apply_scripts() {
+    local i
+    {
+        echo "\\set b random(0, $((APPLY_ROWS / 100 - 1)))"
+        echo "\\set v random(1, 1000000)"
+        for i in $(seq 1 100); do echo "\\set i$i :b * 100 + $i"; done
+    } > "$work/apply_vars.sql"
+    {
+        cat "$work/apply_vars.sql"
+        printf "SELECT store_apply('{\"changes\": [{\"op\": \"update\", \"entityName\": \"bench\", \"entities\": ["
+        for i in $(seq 1 100); do
+            [ "$i" -gt 1 ] && printf ", "
+            printf '{"id": :i%d, "changes": {"qty": :v, "name": "item :v"}}' "$i"
+        done
+        printf "]}]}');\n"
+    } > "$work/apply.sql"
+    for t in bare_t store_t; do
+        {
+            cat "$work/apply_vars.sql"
+            echo "BEGIN\\;"
+            for i in $(seq 1 100); do echo "UPDATE $t SET qty = :v, name = 'item :v' WHERE id = :i$i\\;"; done
+            echo "COMMIT;"
+        } > "$work/txn_$t.sql"
+    done
+    {
+        cat "$work/apply_vars.sql"
+        echo "BEGIN;"
+        for i in $(seq 1 100); do echo "UPDATE store_t SET qty = :v, name = 'item :v' WHERE id = :i$i;"; done
+        echo "COMMIT;"
+    } > "$work/steps.sql"
+}
+
+section_apply() {
+    local round v latency
+    local variants=(apply txn_store_t steps txn_bare_t)
+    echo "== Apply: store_apply of 100 updates against the same UPDATEs in one transaction, pgbench 1 client, $APPLY_ROUNDS alternating rounds of ${APPLY_ROUND_SECONDS}s" >&2
+    make_tables
+    for t in bare_t store_t; do q "$(fill $t 1 "$APPLY_ROWS")"; done
+    q "VACUUM ANALYZE bare_t, store_t"
+    apply_scripts
+    # the change set applies (a pgbench run that fails would only print fewer transactions)
+    q "SELECT store_apply('{\"changes\": [{\"op\": \"update\", \"entityName\": \"bench\", \"entities\": [{\"id\": 1, \"changes\": {\"qty\": 7, \"name\": \"item 7\"}}]}]}')->>'applied'" | grep -qx true
+    declare -A runs=()
+    for round in $(seq 1 "$APPLY_ROUNDS"); do
+        # the variants in a rotating order: each runs first once in a while
+        for v in "${variants[@]:$(( (round - 1) % 4 ))}" "${variants[@]:0:$(( (round - 1) % 4 ))}"; do
+            latency=$("$bin/pgbench" -n -c 1 -T "$APPLY_ROUND_SECONDS" -f "$work/$v.sql" 2>/dev/null |
+                sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
+            [ -n "$latency" ] || { echo "apply: pgbench failed on $v.sql" >&2; return 1; }
+            runs[$v]+=" $latency"
+        done
+    done
+    local apply txn steps bare
+    apply=$(printf '%s\n' ${runs[apply]} | median); txn=$(printf '%s\n' ${runs[txn_store_t]} | median)
+    steps=$(printf '%s\n' ${runs[steps]} | median); bare=$(printf '%s\n' ${runs[txn_bare_t]} | median)
+    # bare = the UPDATEs (registered table), store = store_apply: the issue's target is <= 1.5x
+    report "Apply: 100 updates, store_apply vs 1-request UPDATEs, ms" "$txn" "$apply" "-" "$(ratio "$apply" "$txn")" "-"
+    report "  ... vs the UPDATEs as 102 statements" "$steps" "$apply" "-" "$(ratio "$apply" "$steps")" "-"
+    report "  ... the 1-request UPDATEs, unregistered vs registered" "$bare" "$txn" "-" "$(ratio "$txn" "$bare")" "-"
+    unset runs
+    unregister_all
+}
+
 source bench/gateway.sh # section_gateway: store-http against pgbench and nginx
-for section in ${BENCH_SECTIONS:-w1 w2 r1 r2 reload notify memory shapes nested gateway notifier}; do
+for section in ${BENCH_SECTIONS:-w1 w2 r1 r2 reload notify memory shapes nested apply gateway notifier}; do
     "section_$section"
 done
 

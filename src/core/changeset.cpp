@@ -644,15 +644,15 @@ KeyNames(const ApplyTable &table)
 	return names;
 }
 
-// x.key = k.key for every key column, with each type's own equality.
+// x.key = alias.key for every key column, with each type's own equality.
 std::string
-KeyMatch(const ApplyTable &table)
+KeyMatch(const ApplyTable &table, const char *alias = "k")
 {
 	std::string sql;
 	for (std::size_t i = 0; i < table.primary_key.size(); i++) {
 		const ApplyColumn &column = table.columns[table.primary_key[i]];
 		std::string name = QuoteIdentifier(column.name);
-		sql += (i ? " AND x." : "x.") + name + " " + column.equality + " k." + name;
+		sql += (i ? " AND x." : "x.") + name + " " + column.equality + " " + alias + "." + name;
 	}
 	return sql;
 }
@@ -962,8 +962,17 @@ PlanEntity(const ApplyTable &table, ChangeOp op, const ChangeEntity &entity, std
 	}
 	if (set.empty())
 		return plan; // nothing to write: only the $expect check (if any) runs
-	write.sql = "UPDATE " + table.relation + " AS x SET " + set + " FROM " + Record(table, 1, "r", names) + ", " +
-	            Record(table, 2, "k", KeyNames(table)) + " WHERE " + KeyMatch(table);
+	// one record of the changes and the key (changes never name a key column): one jsonb value
+	// to read and one function scan per statement, not two and a join
+	JsonValue row = entity.fields;
+	for (const auto &member : key.members) {
+		row.members.push_back(member);
+		names.push_back(member.first);
+	}
+	write.values = RenderJson(row);
+	write.key.clear();
+	write.sql = "UPDATE " + table.relation + " AS x SET " + set + " FROM " + Record(table, 1, "r", names) + " WHERE " +
+	            KeyMatch(table, "r");
 	plan.write = write;
 	return plan;
 }

@@ -101,7 +101,8 @@ struct ApplyTable {
 	std::vector<std::size_t> primary_key; // indexes into columns, in the key's order
 };
 
-// A statement for SPI: parameter $1 is the values object (jsonb), $2 the key object (jsonb).
+// A statement for SPI: parameter $1 is the values object (jsonb), $2 the key object (jsonb; an
+// update's key is in its values object: its key is empty).
 // It runs under the caller's settings (its values are read as the caller wrote them); what it
 // returns (raw columns) is turned into text by render, a query run under the store's canonical
 // output settings (canonical.hpp) with the returned row's columns as $1..$n and, when

@@ -6,6 +6,7 @@
 #include "core/changeset.hpp"
 #include "core/error.hpp"
 #include "core/payload.hpp"
+#include "pg/apply_plans.hpp"
 #include "pg/canonical.hpp"
 #include "pg/guard.hpp"
 #include "pg/nested.hpp"
@@ -45,6 +46,17 @@ using store::pg::PgError;
 
 using Row = std::vector<std::optional<std::string>>;
 
+// Keeps store_apply's kept plans in place for the length of a call (see apply_plans.hpp).
+struct ApplyPlansInUse {
+	ApplyPlansInUse()
+	{
+		PgCall([] { store::pg::EnterApplyPlans(); });
+	}
+	~ApplyPlansInUse() { store::pg::LeaveApplyPlans(); }
+	ApplyPlansInUse(const ApplyPlansInUse &) = delete;
+	ApplyPlansInUse &operator=(const ApplyPlansInUse &) = delete;
+};
+
 // Where the batch is, for the DETAIL of an error raised by a statement.
 struct Place {
 	bool known = false;
@@ -73,7 +85,7 @@ Execute(const std::string &sql, const std::vector<std::string> &args, bool as_ow
 		store::pg::SavedUser saved = {};
 		if (as_owner)
 			saved = store::pg::BecomeStoreOwner();
-		int rc = SPI_execute_with_args(sql_text, nargs, types, values, nullptr, read_only, 0);
+		int rc = SPI_execute_plan(store::pg::ApplyPlan(sql_text, nargs, types), values, nullptr, read_only, 0);
 		if (rc < 0)
 			elog(ERROR, "store_apply: SPI failed: %s", SPI_result_code_string(rc));
 		if (as_owner)
@@ -224,7 +236,7 @@ RenderRow(SPITupleTable *rows, const char *render, const char *render_value, Oid
 	SPI_freetuptable(rows);
 	store::pg::SavedUser saved = store::pg::BecomeRole(owner);
 	int nest_level = store::pg::EnterCanonicalOutput();
-	int rc = SPI_execute_with_args(render, nargs, types, args, nulls, true, 1);
+	int rc = SPI_execute_plan(store::pg::ApplyPlan(render, nargs, types), args, nulls, true, 1);
 	if (rc < 0 || SPI_processed != 1 || SPI_tuptable == nullptr)
 		elog(ERROR, "store_apply: rendering failed: %s", SPI_result_code_string(rc));
 	char *text = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -250,7 +262,7 @@ Run(const ApplyStatement &statement, Oid owner)
 	PgCall([&] {
 		Datum args[2] = {CStringGetTextDatum(values), CStringGetTextDatum(key)};
 		Oid types[2] = {TEXTOID, TEXTOID};
-		int rc = SPI_execute_with_args(sql, 2, types, args, nullptr, false, 0);
+		int rc = SPI_execute_plan(store::pg::ApplyPlan(sql, 2, types), args, nullptr, false, 0);
 		if (rc < 0)
 			elog(ERROR, "store_apply: SPI failed: %s", SPI_result_code_string(rc));
 		rows = SPI_processed;
@@ -435,13 +447,18 @@ RunBatch(const ChangeSet &set, Place &place)
 			    tables.emplace(change.entity_name, LoadTable(change.entity_name, c, &owners[change.entity_name])).first;
 		const ApplyTable &table = found->second;
 		for (std::size_t e = 0; e < change.entities.size(); e++) {
-			store::core::ChangeEntity entity = change.entities[e];
-			CheckRefsWritten(entity, Place{true, c, e, change.entity_name}, outcome);
-			if (entity.id)
-				entity.id = store::core::ResolveRefs(*entity.id, ids);
-			entity.fields = store::core::ResolveRefs(entity.fields, ids);
-			if (entity.expect)
-				entity.expect = store::core::ResolveRefs(*entity.expect, ids);
+			// an entity with "$ref"s is copied with them resolved; one without is used as it is
+			std::optional<store::core::ChangeEntity> resolved;
+			if (!change.entities[e].refs.empty()) {
+				resolved = change.entities[e];
+				CheckRefsWritten(*resolved, Place{true, c, e, change.entity_name}, outcome);
+				if (resolved->id)
+					resolved->id = store::core::ResolveRefs(*resolved->id, ids);
+				resolved->fields = store::core::ResolveRefs(resolved->fields, ids);
+				if (resolved->expect)
+					resolved->expect = store::core::ResolveRefs(*resolved->expect, ids);
+			}
+			const store::core::ChangeEntity &entity = resolved ? *resolved : change.entities[e];
 			EntityPlan plan = store::core::PlanEntity(table, change.op, entity, c, e);
 			place = Place{true, c, e, change.entity_name};
 			try {
@@ -482,14 +499,37 @@ MayRead(const std::string &key)
 	return !rows.empty() && rows[0][0] && *rows[0][0] == "t";
 }
 
+// The document of id in key as the caller reads it (store_get), or "null"; the caller may read
+// key (MayRead).
+std::string
+ReadableDocument(const std::string &schema, const std::string &key, const JsonValue &id)
+{
+	std::vector<Row> rows = Execute("SELECT " + schema + ".store_get($1, $2)", {key, IdText(id)}, false);
+	return rows.empty() || !rows[0][0] ? "null" : *rows[0][0];
+}
+
 // The document of id in key as the caller reads it (store_get), or "null".
 std::string
 CurrentDocument(const std::string &schema, const std::string &key, const JsonValue &id)
 {
 	if (!MayRead(key))
 		return "null";
-	std::vector<Row> rows = Execute("SELECT " + schema + ".store_get($1, $2)", {key, IdText(id)}, false);
-	return rows.empty() || !rows[0][0] ? "null" : *rows[0][0];
+	return ReadableDocument(schema, key, id);
+}
+
+// The stored documents of ids in key, in their order ("null" for an id without one): what
+// store_get answers a reader that may read key and that row-level security does not filter,
+// read in one statement instead of one call per id.
+std::vector<std::string>
+StoredDocuments(const std::string &key, const std::vector<JsonValue> &ids)
+{
+	JsonValue list;
+	list.kind = JsonValue::Kind::kArray;
+	list.items = ids;
+	std::vector<std::string> docs;
+	for (const Row &row : Execute(store::pg::sql::kApplyStoredDocuments, {key, RenderJson(list)}, true))
+		docs.push_back(row[0] ? *row[0] : "null");
+	return docs;
 }
 
 // Whether row-level security filters key's rows for the caller (store._rls_active).
@@ -532,18 +572,23 @@ ChangedDocuments(const std::string &schema, const Outcome &outcome,
 	for (const std::string &key : keys) {
 		if (!MayRead(key))
 			continue;
+		// the caller's rights on key are checked once; under row-level security each document is
+		// read as store_get reads it for the caller, otherwise all of them in one statement
+		bool under_rls = UnderRls(key);
+		std::vector<std::string> docs;
+		if (under_rls)
+			for (const JsonValue &id : ids[key])
+				docs.push_back(ReadableDocument(schema, key, id));
+		else
+			docs = StoredDocuments(key, ids[key]);
 		std::string upserted, deleted;
-		std::optional<bool> under_rls;
 		bool refetch = false;
-		for (const JsonValue &id : ids[key]) {
-			std::string doc = CurrentDocument(schema, key, id);
-			if (doc == "null" && outcome.named.count({key, RenderJson(id)}) == 0) {
-				if (!under_rls)
-					under_rls = UnderRls(key);
-				if (*under_rls) {
-					refetch = true;
-					continue;
-				}
+		for (std::size_t i = 0; i < ids[key].size(); i++) {
+			const JsonValue &id = ids[key][i];
+			const std::string &doc = docs[i];
+			if (doc == "null" && outcome.named.count({key, RenderJson(id)}) == 0 && under_rls) {
+				refetch = true;
+				continue;
 			}
 			std::string &list = doc == "null" ? deleted : upserted;
 			list += (list.empty() ? "" : ",") + (doc == "null" ? RenderJson(id) : doc);
@@ -646,6 +691,7 @@ Apply(FunctionCallInfo fcinfo)
 	schema_name = quote_identifier(get_namespace_name(get_func_namespace(function)));
 	char *answer = nullptr;
 	[&] {
+		ApplyPlansInUse plans_in_use;
 		ChangeSet set = store::core::ParseChangeSet(text);
 		std::string schema = schema_name;
 		store::pg::FlushNested(); // the caller's earlier writes: not the batch's documents
@@ -696,6 +742,7 @@ ForgetClient(FunctionCallInfo fcinfo)
 	const char *client = TextDatumGetCString(PG_GETARG_DATUM(0));
 	bool forgotten = false;
 	[&] {
+		ApplyPlansInUse plans_in_use;
 		std::string role = CallerRole();
 		PgCall([&] { store::pg::ConnectSpi(); });
 		forgotten = !Execute(store::pg::sql::kApplyForgetClient, {role, client}, true).empty();

@@ -428,6 +428,12 @@ constexpr char kApplyHistoryAfter[] =
 constexpr char kApplyRlsActive[] =
     "SELECT " STORE_SQL_SCHEMA "._rls_active(k.source, $1::pg_catalog.oid) FROM " STORE_SQL_KEYS
     " k WHERE k.key OPERATOR(pg_catalog.=) $2";
+// $1 = key, $2 = ids (jsonb array): the document of each id as text (NULL: none), in the array's
+// order: what store_get answers a reader row-level security does not filter, for many ids at once.
+constexpr char kApplyStoredDocuments[] =
+    "SELECT e." STORE_SQL_ENTRIES_DOC "::pg_catalog.text FROM pg_catalog.jsonb_array_elements($2::pg_catalog.jsonb) "
+    "WITH ORDINALITY AS i(id, n) LEFT JOIN " STORE_SQL_ENTRIES " AS e ON e." STORE_SQL_ENTRIES_KEY
+    " OPERATOR(pg_catalog.=) $1 AND e." STORE_SQL_ENTRIES_ID " OPERATOR(pg_catalog.=) i.id ORDER BY i.n";
 // Whether reader $1 may read key $2 (store_get would not refuse it).
 constexpr char kApplyMayRead[] =
     "SELECT " STORE_SQL_MAY_READ "(k, $1::pg_catalog.oid, false) FROM " STORE_SQL_KEYS " k "

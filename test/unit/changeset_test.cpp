@@ -221,12 +221,13 @@ TEST(Plan, UpdateAndDeleteMatchTheKeyAndCheckExpectations)
 	ChangeSet set = ParseChangeSet(R"({"changes":[{"op":"update","entityName":"orders","entities":[
 	  {"id":3,"changes":{"status":"x"},"$expect":{"status":"o'k"}}]}]})");
 	EntityPlan plan = PlanEntity(Orders(), ChangeOp::kUpdate, set.changes[0].entities[0], 0, 0);
-	EXPECT_EQ(plan.write->key, R"({"id":3})");
+	// the changes and the key in one record
+	EXPECT_EQ(plan.write->values, R"({"status":"x","id":3})");
+	EXPECT_EQ(plan.write->key, "");
 	EXPECT_NE(plan.write->sql.find("UPDATE \"public\".\"orders\" AS x SET \"status\" = r.\"status\""),
 	          std::string::npos);
-	EXPECT_NE(plan.write->sql.find("FROM pg_catalog.jsonb_to_record($1::pg_catalog.jsonb) AS r(\"status\" text), "
-	                               "pg_catalog.jsonb_to_record($2::pg_catalog.jsonb) AS k(\"id\" bigint) "
-	                               "WHERE x.\"id\" OPERATOR(pg_catalog.=) k.\"id\""),
+	EXPECT_NE(plan.write->sql.find("FROM pg_catalog.jsonb_to_record($1::pg_catalog.jsonb) AS r(\"status\" text, "
+	                               "\"id\" bigint) WHERE x.\"id\" OPERATOR(pg_catalog.=) r.\"id\""),
 	          std::string::npos)
 	    << plan.write->sql;
 	ASSERT_TRUE(plan.check);
