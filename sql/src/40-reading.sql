@@ -64,8 +64,15 @@ CREATE OR REPLACE FUNCTION @extschema@.store_snapshot(key text) RETURNS json
 COMMENT ON FUNCTION @extschema@.store_snapshot(text) IS
     'one key: {"<key>": [doc, ...], "version": V}';
 
+CREATE OR REPLACE FUNCTION @extschema@.store_snapshot_chunks(key text DEFAULT NULL) RETURNS SETOF text
+    LANGUAGE c STABLE ROWS 100000 AS 'MODULE_PATHNAME', 'store_snapshot_chunks';
+COMMENT ON FUNCTION @extschema@.store_snapshot_chunks(text) IS
+    'the chunks of store_snapshot_rows(), one per call: what it runs';
+
+-- A SQL function the planner inlines where it is called in FROM (no SET, not STRICT, not SECURITY
+-- DEFINER: keep it so), so the chunks stream value per call instead of through a tuplestore.
 CREATE OR REPLACE FUNCTION @extschema@.store_snapshot_rows(key text DEFAULT NULL) RETURNS SETOF text
-    LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'store_snapshot_rows';
+    LANGUAGE sql STABLE ROWS 100000 AS $$ SELECT @extschema@.store_snapshot_chunks(key) $$;
 COMMENT ON FUNCTION @extschema@.store_snapshot_rows(text) IS
     'the snapshot (of every key, or one) as text chunks that concatenate to store_snapshot(): for stores too large for one value';
 

@@ -239,6 +239,254 @@ SnapshotRows(FunctionCallInfo fcinfo)
 	return (Datum)0;
 }
 
+// One key of a value-per-call stream (copied out of SPI): its name, whether row-level security
+// filters it for the reader, and then the ids the reader may see (a jsonb array).
+struct StreamKey {
+	Datum key;
+	bool under_rls;
+	Datum ids;
+};
+
+// The state of store_snapshot_chunks between calls, in the call's multi-call memory: the keys
+// and the version read on the first call, then the position in them. A key's documents come
+// from an open scan of store.entries' (key, id) index, or under row-level security from a
+// tuplestore of its visible documents filled when the key is reached.
+struct ChunkStream {
+	StreamKey *keys;
+	uint64 key_count;
+	uint64 next_key;   // the key whose header comes next
+	bool in_documents; // between a key's header and its "]"
+	const char *prefix;
+	char *tail; // ,"version":"V"}
+	bool done;
+	Relation entries;
+	Relation index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	Oid doc_type;
+	Tuplestorestate *visible;
+	TupleDesc visible_desc;
+	TupleTableSlot *visible_slot;
+};
+
+// A chunk (text, in the current memory context): prefix then data.
+text *
+Chunk(const char *prefix, const char *data, Size length)
+{
+	Size prefix_length = strlen(prefix);
+	text *chunk = static_cast<text *>(palloc(VARHDRSZ + prefix_length + length));
+	SET_VARSIZE(chunk, VARHDRSZ + prefix_length + length);
+	memcpy(VARDATA(chunk), prefix, prefix_length);
+	memcpy(VARDATA(chunk) + prefix_length, data, length);
+	return chunk;
+}
+
+// The chunk of one stored document after prefix (see EmitDocument).
+text *
+DocumentChunk(const char *prefix, Datum doc, Oid doc_type)
+{
+	if (doc_type != JSONOID) {
+		StringInfoData text;
+		initStringInfo(&text);
+		Jsonb *jsonb = DatumGetJsonbP(doc);
+		JsonbToCString(&text, &jsonb->root, (int)VARSIZE(jsonb));
+		return Chunk(prefix, text.data, text.len);
+	}
+	auto *original = reinterpret_cast<struct varlena *>(DatumGetPointer(doc));
+	struct varlena *stored = pg_detoast_datum_packed(original);
+	text *chunk = Chunk(prefix, VARDATA_ANY(stored), VARSIZE_ANY_EXHDR(stored));
+	if (stored != original)
+		pfree(stored);
+	return chunk;
+}
+
+// Ends the open index scan or visible-documents tuplestore of a stream, if any.
+void
+EndKeyScan(ChunkStream *stream)
+{
+	if (stream->scan != nullptr) {
+		ExecDropSingleTupleTableSlot(stream->slot);
+		index_endscan(stream->scan);
+		index_close(stream->index, NoLock);
+		table_close(stream->entries, NoLock);
+		stream->scan = nullptr;
+	}
+	if (stream->visible != nullptr) {
+		ExecDropSingleTupleTableSlot(stream->visible_slot);
+		tuplestore_end(stream->visible);
+		stream->visible = nullptr;
+	}
+}
+
+// Expression-context shutdown callback: a stream its caller stopped reading (LIMIT, an error
+// elsewhere in the query) ends its scan.
+void
+EndStreamCallback(Datum arg)
+{
+	EndKeyScan(reinterpret_cast<ChunkStream *>(DatumGetPointer(arg)));
+}
+
+// First call: checks the reader, lists the keys it may read (as EmitSnapshot does) and reads the
+// version, all in the calling statement's snapshot, into a new stream in the current context.
+ChunkStream *
+StartStream(Datum key, bool key_is_null)
+{
+	pg::RefuseInWritingTransaction();
+	if (!key_is_null)
+		pg::RequireReadable(key, false);
+	auto *stream = static_cast<ChunkStream *>(palloc0(sizeof(ChunkStream)));
+	MemoryContext stream_context = CurrentMemoryContext;
+	pg::ConnectSpi();
+	int rc = pg::ExecuteForCaller(pg::sql::kReadableKeys, key, key_is_null, key, key_is_null);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "store: listing the snapshot's keys failed: %s", SPI_result_code_string(rc));
+	MemoryContext spi_context = MemoryContextSwitchTo(stream_context);
+	stream->key_count = SPI_processed;
+	stream->keys = static_cast<StreamKey *>(palloc0(sizeof(StreamKey) * (SPI_processed + 1)));
+	for (uint64 row = 0; row < SPI_processed; row++) {
+		HeapTuple tuple = SPI_tuptable->vals[row];
+		TupleDesc desc = SPI_tuptable->tupdesc;
+		bool is_null, rls_is_null, ids_is_null;
+		Datum name = SPI_getbinval(tuple, desc, 1, &is_null);
+		bool under_rls = DatumGetBool(SPI_getbinval(tuple, desc, 2, &rls_is_null));
+		Datum ids = SPI_getbinval(tuple, desc, 3, &ids_is_null);
+		stream->keys[row].key = datumCopy(name, false, -1);
+		stream->keys[row].under_rls = !rls_is_null && under_rls;
+		stream->keys[row].ids = ids_is_null ? (Datum)0 : datumCopy(ids, false, -1);
+	}
+	MemoryContextSwitchTo(spi_context);
+	SPI_finish();
+	StringInfoData tail;
+	initStringInfo(&tail);
+	appendStringInfoString(&tail, stream->key_count > 0 ? ",\"version\":" : "\"version\":");
+	escape_json(&tail, text_to_cstring(DatumGetTextPP(pg::CurrentVersionText())));
+	appendStringInfoChar(&tail, '}');
+	stream->tail = tail.data;
+	return stream;
+}
+
+// Opens the documents of the stream's current key: the (key, id) index scan of EmitKeyDocuments,
+// or under row-level security a tuplestore of the visible documents (EmitVisibleDocuments).
+void
+OpenKeyDocuments(ChunkStream *stream, const StreamKey &key)
+{
+	stream->prefix = "";
+	if (key.under_rls) {
+		stream->visible_desc = CreateTemplateTupleDesc(1);
+		TupleDescInitEntry(stream->visible_desc, 1, "c", TEXTOID, -1, 0);
+		stream->visible = tuplestore_begin_heap(false, false, work_mem);
+		stream->visible_slot = MakeSingleTupleTableSlot(stream->visible_desc, &TTSOpsMinimalTuple);
+		SnapshotSink sink = {nullptr, stream->visible, stream->visible_desc};
+		pg::ConnectSpi();
+		EmitVisibleDocuments(&sink, key.key, key.ids);
+		SPI_finish();
+		return;
+	}
+	stream->entries = table_open(pg::StoreEntries(), AccessShareLock);
+	stream->index = index_open(RelationGetReplicaIndex(stream->entries), AccessShareLock);
+	stream->doc_type = TupleDescAttr(RelationGetDescr(stream->entries), 2)->atttypid;
+	ScanKeyData scan_key;
+	ScanKeyInit(&scan_key, 1, BTEqualStrategyNumber, F_TEXTEQ, key.key);
+	scan_key.sk_collation = stream->index->rd_indcollation[0];
+	stream->scan = index_beginscan(stream->entries, stream->index, GetActiveSnapshot(), 1, 0);
+	index_rescan(stream->scan, &scan_key, 1, nullptr, 0);
+	stream->slot = table_slot_create(stream->entries, nullptr);
+}
+
+// The next document chunk of the current key, or nullptr when it has no more.
+text *
+NextDocumentChunk(ChunkStream *stream, MemoryContext result_context)
+{
+	text *chunk = nullptr;
+	if (stream->scan != nullptr) {
+		if (index_getnext_slot(stream->scan, ForwardScanDirection, stream->slot)) {
+			bool is_null;
+			Datum doc = slot_getattr(stream->slot, 3, &is_null);
+			MemoryContext old = MemoryContextSwitchTo(result_context);
+			chunk = DocumentChunk(stream->prefix, doc, stream->doc_type);
+			MemoryContextSwitchTo(old);
+		}
+	} else if (tuplestore_gettupleslot(stream->visible, true, false, stream->visible_slot)) {
+		bool is_null;
+		Datum doc = slot_getattr(stream->visible_slot, 1, &is_null);
+		MemoryContext old = MemoryContextSwitchTo(result_context);
+		chunk = DatumGetTextPCopy(doc); // EmitVisibleDocuments put the prefixes in
+		MemoryContextSwitchTo(old);
+	}
+	if (chunk == nullptr)
+		EndKeyScan(stream);
+	stream->prefix = ",";
+	return chunk;
+}
+
+// The stream's next chunk (in result_context), or nullptr at its end. Runs in the stream's context.
+text *
+NextChunk(ChunkStream *stream, MemoryContext result_context)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (stream->in_documents) {
+		if (text *chunk = NextDocumentChunk(stream, result_context))
+			return chunk;
+		stream->in_documents = false;
+		MemoryContext old = MemoryContextSwitchTo(result_context);
+		text *end = Chunk("]", "", 0);
+		MemoryContextSwitchTo(old);
+		return end;
+	}
+	if (stream->next_key < stream->key_count) {
+		const StreamKey &key = stream->keys[stream->next_key];
+		MemoryContext old = MemoryContextSwitchTo(result_context);
+		StringInfoData header;
+		initStringInfo(&header);
+		appendStringInfoString(&header, stream->next_key > 0 ? "," : "");
+		escape_json(&header, TextDatumGetCString(key.key));
+		appendStringInfoString(&header, ":[");
+		text *chunk = Chunk(header.data, "", 0);
+		MemoryContextSwitchTo(old);
+		OpenKeyDocuments(stream, key);
+		stream->next_key++;
+		stream->in_documents = true;
+		return chunk;
+	}
+	if (stream->done)
+		return nullptr;
+	stream->done = true;
+	MemoryContext old = MemoryContextSwitchTo(result_context);
+	text *tail = Chunk(stream->tail, "", 0);
+	MemoryContextSwitchTo(old);
+	return tail;
+}
+
+// store_snapshot_chunks(key): the chunks of store_snapshot_rows, one per call (value per call):
+// in a select list, and in FROM through store_snapshot_rows (a SQL function the planner inlines),
+// they go to the caller as they are read, without a tuplestore. The first chunk is "{".
+Datum
+SnapshotChunks(FunctionCallInfo fcinfo)
+{
+	FuncCallContext *call;
+	if (SRF_IS_FIRSTCALL()) {
+		call = SRF_FIRSTCALL_INIT();
+		MemoryContext old = MemoryContextSwitchTo(call->multi_call_memory_ctx);
+		ChunkStream *stream = StartStream(PG_GETARG_DATUM(0), PG_ARGISNULL(0));
+		call->user_fctx = stream;
+		MemoryContextSwitchTo(old);
+		auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+		RegisterExprContextCallback(rsinfo->econtext, EndStreamCallback, PointerGetDatum(stream));
+		SRF_RETURN_NEXT(call, PointerGetDatum(Chunk("{", "", 0)));
+	}
+	call = SRF_PERCALL_SETUP();
+	auto *stream = static_cast<ChunkStream *>(call->user_fctx);
+	MemoryContext result_context = CurrentMemoryContext;
+	MemoryContext old = MemoryContextSwitchTo(call->multi_call_memory_ctx);
+	text *chunk = NextChunk(stream, result_context);
+	MemoryContextSwitchTo(old);
+	if (chunk != nullptr)
+		SRF_RETURN_NEXT(call, PointerGetDatum(chunk));
+	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+	UnregisterExprContextCallback(rsinfo->econtext, EndStreamCallback, PointerGetDatum(stream));
+	SRF_RETURN_DONE(call);
+}
+
 // Appends the md5 (hex) of the names of the keys the caller may read, each as a JSON string, in
 // name order. Needs an open SPI connection.
 void
@@ -319,5 +567,6 @@ store::pg::AppendKeyDocuments(StringInfo out, Datum key, bool under_rls, Datum i
 STORE_ENTRY(store_snapshot, WholeSnapshot)
 STORE_ENTRY(store_snapshot_key, SnapshotOfKey)
 STORE_ENTRY(store_snapshot_rows, SnapshotRows)
+STORE_ENTRY(store_snapshot_chunks, SnapshotChunks)
 STORE_ENTRY(store_snapshot_tag, SnapshotTag)
 STORE_ENTRY(store_key_documents, KeyDocuments)

@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 BEGIN;
 CREATE EXTENSION store;
-SELECT plan(79);
+SELECT plan(80);
 
 -- The notifier's settings exist whether or not the library is preloaded (README "Notifications").
 LOAD 'store';
@@ -61,8 +61,15 @@ SELECT function_lang_is('store', 'capture_nested', ARRAY[]::text[], 'c', 'the ne
 SELECT is((SELECT count(*)::int FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
             WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'store')
               AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
-              AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)),
+              AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)
+              AND p.oid <> 'store_snapshot_rows(text)'::regprocedure),
           0, 'every SQL and PL/pgSQL function sets search_path = pg_catalog, pg_temp');
+-- ... but store_snapshot_rows, which the planner inlines in FROM only without SET (its body names
+-- one function, schema-qualified, of its exact argument type).
+SELECT is((SELECT p.proconfig IS NULL AND NOT p.proisstrict AND NOT p.prosecdef AND p.provolatile = 's'
+                  AND p.prosrc ~ '^ SELECT [a-z_]+\.store_snapshot_chunks\(key\) $'
+             FROM pg_proc p WHERE p.oid = 'store_snapshot_rows(text)'::regprocedure),
+          true, 'store_snapshot_rows is inlinable SQL: no SET, not STRICT, not SECURITY DEFINER, STABLE');
 SELECT is((SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
             WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'store') AND p.prosecdef),
           ARRAY['_on_alter_table', '_on_drop', '_on_partition_ddl', '_on_rendering_ddl', '_on_trigger_ddl'], 'only the DDL event-trigger functions are SECURITY DEFINER');

@@ -66,6 +66,12 @@ SELECT string_agg(c, '') = store_snapshot('items')::text AS rows_of_one_key
   FROM store_snapshot_rows('items') AS r(c);
 SELECT regexp_replace(c, '"version":"[^"]*"', '"version":"V"') AS chunk FROM store_snapshot_rows('users') AS r(c);
 SELECT err($$SELECT * FROM store_snapshot_rows('nope')$$);
+-- In FROM it is inlined: the chunks stream one per call (ProjectSet), no tuplestore (Function Scan).
+EXPLAIN (COSTS OFF) SELECT c FROM store_snapshot_rows('items') AS r(c);
+-- A caller that stops early ends the stream's scan (LIMIT), and one in the select list streams too.
+SELECT c FROM store_snapshot_rows('items') AS r(c) LIMIT 2;
+SELECT string_agg(c, '') = store_snapshot('items')::text AS select_list_rows
+  FROM (SELECT store_snapshot_chunks('items') AS c) AS s;
 SELECT json_typeof(store_snapshot() -> 'version') AS version_type,
        store_snapshot() ->> 'version' = store_version() AS version_is_current;
 
