@@ -28,8 +28,10 @@ struct FeedCursor {
 FeedCursor ReadFeedCursor(Datum after, bool after_is_null);
 
 // The keys whose history rows reader may see: readable (may read in bulk) and registered (all),
-// text[] datums valid until SPI_finish. Needs an open SPI connection.
-void HistoryKeys(Oid reader, Datum *readable, Datum *registered);
+// text[] datums valid until SPI_finish; and the ids row-level security lets reader see of the
+// readable keys it filters ({"<key>": [ids]}, as VisibleIds; *visible_is_null: none filtered),
+// queried only when one is. Needs an open SPI connection.
+void HistoryKeys(Oid reader, Datum *readable, Datum *registered, Datum *visible, bool *visible_is_null);
 
 // The nine arguments of a statement over the history's parts ($1 to $8 as sql_names.hpp says, $9
 // the statement's own), with their types and nulls (' ' or 'n').
@@ -48,8 +50,11 @@ void SetPartArg(PartArgs *args, int n, Datum value, bool is_null);
 // The xid8 datum of a 64-bit transaction id.
 Datum Xid8Datum(uint64 xid);
 
-// Switches JIT off for the feed's statements (cheap queries over many rows, planned with their
-// arguments); returns what LeaveFeedSettings needs.
+// The settings the feed's statements are planned and run under: JIT off (cheap queries over many
+// rows), and index scans only, serial: their plans are kept per backend and generic (planned
+// without their arguments), and only a range scan of the (origin, xid) index bounded by the
+// arguments keeps a call O(log n + rows) however long the history. Returns what LeaveFeedSettings
+// needs.
 int EnterFeedSettings();
 
 // Restores what EnterFeedSettings changed.
