@@ -138,6 +138,7 @@ EnterFeedSettings()
 	const char *settings[][2] = {{"jit", "off"},
 	                             {"enable_seqscan", "off"},
 	                             {"enable_bitmapscan", "off"},
+	                             {"enable_hashagg", "off"},
 	                             {"max_parallel_workers_per_gather", "0"}};
 	for (const auto &setting : settings)
 		(void)set_config_option(setting[0], setting[1], PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);

@@ -53,7 +53,9 @@ Datum Xid8Datum(uint64 xid);
 // The settings the feed's statements are planned and run under: JIT off (cheap queries over many
 // rows), and index scans only, serial: their plans are kept per backend and generic (planned
 // without their arguments), and only a range scan of the (origin, xid) index bounded by the
-// arguments keeps a call O(log n + rows) however long the history. Returns what LeaveFeedSettings
+// arguments keeps a call O(log n + rows) however long the history; sorts, not hash tables, for
+// DISTINCT and GROUP BY (a generic plan sizes a hash table for a large part of the history, and
+// building and walking its empty buckets cost more than sorting the few rows of a call). Returns what LeaveFeedSettings
 // needs.
 int EnterFeedSettings();
 
