@@ -100,6 +100,9 @@ SET ROLE store_feed_reader;
 SELECT history(:'v0'), changes(:'v0');
 RESET ROLE;
 
-DROP TABLE feedk.items;
-DROP SCHEMA feedk;
+SET client_min_messages = warning;
+DROP EXTENSION store CASCADE;
+DROP SCHEMA feedk CASCADE;
+RESET client_min_messages;
 DROP ROLE store_feed_reader, store_feed_group, store_feed_owner;
+DROP FUNCTION feeds(text, int), history(text), changes(text);
