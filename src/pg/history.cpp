@@ -25,8 +25,8 @@ using namespace store;
 // Rows fetched from the history cursor at a time.
 constexpr long kHistoryBatch = 1000;
 
-const Oid kHistoryRowsArgtypes[9] = {INT4OID, XID8OID, XID8ARRAYOID, BOOLOID, TEXTARRAYOID,
-                                     TEXTARRAYOID, XID8OID, XID8OID, JSONBOID};
+const Oid kHistoryRowsArgtypes[9] = {INT4OID,      XID8OID, XID8ARRAYOID, BOOLOID, TEXTARRAYOID,
+                                     TEXTARRAYOID, XID8OID, XID8OID,      JSONBOID};
 
 // The history rows' statement: a generic plan kept per backend, planned under the feed's settings
 // (EnterFeedSettings: range scans of the history's index bounded by the arguments).

@@ -26,7 +26,8 @@ GetPlan(KeptPlan *kept)
 	if (kept->plan != nullptr)
 		SPI_freeplan(kept->plan);
 	kept->plan = nullptr;
-	SPIPlanPtr plan = SPI_prepare_cursor(kept->sql, kept->nargs, const_cast<Oid *>(kept->argtypes), kept->cursor_options);
+	SPIPlanPtr plan =
+	    SPI_prepare_cursor(kept->sql, kept->nargs, const_cast<Oid *>(kept->argtypes), kept->cursor_options);
 	if (plan == nullptr)
 		elog(ERROR, "store: preparing a store statement failed: %s", SPI_result_code_string(SPI_result));
 	SPI_keepplan(plan);
