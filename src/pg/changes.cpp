@@ -29,11 +29,13 @@ using namespace store;
 constexpr int32 kDefaultPageRows = 10000;
 
 // Where a page of changes ends: bounded, before the transaction end (exclusive); unbounded, with
-// the last change. more: changes remain after the page.
+// the last change. more: changes remain after the page. rows: at most this many history rows
+// (INT64_MAX: unknown, a first transaction larger than the page).
 struct PageEnd {
 	bool bounded;
 	uint64 end;
 	bool more;
+	int64 rows;
 };
 
 const Oid kPartKeysArgtypes[9] = {INT4OID,      XID8OID, XID8ARRAYOID, BOOLOID, TEXTARRAYOID,
@@ -118,12 +120,12 @@ PageEndOf(const pg::FeedCursor &cursor, pg::PartArgs *args, int32 max_rows)
 		rows_read += rows;
 	}
 	if (rows_read <= max_rows)
-		return {false, 0, false};
+		return {false, 0, false, rows_read};
 	if (last_key > first_key) // the page ends at the transaction the limit cut through
-		return {true, last_key, true};
+		return {true, last_key, true, max_rows};
 	uint64 next = 0;
 	bool more = NextTransaction(args, last_key, &next);
-	return {more, next, more};
+	return {more, next, more, std::numeric_limits<int64>::max()};
 }
 
 // The version a page answers with (C++ only; palloc'd under PgCall while the strings are alive).
@@ -194,13 +196,18 @@ AppendPage(StringInfo out, const pg::FeedCursor &cursor, Oid reader, int32 max_r
 	Datum readable, registered, visible;
 	bool visible_is_null;
 	pg::HistoryKeys(reader, &readable, &registered, &visible, &visible_is_null);
-	int nest_level = pg::EnterFeedSettings();
+	int nest_level = pg::EnterFeedSettings(true);
 	pg::PartArgs args = pg::MakePartArgs(cursor, readable, registered, INT8OID);
 	const PageEnd page = PageEndOf(cursor, &args, max_rows);
+	pg::LeaveFeedSettings(nest_level);
 	pg::PartArgs rows_args = pg::MakePartArgs(cursor, readable, registered, JSONBOID);
 	pg::SetPartArg(&rows_args, 8, pg::Xid8Datum(page.end), !page.bounded);
 	pg::SetPartArg(&rows_args, 9, visible, visible_is_null);
-	int rc = pg::ExecuteKeptPlanWithNulls(&page_changes_plan, rows_args.values, rows_args.nulls, true);
+	// a large page planned with its arguments, as pg::kKeptPlanRows says
+	bool kept = page.rows <= pg::kKeptPlanRows;
+	nest_level = pg::EnterFeedSettings(kept);
+	int rc = kept ? pg::ExecuteKeptPlanWithNulls(&page_changes_plan, rows_args.values, rows_args.nulls, true)
+	              : pg::ExecuteForReader(pg::sql::kPageChanges, 9, rows_args.types, rows_args.values, rows_args.nulls);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "store: reading a page of changes failed: %s", SPI_result_code_string(rc));
 	pg::LeaveFeedSettings(nest_level);

@@ -132,7 +132,7 @@ Xid8Datum(uint64 xid)
 }
 
 int
-EnterFeedSettings()
+EnterFeedSettings(bool kept_plans)
 {
 	int nest_level = NewGUCNestLevel();
 	const char *settings[][2] = {{"jit", "off"},
@@ -140,8 +140,11 @@ EnterFeedSettings()
 	                             {"enable_bitmapscan", "off"},
 	                             {"enable_hashagg", "off"},
 	                             {"max_parallel_workers_per_gather", "0"}};
-	for (const auto &setting : settings)
+	for (const auto &setting : settings) {
 		(void)set_config_option(setting[0], setting[1], PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+		if (!kept_plans)
+			break; // JIT off only
+	}
 	return nest_level;
 }
 

@@ -72,9 +72,13 @@ PutHistoryRows(ReturnSetInfo *rsinfo, const pg::FeedCursor &cursor, Oid reader, 
 	pg::HistoryKeys(reader, &readable, &registered, &visible, &visible_is_null);
 	pg::PartArgs args = pg::MakePartArgs(cursor, readable, registered, JSONBOID);
 	pg::SetPartArg(&args, 9, visible, visible_is_null);
-	int nest_level = pg::EnterFeedSettings();
+	// from "0" (the whole history) planned with the arguments, as kKeptPlanRows says
+	bool kept = !cursor.from_start;
+	int nest_level = pg::EnterFeedSettings(kept);
 	pg::SavedUser saved = pg::BecomeStoreOwner();
-	Portal portal = pg::OpenKeptCursor(&history_rows_plan, args.values, args.nulls);
+	Portal portal = kept ? pg::OpenKeptCursor(&history_rows_plan, args.values, args.nulls)
+	                     : SPI_cursor_open_with_args(nullptr, pg::sql::kHistoryRows, 9, args.types, args.values,
+	                                                 args.nulls, true, CURSOR_OPT_NO_SCROLL);
 	FetchRowsInto(portal, rsinfo, version);
 	SPI_cursor_close(portal);
 	pg::RestoreUser(saved);
