@@ -8,6 +8,7 @@
 #include "core/cursor.hpp"
 #include "pg/feed.hpp"
 #include "pg/guard.hpp"
+#include "pg/kept_plan.hpp"
 #include "pg/reader.hpp"
 #include "pg/spi_session.hpp"
 #include "pg/sql_names.hpp"
@@ -28,18 +29,40 @@ using namespace store;
 constexpr int32 kDefaultPageRows = 10000;
 
 // Where a page of changes ends: bounded, before the transaction end (exclusive); unbounded, with
-// the last change. more: changes remain after the page.
+// the last change. more: changes remain after the page. rows: at most this many history rows
+// (INT64_MAX: unknown, a first transaction larger than the page).
 struct PageEnd {
 	bool bounded;
 	uint64 end;
 	bool more;
+	int64 rows;
 };
+
+const Oid kPartKeysArgtypes[9] = {INT4OID,      XID8OID, XID8ARRAYOID, BOOLOID, TEXTARRAYOID,
+                                  TEXTARRAYOID, XID8OID, XID8OID,      INT8OID};
+const Oid kPageChangesArgtypes[9] = {INT4OID,      XID8OID, XID8ARRAYOID, BOOLOID, TEXTARRAYOID,
+                                     TEXTARRAYOID, XID8OID, XID8OID,      JSONBOID};
+
+// A statement of the feed kept per backend: a generic plan, planned under the feed's settings
+// (EnterFeedSettings: range scans of the history's index bounded by the arguments).
+constexpr pg::KeptPlan
+FeedPlan(const char *sql, const Oid *argtypes)
+{
+	return {sql, 9, argtypes, nullptr, CURSOR_OPT_GENERIC_PLAN};
+}
+
+pg::KeptPlan part1_keys_plan = FeedPlan(pg::sql::kPart1Keys, kPartKeysArgtypes);
+pg::KeptPlan part2_keys_plan = FeedPlan(pg::sql::kPart2Keys, kPartKeysArgtypes);
+pg::KeptPlan part3_keys_plan = FeedPlan(pg::sql::kPart3Keys, kPartKeysArgtypes);
+pg::KeptPlan part2_next_plan = FeedPlan(pg::sql::kPart2Next, kPartKeysArgtypes);
+pg::KeptPlan part3_next_plan = FeedPlan(pg::sql::kPart3Next, kPartKeysArgtypes);
+pg::KeptPlan page_changes_plan = FeedPlan(pg::sql::kPageChanges, kPageChangesArgtypes);
 
 // Runs one of the page-key statements with args as the store owner; its single row.
 HeapTuple
-PartRow(const char *sql, pg::PartArgs *args)
+PartRow(pg::KeptPlan *plan, pg::PartArgs *args)
 {
-	int rc = pg::ExecuteForReader(sql, 9, args->types, args->values, args->nulls);
+	int rc = pg::ExecuteKeptPlanWithNulls(plan, args->values, args->nulls, true);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "store: reading the history's page keys failed: %s", SPI_result_code_string(rc));
 	return SPI_tuptable->vals[0];
@@ -58,9 +81,9 @@ PartXid(HeapTuple row, int n)
 bool
 NextTransaction(pg::PartArgs *args, uint64 last_key, uint64 *next)
 {
-	const char *parts[2] = {pg::sql::kPart2Next, pg::sql::kPart3Next};
+	pg::KeptPlan *parts[2] = {&part2_next_plan, &part3_next_plan};
 	pg::SetPartArg(args, 7, pg::Xid8Datum(last_key), false);
-	for (const char *part : parts) {
+	for (pg::KeptPlan *part : parts) {
 		bool is_null;
 		HeapTuple row = PartRow(part, args);
 		Datum key = SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &is_null);
@@ -80,7 +103,7 @@ NextTransaction(pg::PartArgs *args, uint64 last_key, uint64 *next)
 PageEnd
 PageEndOf(const pg::FeedCursor &cursor, pg::PartArgs *args, int32 max_rows)
 {
-	const char *parts[3] = {pg::sql::kPart1Keys, pg::sql::kPart2Keys, pg::sql::kPart3Keys};
+	pg::KeptPlan *parts[3] = {&part1_keys_plan, &part2_keys_plan, &part3_keys_plan};
 	int64 rows_read = 0;
 	uint64 first_key = 0, last_key = 0;
 	for (int part = 0; part < 3 && rows_read <= max_rows; part++) {
@@ -97,12 +120,12 @@ PageEndOf(const pg::FeedCursor &cursor, pg::PartArgs *args, int32 max_rows)
 		rows_read += rows;
 	}
 	if (rows_read <= max_rows)
-		return {false, 0, false};
+		return {false, 0, false, rows_read};
 	if (last_key > first_key) // the page ends at the transaction the limit cut through
-		return {true, last_key, true};
+		return {true, last_key, true, max_rows};
 	uint64 next = 0;
 	bool more = NextTransaction(args, last_key, &next);
-	return {more, next, more};
+	return {more, next, more, std::numeric_limits<int64>::max()};
 }
 
 // The version a page answers with (C++ only; palloc'd under PgCall while the strings are alive).
@@ -168,18 +191,23 @@ AppendChanges(StringInfo out, SPITupleTable *rows, uint64 count)
 
 // Appends the page after cursor: its version, "more" and changes (the rest of the JSON object).
 void
-AppendPage(StringInfo out, const pg::FeedCursor &cursor, Oid reader, Datum visible, bool visible_is_null,
-           int32 max_rows)
+AppendPage(StringInfo out, const pg::FeedCursor &cursor, Oid reader, int32 max_rows)
 {
-	Datum readable, registered;
-	pg::HistoryKeys(reader, &readable, &registered);
-	int nest_level = pg::EnterFeedSettings();
+	Datum readable, registered, visible;
+	bool visible_is_null;
+	pg::HistoryKeys(reader, &readable, &registered, &visible, &visible_is_null);
+	int nest_level = pg::EnterFeedSettings(true);
 	pg::PartArgs args = pg::MakePartArgs(cursor, readable, registered, INT8OID);
 	const PageEnd page = PageEndOf(cursor, &args, max_rows);
+	pg::LeaveFeedSettings(nest_level);
 	pg::PartArgs rows_args = pg::MakePartArgs(cursor, readable, registered, JSONBOID);
 	pg::SetPartArg(&rows_args, 8, pg::Xid8Datum(page.end), !page.bounded);
 	pg::SetPartArg(&rows_args, 9, visible, visible_is_null);
-	int rc = pg::ExecuteForReader(pg::sql::kPageChanges, 9, rows_args.types, rows_args.values, rows_args.nulls);
+	// a large page planned with its arguments, as pg::kKeptPlanRows says
+	bool kept = page.rows <= pg::kKeptPlanRows;
+	nest_level = pg::EnterFeedSettings(kept);
+	int rc = kept ? pg::ExecuteKeptPlanWithNulls(&page_changes_plan, rows_args.values, rows_args.nulls, true)
+	              : pg::ExecuteForReader(pg::sql::kPageChanges, 9, rows_args.types, rows_args.values, rows_args.nulls);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "store: reading a page of changes failed: %s", SPI_result_code_string(rc));
 	pg::LeaveFeedSettings(nest_level);
@@ -201,8 +229,6 @@ ChangesJson(Datum after, bool after_is_null, int32 max_rows)
 	appendStringInfoSpaces(&out, VARHDRSZ);
 	pg::ConnectSpi();
 	Oid reader = GetUserId();
-	bool visible_is_null;
-	Datum visible = pg::VisibleIds(reader, (Datum)0, true, &visible_is_null);
 	const pg::FeedCursor cursor = pg::ReadFeedCursor(after, after_is_null);
 	appendStringInfoString(&out, "{\"version\":");
 	if (cursor.too_old) {
@@ -212,7 +238,7 @@ ChangesJson(Datum after, bool after_is_null, int32 max_rows)
 		escape_json(&out, cursor.answer);
 		appendStringInfoString(&out, ",\"reload\":false,\"changes\":{}}");
 	} else {
-		AppendPage(&out, cursor, reader, visible, visible_is_null, max_rows);
+		AppendPage(&out, cursor, reader, max_rows);
 	}
 	SPI_finish();
 	SET_VARSIZE(out.data, out.len);

@@ -2,6 +2,7 @@
 #include "pg/feed.hpp"
 #include "core/cursor.hpp"
 #include "pg/guard.hpp"
+#include "pg/kept_plan.hpp"
 #include "pg/reader.hpp"
 #include "pg/sql_names.hpp"
 
@@ -15,13 +16,20 @@ namespace store::pg {
 
 namespace {
 
+const Oid kHorizonArgtypes[1] = {INT4OID};
+const Oid kHistoryKeysArgtypes[1] = {OIDOID};
+
+// The feed's lookups of the compaction horizon and of the keys a reader may see: plans kept per
+// backend (the keys' rights are still decided on every call, by store._may_read in the query).
+KeptPlan horizon_plan = {sql::kHorizon, 1, kHorizonArgtypes, nullptr};
+KeptPlan history_keys_plan = {sql::kHistoryKeys, 1, kHistoryKeysArgtypes, nullptr};
+
 // The compaction horizon versions of the store of origin are read against (store.meta).
 core::Horizon
 ReadHorizon(int32 origin)
 {
-	Oid types[1] = {INT4OID};
 	Datum args[1] = {Int32GetDatum(origin)};
-	int rc = ExecuteForReader(sql::kHorizon, 1, types, args, nullptr);
+	int rc = ExecuteKeptPlan(&horizon_plan, args, true);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "store: reading the compaction horizon failed: %s", SPI_result_code_string(rc));
 	bool xid_is_null, ever_is_null;
@@ -84,16 +92,19 @@ ReadFeedCursor(Datum after, bool after_is_null)
 }
 
 void
-HistoryKeys(Oid reader, Datum *readable, Datum *registered)
+HistoryKeys(Oid reader, Datum *readable, Datum *registered, Datum *visible, bool *visible_is_null)
 {
-	Oid types[1] = {OIDOID};
 	Datum args[1] = {ObjectIdGetDatum(reader)};
-	int rc = ExecuteForReader(sql::kHistoryKeys, 1, types, args, nullptr);
+	int rc = ExecuteKeptPlan(&history_keys_plan, args, true);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "store: listing the readable keys failed: %s", SPI_result_code_string(rc));
-	bool readable_is_null, registered_is_null;
-	*readable = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &readable_is_null);
-	*registered = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &registered_is_null);
+	SPITupleTable *keys = SPI_tuptable; // (valid until SPI_finish)
+	bool readable_is_null, registered_is_null, rls_is_null;
+	*readable = SPI_getbinval(keys->vals[0], keys->tupdesc, 1, &readable_is_null);
+	*registered = SPI_getbinval(keys->vals[0], keys->tupdesc, 2, &registered_is_null);
+	bool under_rls = DatumGetBool(SPI_getbinval(keys->vals[0], keys->tupdesc, 3, &rls_is_null));
+	*visible_is_null = true;
+	*visible = under_rls ? VisibleIds(reader, (Datum)0, true, visible_is_null) : (Datum)0;
 }
 
 PartArgs
@@ -121,10 +132,19 @@ Xid8Datum(uint64 xid)
 }
 
 int
-EnterFeedSettings()
+EnterFeedSettings(bool kept_plans)
 {
 	int nest_level = NewGUCNestLevel();
-	(void)set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	const char *settings[][2] = {{"jit", "off"},
+	                             {"enable_seqscan", "off"},
+	                             {"enable_bitmapscan", "off"},
+	                             {"enable_hashagg", "off"},
+	                             {"max_parallel_workers_per_gather", "0"}};
+	for (const auto &setting : settings) {
+		(void)set_config_option(setting[0], setting[1], PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+		if (!kept_plans)
+			break; // JIT off only
+	}
 	return nest_level;
 }
 

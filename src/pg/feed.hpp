@@ -28,8 +28,10 @@ struct FeedCursor {
 FeedCursor ReadFeedCursor(Datum after, bool after_is_null);
 
 // The keys whose history rows reader may see: readable (may read in bulk) and registered (all),
-// text[] datums valid until SPI_finish. Needs an open SPI connection.
-void HistoryKeys(Oid reader, Datum *readable, Datum *registered);
+// text[] datums valid until SPI_finish; and the ids row-level security lets reader see of the
+// readable keys it filters ({"<key>": [ids]}, as VisibleIds; *visible_is_null: none filtered),
+// queried only when one is. Needs an open SPI connection.
+void HistoryKeys(Oid reader, Datum *readable, Datum *registered, Datum *visible, bool *visible_is_null);
 
 // The nine arguments of a statement over the history's parts ($1 to $8 as sql_names.hpp says, $9
 // the statement's own), with their types and nulls (' ' or 'n').
@@ -48,9 +50,21 @@ void SetPartArg(PartArgs *args, int n, Datum value, bool is_null);
 // The xid8 datum of a 64-bit transaction id.
 Datum Xid8Datum(uint64 xid);
 
-// Switches JIT off for the feed's statements (cheap queries over many rows, planned with their
-// arguments); returns what LeaveFeedSettings needs.
-int EnterFeedSettings();
+// Reads of at most this many history rows (a page of store_changes, whose size the page-key
+// statements tell) run the feed's kept generic plans; larger ones, and store_history from "0", are
+// planned on each call with their arguments: planning is a small share of them, and a plan sized
+// for them is faster (store_changes from "0", one page of 2M rows: 3.9-4.9 s planned per call,
+// 8.1-8.3 s through the generic plan).
+constexpr int64 kKeptPlanRows = 1000;
+
+// The settings the feed's statements are planned and run under: JIT off (cheap queries over many
+// rows); with kept_plans also index scans only, serial: the kept plans are generic (planned without
+// their arguments), and only a range scan of the (origin, xid) index bounded by the arguments keeps
+// a call O(log n + rows) however long the history; and sorts, not hash tables, for DISTINCT and
+// GROUP BY (a generic plan sizes its hash tables for a large part of the history, and building and
+// walking their empty buckets cost more than sorting the few rows of a call). Returns what
+// LeaveFeedSettings needs.
+int EnterFeedSettings(bool kept_plans);
 
 // Restores what EnterFeedSettings changed.
 void LeaveFeedSettings(int nest_level);

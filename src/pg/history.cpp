@@ -5,6 +5,7 @@
 #include "pg/cursor_glue.hpp"
 #include "pg/feed.hpp"
 #include "pg/guard.hpp"
+#include "pg/kept_plan.hpp"
 #include "pg/reader.hpp"
 #include "pg/roles.hpp"
 #include "pg/spi_session.hpp"
@@ -23,6 +24,14 @@ using namespace store;
 
 // Rows fetched from the history cursor at a time.
 constexpr long kHistoryBatch = 1000;
+
+const Oid kHistoryRowsArgtypes[9] = {INT4OID,      XID8OID, XID8ARRAYOID, BOOLOID, TEXTARRAYOID,
+                                     TEXTARRAYOID, XID8OID, XID8OID,      JSONBOID};
+
+// The history rows' statement: a generic plan kept per backend, planned under the feed's settings
+// (EnterFeedSettings: range scans of the history's index bounded by the arguments).
+pg::KeptPlan history_rows_plan = {pg::sql::kHistoryRows, 9, kHistoryRowsArgtypes, nullptr,
+                                  CURSOR_OPT_NO_SCROLL | CURSOR_OPT_GENERIC_PLAN};
 
 // Puts the one row that tells a client whose version is too old to reload everything.
 void
@@ -56,17 +65,20 @@ FetchRowsInto(Portal portal, ReturnSetInfo *rsinfo, Datum version)
 // Puts the history rows after cursor that reader may see (visible: row-level security's ids),
 // read through a cursor run as the store owner (its query runs in every fetch).
 void
-PutHistoryRows(ReturnSetInfo *rsinfo, const pg::FeedCursor &cursor, Oid reader, Datum visible, bool visible_is_null,
-               Datum version)
+PutHistoryRows(ReturnSetInfo *rsinfo, const pg::FeedCursor &cursor, Oid reader, Datum version)
 {
-	Datum readable, registered;
-	pg::HistoryKeys(reader, &readable, &registered);
+	Datum readable, registered, visible;
+	bool visible_is_null;
+	pg::HistoryKeys(reader, &readable, &registered, &visible, &visible_is_null);
 	pg::PartArgs args = pg::MakePartArgs(cursor, readable, registered, JSONBOID);
 	pg::SetPartArg(&args, 9, visible, visible_is_null);
-	int nest_level = pg::EnterFeedSettings();
+	// from "0" (the whole history) planned with the arguments, as kKeptPlanRows says
+	bool kept = !cursor.from_start;
+	int nest_level = pg::EnterFeedSettings(kept);
 	pg::SavedUser saved = pg::BecomeStoreOwner();
-	Portal portal = SPI_cursor_open_with_args(nullptr, pg::sql::kHistoryRows, 9, args.types, args.values, args.nulls,
-	                                          true, CURSOR_OPT_NO_SCROLL);
+	Portal portal = kept ? pg::OpenKeptCursor(&history_rows_plan, args.values, args.nulls)
+	                     : SPI_cursor_open_with_args(nullptr, pg::sql::kHistoryRows, 9, args.types, args.values,
+	                                                 args.nulls, true, CURSOR_OPT_NO_SCROLL);
 	FetchRowsInto(portal, rsinfo, version);
 	SPI_cursor_close(portal);
 	pg::RestoreUser(saved);
@@ -83,14 +95,12 @@ History(FunctionCallInfo fcinfo)
 	auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
 	pg::ConnectSpi();
 	Oid reader = GetUserId();
-	bool visible_is_null;
-	Datum visible = pg::VisibleIds(reader, (Datum)0, true, &visible_is_null);
 	const pg::FeedCursor cursor = pg::ReadFeedCursor(PG_ARGISNULL(0) ? (Datum)0 : PG_GETARG_DATUM(0), PG_ARGISNULL(0));
 	Datum version = CStringGetTextDatum(cursor.answer);
 	if (cursor.too_old)
 		PutReloadRow(rsinfo, version);
 	else if (!cursor.ahead)
-		PutHistoryRows(rsinfo, cursor, reader, visible, visible_is_null, version);
+		PutHistoryRows(rsinfo, cursor, reader, version);
 	SPI_finish();
 	return (Datum)0;
 }

@@ -26,7 +26,8 @@ GetPlan(KeptPlan *kept)
 	if (kept->plan != nullptr)
 		SPI_freeplan(kept->plan);
 	kept->plan = nullptr;
-	SPIPlanPtr plan = SPI_prepare(kept->sql, kept->nargs, const_cast<Oid *>(kept->argtypes));
+	SPIPlanPtr plan =
+	    SPI_prepare_cursor(kept->sql, kept->nargs, const_cast<Oid *>(kept->argtypes), kept->cursor_options);
 	if (plan == nullptr)
 		elog(ERROR, "store: preparing a store statement failed: %s", SPI_result_code_string(SPI_result));
 	SPI_keepplan(plan);
@@ -43,6 +44,21 @@ ExecuteKeptPlan(KeptPlan *plan, Datum *args, bool read_only)
 	int rc = SPI_execute_plan(GetPlan(plan), args, nullptr, read_only, 0);
 	RestoreUser(saved);
 	return rc;
+}
+
+int
+ExecuteKeptPlanWithNulls(KeptPlan *plan, Datum *args, const char *nulls, bool read_only)
+{
+	SavedUser saved = BecomeStoreOwner();
+	int rc = SPI_execute_plan(GetPlan(plan), args, nulls, read_only, 0);
+	RestoreUser(saved);
+	return rc;
+}
+
+Portal
+OpenKeptCursor(KeptPlan *plan, Datum *args, const char *nulls)
+{
+	return SPI_cursor_open(nullptr, GetPlan(plan), args, nulls, true);
 }
 
 int

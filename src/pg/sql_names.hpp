@@ -96,8 +96,10 @@
 #define STORE_SQL_SEEN_ROW                                                                                             \
 	"(h.cache_key IS NULL OR h.cache_key OPERATOR(pg_catalog.=) ANY ($5)"                                              \
 	" OR (h.item IS NULL AND h.cache_key OPERATOR(pg_catalog.<>) ALL ($6)))"
+// (As bounds of the index scan, also in a generic plan: NULL is the lowest or highest xid8.)
 #define STORE_SQL_PAGE_BOUNDS                                                                                          \
-	"($7 IS NULL OR h.xid OPERATOR(pg_catalog.>) $7) AND ($8 IS NULL OR h.xid OPERATOR(pg_catalog.<) $8)"
+	"h.xid OPERATOR(pg_catalog.>) coalesce($7, '0'::pg_catalog.xid8)"                                                  \
+	" AND h.xid OPERATOR(pg_catalog.<) coalesce($8, '18446744073709551615'::pg_catalog.xid8)"
 #define STORE_SQL_HISTORY_PART1                                                                                        \
 	"SELECT '0'::pg_catalog.xid8 AS pk, h.* FROM " STORE_SQL_HISTORY " AS h WHERE $4 AND $7 IS NULL"                   \
 	" AND ($8 IS NULL OR '0'::pg_catalog.xid8 OPERATOR(pg_catalog.<) $8)"                                              \
@@ -113,6 +115,10 @@
 #define STORE_SQL_SEEN_ROWS                                                                                            \
 	"h AS MATERIALIZED (" STORE_SQL_HISTORY_PART1 " UNION ALL " STORE_SQL_HISTORY_PART2                                \
 	" UNION ALL " STORE_SQL_HISTORY_PART3 ")"
+// Part 2 behind a fence, for the statements that want its rows in page-key order: its index scan
+// then keeps xid = ANY ($3) as a bound (a few rows, sorted) instead of walking the index in order
+// over every older row, which a generic plan under a LIMIT would otherwise choose.
+#define STORE_SQL_HISTORY_PART2_FENCED "SELECT f.* FROM (" STORE_SQL_HISTORY_PART2 " OFFSET 0) AS f"
 // The page keys of the first $9 rows of a part, in index order: (rows, first, last).
 #define STORE_SQL_PART_KEYS(part)                                                                                      \
 	"SELECT pg_catalog.count(*), pg_catalog.min(p.pk), pg_catalog.max(p.pk) FROM (" part " ORDER BY 1 LIMIT $9) AS p"
@@ -244,19 +250,23 @@ constexpr char kContentWriters[] =
     "() ORDER BY h.origin DESC, h.xid DESC LIMIT 1), '0')::pg_catalog.text, coalesce((SELECT pg_catalog.max(m.compacted_xid) FROM "
     STORE_SQL_META " AS m WHERE m.origin OPERATOR(pg_catalog.=) " STORE_SQL_ORIGIN "()), '0')::pg_catalog.text";
 
-// $1 = reader: the keys whose history rows it may see (readable: may read in bulk; registered: all).
+// $1 = reader: the keys whose history rows it may see (readable: may read in bulk; registered: all),
+// and whether row-level security filters one of the readable ones for it (as
+// store._visibility_query decides: only then are the visible ids queried).
 constexpr char kHistoryKeys[] =
-    "SELECT coalesce(pg_catalog.array_agg(k.key) FILTER (WHERE " STORE_SQL_MAY_READ
-    "(k, $1, true)), '{}'::pg_catalog.text[]),"
-    " coalesce(pg_catalog.array_agg(k.key), '{}'::pg_catalog.text[]) FROM " STORE_SQL_KEYS " AS k";
+    "SELECT coalesce(pg_catalog.array_agg(r.key) FILTER (WHERE r.readable), '{}'::pg_catalog.text[]),"
+    " coalesce(pg_catalog.array_agg(r.key), '{}'::pg_catalog.text[]),"
+    " coalesce(pg_catalog.bool_or(r.readable AND " STORE_SQL_SCHEMA "._rls_active(r.source, $1)), false)"
+    " FROM (SELECT k.key, k.source, " STORE_SQL_MAY_READ "(k, $1, true) AS readable FROM " STORE_SQL_KEYS
+    " AS k OFFSET 0) AS r";
 
 // The page keys of the first $9 (int8) rows of each part (see STORE_SQL_HISTORY_PART1).
 constexpr char kPart1Keys[] = STORE_SQL_PART_KEYS(STORE_SQL_HISTORY_PART1);
-constexpr char kPart2Keys[] = STORE_SQL_PART_KEYS(STORE_SQL_HISTORY_PART2);
+constexpr char kPart2Keys[] = STORE_SQL_PART_KEYS(STORE_SQL_HISTORY_PART2_FENCED);
 constexpr char kPart3Keys[] = STORE_SQL_PART_KEYS(STORE_SQL_HISTORY_PART3);
 
 // The first page key above $7 of parts 2 and 3.
-constexpr char kPart2Next[] = STORE_SQL_PART_NEXT(STORE_SQL_HISTORY_PART2);
+constexpr char kPart2Next[] = STORE_SQL_PART_NEXT(STORE_SQL_HISTORY_PART2_FENCED);
 constexpr char kPart3Next[] = STORE_SQL_PART_NEXT(STORE_SQL_HISTORY_PART3);
 
 // The changes of a page ($8: its end; $9: visible ids, jsonb), one row per key in key order: (key,
