@@ -172,13 +172,17 @@ section_r2() {
     printf "\\\\set id random(1, 100000)\nSELECT store_get('bench', :id::text);\n" > "$work/get.sql"
     printf "\\\\set id random(1, 100000)\nSELECT id, to_json(t) FROM bare_t t WHERE id = :id;\n" > "$work/bareget.sql"
     lat() { "$bin/pgbench" -n -c 1 -T "$1" -f "$2" 2>/dev/null | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p'; }
-    get_bare=$(lat 3 "$work/bareget.sql"); get_store=$(lat 3 "$work/get.sql")
+    # three alternating rounds, medians (the machine's noise drifts over seconds)
+    lat_median() { local f=$1 r out=""; for r in 1 2 3; do out+="$(lat 3 "$f") "; done; echo "$out" | tr ' ' '\n' | grep . | median; }
+    local b="" s="" r
+    for r in 1 2 3; do b+="$(lat 3 "$work/bareget.sql") "; s+="$(lat 3 "$work/get.sql") "; done
+    get_bare=$(echo "$b" | tr ' ' '\n' | grep . | median); get_store=$(echo "$s" | tr ' ' '\n' | grep . | median)
     report "R2 store_get latency, ms (bare: to_json of the row)" "$get_bare" "$get_store" "-" "$(ratio "$get_store" "$get_bare")" "-"
     version=$(q "SELECT store_version()")
     q "UPDATE store_t SET qty = qty + 1 WHERE id <= 100"
     printf "SELECT count(*) FROM store_history('%s');\n" "$version" > "$work/history.sql"
     printf "SELECT length(store_changes('%s')::text);\n" "$version" > "$work/changes.sql"
-    hist=$(lat 3 "$work/history.sql"); chg=$(lat 3 "$work/changes.sql")
+    hist=$(lat_median "$work/history.sql"); chg=$(lat_median "$work/changes.sql")
     report "R2 store_history: 100 new changes, $R2_HISTORY rows, ms" "-" "$hist" "-" "-" "-"
     report "R2 store_changes: 100 new changes, $R2_HISTORY rows, ms" "-" "$chg" "-" "-" "-"
     unregister_all

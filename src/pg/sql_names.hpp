@@ -104,9 +104,13 @@
 	"SELECT '0'::pg_catalog.xid8 AS pk, h.* FROM " STORE_SQL_HISTORY " AS h WHERE $4 AND $7 IS NULL"                   \
 	" AND ($8 IS NULL OR '0'::pg_catalog.xid8 OPERATOR(pg_catalog.<) $8)"                                              \
 	" AND (h.origin OPERATOR(pg_catalog.<) $1 OR h.origin OPERATOR(pg_catalog.>) $1) AND " STORE_SQL_SEEN_ROW
+// Part 2's index scan is fenced (OFFSET 0) to xid = ANY ($3), a few descents: with the xid range
+// beside it, a generic plan may take the range as the scan's bound and filter the array, reading
+// every older row of the history on every call.
 #define STORE_SQL_HISTORY_PART2                                                                                        \
-	"SELECT h.xid AS pk, h.* FROM " STORE_SQL_HISTORY " AS h WHERE h.origin OPERATOR(pg_catalog.=) $1"                 \
-	" AND h.xid OPERATOR(pg_catalog.=) ANY ($3) AND h.xid OPERATOR(pg_catalog.<) $2"                                   \
+	"SELECT h.xid AS pk, h.* FROM (SELECT h.* FROM " STORE_SQL_HISTORY                                                 \
+	" AS h WHERE h.origin OPERATOR(pg_catalog.=) $1"                                                                   \
+	" AND h.xid OPERATOR(pg_catalog.=) ANY ($3) OFFSET 0) AS h WHERE h.xid OPERATOR(pg_catalog.<) $2"                  \
 	" AND " STORE_SQL_PAGE_BOUNDS " AND " STORE_SQL_SEEN_ROW
 #define STORE_SQL_HISTORY_PART3                                                                                        \
 	"SELECT h.xid AS pk, h.* FROM " STORE_SQL_HISTORY " AS h WHERE h.origin OPERATOR(pg_catalog.=) $1"                 \
@@ -115,10 +119,6 @@
 #define STORE_SQL_SEEN_ROWS                                                                                            \
 	"h AS MATERIALIZED (" STORE_SQL_HISTORY_PART1 " UNION ALL " STORE_SQL_HISTORY_PART2                                \
 	" UNION ALL " STORE_SQL_HISTORY_PART3 ")"
-// Part 2 behind a fence, for the statements that want its rows in page-key order: its index scan
-// then keeps xid = ANY ($3) as a bound (a few rows, sorted) instead of walking the index in order
-// over every older row, which a generic plan under a LIMIT would otherwise choose.
-#define STORE_SQL_HISTORY_PART2_FENCED "SELECT f.* FROM (" STORE_SQL_HISTORY_PART2 " OFFSET 0) AS f"
 // The page keys of the first $9 rows of a part, in index order: (rows, first, last).
 #define STORE_SQL_PART_KEYS(part)                                                                                      \
 	"SELECT pg_catalog.count(*), pg_catalog.min(p.pk), pg_catalog.max(p.pk) FROM (" part " ORDER BY 1 LIMIT $9) AS p"
@@ -246,9 +246,11 @@ constexpr char kHorizon[] =
 // The newest store-writing transaction this store's history shows (0: none) and its compaction
 // horizon (0: never compacted), as text: what store_snapshot_tag() marks the documents with.
 constexpr char kContentWriters[] =
-    "SELECT coalesce((SELECT h.xid FROM " STORE_SQL_HISTORY " AS h WHERE h.origin OPERATOR(pg_catalog.=) " STORE_SQL_ORIGIN
-    "() ORDER BY h.origin DESC, h.xid DESC LIMIT 1), '0')::pg_catalog.text, coalesce((SELECT pg_catalog.max(m.compacted_xid) FROM "
-    STORE_SQL_META " AS m WHERE m.origin OPERATOR(pg_catalog.=) " STORE_SQL_ORIGIN "()), '0')::pg_catalog.text";
+    "SELECT coalesce((SELECT h.xid FROM " STORE_SQL_HISTORY
+    " AS h WHERE h.origin OPERATOR(pg_catalog.=) " STORE_SQL_ORIGIN
+    "() ORDER BY h.origin DESC, h.xid DESC LIMIT 1), '0')::pg_catalog.text, coalesce((SELECT "
+    "pg_catalog.max(m.compacted_xid) FROM " STORE_SQL_META
+    " AS m WHERE m.origin OPERATOR(pg_catalog.=) " STORE_SQL_ORIGIN "()), '0')::pg_catalog.text";
 
 // $1 = reader: the keys whose history rows it may see (readable: may read in bulk; registered: all),
 // and whether row-level security filters one of the readable ones for it (as
@@ -262,11 +264,11 @@ constexpr char kHistoryKeys[] =
 
 // The page keys of the first $9 (int8) rows of each part (see STORE_SQL_HISTORY_PART1).
 constexpr char kPart1Keys[] = STORE_SQL_PART_KEYS(STORE_SQL_HISTORY_PART1);
-constexpr char kPart2Keys[] = STORE_SQL_PART_KEYS(STORE_SQL_HISTORY_PART2_FENCED);
+constexpr char kPart2Keys[] = STORE_SQL_PART_KEYS(STORE_SQL_HISTORY_PART2);
 constexpr char kPart3Keys[] = STORE_SQL_PART_KEYS(STORE_SQL_HISTORY_PART3);
 
 // The first page key above $7 of parts 2 and 3.
-constexpr char kPart2Next[] = STORE_SQL_PART_NEXT(STORE_SQL_HISTORY_PART2_FENCED);
+constexpr char kPart2Next[] = STORE_SQL_PART_NEXT(STORE_SQL_HISTORY_PART2);
 constexpr char kPart3Next[] = STORE_SQL_PART_NEXT(STORE_SQL_HISTORY_PART3);
 
 // The changes of a page ($8: its end; $9: visible ids, jsonb), one row per key in key order: (key,
@@ -359,9 +361,9 @@ constexpr char kRemoveNestedHistory[] = "DELETE FROM " STORE_SQL_HISTORY " AS h 
 // transaction has logged one already (one per transaction and key: two TRUNCATEs log one).
 constexpr char kDeleteNestedKeyEntries[] =
     "DELETE FROM " STORE_SQL_ENTRIES " AS e WHERE e." STORE_SQL_ENTRIES_KEY " OPERATOR(pg_catalog.=) $1";
-constexpr char kInsertNestedKeyEntries[] = "INSERT INTO " STORE_SQL_ENTRIES " (" STORE_SQL_ENTRIES_KEY
-                                           ", " STORE_SQL_ENTRIES_ID ", " STORE_SQL_ENTRIES_DOC
-                                           ") SELECT $1, s.id, s.doc FROM " STORE_SQL_SCHEMA "._source_rows($1) AS s";
+constexpr char kInsertNestedKeyEntries[] =
+    "INSERT INTO " STORE_SQL_ENTRIES " (" STORE_SQL_ENTRIES_KEY ", " STORE_SQL_ENTRIES_ID ", " STORE_SQL_ENTRIES_DOC
+    ") SELECT $1, s.id, s.doc FROM " STORE_SQL_SCHEMA "._source_rows($1) AS s";
 constexpr char kLogNestedKey[] =
     "SELECT " STORE_SQL_SCHEMA "._log($1, 'U', ARRAY[$1]) WHERE NOT EXISTS "
     "(SELECT FROM " STORE_SQL_HISTORY " AS h WHERE" STORE_SQL_OWN_HISTORY_ROWS " AND h." STORE_SQL_HISTORY_ITEM
