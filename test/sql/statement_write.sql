@@ -140,6 +140,18 @@ COPY big FROM stdin;
 SELECT * FROM versions('big');
 SELECT exact('big');
 
+-- Two keys written by one statement (a data-modifying WITH): one state for both, every version
+-- of each; TRUNCATE of the store tables later in the same transaction finds them closed.
+TRUNCATE store.history;
+WITH a AS (INSERT INTO side SELECT g FROM generate_series(1001, 1200) g RETURNING id)
+UPDATE big SET v = v + 1 WHERE id IN (SELECT id - 1000 FROM a);
+BEGIN;
+WITH d AS (DELETE FROM side WHERE id > 1100 RETURNING id) UPDATE big SET v = v + 1 WHERE id IN (SELECT id - 1000 FROM d);
+TRUNCATE store.entries, store.history;
+ROLLBACK;
+SELECT cache_key, state, count(*) FROM store.history GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT exact('big'), exact('side');
+
 SET client_min_messages = warning;
 DROP EXTENSION store CASCADE;
 RESET client_min_messages;
