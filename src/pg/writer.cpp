@@ -672,17 +672,13 @@ StepTo(ReloadPass *pass, Datum id, TupleTableSlot *found, ItemPointer root, bool
 	return exists;
 }
 
-// A transaction's end forgets its statement write state (its memory goes with the transaction);
-// one still open before a commit (its statement's memory was not freed: never seen) is closed.
+// A transaction's end forgets its statement write state (its memory goes with the transaction).
+// One still open at commit would be a bug (its statement's end closes it): forgotten, not closed
+// (its resource owner may be gone), so the commit reports its relations as leaked.
 extern "C" void
 store_writer_on_xact_event(XactEvent event, void *)
 {
-	if (statement_write == nullptr)
-		return;
-	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PARALLEL_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE)
-		CloseStatementWrite();
-	else
-		statement_write = nullptr;
+	statement_write = nullptr;
 }
 
 // A subtransaction's abort drops the statement write state it opened.
