@@ -3,6 +3,7 @@
 #include "pg/nested.hpp"
 #include "pg/notifier.hpp"
 #include "pg/store_objects.hpp"
+#include "pg/writer.hpp"
 #include "pg/xact.hpp"
 
 extern "C" {
@@ -19,5 +20,6 @@ _PG_init(void)
 	store::pg::InitXactCallbacks();
 	store::pg::InitNotifier();
 	store::pg::InitNested();
+	store::pg::InitDirectWrites();
 }
 }

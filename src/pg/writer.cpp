@@ -1,6 +1,7 @@
 // Store writes. Item writes and history rows go straight to store.entries and store.history
 // through the executor's per-tuple routines (heap, indexes, constraints): no parser, planner or
-// executor start-up per row. Emptying a key uses an SPI plan kept per backend. Every write runs as
+// executor start-up per row, and the row events of one statement share one executor state
+// (StatementWrite). Emptying a key uses an SPI plan kept per backend. Every write runs as
 // the owner of the store tables, which ordinary users cannot write.
 #include "pg/writer.hpp"
 #include "pg/sql_names.hpp"
@@ -18,6 +19,7 @@ extern "C" {
 #include "executor/executor.h"
 #include "storage/lmgr.h"
 #include "storage/proc.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
@@ -32,15 +34,21 @@ const Oid kTruncateArgtypes[1] = {TEXTOID};
 // Deletes the entries of key $1; fully schema-qualified, so it means the same under any search_path.
 KeptPlan truncate_plan = {sql::kDeleteKeyEntries, 1, kTruncateArgtypes, nullptr};
 
-// store.entries (unless only history is written) and store.history opened for one call's direct
-// writes, with the executor state their constraint checks and index insertions need.
+// store.entries (unless only history is written) and store.history opened for direct writes,
+// with the executor state their constraint checks and index insertions need, and the slots the
+// writes fill (created on first use, reused by every write through this state).
 struct DirectWrite {
 	EState *estate;
 	ResultRelInfo *entries;
 	ResultRelInfo *history;
+	Relation entries_index; // the (key, id) index, among entries' open indexes
 	EPQState epq;
 	SavedUser saved;
 	bool pushed_snapshot;
+	TupleTableSlot *entry_slot;
+	TupleTableSlot *old_slot;
+	TupleTableSlot *stale_slot;
+	TupleTableSlot *history_slot;
 };
 
 // A range-table entry for a store table written in place, locked as an INSERT would lock it.
@@ -67,52 +75,222 @@ OpenResultRelation(EState *estate, Index index)
 	return info;
 }
 
-// Opens store.history (and store.entries with with_entries) as the store owner, for writes in the
-// current command, in the active snapshot (a fresh one when the caller has none).
+// The (key, id) index of store.entries among info's open indexes.
+Relation
+EntriesIndex(ResultRelInfo *info)
+{
+	Oid replica = RelationGetReplicaIndex(info->ri_RelationDesc);
+	for (int i = 0; i < info->ri_NumIndices; i++)
+		if (RelationGetRelid(info->ri_IndexRelationDescs[i]) == replica)
+			return info->ri_IndexRelationDescs[i];
+	elog(ERROR, "store: the (key, id) index of store.entries is not open");
+}
+
+// Opens store.history (and store.entries with with_entries) for writes, in the current memory
+// context: executor state, result relations and their indexes (locks them as an INSERT would).
 void
-BeginDirectWrite(DirectWrite *write, bool with_entries)
+OpenDirectWrite(DirectWrite *write, bool with_entries)
 {
 	const StoreObjects &store = CurrentStoreObjects();
-	write->saved = BecomeStoreOwner();
-	write->pushed_snapshot = !ActiveSnapshotSet();
-	if (write->pushed_snapshot)
-		PushActiveSnapshot(GetTransactionSnapshot());
 	write->estate = CreateExecutorState();
+	MemoryContext caller = MemoryContextSwitchTo(write->estate->es_query_cxt);
 	if (with_entries) // (entries locked first, always)
 		ExecInitRangeTable(write->estate, list_make2(WrittenTable(store.entries), WrittenTable(store.history)));
 	else
 		ExecInitRangeTable(write->estate, list_make1(WrittenTable(store.history)));
-	write->estate->es_output_cid = GetCurrentCommandId(true);
-	write->estate->es_snapshot = GetActiveSnapshot();
 	write->entries = with_entries ? OpenResultRelation(write->estate, 1) : nullptr;
 	write->history = OpenResultRelation(write->estate, with_entries ? 2 : 1);
+	write->entries_index = with_entries ? EntriesIndex(write->entries) : nullptr;
 	EvalPlanQualInit(&write->epq, write->estate, nullptr, NIL, -1);
-	AfterTriggerBeginQuery();
+	write->entry_slot = write->old_slot = write->stale_slot = write->history_slot = nullptr;
+	MemoryContextSwitchTo(caller);
 }
 
-// Fires what the writes queued (triggers a superuser may have put on the store tables), closes
-// everything (locks stay until commit) and returns to the calling user.
+// Closes what OpenDirectWrite opened, and the store tables the trigger manager opened to fire a
+// superuser's triggers on them (they leaked before: a "relcache reference leak" warning per row
+// at commit); locks stay until commit. Frees its memory.
 void
-EndDirectWrite(DirectWrite *write)
+CloseDirectWrite(DirectWrite *write)
 {
-	AfterTriggerEndQuery(write->estate);
 	EvalPlanQualEnd(&write->epq);
+	ExecCloseResultRelations(write->estate);
 	if (write->entries != nullptr)
 		ExecCloseIndices(write->entries);
 	ExecCloseIndices(write->history);
 	ExecResetTupleTable(write->estate->es_tupleTable, false);
 	ExecCloseRangeTableRelations(write->estate);
 	FreeExecutorState(write->estate);
+}
+
+// Starts one write through an open state, as the store owner, in the current command and the
+// active snapshot (a fresh one when the caller has none); the write's own after-trigger query
+// level, so triggers a superuser put on the store tables fire at EndWriting.
+void
+BeginWriting(DirectWrite *write)
+{
+	write->saved = BecomeStoreOwner();
+	write->pushed_snapshot = !ActiveSnapshotSet();
+	if (write->pushed_snapshot)
+		PushActiveSnapshot(GetTransactionSnapshot());
+	write->estate->es_output_cid = GetCurrentCommandId(true);
+	write->estate->es_snapshot = GetActiveSnapshot();
+	AfterTriggerBeginQuery();
+}
+
+// Fires what the write queued, lets go of the tuples it held and returns to the calling user.
+void
+EndWriting(DirectWrite *write)
+{
+	AfterTriggerEndQuery(write->estate);
+	TupleTableSlot *slots[] = {write->entry_slot, write->old_slot, write->stale_slot, write->history_slot};
+	for (TupleTableSlot *slot : slots)
+		if (slot != nullptr)
+			ExecClearTuple(slot);
+	ResetPerTupleExprContext(write->estate);
+	write->estate->es_snapshot = InvalidSnapshot;
 	if (write->pushed_snapshot)
 		PopActiveSnapshot();
 	RestoreUser(write->saved);
 }
 
-// An empty slot for rows of info's table, freed with the executor state.
+// One statement's direct writes to store.entries and store.history (E1): opened by the first
+// item write of a statement's AFTER row events, kept across its row events (in memory of its own
+// under TopTransactionContext), closed when the statement's executor state is freed (its
+// ExecutorEnd), dropped without closing (the resource owner releases its relations and pins) when
+// its transaction or subtransaction aborts. Item writes from anything else (a nested statement,
+// COPY, a deferred trigger, another subtransaction or resource owner) open a state of their own
+// for the one write, as before.
+struct StatementWrite {
+	DirectWrite write;
+	MemoryContext context;   // holds this and the executor state
+	MemoryContext statement; // the executor state memory of the statement whose events write
+	uint64 generation;       // tells a stale end-of-statement callback from this one
+	SubTransactionId sub;
+	ResourceOwner owner;
+};
+
+StatementWrite *statement_write = nullptr;
+
+// Numbers the statement write states, for their end-of-statement callbacks.
+uint64 statement_generation = 0;
+
+// Forgets the statement's write state without closing it (its transaction or subtransaction is
+// aborting: the resource owner releases what it holds).
+void
+DropStatementWrite()
+{
+	MemoryContext context = statement_write->context;
+	statement_write = nullptr;
+	MemoryContextDelete(context);
+}
+
+// Closes the statement's write state (its statement ended).
+void
+CloseStatementWrite()
+{
+	StatementWrite *open = statement_write;
+	statement_write = nullptr;
+	ResourceOwner saved_owner = CurrentResourceOwner;
+	CurrentResourceOwner = open->owner;
+	CloseDirectWrite(&open->write);
+	CurrentResourceOwner = saved_owner;
+	MemoryContextDelete(open->context);
+}
+
+// The statement's executor memory is going: closes its write state (drops it when the memory goes
+// because the transaction or subtransaction is aborting); a state since dropped is left alone.
+void
+EndOfStatement(void *arg)
+{
+	uint64 generation = *static_cast<uint64 *>(arg);
+	if (statement_write == nullptr || statement_write->generation != generation)
+		return;
+	if (IsTransactionState())
+		CloseStatementWrite();
+	else
+		DropStatementWrite();
+}
+
+// The executor state memory of the statement whose AFTER row event is running, when that is what
+// runs (the trigger manager calls each event in a per-event context under the memory of the
+// executor state that fires them); nullptr for anything else.
+MemoryContext
+FiringStatement()
+{
+	MemoryContext event = CurrentMemoryContext;
+	if (strcmp(event->name, "AfterTriggerTupleContext") != 0)
+		return nullptr;
+	MemoryContext statement = MemoryContextGetParent(event);
+	if (statement == nullptr || strcmp(statement->name, "ExecutorState") != 0)
+		return nullptr;
+	return statement;
+}
+
+// The statement's write state when this item write may use it (opened now if need be), else
+// nullptr.
+DirectWrite *
+StatementDirectWrite()
+{
+	MemoryContext statement = FiringStatement();
+	if (statement == nullptr || !ActiveSnapshotSet())
+		return nullptr;
+	if (statement_write != nullptr)
+		return statement_write->statement == statement && statement_write->sub == GetCurrentSubTransactionId() &&
+		               statement_write->owner == CurrentResourceOwner
+		           ? &statement_write->write
+		           : nullptr;
+	MemoryContext context =
+	    AllocSetContextCreate(TopTransactionContext, "store statement write", ALLOCSET_DEFAULT_SIZES);
+	auto *open = static_cast<StatementWrite *>(MemoryContextAllocZero(context, sizeof(StatementWrite)));
+	open->context = context;
+	open->statement = statement;
+	open->generation = ++statement_generation;
+	open->sub = GetCurrentSubTransactionId();
+	open->owner = CurrentResourceOwner;
+	// the callback and its argument live in the statement's memory: they go with it
+	auto *callback = static_cast<MemoryContextCallback *>(MemoryContextAlloc(statement, sizeof(MemoryContextCallback)));
+	auto *generation = static_cast<uint64 *>(MemoryContextAlloc(statement, sizeof(uint64)));
+	*generation = open->generation;
+	callback->func = EndOfStatement;
+	callback->arg = generation;
+	MemoryContext caller = MemoryContextSwitchTo(context);
+	OpenDirectWrite(&open->write, true);
+	MemoryContextSwitchTo(caller);
+	MemoryContextRegisterResetCallback(statement, callback);
+	statement_write = open;
+	return &open->write;
+}
+
+// An item write's state: the statement's, or one opened for this write alone (*single).
+DirectWrite *
+BeginItemWrite(DirectWrite *single)
+{
+	DirectWrite *write = StatementDirectWrite();
+	if (write == nullptr) {
+		write = single;
+		OpenDirectWrite(write, true);
+	}
+	BeginWriting(write);
+	return write;
+}
+
+// Ends an item write begun with BeginItemWrite.
+void
+EndItemWrite(DirectWrite *write, DirectWrite *single)
+{
+	EndWriting(write);
+	if (write == single)
+		CloseDirectWrite(write);
+}
+
+// An empty slot for rows of info's table, in the executor state's memory and freed with it.
 TupleTableSlot *
 NewSlot(DirectWrite *write, ResultRelInfo *info)
 {
-	return table_slot_create(info->ri_RelationDesc, &write->estate->es_tupleTable);
+	MemoryContext caller = MemoryContextSwitchTo(write->estate->es_query_cxt);
+	TupleTableSlot *slot = table_slot_create(info->ri_RelationDesc, &write->estate->es_tupleTable);
+	MemoryContextSwitchTo(caller);
+	return slot;
 }
 
 // Waits for the transaction writing the tuple a dirty-snapshot scan just returned, if any; true
@@ -133,7 +311,7 @@ bool
 FindEntry(DirectWrite *write, Datum key, Datum id, ItemPointer skip, TupleTableSlot *found)
 {
 	Relation entries = write->entries->ri_RelationDesc;
-	Relation index = index_open(RelationGetReplicaIndex(entries), RowExclusiveLock);
+	Relation index = write->entries_index;
 	ScanKeyData keys[2];
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, key);
 	keys[0].sk_collation = index->rd_indcollation[0];
@@ -149,17 +327,27 @@ FindEntry(DirectWrite *write, Datum key, Datum id, ItemPointer skip, TupleTableS
 			;
 	} while (exists && WaitForWriter(&dirty));
 	index_endscan(scan);
-	index_close(index, NoLock);
 	return exists;
 }
 
-// An empty slot for rows of info's table with every column NULL, to be filled by position.
+// *slot (created on first use) emptied, with every column NULL, to be filled by position.
 TupleTableSlot *
-NullSlot(DirectWrite *write, ResultRelInfo *info)
+NullSlot(DirectWrite *write, ResultRelInfo *info, TupleTableSlot **slot)
 {
-	TupleTableSlot *slot = NewSlot(write, info);
-	memset(slot->tts_isnull, 1, slot->tts_tupleDescriptor->natts * sizeof(bool));
-	return slot;
+	if (*slot == nullptr)
+		*slot = NewSlot(write, info);
+	ExecClearTuple(*slot);
+	memset((*slot)->tts_isnull, 1, (*slot)->tts_tupleDescriptor->natts * sizeof(bool));
+	return *slot;
+}
+
+// *slot (created on first use), emptied.
+TupleTableSlot *
+EmptySlot(DirectWrite *write, ResultRelInfo *info, TupleTableSlot **slot)
+{
+	if (*slot == nullptr)
+		*slot = NewSlot(write, info);
+	return ExecClearTuple(*slot);
 }
 
 // Sets column index of slot to value (not NULL).
@@ -175,7 +363,7 @@ TupleTableSlot *
 EntrySlot(DirectWrite *write, Datum key, Datum id, Datum doc)
 {
 	const EntriesColumns &columns = CurrentStoreObjects().entries_columns;
-	TupleTableSlot *slot = NullSlot(write, write->entries);
+	TupleTableSlot *slot = NullSlot(write, write->entries, &write->entry_slot);
 	SetColumn(slot, columns.key, key);
 	SetColumn(slot, columns.id, id);
 	SetColumn(slot, columns.doc, doc);
@@ -189,7 +377,7 @@ AppendHistory(DirectWrite *write, Datum key, bool key_is_null, Datum item, bool 
 {
 	const StoreObjects &store = CurrentStoreObjects();
 	const HistoryColumns &columns = store.history_columns;
-	TupleTableSlot *slot = NullSlot(write, write->history);
+	TupleTableSlot *slot = NullSlot(write, write->history, &write->history_slot);
 	SetColumn(slot, columns.seq, Int64GetDatum(nextval_internal(store.history_seq, false)));
 	SetColumn(slot, columns.origin, Int32GetDatum(store.origin));
 	SetColumn(slot, columns.xid, FullTransactionIdGetDatum(GetTopFullTransactionId()));
@@ -229,7 +417,7 @@ InsertEntrySlot(DirectWrite *write, TupleTableSlot *entry, Datum key, Datum id)
 	ExecARInsertTriggers(write->estate, write->entries, entry, NIL, nullptr);
 	if (suspects == NIL)
 		return;
-	TupleTableSlot *stale = NewSlot(write, write->entries);
+	TupleTableSlot *stale = EmptySlot(write, write->entries, &write->stale_slot);
 	while (FindEntry(write, key, id, &entry->tts_tid, stale))
 		ExecSimpleRelationDelete(write->entries, write->estate, &write->epq, stale);
 }
@@ -484,6 +672,23 @@ StepTo(ReloadPass *pass, Datum id, TupleTableSlot *found, ItemPointer root, bool
 	return exists;
 }
 
+// A transaction's end forgets its statement write state (its memory goes with the transaction).
+// One still open at commit would be a bug (its statement's end closes it): forgotten, not closed
+// (its resource owner may be gone), so the commit reports its relations as leaked.
+extern "C" void
+store_writer_on_xact_event(XactEvent event, void *)
+{
+	statement_write = nullptr;
+}
+
+// A subtransaction's abort drops the statement write state it opened.
+extern "C" void
+store_writer_on_subxact_event(SubXactEvent event, SubTransactionId sub, SubTransactionId, void *)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && statement_write != nullptr && statement_write->sub == sub)
+		DropStatementWrite();
+}
+
 } // namespace
 
 ReloadPass *
@@ -506,14 +711,15 @@ ReloadEntries(ReloadPass *pass, const Datum *ids, const Datum *docs, int count)
 {
 	MemoryContext caller = MemoryContextSwitchTo(pass->batch);
 	DirectWrite write;
-	BeginDirectWrite(&write, true);
+	OpenDirectWrite(&write, true);
+	BeginWriting(&write);
 	Relation entries = write.entries->ri_RelationDesc;
 	Relation index = index_open(RelationGetReplicaIndex(entries), RowExclusiveLock);
 	SnapshotData dirty;
 	InitDirtySnapshot(dirty);
 	IndexScanDesc scan = index_beginscan(entries, index, &dirty, 2, 0);
 	TupleTableSlot *found = NewSlot(&write, write.entries);
-	TupleTableSlot *entry = NullSlot(&write, write.entries);
+	TupleTableSlot *entry = NullSlot(&write, write.entries, &write.entry_slot);
 	const EntriesColumns &columns = CurrentStoreObjects().entries_columns;
 	for (int i = 0; i < count; i++) {
 		ItemPointerData root;
@@ -547,7 +753,8 @@ ReloadEntries(ReloadPass *pass, const Datum *ids, const Datum *docs, int count)
 	}
 	index_endscan(scan);
 	index_close(index, NoLock);
-	EndDirectWrite(&write);
+	EndWriting(&write);
+	CloseDirectWrite(&write);
 	MemoryContextSwitchTo(caller);
 	MemoryContextReset(pass->batch);
 }
@@ -560,7 +767,8 @@ EndReload(ReloadPass *pass)
 	     (long)pass->descents);
 	MemoryContext caller = MemoryContextSwitchTo(pass->batch);
 	DirectWrite write;
-	BeginDirectWrite(&write, true);
+	OpenDirectWrite(&write, true);
+	BeginWriting(&write);
 	Relation entries = write.entries->ri_RelationDesc;
 	Relation index = index_open(RelationGetReplicaIndex(entries), RowExclusiveLock);
 	SnapshotData dirty;
@@ -585,7 +793,8 @@ EndReload(ReloadPass *pass)
 	}
 	index_endscan(scan);
 	index_close(index, NoLock);
-	EndDirectWrite(&write);
+	EndWriting(&write);
+	CloseDirectWrite(&write);
 	MemoryContextSwitchTo(caller);
 	int64 written = pass->written;
 	MemoryContextDelete(pass->context);
@@ -595,44 +804,43 @@ EndReload(ReloadPass *pass)
 void
 WriteCreate(const char *store_key, Datum id, Datum doc)
 {
-	DirectWrite write;
-	BeginDirectWrite(&write, true);
+	DirectWrite single;
+	DirectWrite *write = BeginItemWrite(&single);
 	Datum key = CStringGetTextDatum(store_key);
-	InsertEntry(&write, key, id, doc);
-	AppendHistory(&write, key, false, id, false, "C");
-	EndDirectWrite(&write);
+	InsertEntry(write, key, id, doc);
+	AppendHistory(write, key, false, id, false, "C");
+	EndItemWrite(write, &single);
 }
 
 bool
 WriteUpdate(const char *store_key, Datum id, Datum doc)
 {
-	DirectWrite write;
-	BeginDirectWrite(&write, true);
+	DirectWrite single;
+	DirectWrite *write = BeginItemWrite(&single);
 	Datum key = CStringGetTextDatum(store_key);
-	TupleTableSlot *entry = EntrySlot(&write, key, id, doc);
-	TupleTableSlot *old = NewSlot(&write, write.entries);
+	TupleTableSlot *old = EmptySlot(write, write->entries, &write->old_slot);
 	bool changed = true;
-	if (!FindEntry(&write, key, id, nullptr, old))
-		InsertEntry(&write, key, id, doc);
+	if (!FindEntry(write, key, id, nullptr, old))
+		InsertEntry(write, key, id, doc);
 	else if ((changed = !StoredDocIs(old, doc)))
-		ExecSimpleRelationUpdate(write.entries, write.estate, &write.epq, old, entry);
+		ExecSimpleRelationUpdate(write->entries, write->estate, &write->epq, old, EntrySlot(write, key, id, doc));
 	if (changed)
-		AppendHistory(&write, key, false, id, false, "U");
-	EndDirectWrite(&write);
+		AppendHistory(write, key, false, id, false, "U");
+	EndItemWrite(write, &single);
 	return changed;
 }
 
 void
 WriteDelete(const char *store_key, Datum id)
 {
-	DirectWrite write;
-	BeginDirectWrite(&write, true);
+	DirectWrite single;
+	DirectWrite *write = BeginItemWrite(&single);
 	Datum key = CStringGetTextDatum(store_key);
-	TupleTableSlot *old = NewSlot(&write, write.entries);
-	if (FindEntry(&write, key, id, nullptr, old))
-		ExecSimpleRelationDelete(write.entries, write.estate, &write.epq, old);
-	AppendHistory(&write, key, false, id, false, "D");
-	EndDirectWrite(&write);
+	TupleTableSlot *old = EmptySlot(write, write->entries, &write->old_slot);
+	if (FindEntry(write, key, id, nullptr, old))
+		ExecSimpleRelationDelete(write->entries, write->estate, &write->epq, old);
+	AppendHistory(write, key, false, id, false, "D");
+	EndItemWrite(write, &single);
 }
 
 void
@@ -646,13 +854,22 @@ WriteTruncate(const char *store_key)
 }
 
 void
+InitDirectWrites()
+{
+	RegisterXactCallback(store_writer_on_xact_event, nullptr);
+	RegisterSubXactCallback(store_writer_on_subxact_event, nullptr);
+}
+
+void
 AppendHistoryRow(const char *store_key, Datum item, bool item_is_null, const char *state)
 {
 	DirectWrite write;
-	BeginDirectWrite(&write, false);
+	OpenDirectWrite(&write, false);
+	BeginWriting(&write);
 	Datum key = store_key == nullptr ? (Datum)0 : CStringGetTextDatum(store_key);
 	AppendHistory(&write, key, store_key == nullptr, item, item_is_null, state);
-	EndDirectWrite(&write);
+	EndWriting(&write);
+	CloseDirectWrite(&write);
 }
 
 } // namespace store::pg

@@ -7,6 +7,10 @@
 
 namespace store::pg {
 
+// Registers the transaction callbacks of the executor state one statement's item writes share;
+// called from _PG_init.
+void InitDirectWrites();
+
 // Adds (key, id) with doc and logs 'C'.
 void WriteCreate(const char *store_key, Datum id, Datum doc);
 
