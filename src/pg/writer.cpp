@@ -4,6 +4,7 @@
 // (StatementWrite). Emptying a key uses an SPI plan kept per backend. Every write runs as
 // the owner of the store tables, which ordinary users cannot write.
 #include "pg/writer.hpp"
+#include "pg/direct_write.hpp"
 #include "pg/sql_names.hpp"
 #include "pg/guard.hpp"
 #include "pg/kept_plan.hpp"
@@ -33,23 +34,6 @@ const Oid kTruncateArgtypes[1] = {TEXTOID};
 
 // Deletes the entries of key $1; fully schema-qualified, so it means the same under any search_path.
 KeptPlan truncate_plan = {sql::kDeleteKeyEntries, 1, kTruncateArgtypes, nullptr};
-
-// store.entries (unless only history is written) and store.history opened for direct writes,
-// with the executor state their constraint checks and index insertions need, and the slots the
-// writes fill (created on first use, reused by every write through this state).
-struct DirectWrite {
-	EState *estate;
-	ResultRelInfo *entries;
-	ResultRelInfo *history;
-	Relation entries_index; // the (key, id) index, among entries' open indexes
-	EPQState epq;
-	SavedUser saved;
-	bool pushed_snapshot;
-	TupleTableSlot *entry_slot;
-	TupleTableSlot *old_slot;
-	TupleTableSlot *stale_slot;
-	TupleTableSlot *history_slot;
-};
 
 // A range-table entry for a store table written in place, locked as an INSERT would lock it.
 RangeTblEntry *
@@ -84,73 +68,6 @@ EntriesIndex(ResultRelInfo *info)
 		if (RelationGetRelid(info->ri_IndexRelationDescs[i]) == replica)
 			return info->ri_IndexRelationDescs[i];
 	elog(ERROR, "store: the (key, id) index of store.entries is not open");
-}
-
-// Opens store.history (and store.entries with with_entries) for writes, in the current memory
-// context: executor state, result relations and their indexes (locks them as an INSERT would).
-void
-OpenDirectWrite(DirectWrite *write, bool with_entries)
-{
-	const StoreObjects &store = CurrentStoreObjects();
-	write->estate = CreateExecutorState();
-	MemoryContext caller = MemoryContextSwitchTo(write->estate->es_query_cxt);
-	if (with_entries) // (entries locked first, always)
-		ExecInitRangeTable(write->estate, list_make2(WrittenTable(store.entries), WrittenTable(store.history)));
-	else
-		ExecInitRangeTable(write->estate, list_make1(WrittenTable(store.history)));
-	write->entries = with_entries ? OpenResultRelation(write->estate, 1) : nullptr;
-	write->history = OpenResultRelation(write->estate, with_entries ? 2 : 1);
-	write->entries_index = with_entries ? EntriesIndex(write->entries) : nullptr;
-	EvalPlanQualInit(&write->epq, write->estate, nullptr, NIL, -1);
-	write->entry_slot = write->old_slot = write->stale_slot = write->history_slot = nullptr;
-	MemoryContextSwitchTo(caller);
-}
-
-// Closes what OpenDirectWrite opened, and the store tables the trigger manager opened to fire a
-// superuser's triggers on them (they leaked before: a "relcache reference leak" warning per row
-// at commit); locks stay until commit. Frees its memory.
-void
-CloseDirectWrite(DirectWrite *write)
-{
-	EvalPlanQualEnd(&write->epq);
-	ExecCloseResultRelations(write->estate);
-	if (write->entries != nullptr)
-		ExecCloseIndices(write->entries);
-	ExecCloseIndices(write->history);
-	ExecResetTupleTable(write->estate->es_tupleTable, false);
-	ExecCloseRangeTableRelations(write->estate);
-	FreeExecutorState(write->estate);
-}
-
-// Starts one write through an open state, as the store owner, in the current command and the
-// active snapshot (a fresh one when the caller has none); the write's own after-trigger query
-// level, so triggers a superuser put on the store tables fire at EndWriting.
-void
-BeginWriting(DirectWrite *write)
-{
-	write->saved = BecomeStoreOwner();
-	write->pushed_snapshot = !ActiveSnapshotSet();
-	if (write->pushed_snapshot)
-		PushActiveSnapshot(GetTransactionSnapshot());
-	write->estate->es_output_cid = GetCurrentCommandId(true);
-	write->estate->es_snapshot = GetActiveSnapshot();
-	AfterTriggerBeginQuery();
-}
-
-// Fires what the write queued, lets go of the tuples it held and returns to the calling user.
-void
-EndWriting(DirectWrite *write)
-{
-	AfterTriggerEndQuery(write->estate);
-	TupleTableSlot *slots[] = {write->entry_slot, write->old_slot, write->stale_slot, write->history_slot};
-	for (TupleTableSlot *slot : slots)
-		if (slot != nullptr)
-			ExecClearTuple(slot);
-	ResetPerTupleExprContext(write->estate);
-	write->estate->es_snapshot = InvalidSnapshot;
-	if (write->pushed_snapshot)
-		PopActiveSnapshot();
-	RestoreUser(write->saved);
 }
 
 // One statement's direct writes to store.entries and store.history (E1): opened by the first
@@ -283,28 +200,6 @@ EndItemWrite(DirectWrite *write, DirectWrite *single)
 		CloseDirectWrite(write);
 }
 
-// An empty slot for rows of info's table, in the executor state's memory and freed with it.
-TupleTableSlot *
-NewSlot(DirectWrite *write, ResultRelInfo *info)
-{
-	MemoryContext caller = MemoryContextSwitchTo(write->estate->es_query_cxt);
-	TupleTableSlot *slot = table_slot_create(info->ri_RelationDesc, &write->estate->es_tupleTable);
-	MemoryContextSwitchTo(caller);
-	return slot;
-}
-
-// Waits for the transaction writing the tuple a dirty-snapshot scan just returned, if any; true
-// when it waited (the scan must look again).
-bool
-WaitForWriter(const SnapshotData *dirty)
-{
-	TransactionId writer = TransactionIdIsValid(dirty->xmin) ? dirty->xmin : dirty->xmax;
-	if (!TransactionIdIsValid(writer))
-		return false;
-	XactLockTableWait(writer, nullptr, nullptr, XLTW_None);
-	return true;
-}
-
 // Finds the entry (key, id) as it is now (committed, or written by this transaction), other than
 // the tuple at skip (if valid), after waiting for any other transaction still writing it.
 bool
@@ -330,17 +225,6 @@ FindEntry(DirectWrite *write, Datum key, Datum id, ItemPointer skip, TupleTableS
 	return exists;
 }
 
-// *slot (created on first use) emptied, with every column NULL, to be filled by position.
-TupleTableSlot *
-NullSlot(DirectWrite *write, ResultRelInfo *info, TupleTableSlot **slot)
-{
-	if (*slot == nullptr)
-		*slot = NewSlot(write, info);
-	ExecClearTuple(*slot);
-	memset((*slot)->tts_isnull, 1, (*slot)->tts_tupleDescriptor->natts * sizeof(bool));
-	return *slot;
-}
-
 // *slot (created on first use), emptied.
 TupleTableSlot *
 EmptySlot(DirectWrite *write, ResultRelInfo *info, TupleTableSlot **slot)
@@ -348,14 +232,6 @@ EmptySlot(DirectWrite *write, ResultRelInfo *info, TupleTableSlot **slot)
 	if (*slot == nullptr)
 		*slot = NewSlot(write, info);
 	return ExecClearTuple(*slot);
-}
-
-// Sets column index of slot to value (not NULL).
-void
-SetColumn(TupleTableSlot *slot, int index, Datum value)
-{
-	slot->tts_values[index] = value;
-	slot->tts_isnull[index] = false;
 }
 
 // A virtual slot holding an entry (key, id, doc).
@@ -390,6 +266,123 @@ AppendHistory(DirectWrite *write, Datum key, bool key_is_null, Datum item, bool 
 	ExecSimpleRelationInsert(write->history, write->estate, ExecStoreVirtualTuple(slot));
 }
 
+// Inserts entry (key, id, doc), as InsertEntrySlot.
+void
+InsertEntry(DirectWrite *write, Datum key, Datum id, Datum doc)
+{
+	InsertEntrySlot(write, EntrySlot(write, key, id, doc), key, id);
+}
+
+} // namespace
+
+// Opens store.history (and store.entries with with_entries) for writes, in the current memory
+// context: executor state, result relations and their indexes (locks them as an INSERT would).
+void
+OpenDirectWrite(DirectWrite *write, bool with_entries)
+{
+	const StoreObjects &store = CurrentStoreObjects();
+	write->estate = CreateExecutorState();
+	MemoryContext caller = MemoryContextSwitchTo(write->estate->es_query_cxt);
+	if (with_entries) // (entries locked first, always)
+		ExecInitRangeTable(write->estate, list_make2(WrittenTable(store.entries), WrittenTable(store.history)));
+	else
+		ExecInitRangeTable(write->estate, list_make1(WrittenTable(store.history)));
+	write->entries = with_entries ? OpenResultRelation(write->estate, 1) : nullptr;
+	write->history = OpenResultRelation(write->estate, with_entries ? 2 : 1);
+	write->entries_index = with_entries ? EntriesIndex(write->entries) : nullptr;
+	EvalPlanQualInit(&write->epq, write->estate, nullptr, NIL, -1);
+	write->entry_slot = write->old_slot = write->stale_slot = write->history_slot = nullptr;
+	MemoryContextSwitchTo(caller);
+}
+
+// Closes what OpenDirectWrite opened, and the store tables the trigger manager opened to fire a
+// superuser's triggers on them (they leaked before: a "relcache reference leak" warning per row
+// at commit); locks stay until commit. Frees its memory.
+void
+CloseDirectWrite(DirectWrite *write)
+{
+	EvalPlanQualEnd(&write->epq);
+	ExecCloseResultRelations(write->estate);
+	if (write->entries != nullptr)
+		ExecCloseIndices(write->entries);
+	ExecCloseIndices(write->history);
+	ExecResetTupleTable(write->estate->es_tupleTable, false);
+	ExecCloseRangeTableRelations(write->estate);
+	FreeExecutorState(write->estate);
+}
+
+// Starts one write through an open state, as the store owner, in the current command and the
+// active snapshot (a fresh one when the caller has none); the write's own after-trigger query
+// level, so triggers a superuser put on the store tables fire at EndWriting.
+void
+BeginWriting(DirectWrite *write)
+{
+	write->saved = BecomeStoreOwner();
+	write->pushed_snapshot = !ActiveSnapshotSet();
+	if (write->pushed_snapshot)
+		PushActiveSnapshot(GetTransactionSnapshot());
+	write->estate->es_output_cid = GetCurrentCommandId(true);
+	write->estate->es_snapshot = GetActiveSnapshot();
+	AfterTriggerBeginQuery();
+}
+
+// Fires what the write queued, lets go of the tuples it held and returns to the calling user.
+void
+EndWriting(DirectWrite *write)
+{
+	AfterTriggerEndQuery(write->estate);
+	TupleTableSlot *slots[] = {write->entry_slot, write->old_slot, write->stale_slot, write->history_slot};
+	for (TupleTableSlot *slot : slots)
+		if (slot != nullptr)
+			ExecClearTuple(slot);
+	ResetPerTupleExprContext(write->estate);
+	write->estate->es_snapshot = InvalidSnapshot;
+	if (write->pushed_snapshot)
+		PopActiveSnapshot();
+	RestoreUser(write->saved);
+}
+
+// An empty slot for rows of info's table, in the executor state's memory and freed with it.
+TupleTableSlot *
+NewSlot(DirectWrite *write, ResultRelInfo *info)
+{
+	MemoryContext caller = MemoryContextSwitchTo(write->estate->es_query_cxt);
+	TupleTableSlot *slot = table_slot_create(info->ri_RelationDesc, &write->estate->es_tupleTable);
+	MemoryContextSwitchTo(caller);
+	return slot;
+}
+
+// Waits for the transaction writing the tuple a dirty-snapshot scan just returned, if any; true
+// when it waited (the scan must look again).
+bool
+WaitForWriter(const SnapshotData *dirty)
+{
+	TransactionId writer = TransactionIdIsValid(dirty->xmin) ? dirty->xmin : dirty->xmax;
+	if (!TransactionIdIsValid(writer))
+		return false;
+	XactLockTableWait(writer, nullptr, nullptr, XLTW_None);
+	return true;
+}
+
+// *slot (created on first use) emptied, with every column NULL, to be filled by position.
+TupleTableSlot *
+NullSlot(DirectWrite *write, ResultRelInfo *info, TupleTableSlot **slot)
+{
+	if (*slot == nullptr)
+		*slot = NewSlot(write, info);
+	ExecClearTuple(*slot);
+	memset((*slot)->tts_isnull, 1, (*slot)->tts_tupleDescriptor->natts * sizeof(bool));
+	return *slot;
+}
+
+// Sets column index of slot to value (not NULL).
+void
+SetColumn(TupleTableSlot *slot, int index, Datum value)
+{
+	slot->tts_values[index] = value;
+	slot->tts_isnull[index] = false;
+}
+
 // True when the entry in stored holds exactly doc: identical documents have identical jsonb
 // bytes (headers aside: a stored value may have the short one).
 bool
@@ -422,255 +415,7 @@ InsertEntrySlot(DirectWrite *write, TupleTableSlot *entry, Datum key, Datum id)
 		ExecSimpleRelationDelete(write->entries, write->estate, &write->epq, stale);
 }
 
-// Inserts entry (key, id, doc), as InsertEntrySlot.
-void
-InsertEntry(DirectWrite *write, Datum key, Datum id, Datum doc)
-{
-	InsertEntrySlot(write, EntrySlot(write, key, id, doc), key, id);
-}
-
-// The kept entries of a reload: one bit per heap tuple position (block, offset) of
-// store.entries, in chunks of kBlocksPerChunk blocks allocated as positions come (memory follows
-// where the key's entries are, not the size of the whole table).
-struct KeptTids {
-	uint64 **chunks;
-	uint64 nchunks;
-};
-
-constexpr uint64 kTidsPerBlock = MaxHeapTuplesPerPage + 1;
-constexpr uint64 kBlocksPerChunk = 1024;
-constexpr uint64 kWordsPerChunk = kBlocksPerChunk * kTidsPerBlock / 64 + 1;
-
-// The chunk of tid, its bit in it.
-uint64
-TidChunk(ItemPointer tid)
-{
-	return ItemPointerGetBlockNumber(tid) / kBlocksPerChunk;
-}
-
-uint64
-TidBit(ItemPointer tid)
-{
-	return (ItemPointerGetBlockNumber(tid) % kBlocksPerChunk) * kTidsPerBlock + ItemPointerGetOffsetNumber(tid);
-}
-
-// Marks tid kept (the chunks in context).
-void
-KeepTid(KeptTids *kept, MemoryContext context, ItemPointer tid)
-{
-	uint64 chunk = TidChunk(tid);
-	if (chunk >= kept->nchunks) {
-		uint64 grown = Max(kept->nchunks * 2, chunk + 16);
-		kept->chunks =
-		    static_cast<uint64 **>(kept->chunks == nullptr ? MemoryContextAllocHuge(context, grown * sizeof(uint64 *))
-		                                                   : repalloc_huge(kept->chunks, grown * sizeof(uint64 *)));
-		memset(kept->chunks + kept->nchunks, 0, (grown - kept->nchunks) * sizeof(uint64 *));
-		kept->nchunks = grown;
-	}
-	if (kept->chunks[chunk] == nullptr)
-		kept->chunks[chunk] = static_cast<uint64 *>(MemoryContextAllocZero(context, kWordsPerChunk * sizeof(uint64)));
-	uint64 bit = TidBit(tid);
-	kept->chunks[chunk][bit / 64] |= uint64{1} << (bit % 64);
-}
-
-// True when tid was kept.
-bool
-TidKept(const KeptTids *kept, ItemPointer tid)
-{
-	uint64 chunk = TidChunk(tid);
-	if (chunk >= kept->nchunks || kept->chunks[chunk] == nullptr)
-		return false;
-	uint64 bit = TidBit(tid);
-	return (kept->chunks[chunk][bit / 64] & (uint64{1} << (bit % 64))) != 0;
-}
-
-// The next entry an index scan in a dirty snapshot finds, as index_getnext_slot finds it, with the
-// position the index gave (root: the head of its HOT chain). Entries at a kept position are
-// passed over unread when kept is given.
-bool
-NextEntry(IndexScanDesc scan, TupleTableSlot *found, ItemPointer root, const KeptTids *kept)
-{
-	for (;;) {
-		if (!scan->xs_heap_continue) {
-			ItemPointer tid = index_getnext_tid(scan, ForwardScanDirection);
-			if (tid == nullptr)
-				return false;
-			*root = *tid;
-			if (kept != nullptr && TidKept(kept, tid))
-				continue;
-		}
-		if (index_fetch_heap(scan, found))
-			return true;
-	}
-}
-
-// Finds entry (key, id) with an open index scan of store.entries in snapshot dirty, after waiting
-// for any other transaction still writing it.
-bool
-LookUpEntry(IndexScanDesc scan, ScanKey keys, SnapshotData *dirty, TupleTableSlot *found, ItemPointer root)
-{
-	bool exists;
-	do {
-		index_rescan(scan, keys, 2, nullptr, 0);
-		exists = NextEntry(scan, found, root, nullptr);
-	} while (exists && WaitForWriter(dirty));
-	return exists;
-}
-
-} // namespace
-
-// An index scan of one key's entries that follows the rendered rows: while they come in id order
-// (a table filled in key order, a serial key), each lookup steps to the next index entry instead
-// of descending the index again; any other order repositions it (a descent, as a lookup would).
-struct SteppingScan {
-	Relation entries;
-	Relation index;
-	SnapshotData dirty;
-	IndexScanDesc scan;
-	ScanKeyData keys[2]; // key = the key, id >= the id looked up
-	FmgrInfo *compare;   // the index's id order
-	Oid collation;
-	bool positioned;  // a lookup ran since the last repositioning
-	Datum last_id;    // the id it looked up (a copy in the pass's context)
-	Datum bound;      // the id it was repositioned at (a copy: the scan key points to it)
-	bool pending;     // the scan stands on an index entry no lookup has taken yet
-	Datum pending_id; // its id (in the scan's tuple copy)
-	bool exhausted;   // the scan passed the key's last entry (a key without entries: at once)
-};
-
-struct ReloadPass {
-	const char *store_key;
-	Datum key;
-	MemoryContext context; // the pass's: the kept positions, the stepping scan
-	MemoryContext batch;   // reset after each batch
-	KeptTids kept;
-	SteppingScan step;
-	int64 written;
-	int64 steps, descents; // (how lookups went)
-};
-
 namespace {
-
-// Order of ids a and b in the index's order.
-int
-CompareIds(SteppingScan *step, Datum a, Datum b)
-{
-	return DatumGetInt32(FunctionCall2Coll(step->compare, step->collation, a, b));
-}
-
-// Opens the stepping scan of key's entries (in the current memory context).
-void
-BeginSteppingScan(SteppingScan *step, Datum key)
-{
-	step->entries = table_open(StoreEntries(), RowExclusiveLock);
-	step->index = index_open(RelationGetReplicaIndex(step->entries), RowExclusiveLock);
-	InitDirtySnapshot(step->dirty);
-	step->scan = index_beginscan(step->entries, step->index, &step->dirty, 2, 0);
-	step->scan->xs_want_itup = true; // (the ids are read from the index before the heap)
-	ScanKeyInit(&step->keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, key);
-	step->keys[0].sk_collation = step->index->rd_indcollation[0];
-	ScanKeyInit(&step->keys[1], 2, BTGreaterEqualStrategyNumber, F_JSONB_GE, (Datum)0);
-	step->compare = index_getprocinfo(step->index, 2, BTORDER_PROC);
-	step->collation = step->index->rd_indcollation[1];
-	index_rescan(step->scan, step->keys, 2, nullptr, 0); // (btree's tuple workspace, here, in this context)
-	step->positioned = false;
-	step->pending = false;
-	step->exhausted = false;
-	step->last_id = (Datum)0;
-	step->bound = (Datum)0;
-}
-
-// Closes it.
-void
-EndSteppingScan(SteppingScan *step)
-{
-	index_endscan(step->scan);
-	index_close(step->index, NoLock);
-	table_close(step->entries, NoLock);
-}
-
-// The next index entry's id, the scan standing on it (pending); false at the key's end.
-bool
-StepToNext(SteppingScan *step)
-{
-	if (!step->pending) {
-		if (index_getnext_tid(step->scan, ForwardScanDirection) == nullptr)
-			return false;
-		bool is_null;
-		step->pending_id = index_getattr(step->scan->xs_itup, 2, step->scan->xs_itupdesc, &is_null);
-		step->pending = true;
-	}
-	return true;
-}
-
-// StepTo's work, in the pass's memory context.
-bool
-StepToIn(ReloadPass *pass, SteppingScan *step, Datum id, TupleTableSlot *found, ItemPointer root, bool *sure)
-{
-	bool reposition = !step->positioned || CompareIds(step, step->last_id, id) >= 0;
-	if (step->last_id != (Datum)0)
-		pfree(DatumGetPointer(step->last_id));
-	step->last_id = datumCopy(id, false, -1);
-	step->positioned = true;
-	if (reposition) {
-		Datum previous = step->bound;
-		step->bound = datumCopy(id, false, -1);
-		step->keys[1].sk_argument = step->bound;
-		index_rescan(step->scan, step->keys, 2, nullptr, 0);
-		if (previous != (Datum)0)
-			pfree(DatumGetPointer(previous));
-		step->pending = false;
-		step->exhausted = false;
-		pass->descents++;
-	} else if (step->exhausted) { // past the key's last entry, and id comes after the last one
-		*sure = true;
-		return false;
-	} else
-		pass->steps++;
-	for (int skipped = 0; StepToNext(step);) {
-		int order = CompareIds(step, step->pending_id, id);
-		if (order > 0) { // no entry for id: the scan stays on the next one
-			*sure = true;
-			return false;
-		}
-		if (order < 0) { // an entry no row before id came for (or a row that comes later)
-			step->pending = false;
-			if (++skipped > 8) { // far behind: descend instead
-				step->positioned = false;
-				return false;
-			}
-			continue;
-		}
-		step->pending = false; // taken
-		*root = step->scan->xs_heaptid;
-		while (index_fetch_heap(step->scan, found)) {
-			if (WaitForWriter(&step->dirty)) { // (then the caller looks again, by descending)
-				step->positioned = false;
-				return false;
-			}
-			*sure = true;
-			return true;
-		}
-	}
-	*sure = true; // the key's entries end before id
-	step->exhausted = true;
-	return false;
-}
-
-// Looks id up by stepping (see SteppingScan): the entry as it is now into found and the index's
-// position of it into root, true when it exists; waits for a writer still at it. False also when
-// stepping cannot tell (the caller then looks it up by descending).
-bool
-StepTo(ReloadPass *pass, Datum id, TupleTableSlot *found, ItemPointer root, bool *sure)
-{
-	SteppingScan *step = &pass->step;
-	*sure = false;
-	// (the scan allocates as it goes, e.g. btree's list of dead items: in the pass's context)
-	MemoryContext caller = MemoryContextSwitchTo(pass->context);
-	bool exists = StepToIn(pass, step, id, found, root, sure);
-	MemoryContextSwitchTo(caller);
-	return exists;
-}
 
 // A transaction's end forgets its statement write state (its memory goes with the transaction).
 // One still open at commit would be a bug (its statement's end closes it): forgotten, not closed
@@ -690,116 +435,6 @@ store_writer_on_subxact_event(SubXactEvent event, SubTransactionId sub, SubTrans
 }
 
 } // namespace
-
-ReloadPass *
-BeginReload(const char *store_key)
-{
-	MemoryContext context = AllocSetContextCreate(CurrentMemoryContext, "store reload", ALLOCSET_DEFAULT_SIZES);
-	ReloadPass *pass = static_cast<ReloadPass *>(MemoryContextAllocZero(context, sizeof(ReloadPass)));
-	pass->context = context;
-	pass->batch = AllocSetContextCreate(context, "store reload batch", ALLOCSET_DEFAULT_SIZES);
-	pass->store_key = MemoryContextStrdup(context, store_key);
-	MemoryContext caller = MemoryContextSwitchTo(context);
-	pass->key = CStringGetTextDatum(store_key);
-	BeginSteppingScan(&pass->step, pass->key);
-	MemoryContextSwitchTo(caller);
-	return pass;
-}
-
-void
-ReloadEntries(ReloadPass *pass, const Datum *ids, const Datum *docs, int count)
-{
-	MemoryContext caller = MemoryContextSwitchTo(pass->batch);
-	DirectWrite write;
-	OpenDirectWrite(&write, true);
-	BeginWriting(&write);
-	Relation entries = write.entries->ri_RelationDesc;
-	Relation index = index_open(RelationGetReplicaIndex(entries), RowExclusiveLock);
-	SnapshotData dirty;
-	InitDirtySnapshot(dirty);
-	IndexScanDesc scan = index_beginscan(entries, index, &dirty, 2, 0);
-	TupleTableSlot *found = NewSlot(&write, write.entries);
-	TupleTableSlot *entry = NullSlot(&write, write.entries, &write.entry_slot);
-	const EntriesColumns &columns = CurrentStoreObjects().entries_columns;
-	for (int i = 0; i < count; i++) {
-		ItemPointerData root;
-		ItemPointerSetInvalid(&root);
-		bool sure;
-		bool exists = StepTo(pass, ids[i], found, &root, &sure);
-		if (!sure) {
-			ScanKeyData keys[2];
-			ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, pass->key);
-			keys[0].sk_collation = index->rd_indcollation[0];
-			ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_JSONB_EQ, ids[i]);
-			exists = LookUpEntry(scan, keys, &dirty, found, &root);
-		}
-		if (exists && StoredDocIs(found, docs[i])) { // unchanged: nothing to write
-			KeepTid(&pass->kept, pass->context, &root);
-			continue;
-		}
-		ExecClearTuple(entry);
-		memset(entry->tts_isnull, 1, entry->tts_tupleDescriptor->natts * sizeof(bool));
-		SetColumn(entry, columns.key, pass->key);
-		SetColumn(entry, columns.id, ids[i]);
-		SetColumn(entry, columns.doc, docs[i]);
-		ExecStoreVirtualTuple(entry);
-		if (exists) {
-			ExecSimpleRelationUpdate(write.entries, write.estate, &write.epq, found, entry);
-			KeepTid(&pass->kept, pass->context, &root); // (a HOT update keeps the chain's head)
-		} else
-			InsertEntrySlot(&write, entry, pass->key, ids[i]);
-		KeepTid(&pass->kept, pass->context, &entry->tts_tid);
-		pass->written++;
-	}
-	index_endscan(scan);
-	index_close(index, NoLock);
-	EndWriting(&write);
-	CloseDirectWrite(&write);
-	MemoryContextSwitchTo(caller);
-	MemoryContextReset(pass->batch);
-}
-
-int64
-EndReload(ReloadPass *pass)
-{
-	EndSteppingScan(&pass->step);
-	elog(DEBUG1, "store: reload of \"%s\": %ld lookups stepped, %ld descended", pass->store_key, (long)pass->steps,
-	     (long)pass->descents);
-	MemoryContext caller = MemoryContextSwitchTo(pass->batch);
-	DirectWrite write;
-	OpenDirectWrite(&write, true);
-	BeginWriting(&write);
-	Relation entries = write.entries->ri_RelationDesc;
-	Relation index = index_open(RelationGetReplicaIndex(entries), RowExclusiveLock);
-	SnapshotData dirty;
-	InitDirtySnapshot(dirty);
-	IndexScanDesc scan = index_beginscan(entries, index, &dirty, 1, 0);
-	ScanKeyData keys[1];
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, pass->key);
-	keys[0].sk_collation = index->rd_indcollation[0];
-	TupleTableSlot *found = NewSlot(&write, write.entries);
-	bool again = true;
-	while (again) { // (from the start again after waiting for a writer)
-		again = false;
-		index_rescan(scan, keys, 1, nullptr, 0);
-		ItemPointerData root;
-		ItemPointerSetInvalid(&root);
-		while (NextEntry(scan, found, &root, &pass->kept)) {
-			if ((again = WaitForWriter(&dirty)))
-				break;
-			ExecSimpleRelationDelete(write.entries, write.estate, &write.epq, found);
-			pass->written++;
-		}
-	}
-	index_endscan(scan);
-	index_close(index, NoLock);
-	EndWriting(&write);
-	CloseDirectWrite(&write);
-	MemoryContextSwitchTo(caller);
-	int64 written = pass->written;
-	MemoryContextDelete(pass->context);
-	return written;
-}
 
 void
 WriteCreate(const char *store_key, Datum id, Datum doc)
