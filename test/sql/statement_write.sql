@@ -1,6 +1,6 @@
 -- One executor state per statement (src/pg/writer.cpp, StatementWrite): the row events of one
 -- statement share the store tables' executor state. Whatever aborts around it (the statement at
--- its 150,000th row, a savepoint, a subtransaction inside another trigger between the rows, the
+-- its 15,000th row, a savepoint, a subtransaction inside another trigger between the rows, the
 -- transaction), the store and its history stay exact: every version of every row that stayed,
 -- nothing of what was rolled back; and the state is closed when its statement ends.
 CREATE EXTENSION store;
@@ -61,18 +61,18 @@ DROP TRIGGER count_history ON store.history;
 TRUNCATE store.history;
 SELECT exact('big');
 
--- An error in the statement's 150,000th row, after the store wrote the 149,999 before it and the
--- 150,000th itself (zz_fail fires after store_big): the savepoint's rollback leaves none of them,
+-- An error in the statement's 15,000th row, after the store wrote the 14,999 before it and the
+-- 15,000th itself (zz_fail fires after store_big): the savepoint's rollback leaves none of them,
 -- and the next statement in the same transaction writes through a fresh state.
 CREATE FUNCTION fail_at() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.id = 150000 OR NEW.v < 0 THEN RAISE EXCEPTION 'row % refused', NEW.id; END IF;
+    IF NEW.id = 15000 OR NEW.v < 0 THEN RAISE EXCEPTION 'row % refused', NEW.id; END IF;
     RETURN NULL;
 END $$;
 CREATE TRIGGER zz_fail AFTER INSERT OR UPDATE ON big FOR EACH ROW EXECUTE FUNCTION fail_at();
 BEGIN;
 SAVEPOINT s;
-INSERT INTO big SELECT g, g FROM generate_series(1001, 150500) g;
+INSERT INTO big SELECT g, g FROM generate_series(1001, 15500) g;
 ROLLBACK TO s;
 INSERT INTO big SELECT g, g FROM generate_series(1001, 1100) g;
 UPDATE big SET v = v + 1 WHERE id > 1050;
@@ -82,7 +82,7 @@ SELECT * FROM versions('big');
 SELECT exact('big');
 
 -- The same without a savepoint: the transaction aborts, the session writes on.
-INSERT INTO big SELECT g, g FROM generate_series(1101, 150500) g;
+INSERT INTO big SELECT g, g FROM generate_series(1101, 15500) g;
 SELECT count(*) AS entries FROM store.entries WHERE key = 'big';
 UPDATE big SET v = v + 1 WHERE id <= 5;
 SELECT * FROM versions('big');
